@@ -1,0 +1,49 @@
+/**
+ * npm run migrate -- --database-url postgres://… [--dir migrations] [--supabase-shim auto|always|never] [--status]
+ * Without --database-url, DATABASE_URL is used, then the local server on 127.0.0.1:5432.
+ */
+import { Client } from 'pg';
+import { redact, toPoolConfig } from '../lib/lakehouse/connection';
+import { defaultMigrationsDirectory, migrate, pendingMigrations } from '../lib/lakehouse/migrate';
+import { parseArgs } from './args';
+
+async function main(): Promise<void> {
+	const args = parseArgs(process.argv.slice(2), ['database-url', 'dir', 'supabase-shim'], ['status', 'help']);
+	if (args.flags.has('help')) {
+		process.stdout.write(
+			'usage: npm run migrate -- [--database-url URL] [--dir DIR] [--supabase-shim auto|always|never] [--status]\n',
+		);
+		return;
+	}
+	const databaseUrl = args.values['database-url'] ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+	const directory = args.values.dir ?? defaultMigrationsDirectory();
+	const shim = (args.values['supabase-shim'] ?? 'auto') as 'auto' | 'always' | 'never';
+	if (!['auto', 'always', 'never'].includes(shim)) throw new Error('--supabase-shim takes auto, always or never');
+
+	if (args.flags.has('status')) {
+		const client = new Client(toPoolConfig({ connectionString: databaseUrl }));
+		await client.connect();
+		try {
+			const pending = await pendingMigrations(client, directory);
+			process.stdout.write(pending.length === 0 ? 'all migrations applied\n' : `pending:\n${pending.join('\n')}\n`);
+		} finally {
+			await client.end();
+		}
+		return;
+	}
+	const result = await migrate({
+		connection: { connectionString: databaseUrl },
+		directory,
+		supabaseShim: shim,
+		log: (line) => process.stdout.write(`${line}\n`),
+	});
+	process.stdout.write(
+		`${result.applied.length} migration(s) applied, ${result.alreadyApplied.length} already applied` +
+			`${result.shimApplied ? ' (Supabase shim applied for plain PostgreSQL)' : ''}\n`,
+	);
+}
+
+main().catch((error: unknown) => {
+	process.stderr.write(`migrate: ${redact(error instanceof Error ? error.message : String(error))}\n`);
+	process.exit(1);
+});
