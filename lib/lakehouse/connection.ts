@@ -5,7 +5,10 @@
  * a transaction pooler (port 6543) also works except for COPY's temporary tables, which are
  * created and dropped inside the transaction that uses them.
  */
-import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import { Pool, type ClientBase, type PoolClient, type PoolConfig } from 'pg';
+
+/** Anything that runs a query: a pool, or one client inside a transaction. */
+export type Queryable = Pool | ClientBase;
 
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 

@@ -3,7 +3,7 @@
  * object in an exposed schema (public and the ipai_* lakehouse layers) to the design's rules and
  * names each offender, so CI fails on the object rather than on a vague count.
  */
-import type { ClientBase } from 'pg';
+import type { Queryable } from './connection';
 
 export interface SecurityFinding {
 	rule: string;
@@ -92,7 +92,7 @@ const RULES: Rule[] = [
 	},
 ];
 
-export async function runSecurityLint(client: ClientBase): Promise<SecurityFinding[]> {
+export async function runSecurityLint(client: Queryable): Promise<SecurityFinding[]> {
 	const findings: SecurityFinding[] = [];
 	for (const rule of RULES) {
 		const { rows } = await client.query<{ object: string }>(rule.sql);

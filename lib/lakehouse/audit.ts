@@ -1,0 +1,22 @@
+/** Appends to ipai_audit_log (append-only by design; see the control-table migration). */
+import type { ClientBase } from 'pg';
+
+export type AuditEventType = 'connector_run' | 'agent_run' | 'app_action' | 'schema_change' | 'alert';
+export type AuditEntityType = 'connector' | 'agent' | 'app' | 'table' | 'slo';
+
+export interface AuditEntry {
+	eventType: AuditEventType;
+	entityType: AuditEntityType;
+	entityId?: string | null;
+	action: string;
+	details?: Record<string, unknown>;
+	userId?: string | null;
+}
+
+export async function writeAudit(client: ClientBase, entry: AuditEntry): Promise<void> {
+	await client.query(
+		`insert into public.ipai_audit_log (event_type, entity_type, entity_id, user_id, action, details)
+		 values ($1, $2, $3, $4, $5, $6)`,
+		[entry.eventType, entry.entityType, entry.entityId ?? null, entry.userId ?? null, entry.action, entry.details ?? {}],
+	);
+}

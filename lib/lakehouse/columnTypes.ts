@@ -1,0 +1,256 @@
+/**
+ * The lakehouse's column types: what a value from a source is, what a column can hold, how a
+ * column widens when new values no longer fit, and how a value is written for COPY. Every source
+ * (files, Odoo, GitHub, n8n items) lands through these rules, so they live in one place.
+ */
+
+export type ColumnType =
+	| 'boolean'
+	| 'integer'
+	| 'bigint'
+	| 'numeric'
+	| 'double'
+	| 'date'
+	| 'timestamp'
+	| 'timestamptz'
+	| 'jsonb'
+	| 'text'
+	| 'bigint[]'
+	| 'text[]';
+
+export const COLUMN_TYPES: readonly ColumnType[] = [
+	'boolean', 'integer', 'bigint', 'numeric', 'double', 'date', 'timestamp', 'timestamptz', 'jsonb', 'text', 'bigint[]', 'text[]',
+];
+
+const SQL_NAMES: Record<ColumnType, string> = {
+	boolean: 'boolean',
+	integer: 'integer',
+	bigint: 'bigint',
+	numeric: 'numeric',
+	double: 'double precision',
+	date: 'date',
+	timestamp: 'timestamp without time zone',
+	timestamptz: 'timestamp with time zone',
+	jsonb: 'jsonb',
+	text: 'text',
+	'bigint[]': 'bigint[]',
+	'text[]': 'text[]',
+};
+
+export function sqlTypeName(type: ColumnType): string {
+	return SQL_NAMES[type];
+}
+
+/** Maps a type as PostgreSQL's format_type() prints it back to ours (null for foreign types). */
+export function fromSqlType(formatted: string): ColumnType | null {
+	const normalized = formatted.replace(/\(.*?\)/g, '').trim();
+	const aliases: Record<string, ColumnType> = {
+		'character varying': 'text',
+		character: 'text',
+		real: 'double',
+		smallint: 'integer',
+		'numeric[]': 'text[]',
+		'integer[]': 'bigint[]',
+		'character varying[]': 'text[]',
+		json: 'jsonb',
+	};
+	if (aliases[normalized]) return aliases[normalized];
+	const match = (Object.entries(SQL_NAMES) as Array<[ColumnType, string]>).find(([, sql]) => sql === normalized);
+	return match ? match[0] : null;
+}
+
+/**
+ * The type a NEW column gets for values of an inferred type: integers start as bigint, since
+ * widening a populated integer column later would rewrite the whole table.
+ */
+export function newColumnType(inferred: ColumnType): ColumnType {
+	return inferred === 'integer' ? 'bigint' : inferred;
+}
+
+export function isColumnType(value: string): value is ColumnType {
+	return (COLUMN_TYPES as readonly string[]).includes(value);
+}
+
+const INT32_MAX = 2_147_483_647;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const ISO_TIMESTAMPTZ = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The narrowest type that holds one value, or null when the value says nothing (null, undefined,
+ * an empty array). Strings stay text except unambiguous ISO 8601 dates and zoned timestamps;
+ * sources that know better (Odoo's fields_get, a file sniffer) declare their columns instead.
+ */
+export function inferValueType(value: unknown): ColumnType | null {
+	switch (typeof value) {
+		case 'boolean':
+			return 'boolean';
+		case 'number':
+			if (Number.isSafeInteger(value)) return Math.abs(value) <= INT32_MAX ? 'integer' : 'bigint';
+			return 'numeric'; // fractions, NaN, ±Infinity and integers past 2^53 (their exact digits are gone)
+		case 'bigint':
+			return value >= INT64_MIN && value <= INT64_MAX ? 'bigint' : 'numeric';
+		case 'string':
+			if (ISO_DATE.test(value) && isRealDate(value)) return 'date';
+			if (ISO_TIMESTAMPTZ.test(value) && !Number.isNaN(Date.parse(value))) return 'timestamptz';
+			return 'text';
+		case 'object': {
+			if (value === null) return null;
+			if (value instanceof Date) return 'timestamptz';
+			if (Array.isArray(value)) return inferArrayType(value);
+			return 'jsonb';
+		}
+		default:
+			return value === undefined ? null : 'text';
+	}
+}
+
+function isRealDate(value: string): boolean {
+	const date = new Date(`${value}T00:00:00Z`);
+	return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
+}
+
+function inferArrayType(values: unknown[]): ColumnType | null {
+	if (values.length === 0) return null;
+	if (values.every((v) => (typeof v === 'number' && Number.isSafeInteger(v)) || typeof v === 'bigint')) return 'bigint[]';
+	if (values.every((v) => typeof v === 'string')) return 'text[]';
+	return 'jsonb';
+}
+
+const NUMERIC_RANK: Partial<Record<ColumnType, number>> = { integer: 1, bigint: 2, numeric: 3 };
+const TIME_RANK: Partial<Record<ColumnType, number>> = { date: 1, timestamp: 2, timestamptz: 3 };
+
+/**
+ * The type a column must become to hold both what it holds and a new value's type. The ladder
+ * never loses information: integer → bigint → numeric (double joins numeric, since a double column
+ * cannot hold bigints past 2^53 exactly), date → timestamp → timestamptz, arrays of different
+ * element types → text[], and anything else meets at text — except that jsonb, once a column is
+ * jsonb, absorbs everything (a scalar is a valid JSON value), and a text column stays text.
+ */
+export function widen(current: ColumnType | null, incoming: ColumnType | null): ColumnType | null {
+	if (current === null) return incoming;
+	if (incoming === null || current === incoming) return current;
+	if (current === 'text') return 'text';
+	if (current === 'jsonb') return 'jsonb';
+	if (NUMERIC_RANK[current] && NUMERIC_RANK[incoming]) return NUMERIC_RANK[current]! >= NUMERIC_RANK[incoming]! ? current : incoming;
+	if ((current === 'double' && NUMERIC_RANK[incoming]) || (incoming === 'double' && NUMERIC_RANK[current])) {
+		return current === 'numeric' || incoming === 'numeric' || current === 'bigint' || incoming === 'bigint' ? 'numeric' : 'double';
+	}
+	if (TIME_RANK[current] && TIME_RANK[incoming]) return TIME_RANK[current]! >= TIME_RANK[incoming]! ? current : incoming;
+	if (current.endsWith('[]') && incoming.endsWith('[]')) return 'text[]';
+	if (incoming === 'jsonb' && (current.endsWith('[]'))) return 'jsonb';
+	return 'text';
+}
+
+/** The USING expression that converts a column's existing values when it widens. */
+export function conversionExpression(quotedColumn: string, from: ColumnType, to: ColumnType): string {
+	if (to === 'jsonb') return `to_jsonb(${quotedColumn})`;
+	if (to === 'text' && from === 'jsonb') return `${quotedColumn} #>> '{}'`;
+	return `${quotedColumn}::${sqlTypeName(to)}`;
+}
+
+// --- Writing values for COPY (text format) ---------------------------------------------------
+
+/** U+0000 cannot be stored in PostgreSQL text or jsonb; it is replaced by U+FFFD and counted. */
+export const NUL_REPLACEMENT = '\uFFFD';
+
+export interface SerializeStats {
+	nulReplaced: number;
+}
+
+/**
+ * A function that renders a value for a column of the given type as COPY text-format field
+ * content (not yet escaped), or null for SQL NULL. Empty strings stay empty strings (not NULL).
+ */
+export function valueSerializer(type: ColumnType, stats: SerializeStats): (value: unknown) => string | null {
+	const text = (s: string): string => {
+		if (s.includes('\u0000')) {
+			stats.nulReplaced++;
+			return s.replace(/\u0000/g, NUL_REPLACEMENT);
+		}
+		return s;
+	};
+	switch (type) {
+		case 'jsonb':
+			return (value) => (value === null || value === undefined ? null : toJson(value, stats));
+		case 'text':
+			return (value) => {
+				if (value === null || value === undefined) return null;
+				if (typeof value === 'string') return text(value);
+				if (value instanceof Date) return value.toISOString();
+				if (typeof value === 'object') return toJson(value, stats);
+				return String(value);
+			};
+		case 'bigint[]':
+		case 'text[]':
+			return (value) => {
+				if (value === null || value === undefined) return null;
+				if (!Array.isArray(value)) return `{${arrayElement(value, text)}}`;
+				return `{${value.map((v) => arrayElement(v, text)).join(',')}}`;
+			};
+		case 'timestamp':
+		case 'timestamptz':
+		case 'date':
+			return (value) => {
+				if (value === null || value === undefined) return null;
+				if (value instanceof Date) return value.toISOString();
+				return text(String(value));
+			};
+		case 'integer':
+		case 'bigint':
+			return (value) => {
+				if (value === null || value === undefined) return null;
+				if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value).toString();
+				return text(String(value));
+			};
+		default:
+			return (value) => {
+				if (value === null || value === undefined) return null;
+				return typeof value === 'string' ? text(value) : String(value);
+			};
+	}
+}
+
+function arrayElement(value: unknown, text: (s: string) => string): string {
+	if (value === null || value === undefined) return 'NULL';
+	const s = typeof value === 'string' ? text(value) : typeof value === 'object' ? JSON.stringify(value) : String(value);
+	return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * JSON text for a jsonb value. BigInt values (from lossless parsers) are written as exact
+ * number literals; NUL characters are replaced, since jsonb refuses \u0000.
+ */
+export function toJson(value: unknown, stats: SerializeStats): string {
+	let json: string;
+	try {
+		json = JSON.stringify(value);
+	} catch {
+		json = stringifyWithBigInt(value);
+	}
+	if (json.includes('\\u0000')) {
+		stats.nulReplaced++;
+		json = json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd');
+	}
+	return json;
+}
+
+function stringifyWithBigInt(value: unknown): string {
+	if (typeof value === 'bigint') return value.toString();
+	if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+	if (value instanceof Date) return JSON.stringify(value);
+	if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : stringifyWithBigInt(v))).join(',')}]`;
+	const parts: string[] = [];
+	for (const [k, v] of Object.entries(value)) {
+		if (v === undefined || typeof v === 'function') continue;
+		parts.push(`${JSON.stringify(k)}:${stringifyWithBigInt(v)}`);
+	}
+	return `{${parts.join(',')}}`;
+}
+
+/** Escapes a field for COPY … (FORMAT text): backslash, newline, carriage return and tab. */
+export function escapeCopyText(field: string): string {
+	if (!/[\\\n\r\t]/.test(field)) return field;
+	return field.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
+}

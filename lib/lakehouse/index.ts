@@ -1,0 +1,11 @@
+/** The lakehouse engine's public surface (no n8n imports anywhere below lib/). */
+export * from './audit';
+export * from './columnTypes';
+export * from './connection';
+export * from './loader';
+export * from './migrate';
+export * from './runs';
+export * from './securityLint';
+export * from './sql';
+export * from './state';
+export * from './tables';

@@ -1,0 +1,348 @@
+/**
+ * The loader: consumes a stream of pages into one bronze table. Each page is ONE transaction:
+ *
+ *   prove the lease → create/evolve the table → COPY the rows (into a temporary staging table
+ *   for a keyed stream, straight into the table for an append stream) → merge by key, updating
+ *   only rows that changed → add the page's counts to the run → checkpoint the stream's cursor.
+ *
+ * So whatever instant a process dies, the lakehouse holds whole pages only, each row once, and a
+ * cursor that never points past committed data; the source resumes from that cursor.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ClientBase, Pool } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import {
+	escapeCopyText,
+	inferValueType,
+	newColumnType,
+	toJson,
+	valueSerializer,
+	widen,
+	type ColumnType,
+	type SerializeStats,
+} from './columnTypes';
+import { inTransaction } from './connection';
+import { addRunCounts, holdLease } from './runs';
+import { setStreamState } from './state';
+import {
+	columnNameFor,
+	createTable,
+	describeTable,
+	evolveTable,
+	META,
+	SchemaError,
+	tableName,
+	type ColumnSpec,
+	type SchemaChange,
+	type TableRef,
+	type TableShape,
+} from './tables';
+import { quoteIdent } from './sql';
+
+export type LoadRecord = Record<string, unknown>;
+
+export interface Page {
+	records: LoadRecord[];
+	/** The stream position this page reaches; checkpointed with the page. Omit to keep the cursor. */
+	cursor?: unknown;
+	/** Replaces the stream's state object, committed with the page (e.g. files already loaded). */
+	state?: Record<string, unknown>;
+	/** When the page was read from the source (default: when it reached the loader). */
+	extractedAt?: Date;
+}
+
+export interface LoadOptions {
+	connectorId: string;
+	runId: string;
+	stream: string;
+	table: TableRef;
+	/** Source fields that identify a record: merge by them. Omit for an append-only stream. */
+	key?: string[];
+	/** Declared field types (win over inference); other fields are inferred and evolve the table. */
+	columns?: ColumnSpec[];
+	onPage?: (progress: LoadProgress) => void;
+}
+
+export interface LoadProgress {
+	pages: number;
+	rowsRead: number;
+	rowsWritten: number;
+	schemaChanges: SchemaChange[];
+	nulReplaced: number;
+}
+
+export type LoadResult = LoadProgress;
+
+interface LoadContext {
+	options: LoadOptions;
+	declared: Map<string, ColumnType>;
+	keyColumns: string[] | null;
+	shape: TableShape | null;
+	stats: SerializeStats;
+}
+
+export async function loadStream(pool: Pool, pages: AsyncIterable<Page> | Iterable<Page>, options: LoadOptions): Promise<LoadResult> {
+	const context: LoadContext = {
+		options,
+		declared: new Map((options.columns ?? []).map((c) => [columnNameFor(c.field), c.type])),
+		keyColumns: options.key && options.key.length > 0 ? options.key.map(columnNameFor) : null,
+		shape: null,
+		stats: { nulReplaced: 0 },
+	};
+	const progress: LoadProgress = { pages: 0, rowsRead: 0, rowsWritten: 0, schemaChanges: [], nulReplaced: 0 };
+	for await (const page of pages) {
+		const result = await loadPage(pool, context, page);
+		progress.pages++;
+		progress.rowsRead += page.records.length;
+		progress.rowsWritten += result.written;
+		progress.schemaChanges.push(...result.changes);
+		progress.nulReplaced = context.stats.nulReplaced;
+		options.onPage?.({ ...progress, schemaChanges: [...progress.schemaChanges] });
+	}
+	return progress;
+}
+
+/** The columns a page needs: declared types, plus the widest type observed for other fields. */
+function pageColumns(context: LoadContext, records: LoadRecord[]): ColumnSpec[] {
+	const fields = new Map<string, ColumnType | null>();
+	const settled = new Set<string>();
+	for (const record of records) {
+		for (const field in record) {
+			if (settled.has(field)) continue;
+			const column = columnNameFor(field);
+			const declared = context.declared.get(column);
+			if (declared) {
+				fields.set(field, declared);
+				settled.add(field);
+				continue;
+			}
+			const type = widen(fields.get(field) ?? null, inferValueType(record[field]));
+			fields.set(field, type);
+			// text and jsonb absorb everything: no need to look at this field's other values.
+			const existing = context.shape?.columns.get(column);
+			if (type === 'text' || type === 'jsonb' || existing === 'text' || existing === 'jsonb') settled.add(field);
+		}
+	}
+	return [...fields].map(([field, type]) => {
+		const column = columnNameFor(field);
+		const isNew = !context.declared.has(column) && !context.shape?.columns.has(column);
+		return { field, type: type === null ? 'text' : isNew ? newColumnType(type) : type };
+	});
+}
+
+/** Declared columns that a page does not carry: created with the table, never written as NULL. */
+function declaredAbsent(context: LoadContext, columns: ColumnSpec[]): ColumnSpec[] {
+	const present = new Set(columns.map((c) => columnNameFor(c.field)));
+	return (context.options.columns ?? []).filter((c) => !present.has(columnNameFor(c.field)));
+}
+
+function needsEvolution(shape: TableShape, columns: ColumnSpec[]): boolean {
+	return columns.some((c) => {
+		const column = columnNameFor(c.field);
+		if (!shape.columns.has(column)) return true;
+		const current = shape.columns.get(column) ?? null;
+		return current !== null && widen(current, c.type) !== current;
+	});
+}
+
+async function loadPage(pool: Pool, context: LoadContext, page: Page): Promise<{ written: number; changes: SchemaChange[] }> {
+	const { options } = context;
+	const records = context.keyColumns ? lastPerKey(page.records, options.key!) : page.records;
+	const extractedAt = page.extractedAt ?? new Date();
+	const ids = { connectorId: options.connectorId, runId: options.runId };
+
+	return inTransaction(pool, async (client) => {
+		await client.query(`set local timezone = 'UTC'`);
+		await holdLease(client, options.connectorId, options.runId);
+		const changes: SchemaChange[] = [];
+		let written = 0;
+
+		if (records.length > 0) {
+			if (!context.shape) context.shape = await describeTable(client, options.table);
+			const columns = pageColumns(context, records);
+			if (!context.shape) {
+				const all = [...columns, ...declaredAbsent(context, columns)];
+				changes.push(...(await createTable(client, options.table, all, options.key ?? null, ids)));
+				context.shape = await describeTable(client, options.table);
+				if (!context.shape) throw new SchemaError(`Could not create ${tableName(options.table)}`);
+			}
+			assertSameKey(context, context.shape);
+			if (needsEvolution(context.shape, columns)) {
+				const evolved = await evolveTable(client, options.table, columns, ids);
+				changes.push(...evolved.changes);
+				context.shape = evolved.shape;
+			}
+			written = context.keyColumns
+				? await mergeRecords(client, context, columns, records, extractedAt)
+				: await copyRecords(client, context, tableName(options.table), columns, records, extractedAt);
+		}
+
+		await addRunCounts(client, options.runId, page.records.length, written);
+		if (page.cursor !== undefined || page.state !== undefined) {
+			await setStreamState(client, options.connectorId, options.stream, { cursor: page.cursor, state: page.state, runId: options.runId });
+		}
+		return { written, changes };
+	}).catch((error: unknown) => {
+		// The transaction rolled back; forget cached table knowledge that may describe its DDL.
+		context.shape = null;
+		throw error;
+	});
+}
+
+function assertSameKey(context: LoadContext, shape: TableShape): void {
+	const wanted = context.keyColumns?.join(',') ?? '';
+	const actual = shape.key?.join(',') ?? '';
+	if (wanted !== actual) {
+		throw new SchemaError(
+			`${tableName(context.options.table)} is keyed by (${actual || 'nothing: append-only'}) but this stream loads by ` +
+				`(${wanted || 'nothing: append-only'}); load into another table or use the same key`,
+		);
+	}
+}
+
+/** Keeps the last record per key (a page may repeat a record; the newest version wins). */
+function lastPerKey(records: LoadRecord[], key: string[]): LoadRecord[] {
+	const byKey = new Map<string, LoadRecord>();
+	for (let i = 0; i < records.length; i++) {
+		const record = records[i];
+		const parts = key.map((field) => {
+			const value = record[field];
+			if (value === null || value === undefined || value === '') {
+				throw new SchemaError(`Record ${i + 1} of the page has no value for key field "${field}"`);
+			}
+			return typeof value === 'object' ? JSON.stringify(value) : String(value);
+		});
+		const id = parts.length === 1 ? parts[0] : JSON.stringify(parts);
+		byKey.delete(id); // re-insert so the surviving order follows the last occurrence
+		byKey.set(id, record);
+	}
+	return [...byKey.values()];
+}
+
+async function mergeRecords(
+	client: ClientBase,
+	context: LoadContext,
+	columns: ColumnSpec[],
+	records: LoadRecord[],
+	extractedAt: Date,
+): Promise<number> {
+	const target = tableName(context.options.table);
+	const staging = quoteIdent(`_ipai_stage_${process.pid}`);
+	await client.query(`create temporary table ${staging} (like ${target}) on commit drop`);
+	await copyRecords(client, context, staging, columns, records, extractedAt);
+
+	const dataColumns = columns.map((c) => quoteIdent(columnNameFor(c.field)));
+	const written = [...dataColumns, META.connectorId, META.runId, META.extractedAt, META.deletedAt, META.raw];
+	const conflict = [META.connectorId, ...context.keyColumns!.map(quoteIdent)];
+	const updatable = written.filter((c) => !conflict.includes(c));
+	// Only rows whose data changed (or that come back after being marked deleted) are rewritten:
+	// an unchanged re-sync costs no row versions and does not count as written.
+	const changed = [...dataColumns, META.raw].filter((c) => !conflict.includes(c));
+	const result = await client.query(
+		`insert into ${target} as t (${written.join(', ')})
+		 select ${written.join(', ')} from ${staging}
+		 on conflict (${conflict.join(', ')}) do update
+		    set ${updatable.map((c) => `${c} = excluded.${c}`).join(', ')}
+		  where (${changed.map((c) => `t.${c}`).join(', ')}) is distinct from (${changed.map((c) => `excluded.${c}`).join(', ')})
+		     or t.${META.deletedAt} is not null`,
+	);
+	return result.rowCount ?? 0;
+}
+
+/** COPY … FROM STDIN (text format), rows batched into ~256 KB chunks to keep the pipe full. */
+async function copyRecords(
+	client: ClientBase,
+	context: LoadContext,
+	target: string,
+	columns: ColumnSpec[],
+	records: LoadRecord[],
+	extractedAt: Date,
+): Promise<number> {
+	const shape = context.shape!;
+	const fields = columns.map((c) => c.field);
+	const serializers = columns.map((c) => valueSerializer(shape.columns.get(columnNameFor(c.field)) ?? c.type, context.stats));
+	const meta = `${context.options.connectorId}\t${context.options.runId}\t${extractedAt.toISOString()}\t\\N\t`;
+	const metaSuffix = fields.length > 0 ? `\t${meta}` : meta;
+	const stats = context.stats;
+	const columnList = [...columns.map((c) => quoteIdent(columnNameFor(c.field))), META.connectorId, META.runId, META.extractedAt, META.deletedAt, META.raw];
+
+	function* chunks(): Generator<string> {
+		let chunk = '';
+		for (const record of records) {
+			let line = '';
+			for (let i = 0; i < fields.length; i++) {
+				const value = serializers[i](record[fields[i]]);
+				line += (i === 0 ? '' : '\t') + (value === null ? '\\N' : escapeCopyText(value));
+			}
+			chunk += line + metaSuffix + escapeCopyText(toJson(record, stats)) + '\n';
+			if (chunk.length >= 262_144) {
+				yield chunk;
+				chunk = '';
+			}
+		}
+		if (chunk.length > 0) yield chunk;
+	}
+
+	const copy = client.query(copyFrom(`copy ${target} (${columnList.join(', ')}) from stdin with (format text)`));
+	await pipeline(Readable.from(chunks(), { objectMode: false }), copy);
+	return records.length;
+}
+
+/**
+ * Inferred deletes: given every key the source still has, marks the stream's other rows
+ * `_ipai_deleted_at = now()` and clears the mark on rows that came back. One transaction, under
+ * the run's lease.
+ */
+export async function markMissingAsDeleted(
+	pool: Pool,
+	options: { connectorId: string; runId: string; table: TableRef; key: string[] },
+	liveKeys: AsyncIterable<unknown[]> | Iterable<unknown[]>,
+): Promise<{ deleted: number; restored: number; live: number }> {
+	return inTransaction(pool, async (client) => {
+		await client.query(`set local timezone = 'UTC'`);
+		await holdLease(client, options.connectorId, options.runId);
+		const shape = await describeTable(client, options.table);
+		if (!shape) return { deleted: 0, restored: 0, live: 0 };
+		const keyColumns = options.key.map(columnNameFor);
+		if ((shape.key ?? []).join(',') !== keyColumns.join(',')) {
+			throw new SchemaError(`${tableName(options.table)} is not keyed by (${keyColumns.join(', ')})`);
+		}
+		const live = quoteIdent(`_ipai_live_${process.pid}`);
+		const target = tableName(options.table);
+		const quoted = keyColumns.map(quoteIdent);
+		await client.query(`create temporary table ${live} on commit drop as select ${quoted.join(', ')} from ${target} with no data`);
+		const stats: SerializeStats = { nulReplaced: 0 };
+		const serializers = keyColumns.map((k) => valueSerializer(shape.columns.get(k) ?? 'text', stats));
+		let count = 0;
+		async function* lines(): AsyncGenerator<string> {
+			let chunk = '';
+			for await (const key of liveKeys) {
+				count++;
+				chunk += key.map((v, i) => escapeCopyText(serializers[i](v) ?? '\\N')).join('\t') + '\n';
+				if (chunk.length >= 262_144) {
+					yield chunk;
+					chunk = '';
+				}
+			}
+			if (chunk.length > 0) yield chunk;
+		}
+		await pipeline(Readable.from(lines()), client.query(copyFrom(`copy ${live} from stdin with (format text)`)));
+		await client.query(`create index on ${live} (${quoted.join(', ')})`);
+		await client.query(`analyze ${live}`);
+		const match = quoted.map((k) => `l.${k} = t.${k}`).join(' and ');
+		const deleted = await client.query(
+			`update ${target} t set ${META.deletedAt} = now(), ${META.runId} = $2
+			  where t.${META.connectorId} = $1 and t.${META.deletedAt} is null
+			    and not exists (select 1 from ${live} l where ${match})`,
+			[options.connectorId, options.runId],
+		);
+		const restored = await client.query(
+			`update ${target} t set ${META.deletedAt} = null, ${META.runId} = $2
+			  where t.${META.connectorId} = $1 and t.${META.deletedAt} is not null
+			    and exists (select 1 from ${live} l where ${match})`,
+			[options.connectorId, options.runId],
+		);
+		return { deleted: deleted.rowCount ?? 0, restored: restored.rowCount ?? 0, live: count };
+	});
+}

@@ -1,0 +1,357 @@
+/**
+ * The run ledger and the per-connector lease.
+ *
+ * A run is a row in ipai_connector_run: start → (heartbeats, page commits) → finish | fail.
+ * One run per connector at a time, across n8n workers, processes and database connections:
+ * starting a run takes the connector's lease row inside a transaction that first locks the
+ * connector's config row, so concurrent starts serialise on that lock and exactly one wins; the
+ * others are recorded as `skipped` with the holder's run id. A holder that stops heartbeating
+ * past its timeout is presumed dead: the next start marks its run `abandoned` and takes over.
+ * Only row locks inside transactions are used — no session state — so this holds through
+ * Supabase's poolers and when each n8n node runs on a different connection.
+ */
+import { hostname } from 'node:os';
+import type { ClientBase, Pool } from 'pg';
+import { writeAudit } from './audit';
+import { inTransaction, redact } from './connection';
+
+export interface ConnectorRegistration {
+	connectorType: string;
+	name: string;
+	/** Type-specific settings; secrets are refused (keep them in n8n credentials or Vault). */
+	config?: Record<string, unknown>;
+	schedule?: string | null;
+	vaultSecretRefs?: string[] | null;
+}
+
+export interface StartRunOptions {
+	connector: ConnectorRegistration | { id: string };
+	/** Seconds without a heartbeat after which the run is presumed dead (default 600). */
+	leaseTimeoutSeconds?: number;
+	/** Who is running it, for the on-call person: e.g. the n8n execution id. */
+	holder?: string;
+	metadata?: Record<string, unknown>;
+}
+
+export type StartRunResult =
+	| { status: 'running'; runId: string; connectorId: string; abandonedRunId?: string }
+	| { status: 'skipped'; runId: string; connectorId: string; reason: 'disabled' | 'busy'; holderRunId?: string };
+
+export interface RunCounts {
+	rowsRead?: number;
+	rowsWritten?: number;
+	metadata?: Record<string, unknown>;
+}
+
+export class LeaseLostError extends Error {
+	constructor(readonly runId: string, readonly connectorId: string) {
+		super(
+			`Run ${runId} no longer holds the lease of connector ${connectorId} (it was presumed dead after missing heartbeats ` +
+				'and another run took over); nothing more is committed by this run. Raise the lease timeout if pages take longer.',
+		);
+		this.name = 'LeaseLostError';
+	}
+}
+
+export class RunStateError extends Error {}
+
+const SECRET_KEY = /(pass(word)?|secret|token|api[-_]?key|private[-_]?key|credential)/i;
+
+/** Refuses config objects that carry secrets; names the offending path, never the value. */
+export function assertNoSecrets(value: unknown, path = 'config'): void {
+	if (value === null || typeof value !== 'object') return;
+	for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+		const here = `${path}.${key}`;
+		if (SECRET_KEY.test(key) && typeof inner === 'string' && inner.length > 0) {
+			throw new RunStateError(
+				`${here} looks like a secret; connector configs are readable by platform staff. Keep it in the n8n credential or reference a Vault secret by name in vaultSecretRefs`,
+			);
+		}
+		assertNoSecrets(inner, here);
+	}
+}
+
+/** Registers the connector (or updates its type-specific config and schedule); returns its id. */
+export async function registerConnector(client: ClientBase, registration: ConnectorRegistration): Promise<string> {
+	const config = registration.config ?? {};
+	assertNoSecrets(config);
+	const { rows } = await client.query<{ id: string }>(
+		`insert into public.ipai_connector_config (connector_type, name, config, schedule, vault_secret_refs)
+		 values ($1, $2, $3, $4, $5)
+		 on conflict (connector_type, name) do update
+		    set config = excluded.config,
+		        schedule = coalesce(excluded.schedule, ipai_connector_config.schedule),
+		        vault_secret_refs = coalesce(excluded.vault_secret_refs, ipai_connector_config.vault_secret_refs)
+		  where (ipai_connector_config.config, ipai_connector_config.schedule, ipai_connector_config.vault_secret_refs)
+		        is distinct from (excluded.config, coalesce(excluded.schedule, ipai_connector_config.schedule),
+		                          coalesce(excluded.vault_secret_refs, ipai_connector_config.vault_secret_refs))
+		 returning id`,
+		[registration.connectorType, registration.name, config, registration.schedule ?? null, registration.vaultSecretRefs ?? null],
+	);
+	if (rows.length > 0) return rows[0].id;
+	const existing = await client.query<{ id: string }>(
+		'select id from public.ipai_connector_config where connector_type = $1 and name = $2',
+		[registration.connectorType, registration.name],
+	);
+	return existing.rows[0].id;
+}
+
+export function defaultHolder(extra?: string): string {
+	return [hostname(), `pid ${process.pid}`, extra].filter(Boolean).join(' / ');
+}
+
+export async function startRun(pool: Pool, options: StartRunOptions): Promise<StartRunResult> {
+	const timeout = options.leaseTimeoutSeconds ?? 600;
+	if (!Number.isInteger(timeout) || timeout <= 0) throw new RunStateError('The lease timeout must be a positive number of seconds');
+	const holder = options.holder ?? defaultHolder();
+	return inTransaction(pool, async (client) => {
+		const connectorId =
+			'id' in options.connector ? options.connector.id : await registerConnector(client, options.connector);
+		// The connector row lock serialises every start of this connector, on any connection.
+		const config = await client.query<{ is_enabled: boolean | null; name: string }>(
+			'select is_enabled, name from public.ipai_connector_config where id = $1 for update',
+			[connectorId],
+		);
+		if (config.rows.length === 0) throw new RunStateError(`Connector ${connectorId} is not registered`);
+		const metadata = { ...options.metadata, holder };
+
+		if (config.rows[0].is_enabled === false) {
+			const runId = await insertFinishedRun(client, connectorId, 'skipped', { ...metadata, reason: 'disabled' });
+			await audit(client, connectorId, 'skip', { run_id: runId, reason: 'disabled' });
+			return { status: 'skipped', runId, connectorId, reason: 'disabled' };
+		}
+
+		const lease = await client.query<{ run_id: string; expired: boolean; heartbeat_at: Date; timeout_seconds: number }>(
+			`select run_id, heartbeat_at, timeout_seconds,
+			        heartbeat_at + make_interval(secs => timeout_seconds) < now() as expired
+			   from public.ipai_connector_lease where connector_id = $1 for update`,
+			[connectorId],
+		);
+		let abandonedRunId: string | undefined;
+		if (lease.rows.length > 0) {
+			const held = lease.rows[0];
+			if (!held.expired) {
+				const runId = await insertFinishedRun(client, connectorId, 'skipped', {
+					...metadata,
+					reason: 'busy',
+					holder_run_id: held.run_id,
+				});
+				await audit(client, connectorId, 'skip', { run_id: runId, reason: 'busy', holder_run_id: held.run_id });
+				return { status: 'skipped', runId, connectorId, reason: 'busy', holderRunId: held.run_id };
+			}
+			abandonedRunId = held.run_id;
+		}
+
+		const { rows } = await client.query<{ id: string }>(
+			`insert into public.ipai_connector_run (connector_id, started_at, status, rows_read, rows_written, metadata)
+			 values ($1, now(), 'running', 0, 0, $2) returning id`,
+			[connectorId, metadata],
+		);
+		const runId = rows[0].id;
+		if (abandonedRunId) {
+			await client.query(
+				`update public.ipai_connector_run
+				    set status = 'abandoned', ended_at = greatest(now(), started_at),
+				        error_message = format('No heartbeat for more than %s seconds; presumed dead and taken over by run %s', $3::int, $2::text)
+				  where id = $1 and status = 'running'`,
+				[abandonedRunId, runId, lease.rows[0].timeout_seconds],
+			);
+			await audit(client, connectorId, 'abandon', { run_id: abandonedRunId, taken_over_by: runId });
+		}
+		await client.query(
+			`insert into public.ipai_connector_lease (connector_id, run_id, holder, acquired_at, heartbeat_at, timeout_seconds)
+			 values ($1, $2, $3, now(), now(), $4)
+			 on conflict (connector_id) do update
+			    set run_id = excluded.run_id, holder = excluded.holder, acquired_at = excluded.acquired_at,
+			        heartbeat_at = excluded.heartbeat_at, timeout_seconds = excluded.timeout_seconds`,
+			[connectorId, runId, holder, timeout],
+		);
+		await audit(client, connectorId, 'start', { run_id: runId, holder });
+		return { status: 'running', runId, connectorId, abandonedRunId };
+	});
+}
+
+/**
+ * Proves this run still holds its connector's lease and refreshes the heartbeat. Called inside
+ * every page transaction: the row lock it takes also makes a concurrent takeover wait for the
+ * page to commit, so a page is never committed by a run that lost its lease.
+ */
+export async function holdLease(client: ClientBase, connectorId: string, runId: string): Promise<void> {
+	const { rowCount } = await client.query(
+		'update public.ipai_connector_lease set heartbeat_at = now() where connector_id = $1 and run_id = $2',
+		[connectorId, runId],
+	);
+	if (rowCount !== 1) throw new LeaseLostError(runId, connectorId);
+}
+
+/** Adds a page's counts to its run, in the page's own transaction. */
+export async function addRunCounts(client: ClientBase, runId: string, rowsRead: number, rowsWritten: number): Promise<void> {
+	await client.query(
+		`update public.ipai_connector_run
+		    set rows_read = coalesce(rows_read, 0) + $2, rows_written = coalesce(rows_written, 0) + $3
+		  where id = $1`,
+		[runId, rowsRead, rowsWritten],
+	);
+}
+
+export async function heartbeat(pool: Pool, runId: string, progress: RunCounts = {}): Promise<void> {
+	await inTransaction(pool, async (client) => {
+		const run = await lockRun(client, runId);
+		if (run.status !== 'running') throw new RunStateError(`Run ${runId} is ${run.status}, not running`);
+		await holdLease(client, run.connector_id, runId);
+		await client.query(
+			`update public.ipai_connector_run
+			    set rows_read = coalesce($2, rows_read), rows_written = coalesce($3, rows_written),
+			        metadata = coalesce(metadata, '{}') || $4
+			  where id = $1`,
+			[runId, progress.rowsRead ?? null, progress.rowsWritten ?? null, progress.metadata ?? {}],
+		);
+	});
+}
+
+export async function finishRun(pool: Pool, runId: string, result: RunCounts = {}): Promise<{ durationMs: number }> {
+	return inTransaction(pool, async (client) => {
+		const run = await lockRun(client, runId);
+		if (run.status !== 'running') {
+			throw new RunStateError(
+				run.status === 'abandoned'
+					? `Run ${runId} was marked abandoned (no heartbeat within its lease timeout) and cannot finish; its committed pages are kept`
+					: `Run ${runId} is already ${run.status}`,
+			);
+		}
+		const { rows } = await client.query<{ duration_ms: number }>(
+			`update public.ipai_connector_run
+			    set status = 'success', ended_at = greatest(now(), started_at),
+			        rows_read = coalesce($2, rows_read), rows_written = coalesce($3, rows_written),
+			        metadata = coalesce(metadata, '{}') || $4
+			                   || jsonb_build_object('duration_ms', round(extract(epoch from (greatest(now(), started_at) - started_at)) * 1000))
+			  where id = $1
+			  returning round(extract(epoch from (ended_at - started_at)) * 1000)::int as duration_ms`,
+			[runId, result.rowsRead ?? null, result.rowsWritten ?? null, result.metadata ?? {}],
+		);
+		await client.query('delete from public.ipai_connector_lease where connector_id = $1 and run_id = $2', [run.connector_id, runId]);
+		await audit(client, run.connector_id, 'finish', { run_id: runId, duration_ms: rows[0].duration_ms });
+		return { durationMs: rows[0].duration_ms };
+	});
+}
+
+export interface FailRunOptions extends RunCounts {
+	error: unknown;
+	/** Secrets to scrub from the message in addition to URL passwords. */
+	secrets?: string[];
+}
+
+/** Records a failure. Failing a run that already ended changes nothing and says so. */
+export async function failRun(pool: Pool, runId: string, options: FailRunOptions): Promise<{ status: string; changed: boolean }> {
+	const message = truncate(redact(errorText(options.error), options.secrets ?? []), 4000);
+	return inTransaction(pool, async (client) => {
+		const run = await lockRun(client, runId);
+		if (run.status !== 'running') return { status: run.status, changed: false };
+		await client.query(
+			`update public.ipai_connector_run
+			    set status = 'failed', ended_at = greatest(now(), started_at), error_message = $2,
+			        rows_read = coalesce($3, rows_read), rows_written = coalesce($4, rows_written),
+			        metadata = coalesce(metadata, '{}') || $5
+			                   || jsonb_build_object('duration_ms', round(extract(epoch from (greatest(now(), started_at) - started_at)) * 1000))
+			  where id = $1`,
+			[runId, message, options.rowsRead ?? null, options.rowsWritten ?? null, options.metadata ?? {}],
+		);
+		await client.query('delete from public.ipai_connector_lease where connector_id = $1 and run_id = $2', [run.connector_id, runId]);
+		await audit(client, run.connector_id, 'fail', { run_id: runId, error: message });
+		return { status: 'failed', changed: true };
+	});
+}
+
+/** The run currently holding a connector's lease (for an Error Trigger that knows only the connector). */
+export async function currentRunOf(pool: Pool, connector: { id?: string; connectorType?: string; name?: string }): Promise<string | null> {
+	const { rows } = await pool.query<{ run_id: string }>(
+		`select l.run_id from public.ipai_connector_lease l
+		   join public.ipai_connector_config c on c.id = l.connector_id
+		  where ($1::uuid is null or c.id = $1) and ($2::text is null or c.connector_type = $2) and ($3::text is null or c.name = $3)`,
+		[connector.id ?? null, connector.connectorType ?? null, connector.name ?? null],
+	);
+	return rows.length === 1 ? rows[0].run_id : null;
+}
+
+export interface RunRow {
+	id: string;
+	connector_id: string;
+	connector_type: string;
+	connector_name: string;
+	started_at: Date;
+	ended_at: Date | null;
+	status: string;
+	rows_read: number | null;
+	rows_written: number | null;
+	error_message: string | null;
+	metadata: Record<string, unknown> | null;
+}
+
+export interface RunFilter {
+	connectorId?: string;
+	connectorType?: string;
+	connectorName?: string;
+	status?: string[];
+	since?: Date;
+	limit?: number;
+}
+
+export async function listRuns(pool: Pool, filter: RunFilter = {}): Promise<RunRow[]> {
+	const { rows } = await pool.query<RunRow>(
+		`select r.id, r.connector_id, c.connector_type, c.name as connector_name, r.started_at, r.ended_at, r.status,
+		        r.rows_read, r.rows_written, r.error_message, r.metadata
+		   from public.ipai_connector_run r join public.ipai_connector_config c on c.id = r.connector_id
+		  where ($1::uuid is null or r.connector_id = $1)
+		    and ($2::text is null or c.connector_type = $2)
+		    and ($3::text is null or c.name = $3)
+		    and ($4::text[] is null or r.status = any ($4))
+		    and ($5::timestamptz is null or r.started_at >= $5)
+		  order by r.started_at desc
+		  limit $6`,
+		[
+			filter.connectorId ?? null,
+			filter.connectorType ?? null,
+			filter.connectorName ?? null,
+			filter.status?.length ? filter.status : null,
+			filter.since ?? null,
+			Math.min(Math.max(filter.limit ?? 50, 1), 10_000),
+		],
+	);
+	return rows;
+}
+
+async function lockRun(client: ClientBase, runId: string): Promise<{ status: string; connector_id: string }> {
+	const { rows } = await client.query<{ status: string; connector_id: string }>(
+		'select status, connector_id from public.ipai_connector_run where id = $1 for update',
+		[runId],
+	);
+	if (rows.length === 0) throw new RunStateError(`Run ${runId} does not exist`);
+	return rows[0];
+}
+
+async function insertFinishedRun(client: ClientBase, connectorId: string, status: 'skipped', metadata: Record<string, unknown>): Promise<string> {
+	const { rows } = await client.query<{ id: string }>(
+		`insert into public.ipai_connector_run (connector_id, started_at, ended_at, status, rows_read, rows_written, metadata)
+		 values ($1, now(), now(), $2, 0, 0, $3) returning id`,
+		[connectorId, status, metadata],
+	);
+	return rows[0].id;
+}
+
+function audit(client: ClientBase, connectorId: string, action: string, details: Record<string, unknown>): Promise<void> {
+	return writeAudit(client, { eventType: 'connector_run', entityType: 'connector', entityId: connectorId, action, details });
+}
+
+function errorText(error: unknown): string {
+	if (error instanceof Error) return error.message || error.name;
+	if (typeof error === 'string') return error;
+	try {
+		return JSON.stringify(error);
+	} catch {
+		return String(error);
+	}
+}
+
+function truncate(text: string, max: number): string {
+	return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,121 @@
+import { Pool } from 'pg';
+import {
+	currentRunOf,
+	failRun,
+	finishRun,
+	heartbeat,
+	listRuns,
+	registerConnector,
+	startRun,
+	type StartRunResult,
+} from '../../lib/lakehouse/runs';
+import { useScratchDatabase } from '../helpers/database';
+
+const db = useScratchDatabase();
+
+describe('one run per connector at a time', () => {
+	it('20 concurrent starts on 20 connections give exactly one running run; the others are skipped with its id', async () => {
+		// Separate pools: every start on its own connection, as n8n workers would be.
+		const pools = Array.from({ length: 20 }, () => new Pool({ connectionString: db.url, max: 1 }));
+		try {
+			const results: StartRunResult[] = await Promise.all(
+				pools.map((pool, i) => startRun(pool, { connector: { connectorType: 'odoo', name: 'concurrent' }, holder: `worker ${i}` })),
+			);
+			const running = results.filter((r) => r.status === 'running');
+			const skipped = results.filter((r) => r.status === 'skipped');
+			expect(running).toHaveLength(1);
+			expect(skipped).toHaveLength(19);
+			for (const s of skipped) expect(s).toMatchObject({ reason: 'busy', holderRunId: running[0].runId });
+			const counts = await db.pool.query(
+				`select status, count(*)::int as n from ipai_connector_run where connector_id = $1 group by status order by status`,
+				[running[0].connectorId],
+			);
+			expect(counts.rows).toEqual([{ status: 'running', n: 1 }, { status: 'skipped', n: 19 }]);
+			await finishRun(db.pool, running[0].runId);
+		} finally {
+			await Promise.all(pools.map((p) => p.end()));
+		}
+	});
+
+	it('takes over from a holder that stopped heartbeating, marking its run abandoned', async () => {
+		const first = await startRun(db.pool, { connector: { connectorType: 'odoo', name: 'dies' }, leaseTimeoutSeconds: 1 });
+		if (first.status !== 'running') throw new Error('expected running');
+		const busy = await startRun(db.pool, { connector: { connectorType: 'odoo', name: 'dies' } });
+		expect(busy).toMatchObject({ status: 'skipped', reason: 'busy' });
+		await new Promise((r) => setTimeout(r, 1100));
+		const second = await startRun(db.pool, { connector: { connectorType: 'odoo', name: 'dies' } });
+		expect(second).toMatchObject({ status: 'running', abandonedRunId: first.runId });
+		const old = await db.pool.query('select status, error_message, ended_at from ipai_connector_run where id = $1', [first.runId]);
+		expect(old.rows[0].status).toBe('abandoned');
+		expect(old.rows[0].error_message).toMatch(/No heartbeat for more than 1 seconds; presumed dead and taken over by run/);
+		await expect(finishRun(db.pool, first.runId)).rejects.toThrow(/marked abandoned/);
+		await finishRun(db.pool, second.runId);
+	});
+
+	it('heartbeats keep a lease alive past its timeout', async () => {
+		const first = await startRun(db.pool, { connector: { connectorType: 'odoo', name: 'beats' }, leaseTimeoutSeconds: 1 });
+		if (first.status !== 'running') throw new Error('expected running');
+		for (let i = 0; i < 3; i++) {
+			await new Promise((r) => setTimeout(r, 500));
+			await heartbeat(db.pool, first.runId, { rowsRead: i * 10 });
+		}
+		expect(await startRun(db.pool, { connector: { connectorType: 'odoo', name: 'beats' } })).toMatchObject({ status: 'skipped' });
+		await finishRun(db.pool, first.runId);
+	});
+
+	it('a disabled connector is recorded as skipped, not failed', async () => {
+		const id = await registerConnector(db.pool as never, { connectorType: 'github', name: 'off' });
+		await db.pool.query('update ipai_connector_config set is_enabled = false where id = $1', [id]);
+		const result = await startRun(db.pool, { connector: { id } });
+		expect(result).toMatchObject({ status: 'skipped', reason: 'disabled' });
+		const row = await db.pool.query('select status, ended_at is not null as ended, metadata from ipai_connector_run where id = $1', [result.runId]);
+		expect(row.rows[0]).toMatchObject({ status: 'skipped', ended: true, metadata: { reason: 'disabled' } });
+	});
+});
+
+describe('the ledger', () => {
+	it('start → finish records counts, duration and audit rows; the lease is released', async () => {
+		const start = await startRun(db.pool, {
+			connector: { connectorType: 'file', name: 'ledger', config: { bucket: 'b' }, schedule: '*/5 * * * *' },
+			holder: 'execution 42',
+		});
+		if (start.status !== 'running') throw new Error('expected running');
+		await new Promise((r) => setTimeout(r, 20));
+		const done = await finishRun(db.pool, start.runId, { rowsRead: 10, rowsWritten: 7, metadata: { files: 2 } });
+		expect(done.durationMs).toBeGreaterThanOrEqual(15);
+		const run = (await listRuns(db.pool, { connectorName: 'ledger' }))[0];
+		expect(run).toMatchObject({ status: 'success', rows_read: 10, rows_written: 7, connector_type: 'file' });
+		expect(run.metadata).toMatchObject({ files: 2, holder: 'execution 42' });
+		expect(Number(run.metadata!.duration_ms)).toBeGreaterThanOrEqual(15);
+		const config = await db.pool.query('select config, schedule from ipai_connector_config where id = $1', [start.connectorId]);
+		expect(config.rows[0]).toEqual({ config: { bucket: 'b' }, schedule: '*/5 * * * *' });
+		const audit = await db.pool.query(
+			`select action from ipai_audit_log where entity_id = $1 and event_type = 'connector_run' order by created_at`,
+			[start.connectorId],
+		);
+		expect(audit.rows.map((r) => r.action)).toEqual(['start', 'finish']);
+		expect(await currentRunOf(db.pool, { id: start.connectorId })).toBeNull();
+		expect(await startRun(db.pool, { connector: { id: start.connectorId } })).toMatchObject({ status: 'running' });
+	});
+
+	it('fail records an actionable message without secrets, once', async () => {
+		const start = await startRun(db.pool, { connector: { connectorType: 'odoo', name: 'fails' } });
+		if (start.status !== 'running') throw new Error('expected running');
+		expect(await currentRunOf(db.pool, { connectorType: 'odoo', name: 'fails' })).toBe(start.runId);
+		const error = new Error('Access Denied for https://bot:hunter2@odoo.example.com with api key sk-live-123');
+		expect(await failRun(db.pool, start.runId, { error, secrets: ['sk-live-123'] })).toEqual({ status: 'failed', changed: true });
+		expect(await failRun(db.pool, start.runId, { error: 'again' })).toEqual({ status: 'failed', changed: false });
+		const row = await db.pool.query('select status, error_message from ipai_connector_run where id = $1', [start.runId]);
+		expect(row.rows[0].status).toBe('failed');
+		expect(row.rows[0].error_message).toBe('Access Denied for https://bot:***@odoo.example.com with api key ***');
+	});
+
+	it('refuses a connector config that carries a secret, naming the key but not the value', async () => {
+		await expect(
+			startRun(db.pool, { connector: { connectorType: 'github', name: 'leaky', config: { auth: { apiKey: 'ghp_abc' } } } }),
+		).rejects.toThrow(/config\.auth\.apiKey looks like a secret/);
+		await expect(
+			startRun(db.pool, { connector: { connectorType: 'github', name: 'leaky', config: { auth: { apiKey: 'ghp_abc' } } } }),
+		).rejects.not.toThrow(/ghp_abc/);
+	});
+});
