@@ -9,3 +9,4 @@ export * from './securityLint';
 export * from './sql';
 export * from './state';
 export * from './tables';
+export * from './refresh';

@@ -18,7 +18,7 @@ import { inTransaction, redact } from './connection';
 export interface ConnectorRegistration {
 	connectorType: string;
 	name: string;
-	/** Type-specific settings; secrets are refused (keep them in n8n credentials or Vault). */
+	/** Type-specific settings; secrets are refused (keep them in n8n credentials or Vault). Omit to keep the recorded one. */
 	config?: Record<string, unknown>;
 	schedule?: string | null;
 	vaultSecretRefs?: string[] | null;
@@ -71,29 +71,29 @@ export function assertNoSecrets(value: unknown, path = 'config'): void {
 	}
 }
 
-/** Registers the connector (or updates its type-specific config and schedule); returns its id. */
+/**
+ * Registers the connector, or updates its config and schedule where given (an omitted config or
+ * schedule keeps the recorded one, so a dispatcher's row is not overwritten); returns its id.
+ */
 export async function registerConnector(client: ClientBase, registration: ConnectorRegistration): Promise<string> {
-	const config = registration.config ?? {};
-	assertNoSecrets(config);
+	if (registration.config !== undefined) assertNoSecrets(registration.config);
 	const { rows } = await client.query<{ id: string }>(
 		`insert into public.ipai_connector_config (connector_type, name, config, schedule, vault_secret_refs)
-		 values ($1, $2, $3, $4, $5)
+		 values ($1, $2, coalesce($3::jsonb, '{}'), $4, $5)
 		 on conflict (connector_type, name) do update
-		    set config = excluded.config,
-		        schedule = coalesce(excluded.schedule, ipai_connector_config.schedule),
-		        vault_secret_refs = coalesce(excluded.vault_secret_refs, ipai_connector_config.vault_secret_refs)
-		  where (ipai_connector_config.config, ipai_connector_config.schedule, ipai_connector_config.vault_secret_refs)
-		        is distinct from (excluded.config, coalesce(excluded.schedule, ipai_connector_config.schedule),
-		                          coalesce(excluded.vault_secret_refs, ipai_connector_config.vault_secret_refs))
+		    set config = coalesce($3::jsonb, ipai_connector_config.config),
+		        schedule = coalesce($4, ipai_connector_config.schedule),
+		        vault_secret_refs = coalesce($5, ipai_connector_config.vault_secret_refs)
 		 returning id`,
-		[registration.connectorType, registration.name, config, registration.schedule ?? null, registration.vaultSecretRefs ?? null],
+		[
+			registration.connectorType,
+			registration.name,
+			registration.config === undefined ? null : JSON.stringify(registration.config),
+			registration.schedule ?? null,
+			registration.vaultSecretRefs ?? null,
+		],
 	);
-	if (rows.length > 0) return rows[0].id;
-	const existing = await client.query<{ id: string }>(
-		'select id from public.ipai_connector_config where connector_type = $1 and name = $2',
-		[registration.connectorType, registration.name],
-	);
-	return existing.rows[0].id;
+	return rows[0].id;
 }
 
 export function defaultHolder(extra?: string): string {
@@ -271,6 +271,16 @@ export async function currentRunOf(pool: Pool, connector: { id?: string; connect
 		[connector.id ?? null, connector.connectorType ?? null, connector.name ?? null],
 	);
 	return rows.length === 1 ? rows[0].run_id : null;
+}
+
+/** The running run an n8n execution started (for an Error Trigger that knows the failed execution). */
+export async function runOfExecution(pool: Pool, executionId: string): Promise<string | null> {
+	const { rows } = await pool.query<{ id: string }>(
+		`select id from public.ipai_connector_run where status = 'running' and metadata->>'n8n_execution_id' = $1
+		  order by started_at desc limit 1`,
+		[executionId],
+	);
+	return rows[0]?.id ?? null;
 }
 
 export interface RunRow {

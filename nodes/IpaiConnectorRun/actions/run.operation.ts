@@ -1,0 +1,92 @@
+/** Start, Heartbeat, Finish, Fail and Get Runs: the run ledger. */
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+import { failRun, finishRun, heartbeat, listRuns, runOfExecution, startRun } from '../../../lib/lakehouse/runs';
+import { nodeError } from '../../shared/lakehouse';
+import { objectParameter, perItem, type Operation } from './context';
+
+const counts = (fn: IExecuteFunctions, i: number) => {
+	const read = fn.getNodeParameter('rowsRead', i, -1) as number;
+	const written = fn.getNodeParameter('rowsWritten', i, -1) as number;
+	return { rowsRead: read >= 0 ? read : undefined, rowsWritten: written >= 0 ? written : undefined };
+};
+
+export const start: Operation = async function (session, items) {
+	const workflow = this.getWorkflow();
+	return perItem(this, items, async (i) => {
+		const config = objectParameter(this, 'config', i);
+		const result = await startRun(session.pool, {
+			connector: {
+				connectorType: this.getNodeParameter('connectorType', i) as string,
+				name: this.getNodeParameter('connectorName', i) as string,
+				config: Object.keys(config).length > 0 ? config : undefined, // empty keeps the recorded config
+				schedule: (this.getNodeParameter('schedule', i, '') as string) || null,
+			},
+			leaseTimeoutSeconds: this.getNodeParameter('leaseTimeoutSeconds', i, 600) as number,
+			holder: `n8n execution ${this.getExecutionId()} (workflow "${workflow.name ?? workflow.id}")`,
+			metadata: { n8n_execution_id: this.getExecutionId(), n8n_workflow_id: workflow.id, n8n_workflow_name: workflow.name },
+		});
+		return result as unknown as IDataObject;
+	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
+};
+
+export const heartbeatRun: Operation = async function (session, items) {
+	return perItem(this, items, async (i) => {
+		const runId = this.getNodeParameter('runId', i) as string;
+		await heartbeat(session.pool, runId, { ...counts(this, i), metadata: objectParameter(this, 'metadata', i) });
+		return { runId, status: 'running' };
+	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
+};
+
+export const finish: Operation = async function (session, items) {
+	return perItem(this, items, async (i) => {
+		const runId = this.getNodeParameter('runId', i) as string;
+		const { durationMs } = await finishRun(session.pool, runId, { ...counts(this, i), metadata: objectParameter(this, 'metadata', i) });
+		return { runId, status: 'success', durationMs };
+	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
+};
+
+export const fail: Operation = async function (session, items) {
+	return perItem(this, items, async (i) => {
+		const metadata = objectParameter(this, 'metadata', i);
+		if (this.getNodeParameter('failSource', i) === 'errorTrigger') {
+			// The Error Trigger's item: { execution: { id, url, error, lastNodeExecuted }, workflow: { id, name } }
+			const json = items[i].json as { execution?: IDataObject; workflow?: IDataObject };
+			const execution = json.execution;
+			if (!execution?.id) {
+				throw new NodeOperationError(this.getNode(), 'The input is not an Error Trigger item (no execution.id)', { itemIndex: i });
+			}
+			const runId = await runOfExecution(session.pool, String(execution.id));
+			if (!runId) return { failed: false, reason: `No running run was started by execution ${execution.id}` };
+			const error = (execution.error ?? {}) as IDataObject;
+			const where = [execution.lastNodeExecuted ? `node "${execution.lastNodeExecuted}"` : '', execution.url ? `execution ${execution.url}` : '']
+				.filter(Boolean)
+				.join(', ');
+			const message = `${String(error.message ?? 'The workflow failed')}${where ? ` (${where})` : ''}`;
+			const result = await failRun(session.pool, runId, {
+				error: message,
+				secrets: session.secrets,
+				metadata: { ...metadata, n8n_failed_execution_id: execution.id, n8n_workflow_name: (json.workflow ?? {}).name },
+			});
+			return { runId, failed: result.changed, status: result.status, errorMessage: message };
+		}
+		const runId = this.getNodeParameter('runId', i) as string;
+		const message = (this.getNodeParameter('errorMessage', i, '') as string) || 'Marked failed by the workflow';
+		const result = await failRun(session.pool, runId, { error: message, secrets: session.secrets, metadata });
+		return { runId, failed: result.changed, status: result.status };
+	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
+};
+
+export const getRuns: Operation = async function (session, items) {
+	return perItem(this, items, async (i) => {
+		const filters = this.getNodeParameter('filters', i, {}) as IDataObject;
+		const runs = await listRuns(session.pool, {
+			connectorType: (filters.connectorType as string) || undefined,
+			connectorName: (filters.connectorName as string) || undefined,
+			status: (filters.status as string[]) ?? undefined,
+			since: filters.since ? new Date(filters.since as string) : undefined,
+			limit: this.getNodeParameter('limit', i, 50) as number,
+		});
+		return runs as unknown as IDataObject[];
+	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
+};
