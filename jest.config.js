@@ -4,7 +4,7 @@
 //   e2e          a real n8n with the packed package installed (see test/e2e/n8nRuntime.ts)
 // Type checking is `npm run typecheck`; ts-jest only transpiles, which keeps the suite fast.
 const transform = {
-  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', isolatedModules: true, diagnostics: false }],
+  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', diagnostics: false }],
 };
 const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
 

@@ -106,9 +106,15 @@ export function inferValueType(value: unknown): ColumnType | null {
 	}
 }
 
+/** A real calendar date (no 2023-02-30), checked with arithmetic: this runs for every date value. */
 function isRealDate(value: string): boolean {
-	const date = new Date(`${value}T00:00:00Z`);
-	return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
+	const year = Number(value.slice(0, 4));
+	const month = Number(value.slice(5, 7));
+	const day = Number(value.slice(8, 10));
+	if (month < 1 || month > 12 || day < 1) return false;
+	const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+	const days = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+	return day <= days;
 }
 
 function inferArrayType(values: unknown[]): ColumnType | null {

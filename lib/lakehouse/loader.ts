@@ -76,6 +76,8 @@ export type LoadResult = LoadProgress;
 
 interface LoadContext {
 	options: LoadOptions;
+	/** Source field → column name, computed once per field rather than once per value. */
+	columnNames: Map<string, string>;
 	declared: Map<string, ColumnType>;
 	keyColumns: string[] | null;
 	shape: TableShape | null;
@@ -85,13 +87,14 @@ interface LoadContext {
 export async function loadStream(pool: Pool, pages: AsyncIterable<Page> | Iterable<Page>, options: LoadOptions): Promise<LoadResult> {
 	const context: LoadContext = {
 		options,
+		columnNames: new Map(),
 		declared: new Map((options.columns ?? []).map((c) => [columnNameFor(c.field), c.type])),
 		keyColumns: options.key && options.key.length > 0 ? options.key.map(columnNameFor) : null,
 		shape: null,
 		stats: { nulReplaced: 0 },
 	};
 	const progress: LoadProgress = { pages: 0, rowsRead: 0, rowsWritten: 0, schemaChanges: [], nulReplaced: 0 };
-	for await (const page of pages) {
+	for await (const page of prefetched(pages)) {
 		const result = await loadPage(pool, context, page);
 		progress.pages++;
 		progress.rowsRead += page.records.length;
@@ -103,6 +106,31 @@ export async function loadStream(pool: Pool, pages: AsyncIterable<Page> | Iterab
 	return progress;
 }
 
+/**
+ * Reads one page ahead: while a page's transaction waits on the database, the source is already
+ * producing the next one (an RPC in flight, a file being parsed), so the two overlap instead of
+ * taking turns. At most two pages are held at a time.
+ */
+async function* prefetched(pages: AsyncIterable<Page> | Iterable<Page>): AsyncGenerator<Page> {
+	const iterator: AsyncIterator<Page> | Iterator<Page> =
+		Symbol.asyncIterator in pages ? (pages as AsyncIterable<Page>)[Symbol.asyncIterator]() : (pages as Iterable<Page>)[Symbol.iterator]();
+	const pull = () => new Promise<IteratorResult<Page>>((resolve, reject) => setImmediate(() => Promise.resolve(iterator.next()).then(resolve, reject)));
+	let next = pull();
+	try {
+		for (;;) {
+			const current = await next;
+			if (current.done) return;
+			next = pull();
+			// A failure while prefetching surfaces when that page is awaited, not as an unhandled rejection.
+			next.catch(() => undefined);
+			yield current.value;
+		}
+	} finally {
+		// The consumer stopped early (an error in a page): let the source release what it holds.
+		await Promise.resolve(iterator.return?.()).catch(() => undefined);
+	}
+}
+
 /** The columns a page needs: declared types, plus the widest type observed for other fields. */
 function pageColumns(context: LoadContext, records: LoadRecord[]): ColumnSpec[] {
 	const fields = new Map<string, ColumnType | null>();
@@ -110,7 +138,7 @@ function pageColumns(context: LoadContext, records: LoadRecord[]): ColumnSpec[] 
 	for (const record of records) {
 		for (const field in record) {
 			if (settled.has(field)) continue;
-			const column = columnNameFor(field);
+			const column = columnOf(context, field);
 			const declared = context.declared.get(column);
 			if (declared) {
 				fields.set(field, declared);
@@ -129,6 +157,15 @@ function pageColumns(context: LoadContext, records: LoadRecord[]): ColumnSpec[] 
 		const isNew = !context.declared.has(column) && !context.shape?.columns.has(column);
 		return { field, type: type === null ? 'text' : isNew ? newColumnType(type) : type };
 	});
+}
+
+function columnOf(context: LoadContext, field: string): string {
+	let column = context.columnNames.get(field);
+	if (column === undefined) {
+		column = columnNameFor(field);
+		context.columnNames.set(field, column);
+	}
+	return column;
 }
 
 /** Declared columns that a page does not carry: created with the table, never written as NULL. */
@@ -250,7 +287,7 @@ async function mergeRecords(
 	return result.rowCount ?? 0;
 }
 
-/** COPY … FROM STDIN (text format), rows batched into ~256 KB chunks to keep the pipe full. */
+/** COPY … FROM STDIN (text format), rows batched into ~64 KB chunks to keep the pipe full. */
 async function copyRecords(
 	client: ClientBase,
 	context: LoadContext,
@@ -276,7 +313,7 @@ async function copyRecords(
 				line += (i === 0 ? '' : '\t') + (value === null ? '\\N' : escapeCopyText(value));
 			}
 			chunk += line + metaSuffix + escapeCopyText(toJson(record, stats)) + '\n';
-			if (chunk.length >= 262_144) {
+			if (chunk.length >= 65_536) {
 				yield chunk;
 				chunk = '';
 			}
@@ -285,7 +322,9 @@ async function copyRecords(
 	}
 
 	const copy = client.query(copyFrom(`copy ${target} (${columnList.join(', ')}) from stdin with (format text)`));
-	await pipeline(Readable.from(chunks(), { objectMode: false }), copy);
+	// A shallow buffer keeps serialisation just ahead of the server, so little of a page is left
+	// for the server to chew on alone after the last chunk is written.
+	await pipeline(Readable.from(chunks(), { objectMode: true, highWaterMark: 2 }), copy);
 	return records.length;
 }
 

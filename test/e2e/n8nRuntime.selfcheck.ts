@@ -214,6 +214,8 @@ async function main(): Promise<void> {
 	check(!fs.existsSync(n8n.userFolder), 'user folder removed');
 	const db = spawnSync('psql', ['postgres://postgres@127.0.0.1:5432/postgres', '-tAc', `SELECT count(*) FROM pg_database WHERE datname = 'n8n_e2e_${n8n.instanceId}'`], { encoding: 'utf8' });
 	check(db.stdout.trim() === '0', 'scratch database dropped');
+	const keys = spawnSync('redis-cli', ['--scan', '--pattern', `*_e2e_${n8n.instanceId}:*`], { encoding: 'utf8' });
+	check(keys.status === 0 && keys.stdout.trim() === '', 'queue-mode Redis keys deleted');
 	// Anything still running from the n8n install (other sessions using the same install would
 	// show up here too, hence printed, not checked; our own groups were checked above).
 	const leftovers = spawnSync('pgrep', ['-af', runtime.home], { encoding: 'utf8' }).stdout.trim();

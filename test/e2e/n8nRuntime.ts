@@ -236,6 +236,7 @@ async function httpOk(url: string): Promise<boolean> {
 
 const liveProcessGroups = new Set<number>();
 const scratchDatabases = new Map<string, { adminUrl: string; name: string }>();
+const tempFolders = new Set<string>();
 let safetyNetInstalled = false;
 
 function installSafetyNet(): void {
@@ -252,6 +253,8 @@ function installSafetyNet(): void {
 			});
 		}
 		scratchDatabases.clear();
+		for (const folder of tempFolders) fs.rmSync(folder, { recursive: true, force: true });
+		tempFolders.clear();
 	};
 	process.on('exit', cleanup);
 	// n8n runs in its own process groups (so stop() can kill whole trees), which means a Ctrl-C
@@ -277,6 +280,8 @@ export interface N8nInstanceOptions {
 	 * postgres://postgres@127.0.0.1:5432/postgres) and dropped in dispose().
 	 */
 	databaseUrl?: string;
+	/** Server on which the scratch database is created (default DATABASE_URL or the local server). */
+	adminDatabaseUrl?: string;
 	/** Extra environment for every n8n process; wins over the defaults below. */
 	env?: Record<string, string>;
 	/** Port of the main server (N8N_PORT). Default: a free port. */
@@ -348,6 +353,8 @@ export class N8nInstance {
 	private database!: { url: URL; scratch: boolean; adminUrl?: string };
 	private servers: ServerProcess[] = [];
 	private queueMode = false;
+	/** Set once queue mode was used: dispose() then deletes this instance's Redis keys. */
+	private usedRedis = false;
 	private initPromise: Promise<void> | undefined;
 	private disposed = false;
 
@@ -374,12 +381,13 @@ export class N8nInstance {
 		} else {
 			this.userFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'n8n-e2e-'));
 			this.ownsUserFolder = true;
+			tempFolders.add(this.userFolder);
 		}
 		this.port = this.options.port ?? (await getFreePort());
 		if (this.options.databaseUrl) {
 			this.database = { url: new URL(this.options.databaseUrl), scratch: false };
 		} else {
-			const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+			const adminUrl = this.options.adminDatabaseUrl ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 			const name = `n8n_e2e_${this.instanceId}`;
 			const client = new Client({ connectionString: adminUrl });
 			await client.connect();
@@ -393,6 +401,10 @@ export class N8nInstance {
 			url.pathname = `/${name}`;
 			this.database = { url, scratch: true, adminUrl };
 		}
+	}
+
+	private get redisUrl(): string {
+		return this.options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 	}
 
 	get baseUrl(): string {
@@ -411,10 +423,12 @@ export class N8nInstance {
 	/** Environment shared by all n8n processes of this instance (minus per-process ports). */
 	private baseEnv(): Record<string, string> {
 		const db = this.database.url;
-		const redis = new URL(this.options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+		const redis = new URL(this.redisUrl);
 		const env: Record<string, string> = {
 			...cleanBaseEnv(),
-			// Node 24 first on PATH: anything n8n spawns via `node` (and npm) runs on it too.
+			// Node 24 first on PATH: n8n spawns its JS task runner as plain `node`
+			// (dist/task-runners/task-runner-process-js.js), which would otherwise be Node 20;
+			// installPackage()'s npm runs on it too.
 			PATH: `${path.dirname(this.runtime.nodeBin)}${path.delimiter}${process.env.PATH ?? ''}`,
 			NODE_ENV: 'production',
 			// Postgres (no sqlite: its native module is not built with --ignore-scripts).
@@ -426,8 +440,6 @@ export class N8nInstance {
 			DB_POSTGRESDB_PASSWORD: decodeURIComponent(db.password),
 			N8N_USER_FOLDER: this.userFolder,
 			N8N_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-			// n8n otherwise warns that the settings file (holding the key) is world-readable.
-			N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'true',
 			// No phoning home (no internet here; these would only add timeouts and noise).
 			N8N_DIAGNOSTICS_ENABLED: 'false',
 			N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
@@ -450,6 +462,9 @@ export class N8nInstance {
 			QUEUE_BULL_PREFIX: `bull_e2e_${this.instanceId}`,
 			N8N_REDIS_KEY_PREFIX: `n8n_e2e_${this.instanceId}`,
 		};
+		// n8n 2.40 warns that manual (editor) executions will go to workers by default; opt in now
+		// so queue-mode tests see the future behaviour. (CLI `execute` always runs in-process.)
+		if (this.queueMode) env.OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS = 'true';
 		if (redis.password) env.QUEUE_BULL_REDIS_PASSWORD = decodeURIComponent(redis.password);
 		if (redis.pathname.length > 1) env.QUEUE_BULL_REDIS_DB = redis.pathname.slice(1);
 		return { ...env, ...(this.options.env ?? {}) };
@@ -638,6 +653,7 @@ export class N8nInstance {
 		if (this.servers.length > 0) throw new Error('n8n is already started; stop() first');
 		const workers = options.workers ?? 0;
 		this.queueMode = options.queue === true || workers > 0;
+		if (this.queueMode) this.usedRedis = true;
 		const timeoutMs = options.timeoutMs ?? 120_000;
 		fs.mkdirSync(this.logsDir, { recursive: true });
 		try {
@@ -768,7 +784,35 @@ export class N8nInstance {
 			}
 			scratchDatabases.delete(this.instanceId);
 		}
-		if (this.ownsUserFolder && this.userFolder) fs.rmSync(this.userFolder, { recursive: true, force: true });
+		if (this.usedRedis) await this.deleteRedisKeys();
+		if (this.ownsUserFolder && this.userFolder) {
+			fs.rmSync(this.userFolder, { recursive: true, force: true });
+			tempFolders.delete(this.userFolder);
+		}
+	}
+
+	/**
+	 * Queue mode leaves Bull and cache keys behind (`bull_e2e_<id>:*`, `n8n_e2e_<id>:*`; in queue
+	 * mode n8n's cache backend is Redis too). Uses the ioredis that n8n itself ships, so the repo
+	 * needs no Redis client.
+	 */
+	private async deleteRedisKeys(): Promise<void> {
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const Redis = require(path.join(this.runtime.home, 'node_modules', 'ioredis'));
+		const client = new Redis(this.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+		try {
+			await client.connect();
+			for (const prefix of [`bull_e2e_${this.instanceId}`, `n8n_e2e_${this.instanceId}`]) {
+				let cursor = '0';
+				do {
+					const [next, keys] = (await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500)) as [string, string[]];
+					if (keys.length > 0) await client.del(...keys);
+					cursor = next;
+				} while (cursor !== '0');
+			}
+		} finally {
+			client.disconnect();
+		}
 	}
 
 	// -------------------------------------------------------------------------------------------

@@ -1,0 +1,54 @@
+/**
+ * A deterministic, realistic mixed-type data set for load benchmarks: journal items as an ERP
+ * exports them — ids, move numbers, dates, account codes, partner names in several scripts,
+ * monetary amounts, booleans, timestamps, tag arrays and a nested analytic object. Generated
+ * page by page, never held whole.
+ */
+import type { Page } from '../lib/lakehouse/loader';
+
+const PARTNERS = ['Agrolait', 'Camptocamp', 'Deco Addict', 'Gemini Furniture', 'Lumber Inc', 'Ready Mat', 'Wood Corner', 'Azure Interior',
+	'Müller & Söhne GmbH', 'Café Olé', 'Østfold Bygg AS', '東京商事株式会社', 'Ωmega Trading', 'Łódź Logistics'];
+const ACCOUNTS = ['101200', '101401', '110100', '121000', '211000', '251000', '400000', '600000', '620000', '700000'];
+const LABELS = ['Office chairs', 'Consulting hours', 'Freight', 'Desk combination', 'Large cabinet', 'Storage box', 'Tax 15%', 'Rounding'];
+const CURRENCIES = ['EUR', 'USD', 'EUR', 'EUR', 'GBP'];
+
+/** Mulberry32: small, fast, deterministic. */
+function prng(seed: number): () => number {
+	let a = seed >>> 0;
+	return () => {
+		a = (a + 0x6d2b79f5) >>> 0;
+		let t = a;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+}
+
+export function* journalItems(total: number, pageSize: number, seed = 42): Generator<Page> {
+	const random = prng(seed);
+	const start = Date.UTC(2023, 0, 1);
+	for (let offset = 0; offset < total; offset += pageSize) {
+		const records: Record<string, unknown>[] = [];
+		for (let id = offset + 1; id <= Math.min(total, offset + pageSize); id++) {
+			const day = new Date(start + Math.floor(random() * 730) * 86_400_000);
+			const amount = Math.round(random() * 1_000_000) / 100;
+			const debit = random() < 0.5;
+			records.push({
+				id,
+				move_name: `INV/${day.getUTCFullYear()}/${String(Math.floor(id / 3) + 1).padStart(5, '0')}`,
+				date: day.toISOString().slice(0, 10),
+				account_code: ACCOUNTS[Math.floor(random() * ACCOUNTS.length)],
+				partner_name: PARTNERS[Math.floor(random() * PARTNERS.length)],
+				label: LABELS[Math.floor(random() * LABELS.length)],
+				debit: debit ? amount : 0,
+				credit: debit ? 0 : amount,
+				currency: CURRENCIES[Math.floor(random() * CURRENCIES.length)],
+				reconciled: random() < 0.3,
+				write_date: new Date(day.getTime() + Math.floor(random() * 86_400_000)).toISOString(),
+				tax_ids: random() < 0.6 ? [1 + Math.floor(random() * 5)] : [],
+				analytic_distribution: random() < 0.4 ? { [String(1 + Math.floor(random() * 20))]: 100 } : null,
+			});
+		}
+		yield { records, cursor: offset + records.length };
+	}
+}

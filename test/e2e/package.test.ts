@@ -1,0 +1,78 @@
+/**
+ * The packed package in a real n8n 2.x, installed the way users install community packages
+ * (into the user folder's .n8n/nodes), and a workflow that uses it end to end against a real
+ * PostgreSQL lakehouse.
+ */
+import { createScratchDatabase, type ScratchDatabase } from '../helpers/database';
+import { migrate } from '../../lib/lakehouse/migrate';
+import { N8nInstance, nodeOutput } from './n8nRuntime';
+import { lakehouseCredential, PACKAGE_NAME, packPackage } from './pack';
+import { Pool } from 'pg';
+
+jest.setTimeout(600_000);
+
+let n8n: N8nInstance;
+let lakehouse: ScratchDatabase;
+
+beforeAll(async () => {
+	lakehouse = await createScratchDatabase('ipai_e2e_lake');
+	await migrate({ connection: { connectionString: lakehouse.url } });
+	n8n = await N8nInstance.create();
+	await n8n.installPackage(packPackage());
+	await n8n.importCredentials([lakehouseCredential('lakehouseE2E01', lakehouse.url)]);
+});
+
+afterAll(async () => {
+	await n8n?.dispose();
+	await lakehouse?.drop();
+});
+
+it('n8n lists the package\'s node types', async () => {
+	const types = await n8n.listNodeTypes();
+	expect(types).toEqual(expect.arrayContaining([`${PACKAGE_NAME}.ipaiConnectorRun`]));
+});
+
+it('runs Start → Load Items → Finish against the lakehouse and records the run', async () => {
+	const credentials = { ipaiLakehouseApi: { id: 'lakehouseE2E01', name: 'lakehouse lakehouseE2E01' } };
+	const node = (id: string, name: string, parameters: Record<string, unknown>, x: number) => ({
+		id, name, parameters, type: `${PACKAGE_NAME}.ipaiConnectorRun`, typeVersion: 1, position: [x, 0], credentials,
+	});
+	await n8n.importWorkflow({
+		id: 'ipaiSmoke0001',
+		name: 'IPAI smoke',
+		active: false,
+		settings: {},
+		nodes: [
+			{ id: 'n1', name: 'Manual', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+			node('n2', 'Start', { operation: 'start', connectorType: 'smoke', connectorName: 'e2e', config: '{"purpose":"e2e"}' }, 200),
+			{
+				id: 'n3', name: 'Items', type: 'n8n-nodes-base.code', typeVersion: 2, position: [400, 0],
+				parameters: { jsCode: "return [1,2,3].map(i => ({ json: { id: i, name: 'item ' + i, at: '2024-01-0' + i } }));" },
+			},
+			node('n4', 'Load', { operation: 'loadItems', runId: "={{ $('Start').first().json.runId }}", schema: 'ipai_bronze_core', table: 'smoke_items', keyFields: 'id' }, 600),
+			node('n5', 'Finish', { operation: 'finish', runId: "={{ $('Start').first().json.runId }}" }, 800),
+		],
+		connections: {
+			Manual: { main: [[{ node: 'Start', type: 'main', index: 0 }]] },
+			Start: { main: [[{ node: 'Items', type: 'main', index: 0 }]] },
+			Items: { main: [[{ node: 'Load', type: 'main', index: 0 }]] },
+			Load: { main: [[{ node: 'Finish', type: 'main', index: 0 }]] },
+		},
+	});
+	const run = await n8n.executeWorkflow('ipaiSmoke0001');
+	const [started] = nodeOutput(run, 'Start');
+	expect(started).toMatchObject({ status: 'running' });
+	expect(nodeOutput(run, 'Load')[0]).toMatchObject({ rowsRead: 3, rowsWritten: 3, table: 'ipai_bronze_core.smoke_items' });
+	expect(nodeOutput(run, 'Finish')[0]).toMatchObject({ status: 'success', runId: started.runId });
+
+	const pool = new Pool({ connectionString: lakehouse.url });
+	try {
+		const rows = await pool.query('select id, name, at from ipai_bronze_core.smoke_items order by id');
+		expect(rows.rows.map((r) => [r.id, r.name])).toEqual([['1', 'item 1'], ['2', 'item 2'], ['3', 'item 3']]);
+		const ledger = await pool.query('select status, rows_read, rows_written, metadata from ipai_connector_run where id = $1', [started.runId]);
+		expect(ledger.rows[0]).toMatchObject({ status: 'success', rows_read: 3, rows_written: 3 });
+		expect(ledger.rows[0].metadata).toMatchObject({ n8n_workflow_id: 'ipaiSmoke0001' });
+	} finally {
+		await pool.end();
+	}
+});
