@@ -1,5 +1,5 @@
 /**
- * npm run bench:load [-- --rows 1000000]
+ * npm run bench:load [-- --rows 1000000]   (compiles bench/ and lib/ to .bench-build/, then runs)
  *
  * Loads the same mixed-type data set three ways in one run, each in its own process so peak RSS
  * is its own: this loader in append mode, this loader in merge mode, and `psql \copy` of the very
@@ -78,7 +78,9 @@ async function main(): Promise<void> {
 	if (args.values.worker) return worker(args.values.url!, args.values.worker as 'append' | 'merge', rows);
 
 	await withScratchDatabase(async (url) => {
-		const self = [process.execPath, '-r', 'ts-node/register/transpile-only', __filename];
+		// Workers run this same compiled file (npm run bench:build), so no TypeScript compiler sits
+		// in their memory or on their CPU while they are measured.
+		const self = [process.execPath, __filename];
 		const ours = (mode: string) => {
 			const m = measure(self[0], [...self.slice(1), '--worker', mode, '--url', url, '--rows', String(rows)]);
 			return { seconds: reportedSeconds(m.stdout), peakRssMb: m.peakRssMb };

@@ -118,14 +118,20 @@ export function redact(text: string, secrets: readonly string[] = []): string {
 
 /** A copy of an error that is safe to show: message and details redacted, pg's fields kept. */
 export function safeError(error: unknown, secrets: readonly string[] = []): Error {
-	const source = error instanceof Error ? error : new Error(String(error));
+	// Duck-typed rather than instanceof: errors raised in another realm (a vm context, a worker)
+	// are not instances of this realm's Error but carry the same fields.
+	const source = (isErrorLike(error) ? error : new Error(String(error))) as Error;
 	const safe = new Error(redact(source.message, secrets));
-	safe.name = source.name;
+	safe.name = source.name ?? 'Error';
 	for (const key of ['code', 'detail', 'hint', 'schema', 'table', 'column', 'constraint', 'where', 'position'] as const) {
 		const value = (source as unknown as Record<string, unknown>)[key];
 		if (value !== undefined) (safe as unknown as Record<string, unknown>)[key] = typeof value === 'string' ? redact(value, secrets) : value;
 	}
 	return safe;
+}
+
+function isErrorLike(value: unknown): value is { message: string; name?: string } {
+	return typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string';
 }
 
 /** A pool whose idle-client errors are contained instead of crashing the n8n process. */

@@ -242,11 +242,15 @@ export interface FailRunOptions extends RunCounts {
 }
 
 /** Records a failure. Failing a run that already ended changes nothing and says so. */
-export async function failRun(pool: Pool, runId: string, options: FailRunOptions): Promise<{ status: string; changed: boolean }> {
+export async function failRun(
+	pool: Pool,
+	runId: string,
+	options: FailRunOptions,
+): Promise<{ status: string; changed: boolean; errorMessage: string }> {
 	const message = truncate(redact(errorText(options.error), options.secrets ?? []), 4000);
 	return inTransaction(pool, async (client) => {
 		const run = await lockRun(client, runId);
-		if (run.status !== 'running') return { status: run.status, changed: false };
+		if (run.status !== 'running') return { status: run.status, changed: false, errorMessage: message };
 		await client.query(
 			`update public.ipai_connector_run
 			    set status = 'failed', ended_at = greatest(now(), started_at), error_message = $2,
@@ -258,7 +262,7 @@ export async function failRun(pool: Pool, runId: string, options: FailRunOptions
 		);
 		await client.query('delete from public.ipai_connector_lease where connector_id = $1 and run_id = $2', [run.connector_id, runId]);
 		await audit(client, run.connector_id, 'fail', { run_id: runId, error: message });
-		return { status: 'failed', changed: true };
+		return { status: 'failed', changed: true, errorMessage: message };
 	});
 }
 
@@ -353,7 +357,9 @@ function audit(client: ClientBase, connectorId: string, action: string, details:
 }
 
 function errorText(error: unknown): string {
-	if (error instanceof Error) return error.message || error.name;
+	if (typeof error === 'object' && error !== null && typeof (error as Error).message === 'string') {
+		return (error as Error).message || (error as Error).name;
+	}
 	if (typeof error === 'string') return error;
 	try {
 		return JSON.stringify(error);

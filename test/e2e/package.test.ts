@@ -76,3 +76,54 @@ it('runs Start → Load Items → Finish against the lakehouse and records the r
 		await pool.end();
 	}
 });
+
+it('skips a second start, sets and reads state, fails the run from Error Trigger input, lists runs and refreshes', async () => {
+	const pool = new Pool({ connectionString: lakehouse.url });
+	await pool.query(`create materialized view ipai_gold_core.e2e_totals as select 1 as one;
+	                  create unique index on ipai_gold_core.e2e_totals (one);
+	                  select ipai_meta.secure_relation('ipai_gold_core.e2e_totals')`);
+	const credentials = { ipaiLakehouseApi: { id: 'lakehouseE2E01', name: 'lakehouse lakehouseE2E01' } };
+	const steps: Array<[string, Record<string, unknown>]> = [
+		['Start', { operation: 'start', connectorType: 'odoo', connectorName: 'ops' }],
+		['Start again', { operation: 'start', connectorType: 'odoo', connectorName: 'ops' }],
+		['Set state', { operation: 'setState', connectorType: 'odoo', connectorName: 'ops', stream: 'account.move', cursor: '"2024-01-01 00:00:00"' }],
+		['Get state', { operation: 'getState', connectorType: 'odoo', connectorName: 'ops', stream: 'account.move' }],
+		['As Error Trigger', {}],
+		['Fail', { operation: 'fail', failSource: 'errorTrigger' }],
+		['Get runs', { operation: 'getRuns', filters: { connectorName: 'ops' }, limit: 10 }],
+		['Refresh', { operation: 'refresh', schemas: ['ipai_gold_core'] }],
+	];
+	const errorTriggerItem =
+		"return [{ json: { execution: { id: $execution.id, url: 'http://n8n.local/execution/' + $execution.id, lastNodeExecuted: 'Sync Odoo', error: { message: 'Odoo refused the API key of https://bot:s3cr3t@odoo.example.com' } }, workflow: { id: $workflow.id, name: $workflow.name } } }];";
+	const nodes: Array<Record<string, unknown>> = [
+		{ id: 'o0', name: 'Manual', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+		...steps.map(([name, parameters], i) =>
+			name === 'As Error Trigger'
+				? { id: `o${i + 1}`, name, type: 'n8n-nodes-base.code', typeVersion: 2, position: [200 * (i + 1), 0], parameters: { jsCode: errorTriggerItem } }
+				: { id: `o${i + 1}`, name, parameters, credentials, type: `${PACKAGE_NAME}.ipaiConnectorRun`, typeVersion: 1, position: [200 * (i + 1), 0] },
+		),
+	];
+	const names = nodes.map((n) => n.name as string);
+	const connections = Object.fromEntries(names.slice(0, -1).map((name, i) => [name, { main: [[{ node: names[i + 1], type: 'main', index: 0 }]] }]));
+	await n8n.importWorkflow({ id: 'ipaiOps00000001', name: 'IPAI ops', active: false, settings: {}, nodes, connections });
+
+	try {
+		const run = await n8n.executeWorkflow('ipaiOps00000001');
+		const [started] = nodeOutput(run, 'Start');
+		expect(started).toMatchObject({ status: 'running' });
+		expect(nodeOutput(run, 'Start again')[0]).toMatchObject({ status: 'skipped', reason: 'busy', holderRunId: started.runId });
+		expect(nodeOutput(run, 'Get state')[0]).toMatchObject({ stream: 'account.move', cursor: '2024-01-01 00:00:00' });
+		const failed = nodeOutput(run, 'Fail')[0];
+		expect(failed).toMatchObject({ runId: started.runId, failed: true, status: 'failed' });
+		expect(failed.errorMessage).toMatch(/^Odoo refused the API key of https:\/\/bot:\*\*\*@odoo\.example\.com \(node "Sync Odoo", execution http/);
+		const runs = nodeOutput(run, 'Get runs');
+		expect(runs.map((r) => r.status).sort()).toEqual(['failed', 'skipped']);
+		expect(nodeOutput(run, 'Refresh')[0]).toMatchObject({ refreshed: [expect.objectContaining({ view: 'ipai_gold_core.e2e_totals', concurrently: true })] });
+
+		const row = await pool.query('select status, error_message from ipai_connector_run where id = $1', [started.runId]);
+		expect(row.rows[0].status).toBe('failed');
+		expect(row.rows[0].error_message).not.toContain('s3cr3t');
+	} finally {
+		await pool.end();
+	}
+});

@@ -7,22 +7,26 @@ import { createScratchDatabase, withClient, type ScratchDatabase } from '../help
 /** Everything a migration can change, as one comparable text (objects, columns, policies, grants). */
 async function catalogFingerprint(url: string): Promise<string> {
 	return withClient(url, async (c) => {
-		const parts = await Promise.all([
-			c.query(`select n.nspname, c.relname, c.relkind, c.relrowsecurity, c.reloptions::text, c.relacl::text,
+		// One client runs one query at a time: in sequence.
+		const sql = [
+			`select n.nspname, c.relname, c.relkind, c.relrowsecurity, c.reloptions::text, c.relacl::text,
 			                pg_get_userbyid(c.relowner) as owner
 			           from pg_class c join pg_namespace n on n.oid = c.relnamespace
-			          where n.nspname !~ '^(pg_|information_schema)' order by 1, 2`),
-			c.query(`select table_schema, table_name, column_name, data_type, column_default, is_nullable
-			           from information_schema.columns where table_schema !~ '^(pg_|information_schema)' order by 1, 2, 3`),
-			c.query(`select schemaname, tablename, policyname, roles::text, cmd, qual, with_check from pg_policies order by 1, 2, 3`),
-			c.query(`select n.nspname, p.proname, md5(p.prosrc), p.proconfig::text, p.proacl::text
+			          where n.nspname !~ '^(pg_|information_schema)' order by 1, 2`,
+			`select table_schema, table_name, column_name, data_type, column_default, is_nullable
+			           from information_schema.columns where table_schema !~ '^(pg_|information_schema)' order by 1, 2, 3`,
+			`select schemaname, tablename, policyname, roles::text, cmd, qual, with_check from pg_policies order by 1, 2, 3`,
+			`select n.nspname, p.proname, md5(p.prosrc), p.proconfig::text, p.proacl::text
 			           from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-			          where n.nspname !~ '^(pg_|information_schema)' order by 1, 2, 3`),
-			c.query(`select conname, pg_get_constraintdef(oid) from pg_constraint where connamespace not in
-			           (select oid from pg_namespace where nspname ~ '^(pg_|information_schema)') order by 1`),
-			c.query(`select nspname, nspacl::text from pg_namespace order by 1`),
-			c.query(`select version, checksum from ipai_meta.schema_migrations order by 1`),
-		]);
+			          where n.nspname !~ '^(pg_|information_schema)' order by 1, 2, 3`,
+			`select conname, pg_get_constraintdef(oid) from pg_constraint where connamespace not in
+			           (select oid from pg_namespace where nspname ~ '^(pg_|information_schema)') order by 1`,
+			`select nspname, nspacl::text from pg_namespace order by 1`,
+			`select version, checksum from ipai_meta.schema_migrations order by 1`,
+		];
+		const parts = [];
+		for (const q of sql) parts.push(await c.query(q));
+
 		return JSON.stringify(parts.map((p) => p.rows));
 	});
 }

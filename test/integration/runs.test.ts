@@ -103,8 +103,8 @@ describe('the ledger', () => {
 		if (start.status !== 'running') throw new Error('expected running');
 		expect(await currentRunOf(db.pool, { connectorType: 'odoo', name: 'fails' })).toBe(start.runId);
 		const error = new Error('Access Denied for https://bot:hunter2@odoo.example.com with api key sk-live-123');
-		expect(await failRun(db.pool, start.runId, { error, secrets: ['sk-live-123'] })).toEqual({ status: 'failed', changed: true });
-		expect(await failRun(db.pool, start.runId, { error: 'again' })).toEqual({ status: 'failed', changed: false });
+		expect(await failRun(db.pool, start.runId, { error, secrets: ['sk-live-123'] })).toMatchObject({ status: 'failed', changed: true });
+		expect(await failRun(db.pool, start.runId, { error: 'again' })).toMatchObject({ status: 'failed', changed: false });
 		const row = await db.pool.query('select status, error_message from ipai_connector_run where id = $1', [start.runId]);
 		expect(row.rows[0].status).toBe('failed');
 		expect(row.rows[0].error_message).toBe('Access Denied for https://bot:***@odoo.example.com with api key ***');

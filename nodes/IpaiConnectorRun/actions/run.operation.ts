@@ -68,12 +68,12 @@ export const fail: Operation = async function (session, items) {
 				secrets: session.secrets,
 				metadata: { ...metadata, n8n_failed_execution_id: execution.id, n8n_workflow_name: (json.workflow ?? {}).name },
 			});
-			return { runId, failed: result.changed, status: result.status, errorMessage: message };
+			return { runId, failed: result.changed, status: result.status, errorMessage: result.errorMessage };
 		}
 		const runId = this.getNodeParameter('runId', i) as string;
 		const message = (this.getNodeParameter('errorMessage', i, '') as string) || 'Marked failed by the workflow';
 		const result = await failRun(session.pool, runId, { error: message, secrets: session.secrets, metadata });
-		return { runId, failed: result.changed, status: result.status };
+		return { runId, failed: result.changed, status: result.status, errorMessage: result.errorMessage };
 	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
 };
 
