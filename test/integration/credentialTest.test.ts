@@ -1,4 +1,4 @@
-import type { ICredentialTestFunctions } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, ICredentialTestFunctions } from 'n8n-workflow';
 import { testLakehouseCredential } from '../../nodes/shared/lakehouse';
 import { createScratchDatabase, useScratchDatabase, type ScratchDatabase } from '../helpers/database';
 
@@ -12,7 +12,7 @@ afterAll(async () => {
 	await empty.drop();
 });
 
-const test = (data: Record<string, unknown>) =>
+const test = (data: ICredentialDataDecryptedObject) =>
 	testLakehouseCredential.call({} as ICredentialTestFunctions, { id: 'c', name: 'lakehouse', type: 'ipaiLakehouseApi', data });
 
 describe('the IPAI Lakehouse credential test', () => {

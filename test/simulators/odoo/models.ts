@@ -79,6 +79,8 @@ export interface ModelSpec {
   description: string;
   /** `_order`: the default ORDER BY. */
   order: string;
+  /** A different `_order` from a later major version on. */
+  orderSince?: { major: number; order: string };
   /** `_rec_name`: matched by name_search and by string values on relational domain leaves. */
   recName?: string;
   /** `_parent_name`: the hierarchy child_of/parent_of walk. */
@@ -485,6 +487,8 @@ export const MODEL_SPECS: ModelSpec[] = [
     name: 'account.account',
     description: 'Account',
     order: 'code, company_id',
+    // 18 sorts on `code, placeholder_code` (company-dependent codes); `code` is what remains here.
+    orderSince: { major: 18, order: 'code' },
     recName: 'name',
     readGroups: ACCOUNTING,
     displayName: (row) => `${str(row.code)} ${str(row.name)}`.trim(),
@@ -954,10 +958,11 @@ export class Registry {
           store,
           required: f.required ?? false,
           readonly: f.readonly ?? false,
-          sortable: f.sortable ?? store,
+          sortable: f.sortable ?? (store && f.type !== 'one2many' && f.type !== 'many2many'),
         };
       }
-      this.models.set(spec.name, { ...spec, fields, activeName: fields.active ? 'active' : null });
+      const order = spec.orderSince && major >= spec.orderSince.major ? spec.orderSince.order : spec.order;
+      this.models.set(spec.name, { ...spec, order, fields, activeName: fields.active ? 'active' : null });
     }
   }
 

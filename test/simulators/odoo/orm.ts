@@ -41,6 +41,7 @@ interface Param {
 }
 
 interface MethodSpec {
+  name: string;
   /** Python qualname of the class that defines it (for TypeError texts). */
   owner: string;
   apiModel: boolean;
@@ -49,6 +50,7 @@ interface MethodSpec {
   kwForward?: { to: string; names: string[] };
   access: Operation | null;
   onlyModels?: string[];
+  sinceMajor?: number;
   untilMajor?: number;
   impl(env: CallEnv, def: ModelDef, ids: number[], a: Args): RpcValue;
 }
@@ -217,13 +219,22 @@ function fieldsGet(def: ModelDef, allfields: Json, attributes: Json): RpcStruct 
 // ----------------------------------------------------------------------------------------------
 // Method table
 
+/** name_search: `_rec_name` matched with `operator`, AND the extra domain; [[id, display_name]]. */
+function nameSearch(env: CallEnv, def: ModelDef, name: Json, extra: Json, operator: Json, limit: Json): RpcValue {
+  const op = typeof operator === 'string' ? operator : 'ilike';
+  const domain: Json[] = Array.isArray(extra) ? [...extra] : [];
+  if (typeof name === 'string' && name !== '' && def.recName) domain.unshift([def.recName, op, name]);
+  return searchRows(env, def, domain, 0, limit, null).map((r) => [r.id, env.store.displayName(def.name, r.id)]);
+}
+
 function valsOf(v: Json): Vals {
   if (!isJsonObject(v)) throw valueError(`Invalid values ${pyRepr(v)}`);
   return v as JsonObject;
 }
 
-const METHODS: Record<string, MethodSpec> = {
-  search_read: {
+const METHODS: MethodSpec[] = [
+  {
+    name: 'search_read',
     owner: 'BaseModel',
     apiModel: true,
     params: [p('domain', null), p('fields', null), p('offset', 0), p('limit', null), p('order', null)],
@@ -231,21 +242,24 @@ const METHODS: Record<string, MethodSpec> = {
     access: 'read',
     impl: (env, def, _ids, a) => readRows(env, def, searchRows(env, def, a.domain, a.offset, a.limit, a.order), a.fields, a.load),
   },
-  search: {
+  {
+    name: 'search',
     owner: 'BaseModel',
     apiModel: true,
     params: [p('domain'), p('offset', 0), p('limit', null), p('order', null)],
     access: 'read',
     impl: (env, def, _ids, a) => searchRows(env, def, a.domain, a.offset, a.limit, a.order).map((r) => r.id),
   },
-  search_count: {
+  {
+    name: 'search_count',
     owner: 'BaseModel',
     apiModel: true,
     params: [p('domain'), p('limit', null)],
     access: 'read',
     impl: (env, def, _ids, a) => countRows(env, def, a.domain, a.limit),
   },
-  read: {
+  {
+    name: 'read',
     owner: 'BaseModel',
     apiModel: false,
     params: [p('fields', null), p('load', '_classic_read')],
@@ -255,27 +269,28 @@ const METHODS: Record<string, MethodSpec> = {
       return readRows(env, def, browse(env, def, ids), a.fields, a.load);
     },
   },
-  fields_get: {
+  {
+    name: 'fields_get',
     owner: 'BaseModel',
     apiModel: true,
     params: [p('allfields', null), p('attributes', null)],
     access: null,
     impl: (_env, def, _ids, a) => fieldsGet(def, a.allfields, a.attributes),
   },
-  name_search: {
-    owner: 'BaseModel',
-    apiModel: true,
-    params: [p('name', ''), p('args', null), p('operator', 'ilike'), p('limit', 100)],
-    access: 'read',
-    impl: (env, def, _ids, a) => {
-      const name = typeof a.name === 'string' ? a.name : '';
-      const op = typeof a.operator === 'string' ? a.operator : 'ilike';
-      const extra = Array.isArray(a.args) ? a.args : [];
-      const domain: Json = name && def.recName ? ['&', [def.recName, op, name], ...(extra.length ? extra : [[1, '=', 1]])] : extra;
-      return searchRows(env, def, domain, 0, a.limit, null).map((r) => [r.id, env.store.displayName(def.name, r.id)]);
-    },
-  },
-  check_access_rights: {
+  // 17: name_search(name, args, operator, limit); 18 renamed `args` to `domain`.
+  ...(['args', 'domain'] as const).map(
+    (extraName, i): MethodSpec => ({
+      name: 'name_search',
+      owner: 'BaseModel',
+      apiModel: true,
+      params: [p('name', ''), p(extraName, null), p('operator', 'ilike'), p('limit', 100)],
+      ...(i === 0 ? { untilMajor: 17 } : { sinceMajor: 18 }),
+      access: 'read',
+      impl: (env, def, _ids, a) => nameSearch(env, def, a.name, a[extraName], a.operator, a.limit),
+    }),
+  ),
+  {
+    name: 'check_access_rights',
     owner: 'BaseModel',
     apiModel: true,
     params: [p('operation'), p('raise_exception', true)],
@@ -289,7 +304,17 @@ const METHODS: Record<string, MethodSpec> = {
       return false;
     },
   },
-  context_get: {
+  {
+    name: 'has_access',
+    owner: 'BaseModel',
+    apiModel: false,
+    params: [p('operation')],
+    access: null,
+    sinceMajor: 18,
+    impl: (env, def, _ids, a) => mayAccess(env.user, def.name, String(a.operation) as Operation),
+  },
+  {
+    name: 'context_get',
     owner: 'Users',
     apiModel: true,
     params: [],
@@ -300,7 +325,8 @@ const METHODS: Record<string, MethodSpec> = {
       return { lang: typeof row?.lang === 'string' ? row.lang : 'en_US', tz: typeof row?.tz === 'string' ? row.tz : false, uid: env.user.uid };
     },
   },
-  create: {
+  {
+    name: 'create',
     owner: 'BaseModel',
     apiModel: true,
     params: [p('vals_list')],
@@ -311,7 +337,8 @@ const METHODS: Record<string, MethodSpec> = {
         return tx.create(def.name, valsOf(a.vals_list));
       }),
   },
-  write: {
+  {
+    name: 'write',
     owner: 'BaseModel',
     apiModel: false,
     params: [p('vals')],
@@ -322,7 +349,8 @@ const METHODS: Record<string, MethodSpec> = {
         return true;
       }),
   },
-  unlink: {
+  {
+    name: 'unlink',
     owner: 'BaseModel',
     apiModel: false,
     params: [],
@@ -333,14 +361,17 @@ const METHODS: Record<string, MethodSpec> = {
         return true;
       }),
   },
-};
+];
 
 function methodFor(env: CallEnv, def: ModelDef, name: string): MethodSpec | undefined {
-  const spec = Object.prototype.hasOwnProperty.call(METHODS, name) ? METHODS[name] : undefined;
-  if (!spec) return undefined;
-  if (spec.onlyModels && !spec.onlyModels.includes(def.name)) return undefined;
-  if (spec.untilMajor !== undefined && env.store.major > spec.untilMajor) return undefined;
-  return spec;
+  const major = env.store.major;
+  return METHODS.find(
+    (m) =>
+      m.name === name &&
+      (!m.onlyModels || m.onlyModels.includes(def.name)) &&
+      (m.sinceMajor === undefined || major >= m.sinceMajor) &&
+      (m.untilMajor === undefined || major <= m.untilMajor),
+  );
 }
 
 // ----------------------------------------------------------------------------------------------

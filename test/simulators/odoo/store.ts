@@ -108,6 +108,28 @@ export class Store implements ReadEnv {
     return this.tables.get(model)?.get(id);
   }
 
+  private readonly blanks = new Map<string, Row>();
+
+  /**
+   * A row with every stored field at its default. Rows are cloned from it (`{...blank}`) so all
+   * keys exist from the start: V8 keeps such objects in fast mode, while adding ~40 properties
+   * through computed keys turns each row into a slow dictionary (10x slower to clone and read).
+   */
+  blankRow(model: string): Row {
+    let blank = this.blanks.get(model);
+    if (!blank) {
+      const built: Row = { id: 0, __seq: 0 };
+      for (const f of Object.values(this.model(model).fields)) {
+        if (!f.store || f.name === 'id') continue;
+        const d = f.default;
+        built[f.name] = d === undefined ? null : d;
+      }
+      blank = { ...built };
+      this.blanks.set(model, blank);
+    }
+    return blank;
+  }
+
   /** Sequence semantics: allocated immediately, never given back on rollback. */
   allocateId(model: string): number {
     const id = this.nextIds.get(model) ?? 1;
@@ -242,6 +264,11 @@ export class Transaction {
     this.now = toOdooDatetime(start);
   }
 
+  /** The model registry of the simulated version (field availability differs per version). */
+  get registry(): Registry {
+    return this.store.registry;
+  }
+
   get isOpen(): boolean {
     return this.state === 'open';
   }
@@ -299,12 +326,9 @@ export class Transaction {
     this.assertOpen();
     const def = this.store.model(model);
     const id = this.store.allocateId(model);
-    const row: Row = { id };
-    for (const f of Object.values(def.fields)) {
-      if (!f.store || f.name === 'id') continue;
-      const d = f.default;
-      row[f.name] = d === undefined ? null : Array.isArray(d) ? [...d] : d;
-    }
+    const row: Row = { ...this.store.blankRow(model) };
+    row.id = id;
+    for (const [k, v] of Object.entries(row)) if (Array.isArray(v)) row[k] = [...v]; // no shared default lists
     row.create_date = this.now;
     row.write_date = this.now;
     row.create_uid = this.uid;
