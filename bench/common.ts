@@ -2,7 +2,17 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { migrate } from '../lib/lakehouse/migrate';
+
+/** The repository's migrations, whether this runs from bench/ or compiled from .bench-build/bench/. */
+function migrationsDirectory(): string {
+	for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+		if (existsSync(join(dir, 'migrations', 'bootstrap'))) return join(dir, 'migrations');
+	}
+	throw new Error('migrations/ not found above the benchmark');
+}
 
 export function serverUrl(): string {
 	return process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -16,7 +26,7 @@ export async function withScratchDatabase<T>(fn: (url: string) => Promise<T>): P
 	const url = new URL(serverUrl());
 	url.pathname = `/${name}`;
 	try {
-		await migrate({ connection: { connectionString: url.toString() } });
+		await migrate({ connection: { connectionString: url.toString() }, directory: migrationsDirectory() });
 		return await fn(url.toString());
 	} finally {
 		await admin.query(`drop database if exists "${name}" with (force)`);

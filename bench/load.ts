@@ -12,14 +12,14 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
-import { escapeCopyText, toJson, valueSerializer, type ColumnType } from '../lib/lakehouse/columnTypes';
+import { copyFieldWriter, copyJson, type ColumnType } from '../lib/lakehouse/columnTypes';
 import { loadStream } from '../lib/lakehouse/loader';
 import { finishRun, startRun } from '../lib/lakehouse/runs';
 import { parseArgs } from '../bin/args';
 import { measure, reportedSeconds, row, withScratchDatabase } from './common';
 import { journalItems } from './dataset';
 
-const PAGE_SIZE = 20_000;
+const PAGE_SIZE = 5_000; // a typical source page (Odoo/GitHub pages are 100–5,000 records)
 
 async function worker(url: string, mode: 'append' | 'merge', rows: number): Promise<void> {
 	const pool = new Pool({ connectionString: url, max: 2 });
@@ -53,17 +53,14 @@ async function writeCopyFile(path: string, url: string, rows: number): Promise<s
 		bool: 'boolean', timestamptz: 'timestamptz', _int8: 'bigint[]', jsonb: 'jsonb', uuid: 'text' };
 	const dataColumns = cols.filter((c) => !c.column_name.startsWith('_ipai_'));
 	const stats = { nulReplaced: 0 };
-	const serializers = dataColumns.map((c) => valueSerializer(typeOf[c.udt_name] ?? 'text', stats));
+	const writers = dataColumns.map((c) => copyFieldWriter(typeOf[c.udt_name] ?? 'text', stats));
 	const out = createWriteStream(path);
 	const extractedAt = new Date().toISOString();
 	for (const page of journalItems(rows, PAGE_SIZE)) {
 		let chunk = '';
 		for (const record of page.records) {
-			const fields = dataColumns.map((c, i) => {
-				const v = serializers[i](record[c.column_name]);
-				return v === null ? '\\N' : escapeCopyText(v);
-			});
-			chunk += `${fields.join('\t')}\t${ids[0].c}\t${ids[0].r}\t${extractedAt}\t\\N\t${escapeCopyText(toJson(record, stats))}\n`;
+			const fields = dataColumns.map((c, i) => writers[i](record[c.column_name]));
+			chunk += `${fields.join('\t')}\t${ids[0].c}\t${ids[0].r}\t${extractedAt}\t\\N\t${copyJson(record, stats)}\n`;
 		}
 		if (!out.write(chunk)) await once(out, 'drain');
 	}
@@ -81,14 +78,23 @@ async function main(): Promise<void> {
 		// Workers run this same compiled file (npm run bench:build), so no TypeScript compiler sits
 		// in their memory or on their CPU while they are measured.
 		const self = [process.execPath, __filename];
-		const ours = (mode: string) => {
+		// Each method starts from a fresh checkpoint, so none pays for the previous one's WAL.
+		const checkpoint = async () => {
+			const pool = new Pool({ connectionString: url });
+			await pool.query('checkpoint').catch(() => undefined); // needs superuser or pg_checkpoint; best effort
+			await pool.end();
+		};
+		const ours = async (mode: string) => {
+			await checkpoint();
 			const m = measure(self[0], [...self.slice(1), '--worker', mode, '--url', url, '--rows', String(rows)]);
 			return { seconds: reportedSeconds(m.stdout), peakRssMb: m.peakRssMb };
 		};
-		process.stdout.write(`Loading ${rows.toLocaleString('en-US')} journal items (13 mixed-type columns + metadata + raw jsonb)\n`);
-		const append = ours('append');
+		process.stdout.write(
+			`Loading ${rows.toLocaleString('en-US')} journal items (13 mixed-type columns + metadata + raw jsonb), pages of ${PAGE_SIZE.toLocaleString('en-US')}\n`,
+		);
+		const append = await ours('append');
 		process.stdout.write(`${row('ipai loader, append', rows, append.seconds, append.peakRssMb)}\n`);
-		const merge = ours('merge');
+		const merge = await ours('merge');
 		process.stdout.write(`${row('ipai loader, merge by id', rows, merge.seconds, merge.peakRssMb)}\n`);
 
 		const dir = mkdtempSync(join(tmpdir(), 'ipai-bench-'));
@@ -99,6 +105,7 @@ async function main(): Promise<void> {
 			await pool.query('create table ipai_bronze_erp.bench_copy (like ipai_bronze_erp.bench_append including all)');
 			await pool.end();
 			const quoted = columns.map((c) => `"${c}"`).join(', ');
+			await checkpoint();
 			const copy = measure('psql', [url, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy ipai_bronze_erp.bench_copy (${quoted}) from '${file}' with (format text)`]);
 			process.stdout.write(`${row('psql \\copy (the limit)', rows, copy.seconds, copy.peakRssMb)}\n`);
 			const limit = rows / copy.seconds;

@@ -260,3 +260,35 @@ export function escapeCopyText(field: string): string {
 	if (!/[\\\n\r\t]/.test(field)) return field;
 	return field.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
 }
+
+export const COPY_NULL = '\\N';
+
+/**
+ * A function that renders a value as a ready COPY text-format field for a column of the given
+ * type: escaped, or \N for NULL. Numbers, booleans and dates need no escaping, so only strings
+ * pay for the check — this runs once per value of every load.
+ */
+export function copyFieldWriter(type: ColumnType, stats: SerializeStats): (value: unknown) => string {
+	const serialize = valueSerializer(type, stats);
+	if (type === 'jsonb') {
+		return (value) => {
+			const json = serialize(value);
+			return json === null ? COPY_NULL : escapeJsonForCopy(json);
+		};
+	}
+	return (value) => {
+		const text = serialize(value);
+		if (text === null) return COPY_NULL;
+		return typeof value === 'string' || typeof value === 'object' ? escapeCopyText(text) : text;
+	};
+}
+
+/** The record as a ready COPY field of JSON text (the _ipai_raw column). */
+export function copyJson(value: unknown, stats: SerializeStats): string {
+	return escapeJsonForCopy(toJson(value, stats));
+}
+
+/** JSON.stringify never emits raw newlines, CRs or tabs, so backslashes are all COPY needs doubled. */
+function escapeJsonForCopy(json: string): string {
+	return json.indexOf('\\') === -1 ? json : json.replace(/\\/g, '\\\\');
+}

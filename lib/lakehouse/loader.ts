@@ -13,11 +13,10 @@ import { pipeline } from 'node:stream/promises';
 import type { ClientBase, Pool } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import {
-	escapeCopyText,
+	copyFieldWriter,
+	copyJson,
 	inferValueType,
 	newColumnType,
-	toJson,
-	valueSerializer,
 	widen,
 	type ColumnType,
 	type SerializeStats,
@@ -82,6 +81,8 @@ interface LoadContext {
 	keyColumns: string[] | null;
 	shape: TableShape | null;
 	stats: SerializeStats;
+	/** Starts fetching the next page: called once this page's rows are all sent to the server. */
+	requestNextPage?: () => void;
 }
 
 export async function loadStream(pool: Pool, pages: AsyncIterable<Page> | Iterable<Page>, options: LoadOptions): Promise<LoadResult> {
@@ -94,68 +95,134 @@ export async function loadStream(pool: Pool, pages: AsyncIterable<Page> | Iterab
 		stats: { nulReplaced: 0 },
 	};
 	const progress: LoadProgress = { pages: 0, rowsRead: 0, rowsWritten: 0, schemaChanges: [], nulReplaced: 0 };
-	for await (const page of prefetched(pages)) {
-		const result = await loadPage(pool, context, page);
-		progress.pages++;
-		progress.rowsRead += page.records.length;
-		progress.rowsWritten += result.written;
-		progress.schemaChanges.push(...result.changes);
-		progress.nulReplaced = context.stats.nulReplaced;
-		options.onPage?.({ ...progress, schemaChanges: [...progress.schemaChanges] });
+	const prefetcher = new Prefetcher(pages, context.declared);
+	context.requestNextPage = () => prefetcher.request();
+	try {
+		for (let next = await prefetcher.next(); next; next = await prefetcher.next()) {
+			const result = await loadPage(pool, context, next.page, next.types);
+			progress.pages++;
+			progress.rowsRead += next.page.records.length;
+			progress.rowsWritten += result.written;
+			progress.schemaChanges.push(...result.changes);
+			progress.nulReplaced = context.stats.nulReplaced;
+			options.onPage?.({ ...progress, schemaChanges: [...progress.schemaChanges] });
+		}
+	} finally {
+		await prefetcher.close();
 	}
 	return progress;
 }
 
+interface PrefetchedPage {
+	page: Page;
+	/** The page's field types, inferred while it was fetched (see inferPageTypes). */
+	types: Map<string, ColumnType | null>;
+}
+
 /**
  * Reads one page ahead: while a page's transaction waits on the database, the source is already
- * producing the next one (an RPC in flight, a file being parsed), so the two overlap instead of
- * taking turns. At most two pages are held at a time.
+ * producing the next one (an RPC in flight, a file being parsed) and its types are inferred, so
+ * the two overlap instead of taking turns. The loader asks for the next page as soon as the
+ * current page's rows are all sent (request()), while the server is still digesting them.
+ * At most two pages are held at a time.
  */
-async function* prefetched(pages: AsyncIterable<Page> | Iterable<Page>): AsyncGenerator<Page> {
-	const iterator: AsyncIterator<Page> | Iterator<Page> =
-		Symbol.asyncIterator in pages ? (pages as AsyncIterable<Page>)[Symbol.asyncIterator]() : (pages as Iterable<Page>)[Symbol.iterator]();
-	const pull = () => new Promise<IteratorResult<Page>>((resolve, reject) => setImmediate(() => Promise.resolve(iterator.next()).then(resolve, reject)));
-	let next = pull();
-	try {
-		for (;;) {
-			const current = await next;
-			if (current.done) return;
-			next = pull();
-			// A failure while prefetching surfaces when that page is awaited, not as an unhandled rejection.
-			next.catch(() => undefined);
-			yield current.value;
-		}
-	} finally {
-		// The consumer stopped early (an error in a page): let the source release what it holds.
-		await Promise.resolve(iterator.return?.()).catch(() => undefined);
+class Prefetcher {
+	private readonly iterator: AsyncIterator<Page> | Iterator<Page>;
+	private pending: Promise<PrefetchedPage | null> | null = null;
+
+	constructor(
+		pages: AsyncIterable<Page> | Iterable<Page>,
+		private readonly declared: Map<string, ColumnType>,
+	) {
+		this.iterator =
+			Symbol.asyncIterator in pages ? (pages as AsyncIterable<Page>)[Symbol.asyncIterator]() : (pages as Iterable<Page>)[Symbol.iterator]();
+	}
+
+	/** Starts fetching the next page unless that is already under way. */
+	request(): void {
+		if (this.pending) return;
+		this.pending = new Promise<PrefetchedPage | null>((resolve, reject) =>
+			setImmediate(() =>
+				Promise.resolve(this.iterator.next()).then(
+					(result) => resolve(result.done ? null : { page: result.value, types: inferPageTypes(result.value.records, this.declared) }),
+					reject,
+				),
+			),
+		);
+		// A failure while prefetching surfaces when that page is awaited, not as an unhandled rejection.
+		this.pending.catch(() => undefined);
+	}
+
+	async next(): Promise<PrefetchedPage | null> {
+		this.request();
+		const page = await this.pending!;
+		this.pending = null;
+		return page;
+	}
+
+	/** Lets the source release what it holds when loading stops early (an error in a page). */
+	async close(): Promise<void> {
+		await this.pending?.catch(() => undefined);
+		await Promise.resolve(this.iterator.return?.()).catch(() => undefined);
 	}
 }
 
-/** The columns a page needs: declared types, plus the widest type observed for other fields. */
-function pageColumns(context: LoadContext, records: LoadRecord[]): ColumnSpec[] {
-	const fields = new Map<string, ColumnType | null>();
+/**
+ * The widest type each field's values need, for one page. Values that plainly fit the type seen
+ * so far are skipped without a full inference (a number in a numeric field, a string in a text
+ * field): this runs for every value of every load.
+ */
+function inferPageTypes(records: LoadRecord[], declared: Map<string, ColumnType>): Map<string, ColumnType | null> {
+	const types = new Map<string, ColumnType | null>();
 	const settled = new Set<string>();
 	for (const record of records) {
 		for (const field in record) {
 			if (settled.has(field)) continue;
-			const column = columnOf(context, field);
-			const declared = context.declared.get(column);
-			if (declared) {
-				fields.set(field, declared);
-				settled.add(field);
+			const value = record[field];
+			const current = types.get(field) ?? null;
+			if (current === null && declared.size > 0) {
+				const type = declared.get(columnNameFor(field));
+				if (type) {
+					types.set(field, type);
+					settled.add(field);
+					continue;
+				}
+			}
+			if (value === null || value === undefined || plainlyFits(current, value)) {
+				if (!types.has(field)) types.set(field, null);
 				continue;
 			}
-			const type = widen(fields.get(field) ?? null, inferValueType(record[field]));
-			fields.set(field, type);
+			const type = widen(current, inferValueType(value));
+			types.set(field, type);
 			// text and jsonb absorb everything: no need to look at this field's other values.
-			const existing = context.shape?.columns.get(column);
-			if (type === 'text' || type === 'jsonb' || existing === 'text' || existing === 'jsonb') settled.add(field);
+			if (type === 'text' || type === 'jsonb') settled.add(field);
 		}
 	}
-	return [...fields].map(([field, type]) => {
-		const column = columnNameFor(field);
-		const isNew = !context.declared.has(column) && !context.shape?.columns.has(column);
-		return { field, type: type === null ? 'text' : isNew ? newColumnType(type) : type };
+	return types;
+}
+
+function plainlyFits(type: ColumnType | null, value: unknown): boolean {
+	switch (type) {
+		case 'numeric':
+			return typeof value === 'number' || typeof value === 'bigint';
+		case 'bigint':
+			return Number.isSafeInteger(value);
+		case 'boolean':
+			return typeof value === 'boolean';
+		default:
+			return false;
+	}
+}
+
+/** The columns a page needs: declared types, plus the inferred types of other fields. */
+function pageColumns(context: LoadContext, types: Map<string, ColumnType | null>): ColumnSpec[] {
+	return [...types].map(([field, type]) => {
+		const column = columnOf(context, field);
+		const declared = context.declared.get(column);
+		if (declared) return { field, type: declared };
+		const existing = context.shape?.columns.get(column);
+		if (existing !== undefined) return { field, type: type ?? existing ?? 'text' };
+		return { field, type: type === null ? 'text' : newColumnType(type) };
 	});
 }
 
@@ -183,21 +250,26 @@ function needsEvolution(shape: TableShape, columns: ColumnSpec[]): boolean {
 	});
 }
 
-async function loadPage(pool: Pool, context: LoadContext, page: Page): Promise<{ written: number; changes: SchemaChange[] }> {
+async function loadPage(
+	pool: Pool,
+	context: LoadContext,
+	page: Page,
+	types: Map<string, ColumnType | null>,
+): Promise<{ written: number; changes: SchemaChange[] }> {
 	const { options } = context;
 	const records = context.keyColumns ? lastPerKey(page.records, options.key!) : page.records;
 	const extractedAt = page.extractedAt ?? new Date();
 	const ids = { connectorId: options.connectorId, runId: options.runId };
 
 	return inTransaction(pool, async (client) => {
-		await client.query(`set local timezone = 'UTC'`);
+		await client.query(PAGE_SETTINGS);
 		await holdLease(client, options.connectorId, options.runId);
 		const changes: SchemaChange[] = [];
 		let written = 0;
 
 		if (records.length > 0) {
 			if (!context.shape) context.shape = await describeTable(client, options.table);
-			const columns = pageColumns(context, records);
+			const columns = pageColumns(context, types);
 			if (!context.shape) {
 				const all = [...columns, ...declaredAbsent(context, columns)];
 				changes.push(...(await createTable(client, options.table, all, options.key ?? null, ids)));
@@ -287,7 +359,19 @@ async function mergeRecords(
 	return result.rowCount ?? 0;
 }
 
-/** COPY … FROM STDIN (text format), rows batched into ~64 KB chunks to keep the pipe full. */
+const CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Settings of every page transaction. UTC, so values without a zone and date → timestamptz
+ * widenings mean the same on every server. synchronous_commit off: the commit does not wait for
+ * its WAL to reach disk. If the *database server* crashes, the last pages committed this way may
+ * be lost — but each page is lost together with its cursor checkpoint (same transaction, WAL
+ * order), so the source simply re-reads them: no loss, no duplicate, no cursor ahead of data.
+ * It only trades a re-read after a server crash for not waiting on an fsync per page.
+ */
+const PAGE_SETTINGS = `set local timezone = 'UTC'; set local synchronous_commit = off`;
+
+/** COPY … FROM STDIN (text format), rows batched into ~256 KB chunks to keep the pipe full. */
 async function copyRecords(
 	client: ClientBase,
 	context: LoadContext,
@@ -298,27 +382,33 @@ async function copyRecords(
 ): Promise<number> {
 	const shape = context.shape!;
 	const fields = columns.map((c) => c.field);
-	const serializers = columns.map((c) => valueSerializer(shape.columns.get(columnNameFor(c.field)) ?? c.type, context.stats));
+	const writers = columns.map((c) => copyFieldWriter(shape.columns.get(columnNameFor(c.field)) ?? c.type, context.stats));
 	const meta = `${context.options.connectorId}\t${context.options.runId}\t${extractedAt.toISOString()}\t\\N\t`;
 	const metaSuffix = fields.length > 0 ? `\t${meta}` : meta;
 	const stats = context.stats;
 	const columnList = [...columns.map((c) => quoteIdent(columnNameFor(c.field))), META.connectorId, META.runId, META.extractedAt, META.deletedAt, META.raw];
 
-	function* chunks(): Generator<string> {
-		let chunk = '';
+	// Rows are encoded straight into 256 KB buffers: no large intermediate strings to build,
+	// flatten and copy again, which is where most of a load's garbage came from.
+	function* chunks(): Generator<Buffer> {
+		let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+		let used = 0;
 		for (const record of records) {
 			let line = '';
 			for (let i = 0; i < fields.length; i++) {
-				const value = serializers[i](record[fields[i]]);
-				line += (i === 0 ? '' : '\t') + (value === null ? '\\N' : escapeCopyText(value));
+				line += (i === 0 ? '' : '\t') + writers[i](record[fields[i]]);
 			}
-			chunk += line + metaSuffix + escapeCopyText(toJson(record, stats)) + '\n';
-			if (chunk.length >= 65_536) {
-				yield chunk;
-				chunk = '';
+			line += metaSuffix + copyJson(record, stats) + '\n';
+			if (used + line.length * 3 > CHUNK_BYTES) {
+				if (used > 0) yield buffer.subarray(0, used);
+				buffer = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, line.length * 3));
+				used = 0;
 			}
+			used += buffer.write(line, used);
 		}
-		if (chunk.length > 0) yield chunk;
+		// Every row is encoded; the server is still digesting the last chunks: fetch ahead now.
+		context.requestNextPage?.();
+		if (used > 0) yield buffer.subarray(0, used);
 	}
 
 	const copy = client.query(copyFrom(`copy ${target} (${columnList.join(', ')}) from stdin with (format text)`));
@@ -352,13 +442,13 @@ export async function markMissingAsDeleted(
 		const quoted = keyColumns.map(quoteIdent);
 		await client.query(`create temporary table ${live} on commit drop as select ${quoted.join(', ')} from ${target} with no data`);
 		const stats: SerializeStats = { nulReplaced: 0 };
-		const serializers = keyColumns.map((k) => valueSerializer(shape.columns.get(k) ?? 'text', stats));
+		const writers = keyColumns.map((k) => copyFieldWriter(shape.columns.get(k) ?? 'text', stats));
 		let count = 0;
 		async function* lines(): AsyncGenerator<string> {
 			let chunk = '';
 			for await (const key of liveKeys) {
 				count++;
-				chunk += key.map((v, i) => escapeCopyText(serializers[i](v) ?? '\\N')).join('\t') + '\n';
+				chunk += key.map((v, i) => writers[i](v)).join('\t') + '\n';
 				if (chunk.length >= 262_144) {
 					yield chunk;
 					chunk = '';
