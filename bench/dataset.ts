@@ -5,24 +5,13 @@
  * page by page, never held whole.
  */
 import type { Page } from '../lib/lakehouse/loader';
+import { prng } from '../test/helpers/prng';
 
 const PARTNERS = ['Agrolait', 'Camptocamp', 'Deco Addict', 'Gemini Furniture', 'Lumber Inc', 'Ready Mat', 'Wood Corner', 'Azure Interior',
 	'Müller & Söhne GmbH', 'Café Olé', 'Østfold Bygg AS', '東京商事株式会社', 'Ωmega Trading', 'Łódź Logistics'];
 const ACCOUNTS = ['101200', '101401', '110100', '121000', '211000', '251000', '400000', '600000', '620000', '700000'];
 const LABELS = ['Office chairs', 'Consulting hours', 'Freight', 'Desk combination', 'Large cabinet', 'Storage box', 'Tax 15%', 'Rounding'];
 const CURRENCIES = ['EUR', 'USD', 'EUR', 'EUR', 'GBP'];
-
-/** Mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 const DAY_MS = 86_400_000;
 const START = Date.UTC(2023, 0, 1);

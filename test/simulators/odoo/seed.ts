@@ -12,6 +12,7 @@ import { SimUser } from './security';
 import { toOdooDatetime } from './store';
 import { round } from './computes';
 import { Row } from './types';
+import { prng } from '../../helpers/prng';
 
 export interface SeedOptions {
   /** Extra journal items to generate for volume tests (even number recommended). */
@@ -52,18 +53,6 @@ export interface DemoCompany {
   users: { admin: SimUser; demo: SimUser; accountant: SimUser };
   /** Journal items added by `scale`. */
   extraLines: number;
-}
-
-/** mulberry32: tiny, fast, good enough for test data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const DAY = 86_400_000;
