@@ -10,7 +10,7 @@
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ClientBase, Pool } from 'pg';
+import type { ClientBase, Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import {
 	copyFieldWriter,
@@ -49,6 +49,16 @@ export interface Page {
 	state?: Record<string, unknown>;
 	/** When the page was read from the source (default: when it reached the loader). */
 	extractedAt?: Date;
+	/**
+	 * The source's own form of each record (same order as records), kept as _ipai_raw when a
+	 * source maps records before loading (e.g. Odoo's [id, name] pairs and False values).
+	 */
+	raws?: unknown[];
+	/**
+	 * Runs inside the page's transaction after its rows are written, before the checkpoint: for
+	 * what must commit or roll back with the page (e.g. a file's rejected rows).
+	 */
+	afterWrite?: (client: ClientBase) => Promise<void>;
 }
 
 export interface LoadOptions {
@@ -61,6 +71,12 @@ export interface LoadOptions {
 	/** Declared field types (win over inference); other fields are inferred and evolve the table. */
 	columns?: ColumnSpec[];
 	onPage?: (progress: LoadProgress) => void;
+	/**
+	 * All pages in ONE transaction: the stream commits whole or not at all (e.g. one file whose
+	 * bad row must leave nothing behind). Memory stays bounded — pages still stream through COPY —
+	 * but the transaction, its locks and the lease row lock last until the stream ends.
+	 */
+	atomic?: boolean;
 }
 
 export interface LoadProgress {
@@ -83,6 +99,8 @@ interface LoadContext {
 	stats: SerializeStats;
 	/** Starts fetching the next page: called once this page's rows are all sent to the server. */
 	requestNextPage?: () => void;
+	/** The transaction every page joins (atomic streams); null: one transaction per page. */
+	atomicClient?: PoolClient | null;
 }
 
 export async function loadStream(pool: Pool, pages: AsyncIterable<Page> | Iterable<Page>, options: LoadOptions): Promise<LoadResult> {
@@ -97,6 +115,14 @@ export async function loadStream(pool: Pool, pages: AsyncIterable<Page> | Iterab
 	const progress: LoadProgress = { pages: 0, rowsRead: 0, rowsWritten: 0, schemaChanges: [], nulReplaced: 0 };
 	const prefetcher = new Prefetcher(pages, context.declared);
 	context.requestNextPage = () => prefetcher.request();
+	if (options.atomic) {
+		context.atomicClient = await pool.connect();
+		await context.atomicClient.query('begin').catch((error: unknown) => {
+			context.atomicClient!.release(true);
+			throw error;
+		});
+	}
+	let committed = false;
 	try {
 		for (let next = await prefetcher.next(); next; next = await prefetcher.next()) {
 			const result = await loadPage(pool, context, next.page, next.types);
@@ -107,8 +133,18 @@ export async function loadStream(pool: Pool, pages: AsyncIterable<Page> | Iterab
 			progress.nulReplaced = context.stats.nulReplaced;
 			options.onPage?.({ ...progress, schemaChanges: [...progress.schemaChanges] });
 		}
+		if (context.atomicClient) {
+			await context.atomicClient.query('commit');
+			committed = true;
+		}
 	} finally {
 		await prefetcher.close();
+		if (context.atomicClient) {
+			let broken = false;
+			if (!committed) await context.atomicClient.query('rollback').catch(() => (broken = true));
+			context.atomicClient.release(broken);
+			context.atomicClient = null;
+		}
 	}
 	return progress;
 }
@@ -257,11 +293,15 @@ async function loadPage(
 	types: Map<string, ColumnType | null>,
 ): Promise<{ written: number; changes: SchemaChange[] }> {
 	const { options } = context;
-	const records = context.keyColumns ? lastPerKey(page.records, options.key!) : page.records;
+	const unique = context.keyColumns ? lastPerKey(page, options.key!) : page;
+	const records = unique.records;
+	const raws = unique.raws;
 	const extractedAt = page.extractedAt ?? new Date();
 	const ids = { connectorId: options.connectorId, runId: options.runId };
 
-	return inTransaction(pool, async (client) => {
+	const transaction = <T>(fn: (client: ClientBase) => Promise<T>): Promise<T> =>
+		context.atomicClient ? fn(context.atomicClient) : inTransaction(pool, fn);
+	return transaction(async (client) => {
 		await client.query(PAGE_SETTINGS);
 		await holdLease(client, options.connectorId, options.runId);
 		const changes: SchemaChange[] = [];
@@ -283,10 +323,11 @@ async function loadPage(
 				context.shape = evolved.shape;
 			}
 			written = context.keyColumns
-				? await mergeRecords(client, context, columns, records, extractedAt)
-				: await copyRecords(client, context, tableName(options.table), columns, records, extractedAt);
+				? await mergeRecords(client, context, columns, records, raws, extractedAt)
+				: await copyRecords(client, context, tableName(options.table), columns, records, raws, extractedAt);
 		}
 
+		if (page.afterWrite) await page.afterWrite(client);
 		await addRunCounts(client, options.runId, page.records.length, written);
 		if (page.cursor !== undefined || page.state !== undefined) {
 			await setStreamState(client, options.connectorId, options.stream, { cursor: page.cursor, state: page.state, runId: options.runId });
@@ -310,9 +351,10 @@ function assertSameKey(context: LoadContext, shape: TableShape): void {
 	}
 }
 
-/** Keeps the last record per key (a page may repeat a record; the newest version wins). */
-function lastPerKey(records: LoadRecord[], key: string[]): LoadRecord[] {
-	const byKey = new Map<string, LoadRecord>();
+/** Keeps the last version of each record (a page may repeat one; the newest wins), with its raw form. */
+function lastPerKey(page: Page, key: string[]): Page {
+	const records = page.records;
+	const byKey = new Map<string, number>();
 	for (let i = 0; i < records.length; i++) {
 		const record = records[i];
 		const parts = key.map((field) => {
@@ -324,9 +366,11 @@ function lastPerKey(records: LoadRecord[], key: string[]): LoadRecord[] {
 		});
 		const id = parts.length === 1 ? parts[0] : JSON.stringify(parts);
 		byKey.delete(id); // re-insert so the surviving order follows the last occurrence
-		byKey.set(id, record);
+		byKey.set(id, i);
 	}
-	return [...byKey.values()];
+	if (byKey.size === records.length) return page;
+	const kept = [...byKey.values()];
+	return { ...page, records: kept.map((i) => records[i]), raws: page.raws && kept.map((i) => page.raws![i]) };
 }
 
 async function mergeRecords(
@@ -334,12 +378,13 @@ async function mergeRecords(
 	context: LoadContext,
 	columns: ColumnSpec[],
 	records: LoadRecord[],
+	raws: unknown[] | undefined,
 	extractedAt: Date,
 ): Promise<number> {
 	const target = tableName(context.options.table);
 	const staging = quoteIdent(`_ipai_stage_${process.pid}`);
 	await client.query(`create temporary table ${staging} (like ${target}) on commit drop`);
-	await copyRecords(client, context, staging, columns, records, extractedAt);
+	await copyRecords(client, context, staging, columns, records, raws, extractedAt);
 
 	const dataColumns = columns.map((c) => quoteIdent(columnNameFor(c.field)));
 	const written = [...dataColumns, META.connectorId, META.runId, META.extractedAt, META.deletedAt, META.raw];
@@ -356,6 +401,8 @@ async function mergeRecords(
 		  where (${changed.map((c) => `t.${c}`).join(', ')}) is distinct from (${changed.map((c) => `excluded.${c}`).join(', ')})
 		     or t.${META.deletedAt} is not null`,
 	);
+	// Dropped now rather than at commit: an atomic stream merges many pages in one transaction.
+	await client.query(`drop table ${staging}`);
 	return result.rowCount ?? 0;
 }
 
@@ -378,6 +425,7 @@ async function copyRecords(
 	target: string,
 	columns: ColumnSpec[],
 	records: LoadRecord[],
+	raws: unknown[] | undefined,
 	extractedAt: Date,
 ): Promise<number> {
 	const shape = context.shape!;
@@ -393,12 +441,13 @@ async function copyRecords(
 	function* chunks(): Generator<Buffer> {
 		let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
 		let used = 0;
-		for (const record of records) {
+		for (let r = 0; r < records.length; r++) {
+			const record = records[r];
 			let line = '';
 			for (let i = 0; i < fields.length; i++) {
 				line += (i === 0 ? '' : '\t') + writers[i](record[fields[i]]);
 			}
-			line += metaSuffix + copyJson(record, stats) + '\n';
+			line += metaSuffix + copyJson(raws ? raws[r] : record, stats) + '\n';
 			if (used + line.length * 3 > CHUNK_BYTES) {
 				if (used > 0) yield buffer.subarray(0, used);
 				buffer = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, line.length * 3));

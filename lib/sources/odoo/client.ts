@@ -1,0 +1,99 @@
+/**
+ * An Odoo connection: picks the protocol (JSON-2 from Odoo 19, JSON-RPC before, XML-RPC on
+ * request), logs in once, retries transient failures with exponential backoff, and counts calls
+ * so a sync can report what it cost.
+ */
+import { OdooError } from './errors';
+import {
+	Json2Transport,
+	JsonRpcTransport,
+	XmlRpcTransport,
+	type Kwargs,
+	type OdooCredentials,
+	type OdooTransport,
+	type Protocol,
+	type VersionInfo,
+} from './transport';
+
+export interface ClientOptions {
+	/** auto: JSON-2 on Odoo 19+, JSON-RPC before (same calls as XML-RPC, far cheaper to parse). */
+	protocol?: 'auto' | Protocol;
+	/** Attempts for a transient failure (network, HTTP 5xx/429), including the first. */
+	attempts?: number;
+	backoffMs?: number;
+	timeoutMs?: number;
+	/** Waits between attempts; injectable so tests do not sleep. */
+	sleep?: (ms: number) => Promise<void>;
+	onRetry?: (error: OdooError, attempt: number) => void;
+}
+
+export class OdooClient {
+	readonly calls = new Map<string, number>();
+
+	private constructor(
+		private readonly transport: OdooTransport,
+		readonly version: VersionInfo,
+		readonly uid: number,
+		private readonly options: ClientOptions,
+	) {}
+
+	get protocol(): Protocol {
+		return this.transport.protocol;
+	}
+
+	get totalCalls(): number {
+		let total = 0;
+		for (const n of this.calls.values()) total += n;
+		return total;
+	}
+
+	static async connect(credentials: OdooCredentials, options: ClientOptions = {}): Promise<OdooClient> {
+		const http = { timeoutMs: options.timeoutMs };
+		const make = (protocol: Protocol): OdooTransport =>
+			protocol === 'xmlrpc' ? new XmlRpcTransport(credentials, http) : protocol === 'json2' ? new Json2Transport(credentials, http) : new JsonRpcTransport(credentials, http);
+		const requested = options.protocol ?? 'auto';
+		const probe = make(requested === 'auto' ? 'jsonrpc' : requested);
+		const version = await withRetry(() => probe.version(), options);
+		const transport = requested === 'auto' && version.major >= 19 ? make('json2') : probe;
+		transport.serverVersion = version.serverVersion;
+		const uid = await withRetry(() => transport.authenticate(), options);
+		return new OdooClient(transport, version, uid, options);
+	}
+
+	async call<T = unknown>(model: string, method: string, kwargs: Kwargs): Promise<T> {
+		const key = `${model}.${method}`;
+		return withRetry(() => {
+			this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
+			return this.transport.call(model, method, kwargs) as Promise<T>;
+		}, this.options, { model, method, version: this.version.serverVersion });
+	}
+}
+
+/** The same answer Odoo gives for the version probe, through a given protocol (credential tests). */
+export async function probe(credentials: OdooCredentials, protocol: Protocol, timeoutMs = 15_000): Promise<{ version: VersionInfo; uid: number }> {
+	const http = { timeoutMs };
+	const transport =
+		protocol === 'xmlrpc' ? new XmlRpcTransport(credentials, http) : protocol === 'json2' ? new Json2Transport(credentials, http) : new JsonRpcTransport(credentials, http);
+	const version = await transport.version();
+	const uid = await transport.authenticate();
+	return { version, uid };
+}
+
+async function withRetry<T>(fn: () => Promise<T>, options: ClientOptions, context: { model?: string; method?: string; version?: string } = {}): Promise<T> {
+	const attempts = Math.max(1, options.attempts ?? 5);
+	const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await fn();
+		} catch (error) {
+			const odooError = error instanceof OdooError ? error : new OdooError('protocol', (error as Error).message ?? String(error), context);
+			if (!odooError.transient || attempt >= attempts) {
+				if (odooError.transient) odooError.message = `${odooError.message} (gave up after ${attempt} attempts)`;
+				throw odooError;
+			}
+			options.onRetry?.(odooError, attempt);
+			const base = (options.backoffMs ?? 500) * 2 ** (attempt - 1);
+			await sleep(base + Math.floor(Math.random() * base * 0.2));
+		}
+	}
+}

@@ -1,0 +1,6 @@
+export * from './client';
+export * from './errors';
+export * from './fields';
+export * from './presets';
+export * from './sync';
+export type { OdooCredentials, Protocol, VersionInfo } from './transport';

@@ -1,0 +1,36 @@
+/** Emit Records: a bounded read returned as items, for small pulls that feed other nodes. */
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+import { readRecords } from '../../../lib/sources/odoo';
+import { nodeError } from '../../shared/lakehouse';
+import { plain } from '../../IpaiConnectorRun/actions/context';
+import { connectOdoo } from '../transport';
+import { parseDomain } from './domain';
+
+export async function emit(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const items = this.getInputData();
+	const out: INodeExecutionData[] = [];
+	let secrets: string[] = [];
+	for (let i = 0; i < items.length; i++) {
+		try {
+			const { odoo, secrets: odooSecrets } = await connectOdoo(this);
+			secrets = odooSecrets;
+			const records = await readRecords(odoo, {
+				model: this.getNodeParameter('model', i) as string,
+				fields: this.getNodeParameter('fields', i, []) as string[],
+				domain: parseDomain(this, i),
+				// n8n holds every item in memory: Emit is for small pulls; Sync streams.
+				limit: Math.min(this.getNodeParameter('limit', i, 50) as number, 10_000),
+			});
+			for (const record of records) out.push({ json: plain(record as IDataObject), pairedItem: { item: i } });
+		} catch (error) {
+			const safe = error instanceof NodeOperationError ? error : nodeError(this.getNode(), error, i, secrets);
+			if (this.continueOnFail()) {
+				out.push({ json: { error: safe.message }, pairedItem: { item: i } });
+				continue;
+			}
+			throw safe;
+		}
+	}
+	return out;
+}
