@@ -164,14 +164,15 @@ interface PrefetchedPage {
  */
 class Prefetcher {
 	private readonly iterator: AsyncIterator<Page> | Iterator<Page>;
+	private readonly eager: boolean;
 	private pending: Promise<PrefetchedPage | null> | null = null;
 
 	constructor(
 		pages: AsyncIterable<Page> | Iterable<Page>,
 		private readonly declared: Map<string, ColumnType>,
 	) {
-		this.iterator =
-			Symbol.asyncIterator in pages ? (pages as AsyncIterable<Page>)[Symbol.asyncIterator]() : (pages as Iterable<Page>)[Symbol.iterator]();
+		this.eager = Symbol.asyncIterator in pages;
+		this.iterator = this.eager ? (pages as AsyncIterable<Page>)[Symbol.asyncIterator]() : (pages as Iterable<Page>)[Symbol.iterator]();
 	}
 
 	/** Starts fetching the next page unless that is already under way. */
@@ -193,6 +194,10 @@ class Prefetcher {
 		this.request();
 		const page = await this.pending!;
 		this.pending = null;
+		// An asynchronous source waits on I/O (an RPC, a download): keep its next request in
+		// flight for the whole time this page is loaded. A synchronous one computes its page in a
+		// single block, so it waits until this page's rows are sent (request() from the loader).
+		if (page && this.eager) this.request();
 		return page;
 	}
 
