@@ -8,8 +8,9 @@
  *   3. n8n 2.x installed outside the repo (first time: a few minutes), this package packed and
  *      installed into its user folder as users install community packages, a lakehouse
  *      credential imported;
- *   4. a pipeline workflow executed twice (Start → journal items → Load Items → Finish): the
- *      second run writes nothing, because loads merge by key;
+ *   4. an Odoo sync (the Odoo simulator with a small demo company stands in for Odoo) of the
+ *      finance models, run twice — the second run is incremental — and a Load Items pipeline
+ *      (Start → journal items → Load Items → Finish) run twice: the second writes nothing;
  *   5. a summary, and everything it started stopped — also on Ctrl-C.
  */
 import { existsSync, rmSync } from 'node:fs';
@@ -20,8 +21,33 @@ import { spawnSync } from 'node:child_process';
 import { Client } from 'pg';
 import { migrate } from '../lib/lakehouse/migrate';
 import { formatFindings, runSecurityLint } from '../lib/lakehouse/securityLint';
+import { quoteIdent } from '../lib/lakehouse/sql';
 import { N8nInstance, nodeOutput } from '../test/e2e/n8nRuntime';
 import { lakehouseCredential, PACKAGE_NAME, packPackage } from '../test/e2e/pack';
+import { DEFAULT_ADMIN_API_KEY, OdooSimulator, seedDemoCompany } from '../test/simulators/odoo';
+
+const ODOO_MODELS = ['account.move', 'account.move.line', 'account.account', 'account.journal', 'res.partner', 'product.product', 'project.project', 'project.task'];
+
+function odooWorkflow(lakeCredentialId: string) {
+	return {
+		id: 'ipaiDemoOdoo0001',
+		name: 'IPAI demo: Odoo finance sync',
+		active: false,
+		settings: {},
+		nodes: [
+			{ id: 'o1', name: 'Run now', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+			{
+				id: 'o2', name: 'Sync Odoo', type: `${PACKAGE_NAME}.ipaiOdoo`, typeVersion: 1, position: [220, 0],
+				parameters: { operation: 'sync', models: ODOO_MODELS, connectorName: 'odoo-demo' },
+				credentials: {
+					ipaiOdooApi: { id: 'ipaiDemoOdoo01', name: 'odoo demo' },
+					ipaiLakehouseApi: { id: lakeCredentialId, name: `lakehouse ${lakeCredentialId}` },
+				},
+			},
+		],
+		connections: { 'Run now': { main: [[{ node: 'Sync Odoo', type: 'main', index: 0 }]] } },
+	};
+}
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -130,9 +156,14 @@ return Array.from({ length: 2000 }, (_, i) => ({ json: {
 async function main(): Promise<void> {
 	const started = Date.now();
 	const database = await startDatabase();
+	const odoo = new OdooSimulator({ version: '17.0' });
+	seedDemoCompany(odoo);
+	const odooServer = await odoo.start();
+	say(`Odoo: a simulated Odoo 17 with a small demo company at ${odooServer.url} (database odoo)`);
 	let n8n: N8nInstance | undefined;
 	const cleanup = async () => {
 		await n8n?.dispose().catch(() => undefined);
+		await odooServer.close().catch(() => undefined);
 		await database.stop();
 	};
 	process.once('SIGINT', () => {
@@ -146,8 +177,19 @@ async function main(): Promise<void> {
 		say('n8n: installing (first run only) and packing this package…');
 		n8n = await N8nInstance.create({ adminDatabaseUrl: database.url });
 		await n8n.installPackage(packPackage());
-		await n8n.importCredentials([lakehouseCredential('ipaiDemoLake01', database.url)]);
+		await n8n.importCredentials([
+			lakehouseCredential('ipaiDemoLake01', database.url),
+			{ id: 'ipaiDemoOdoo01', name: 'odoo demo', type: 'ipaiOdooApi', data: { url: odooServer.url, database: 'odoo', login: 'admin', apiKey: DEFAULT_ADMIN_API_KEY, protocol: 'auto' } },
+		]);
 		await n8n.importWorkflow(pipelineWorkflow('ipaiDemoLake01'));
+		await n8n.importWorkflow(odooWorkflow('ipaiDemoLake01'));
+
+		for (const attempt of ['first run (full)', 'second run (incremental)']) {
+			if (attempt.startsWith('second')) odoo.write('res.partner', [odoo.search('res.partner', [['is_company', '=', true]], { limit: 1 })[0]], { name: 'Renamed In Odoo SA' });
+			const run = await n8n.executeWorkflow('ipaiDemoOdoo0001');
+			const sync = nodeOutput(run, 'Sync Odoo')[0] as { rowsRead: number; rowsWritten: number; rpcCalls: number; models: Array<{ model: string; rowsRead: number }> };
+			say(`Odoo sync ${attempt}: read ${sync.rowsRead} records, wrote ${sync.rowsWritten}, ${sync.rpcCalls} RPC calls`);
+		}
 
 		for (const attempt of ['first run', 'second run (same items again)']) {
 			const run = await n8n.executeWorkflow('ipaiDemoPipeline1');
@@ -160,13 +202,22 @@ async function main(): Promise<void> {
 		try {
 			const bronze = await client.query('select count(*)::int as n, sum(debit)::text as debit, sum(credit)::text as credit from ipai_bronze_erp.demo_journal_items');
 			const runs = await client.query(
-				`select status, rows_read, rows_written, (metadata->>'duration_ms')::int as ms from ipai_connector_run order by started_at`,
+				`select c.name, r.status, r.rows_read, r.rows_written, (r.metadata->>'duration_ms')::int as ms
+				   from ipai_connector_run r join ipai_connector_config c on c.id = r.connector_id order by r.started_at`,
+			);
+			const tables = await client.query(
+				`select c.relname as name, c.reltuples from pg_class c join pg_namespace n on n.oid = c.relnamespace
+				  where n.nspname = 'ipai_bronze_erp' and c.relkind = 'r' order by 1`,
 			);
 			const findings = await runSecurityLint(client);
 			say('');
 			say('Summary');
-			say(`  ipai_bronze_erp.demo_journal_items: ${bronze.rows[0].n} rows (debit ${bronze.rows[0].debit}, credit ${bronze.rows[0].credit})`);
-			for (const r of runs.rows) say(`  run: ${r.status}, ${r.rows_read} read, ${r.rows_written} written, ${r.ms} ms`);
+			for (const t of tables.rows) {
+				const n = await client.query(`select count(*)::int as n from ipai_bronze_erp.${quoteIdent(t.name)}`);
+				say(`  ipai_bronze_erp.${t.name}: ${n.rows[0].n} rows`);
+			}
+			say(`  demo_journal_items totals: debit ${bronze.rows[0].debit}, credit ${bronze.rows[0].credit}`);
+			for (const r of runs.rows) say(`  run ${r.name}: ${r.status}, ${r.rows_read} read, ${r.rows_written} written, ${r.ms} ms`);
 			say(`  security lint: ${findings.length === 0 ? 'clean' : `\n${formatFindings(findings)}`}`);
 			say(`  done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 		} finally {
