@@ -1,0 +1,312 @@
+/**
+ * One async reader per stream and repository. A reader turns GitHub's listing into loader pages
+ * ({ records, cursor?, state? }); the loader commits each page together with its cursor and state,
+ * so a sync stopped at any point resumes from its last committed page. The strategies follow
+ * Airbyte's and Singer's GitHub connectors (shared/reference/connectors.md §2), with two changes:
+ * - issues page by keyset (each request restarts at since=<last updated_at>), not by page number:
+ *   with offset paging an issue updated mid-sync moves to the end and shifts an unread one back
+ *   onto an already-read page, where it would be lost behind the cursor;
+ * - child streams (reviews, jobs, deployment statuses) take their parents from bronze, so parents
+ *   listed once are not listed again, and a crash between parent and child loses nothing.
+ */
+import type { Page } from '../../lakehouse/loader';
+import type { GitHubClient, GitHubResponse } from './client';
+import type { StreamName } from './streams';
+
+type GitHubObject = Record<string, unknown>;
+
+export interface RepoRef {
+	id: number;
+	fullName: string;
+	defaultBranch: string;
+	createdAt?: string;
+}
+
+export interface ParentRow {
+	id: number;
+	updatedAt: string;
+	/** Pull request number (reviews are listed per number). */
+	number?: number;
+}
+
+/** Keyset position of a child stream: the last parent done, in (updated_at, id) order. */
+export interface ChildCursor {
+	updated_at: string;
+	id: number;
+}
+
+/** Where child streams find their parents: bronze during a sync, the API for Emit records. */
+export type ParentSource = (parent: StreamName, repo: RepoRef, after: ChildCursor | null) => AsyncIterable<ParentRow>;
+
+export interface ReaderOptions {
+	perPage: number;
+	/** Oldest data to read on a first sync (ISO); default: everything. */
+	startDate?: string;
+	/** Days of workflow runs re-read every sync, for re-runs (GitHub allows them for 30 days). */
+	runsReReadDays: number;
+	/** Size of the aligned created-date windows in the re-read range (stable URLs → ETags). */
+	runsWindowDays: number;
+	/** Commits whose committer date is older than the newest seen by this much are re-read. */
+	commitLookbackHours: number;
+	now?: () => number;
+}
+
+export interface ReaderContext {
+	client: GitHubClient;
+	repo: RepoRef;
+	cursor: unknown;
+	state: Record<string, unknown>;
+	options: ReaderOptions;
+	parents: ParentSource;
+}
+
+export type Reader = (context: ReaderContext) => AsyncGenerator<Page>;
+
+function tag(repo: RepoRef, item: GitHubObject, extra: GitHubObject = {}): GitHubObject {
+	return { ...item, repository_id: repo.id, repo_full_name: repo.fullName, ...extra };
+}
+
+function path(repo: RepoRef, rest: string): string {
+	return `/repos/${repo.fullName.split('/').map(encodeURIComponent).join('/')}${rest}`;
+}
+
+function asArray(data: unknown, wrappedKey?: string): GitHubObject[] {
+	const list = wrappedKey ? (data as Record<string, unknown> | null)?.[wrappedKey] : data;
+	return Array.isArray(list) ? (list as GitHubObject[]) : [];
+}
+
+/** Issues: since + sort=updated asc, keyset paging; pull requests (items with pull_request) left to their stream. */
+export const readIssues: Reader = async function* ({ client, repo, cursor, state, options }) {
+	let since = (typeof cursor === 'string' ? cursor : undefined) ?? options.startDate;
+	const base = { state: 'all', sort: 'updated', direction: 'asc', per_page: options.perPage };
+	let link: string | undefined;
+	let current = { ...state };
+	for (;;) {
+		const etag = !link && current.etag && current.etagSince === (since ?? '') ? String(current.etag) : undefined;
+		const res: GitHubResponse<GitHubObject[]> = link
+			? await client.get(link)
+			: await client.get(path(repo, '/issues'), since ? { ...base, since } : base, etag);
+		if (res.notModified) return;
+		const items = asArray(res.data);
+		const last = items.length > 0 ? String(items[items.length - 1].updated_at) : since;
+		if (!link) current = { etag: res.etag, etagSince: since ?? '' };
+		yield { records: items.filter((i) => !('pull_request' in i)).map((i) => tag(repo, i)), cursor: last ?? undefined, state: current };
+		if (items.length < options.perPage) return;
+		if (last === since) {
+			// A full page of one timestamp: keyset cannot move, so follow the Link header past it.
+			link = res.next;
+			if (!link) return;
+		} else {
+			since = last;
+			link = undefined;
+		}
+	}
+};
+
+/**
+ * Pull requests have no `since`: ascending by updated on the first sync (each page a checkpoint),
+ * then descending from the newest, stopping at the first one older than the cursor. The first
+ * descending page has a fixed URL, so an unchanged repository answers 304.
+ */
+export const readPulls: Reader = async function* ({ client, repo, cursor, state, options }) {
+	const url = path(repo, '/pulls');
+	const since = typeof cursor === 'string' ? cursor : undefined;
+	if (!since) {
+		let res: GitHubResponse<GitHubObject[]> = await client.get(url, { state: 'all', sort: 'updated', direction: 'asc', per_page: options.perPage });
+		for (;;) {
+			const items = asArray(res.data).filter((i) => !options.startDate || String(i.updated_at) >= options.startDate);
+			const all = asArray(res.data);
+			yield { records: items.map((i) => tag(repo, i)), cursor: all.length > 0 ? String(all[all.length - 1].updated_at) : undefined };
+			if (!res.next) return;
+			res = await client.get(res.next);
+		}
+	}
+	let res: GitHubResponse<GitHubObject[]> = await client.get(
+		url,
+		{ state: 'all', sort: 'updated', direction: 'desc', per_page: options.perPage },
+		typeof state.etag === 'string' ? state.etag : undefined,
+	);
+	if (res.notModified) return;
+	const firstEtag = res.etag;
+	const first = asArray(res.data);
+	const newest = first.length > 0 ? String(first[0].updated_at) : since;
+	for (;;) {
+		const items = asArray(res.data);
+		const fresh = items.filter((i) => String(i.updated_at) >= since);
+		const done = fresh.length < items.length || !res.next;
+		// Descending pages cannot checkpoint: the cursor moves only once the newest-first pass is complete.
+		yield done ? { records: fresh.map((i) => tag(repo, i)), cursor: newest, state: { etag: firstEtag } } : { records: fresh.map((i) => tag(repo, i)) };
+		if (done) return;
+		res = await client.get(res.next!);
+	}
+};
+
+/** Commits of the default branch since the newest committer date seen, less a look-back. */
+export const readCommits: Reader = async function* ({ client, repo, cursor, state, options }) {
+	const seen = typeof cursor === 'string' ? Date.parse(cursor) : NaN;
+	const since = Number.isNaN(seen) ? options.startDate : new Date(seen - options.commitLookbackHours * 3_600_000).toISOString();
+	const params: Record<string, unknown> = { sha: repo.defaultBranch, per_page: options.perPage, ...(since ? { since } : {}) };
+	let res: GitHubResponse<GitHubObject[]>;
+	try {
+		res = await client.get(path(repo, '/commits'), params, state.etagSince === (since ?? '') && typeof state.etag === 'string' ? state.etag : undefined);
+	} catch (error) {
+		if ((error as { status?: number }).status === 409) return; // an empty repository has no commits (GitHub answers 409)
+		throw error;
+	}
+	if (res.notModified) return;
+	const etag = res.etag;
+	let newest = typeof cursor === 'string' ? cursor : '';
+	for (;;) {
+		const records = asArray(res.data).map((c) => {
+			const commit = (c.commit ?? {}) as { committer?: { date?: string }; author?: { date?: string } };
+			const committedAt = commit.committer?.date ?? commit.author?.date ?? null;
+			if (committedAt && committedAt > newest) newest = committedAt;
+			return tag(repo, c, { branch: repo.defaultBranch, committed_at: committedAt });
+		});
+		if (!res.next) {
+			yield { records, cursor: newest || undefined, state: { etag, etagSince: since ?? '' } };
+			return;
+		}
+		yield { records };
+		res = await client.get(res.next);
+	}
+};
+
+interface PageMemo {
+	url?: string;
+	etag?: string;
+	next?: string;
+}
+
+/** Small lists read whole every sync; each page's ETag is kept, so unchanged pages cost a 304. */
+function fullRead(rest: string, wrappedKey?: string): Reader {
+	return async function* ({ client, repo, state, options }) {
+		const memo = Array.isArray(state.pages) ? (state.pages as PageMemo[]) : [];
+		const pages: PageMemo[] = [];
+		let url: string | undefined = path(repo, rest);
+		let params: Record<string, unknown> = { per_page: options.perPage };
+		for (let i = 0; url; i++) {
+			const res: GitHubResponse = await client.get(url, params, memo[i]?.url === url ? memo[i]?.etag : undefined);
+			const next: string | undefined = res.notModified ? memo[i]?.next : res.next;
+			pages.push({ url, etag: res.etag, next });
+			const records = res.notModified ? [] : asArray(res.data, wrappedKey).map((item) => tag(repo, item));
+			url = next;
+			params = {};
+			yield { records, state: url ? { pages: [...pages, ...memo.slice(i + 1)] } : { pages } };
+		}
+	};
+}
+
+export const readWorkflows = fullRead('/actions/workflows', 'workflows');
+export const readDeployments = fullRead('/deployments');
+export const readReleases = fullRead('/releases');
+
+const DAY = 86_400_000;
+
+/** GitHub returns at most 1,000 runs for a search filtered by `created`. */
+export const RUNS_RESULT_CAP = 1000;
+
+function isoSeconds(ms: number): string {
+	return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * Workflow runs: `created` windows read oldest first. History before the re-read range is read as
+ * one window, halved until each part holds fewer than 1,000 runs; the re-read range (re-runs
+ * change runs up to 30 days after creation) is cut into windows aligned to fixed dates so their
+ * URLs repeat between syncs and unchanged windows answer 304. The cursor is the end of the
+ * newest window read; each window is a checkpoint.
+ */
+export const readWorkflowRuns: Reader = async function* ({ client, repo, cursor, state, options }) {
+	const now = options.now?.() ?? Date.now();
+	const windowMs = Math.max(1, options.runsWindowDays) * DAY;
+	const reReadStart = Math.floor((now - options.runsReReadDays * DAY) / windowMs) * windowMs;
+	const cursorMs = typeof cursor === 'string' ? Date.parse(cursor) : NaN;
+	const firstMs = Number.isNaN(cursorMs)
+		? Date.parse(options.startDate ?? repo.createdAt ?? new Date(now - 365 * DAY).toISOString())
+		: cursorMs;
+	const start = Math.min(Number.isNaN(firstMs) ? reReadStart : Math.floor(firstMs / 1000) * 1000, reReadStart);
+	const oldEtags = (state.etags ?? {}) as Record<string, string>;
+	const etags: Record<string, string> = {};
+	const url = path(repo, '/actions/runs');
+
+	const segments: Array<[number, number]> = [];
+	if (start < reReadStart) segments.push([start, reReadStart]);
+	for (let from = Math.max(start, reReadStart); from <= now; from += windowMs) segments.push([from, from + windowMs]);
+
+	async function* window(from: number, to: number): AsyncGenerator<Page> {
+		const created = `${isoSeconds(from)}..${isoSeconds(to - 1000)}`;
+		let res: GitHubResponse<{ total_count?: number }> = await client.get(url, { created, per_page: options.perPage }, oldEtags[created]);
+		if (res.notModified) {
+			etags[created] = oldEtags[created];
+			return;
+		}
+		if ((res.data.total_count ?? 0) >= RUNS_RESULT_CAP && to - from > 2000) {
+			const mid = from + Math.floor((to - from) / 2000) * 1000;
+			yield* window(from, mid);
+			yield* window(mid, to);
+			return;
+		}
+		if (res.etag) etags[created] = res.etag;
+		for (;;) {
+			yield { records: asArray(res.data, 'workflow_runs').map((r) => tag(repo, r)) };
+			if (!res.next) return;
+			res = await client.get(res.next);
+		}
+	}
+
+	for (const [from, to] of segments) {
+		yield* window(from, to);
+		// Kept: ETags of windows still inside the re-read range, read now or earlier.
+		const kept = Object.fromEntries(Object.entries({ ...oldEtags, ...etags }).filter(([k]) => Date.parse(k.split('..')[0]) >= reReadStart));
+		yield { records: [], cursor: isoSeconds(Math.min(to, now)), state: { etags: kept } };
+	}
+};
+
+/** Reads a child stream: for each parent updated after the cursor, every page of its children. */
+function childRead(
+	parent: StreamName,
+	listPath: (repo: RepoRef, row: ParentRow) => string,
+	extra: (row: ParentRow) => GitHubObject,
+	wrappedKey?: string,
+	params: Record<string, unknown> = {},
+): Reader {
+	return async function* ({ client, repo, cursor, options, parents }) {
+		const after = cursor && typeof cursor === 'object' ? (cursor as ChildCursor) : null;
+		for await (const row of parents(parent, repo, after)) {
+			let res: GitHubResponse = await client.get(listPath(repo, row), { ...params, per_page: options.perPage });
+			for (;;) {
+				const records = asArray(res.data, wrappedKey).map((item) => tag(repo, item, extra(row)));
+				const done = !res.next;
+				yield done ? { records, cursor: { updated_at: row.updatedAt, id: row.id } } : { records };
+				if (done) break;
+				res = await client.get(res.next!);
+			}
+		}
+	};
+}
+
+export const readReviews = childRead(
+	'pull_requests',
+	(repo, row) => path(repo, `/pulls/${row.number}/reviews`),
+	(row) => ({ pull_number: row.number, pull_request_id: row.id }),
+);
+export const readJobs = childRead('workflow_runs', (repo, row) => path(repo, `/actions/runs/${row.id}/jobs`), () => ({}), 'jobs', { filter: 'all' });
+export const readDeploymentStatuses = childRead(
+	'deployments',
+	(repo, row) => path(repo, `/deployments/${row.id}/statuses`),
+	(row) => ({ deployment_id: row.id }),
+);
+
+export const READERS: Record<Exclude<StreamName, 'repositories'>, Reader> = {
+	issues: readIssues,
+	pull_requests: readPulls,
+	pull_request_reviews: readReviews,
+	commits: readCommits,
+	workflows: readWorkflows,
+	workflow_runs: readWorkflowRuns,
+	workflow_jobs: readJobs,
+	deployments: readDeployments,
+	deployment_statuses: readDeploymentStatuses,
+	releases: readReleases,
+};
