@@ -840,6 +840,9 @@ export class N8nInstance {
 			lastName: owner.lastName ?? 'Owner',
 		};
 		await this.rest('POST', '/rest/owner/setup', account);
+		// The session cookie set by owner setup is not always accepted afterwards (seen when the CLI
+		// ran workflows in this user folder before the server started): log in for a fresh one.
+		await this.login(account.email, account.password);
 		return account;
 	}
 

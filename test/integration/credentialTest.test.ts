@@ -1,4 +1,5 @@
 import type { ICredentialDataDecryptedObject, ICredentialTestFunctions } from 'n8n-workflow';
+import { listMigrations } from '../../lib/lakehouse/migrate';
 import { testLakehouseCredential } from '../../nodes/shared/lakehouse';
 import { createScratchDatabase, useScratchDatabase, type ScratchDatabase } from '../helpers/database';
 
@@ -29,7 +30,8 @@ describe('the IPAI Lakehouse credential test', () => {
 			connectionMode: 'fields', host: url.hostname, port: Number(url.port), database: empty.name, user: 'postgres', password: '', ssl: 'disable',
 		});
 		expect(result.status).toBe('Error');
-		expect(result.message).toMatch(/^Connected, but 3 migration\(s\) are not applied: 20261122000100_lakehouse_schemas_roles\.sql, /);
+		const files = listMigrations().map((m) => m.file);
+		expect(result.message).toBe(`Connected, but ${files.length} migration(s) are not applied: ${files.join(', ')}. Run npm run migrate against this database.`);
 	});
 
 	it('explains a wrong database without showing the password', async () => {
