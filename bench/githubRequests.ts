@@ -8,18 +8,20 @@
  *   npx ts-node --transpile-only bench/githubRequests.ts
  */
 import { Pool } from 'pg';
-import { migrate } from '../lib/lakehouse/migrate';
 import { finishRun, startRun } from '../lib/lakehouse/runs';
 import { GitHubClient } from '../lib/sources/github/client';
 import { STREAMS } from '../lib/sources/github/streams';
 import { syncGitHub } from '../lib/sources/github/sync';
-import { createScratchDatabase } from '../test/helpers/database';
 import { GitHubSimulator } from '../test/simulators/github/server';
+import { withScratchDatabase } from './common';
 
 async function main(): Promise<void> {
-	const db = await createScratchDatabase('ipai_bench_github');
-	await migrate({ connection: { connectionString: db.url } });
-	const pool = new Pool({ connectionString: db.url });
+	await withScratchDatabase((url) => measureRequests(url));
+}
+
+async function measureRequests(url: string): Promise<void> {
+	const pool = new Pool({ connectionString: url });
+	pool.on('error', () => undefined); // the scratch database is dropped with force at the end
 	const sim = new GitHubSimulator();
 	await sim.start();
 	try {
@@ -57,7 +59,6 @@ async function main(): Promise<void> {
 	} finally {
 		await sim.stop();
 		await pool.end();
-		await db.drop();
 	}
 }
 
