@@ -1,0 +1,800 @@
+/**
+ * SLO evaluation in SQL over the run ledger (public.ipai_connector_run, public.ipai_agent_run).
+ *
+ * Read-only: it returns each SLO's status per connector/agent and the alerts that should be firing
+ * now; state.ts turns those into alert state and notifications. Every query is bounded by the
+ * injected `now` (runs after it do not exist yet), so scenario tests can walk a clock over days of
+ * synthetic history, and a monitor catching up evaluates exactly what was known at that moment.
+ *
+ * Cost: one index-only range scan of finished runs over the longest period (all windows are
+ * counted in that one pass with FILTER aggregates), plus a few index probes per connector.
+ */
+import { createHash } from 'node:crypto';
+import type { Pool } from 'pg';
+import { redact } from '../lakehouse/connection';
+import { maxCronGapSeconds } from './cron';
+import type {
+	AlertCandidate,
+	AlertName,
+	EvaluationResult,
+	FailingConnector,
+	LastError,
+	SliType,
+	SloDefinition,
+	SloStatus,
+	SloTarget,
+	WindowResult,
+} from './types';
+import { catalogFromParams, formatDuration, parseDuration, round, scaledWindows, type AlertWindow, type Severity } from './windows';
+
+export interface EvaluateOptions {
+	/** The evaluation instant (default: the database clock). */
+	now?: Date;
+	/** Only these SLOs (code names); default every enabled SLO. */
+	slos?: string[];
+	/** Base URL of the n8n editor, for links to the executions that failed (e.g. https://n8n.example.com). */
+	n8nBaseUrl?: string;
+	/** Runbook when an SLO names none. */
+	defaultRunbookUrl?: string;
+	/** Secrets to scrub from run errors before they enter a status or message. */
+	secrets?: string[];
+}
+
+export class SloDefinitionError extends Error {}
+
+interface ConnectorRow {
+	id: string;
+	connector_type: string;
+	name: string;
+	schedule: string | null;
+	created_at: Date | null;
+}
+
+interface AgentRow {
+	id: string;
+	code_name: string;
+	agent_type: string;
+}
+
+interface Counts {
+	total: number;
+	bad: number;
+	/** agent runs with a latency, and those slower than each threshold */
+	latTotal: number;
+	slow: Map<number, number>;
+}
+
+interface ConnectorFacts {
+	lastSuccessAt: Date | null;
+	lastFailureAt: Date | null;
+	lastStartedAt: Date | null;
+	lastError: LastError | null;
+}
+
+const DAY = 86_400;
+
+export async function loadSlos(pool: Pool, codeNames?: string[], options: { includeDisabled?: boolean } = {}): Promise<SloDefinition[]> {
+	const { rows } = await pool.query<{
+		id: string; code_name: string; description: string | null; sli_type: SliType; objective: string;
+		period_seconds: string; connector_id: string | null; params: Record<string, unknown>; labels: Record<string, unknown>; runbook_url: string | null;
+		is_enabled: boolean;
+	}>(
+		`select id, code_name, description, sli_type, objective, extract(epoch from period) as period_seconds,
+		        connector_id, params, labels, runbook_url, is_enabled
+		   from public.ipai_slo
+		  where (is_enabled or $2) and ($1::text[] is null or code_name = any ($1))
+		  order by code_name`,
+		[codeNames?.length ? codeNames : null, options.includeDisabled === true],
+	);
+	if (codeNames?.length) {
+		const missing = codeNames.filter((c) => !rows.some((r) => r.code_name === c));
+		if (missing.length) throw new SloDefinitionError(`No ${options.includeDisabled ? '' : 'enabled '}SLO is named ${missing.map((m) => `"${m}"`).join(', ')}`);
+	}
+	return rows.map((r) => ({
+		id: r.id,
+		codeName: r.code_name,
+		description: r.description,
+		sliType: r.sli_type,
+		objective: Number(r.objective),
+		periodSeconds: Number(r.period_seconds),
+		connectorId: r.connector_id,
+		params: r.params ?? {},
+		labels: Object.fromEntries(Object.entries(r.labels ?? {}).map(([k, v]) => [k, String(v)])),
+		runbookUrl: r.runbook_url,
+		enabled: r.is_enabled,
+	}));
+}
+
+/** Sorted identifying labels → a stable hex id (Alertmanager's fingerprint idea: annotations are not identity). */
+export function fingerprintOf(labels: Record<string, string>): string {
+	const canonical = JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+	return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+}
+
+export async function evaluateSlos(pool: Pool, options: EvaluateOptions = {}): Promise<EvaluationResult> {
+	const started = Date.now();
+	const now = options.now ?? (await pool.query<{ now: Date }>('select now() as now')).rows[0].now;
+	const slos = await loadSlos(pool, options.slos);
+	const ctx = new Context(pool, now, options);
+
+	const connectorSlos = slos.filter((s) => s.sliType === 'connector_success' || s.sliType === 'connector_freshness');
+	const agentSlos = slos.filter((s) => s.sliType === 'agent_failures' || s.sliType === 'agent_latency');
+
+	const statuses: SloStatus[] = [];
+	const candidates: AlertCandidate[] = [];
+	const [connectorPart, agentPart] = await Promise.all([
+		connectorSlos.length ? evaluateConnectorSlos(ctx, connectorSlos) : { statuses: [], candidates: [] },
+		agentSlos.length ? evaluateAgentSlos(ctx, agentSlos) : { statuses: [], candidates: [] },
+	]);
+	statuses.push(...connectorPart.statuses, ...agentPart.statuses);
+	candidates.push(...connectorPart.candidates, ...agentPart.candidates);
+	return {
+		now: now.toISOString(),
+		statuses,
+		candidates,
+		evaluatedSloIds: slos.map((s) => s.id),
+		durationMs: Date.now() - started,
+	};
+}
+
+class Context {
+	private readonly gaps = new Map<string, number | null>();
+	constructor(readonly pool: Pool, readonly now: Date, readonly options: EvaluateOptions) {}
+
+	at(secondsAgo: number): Date {
+		return new Date(this.now.getTime() - secondsAgo * 1000);
+	}
+
+	scheduleGap(schedule: string | null): number | null {
+		if (!schedule?.trim()) return null;
+		if (!this.gaps.has(schedule)) {
+			let gap: number | null;
+			try {
+				gap = maxCronGapSeconds(schedule);
+			} catch {
+				gap = null; // an unparseable schedule is the dispatcher's problem; no schedule-based SLO for it
+			}
+			this.gaps.set(schedule, gap);
+		}
+		return this.gaps.get(schedule) ?? null;
+	}
+
+	executionUrl(executionId: string | null, workflowId: string | null): string | null {
+		const base = this.options.n8nBaseUrl?.replace(/\/+$/, '');
+		if (!base || !executionId) return null;
+		return workflowId ? `${base}/workflow/${encodeURIComponent(workflowId)}/executions/${encodeURIComponent(executionId)}` : `${base}/executions/${encodeURIComponent(executionId)}`;
+	}
+
+	clean(text: string | null): string | null {
+		return text === null ? null : redact(text, this.options.secrets ?? []);
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared window math
+
+function windowsOf(slo: SloDefinition): AlertWindow[] {
+	try {
+		return scaledWindows(slo.periodSeconds, catalogFromParams(slo.params.alert_windows));
+	} catch (error) {
+		throw new SloDefinitionError(`SLO "${slo.codeName}": ${(error as Error).message}`);
+	}
+}
+
+function numberParam(slo: SloDefinition, name: string, fallback: number): number {
+	const value = slo.params[name];
+	if (value === undefined || value === null) return fallback;
+	const n = Number(value);
+	if (!Number.isFinite(n) || n < 0) throw new SloDefinitionError(`SLO "${slo.codeName}": params.${name} must be a non-negative number`);
+	return n;
+}
+
+function durationParam(slo: SloDefinition, name: string, fallback: number | null): number | null {
+	const value = slo.params[name];
+	if (value === undefined || value === null || value === '') return fallback;
+	try {
+		return parseDuration(value, `params.${name}`);
+	} catch (error) {
+		throw new SloDefinitionError(`SLO "${slo.codeName}": ${(error as Error).message}`);
+	}
+}
+
+function guardOf(slo: SloDefinition): { minEvents: number; minBad: number } {
+	return { minEvents: numberParam(slo, 'min_events', 10), minBad: numberParam(slo, 'min_bad_events', 2) };
+}
+
+/**
+ * How long a firing alert stays quiet after a delivered notification: params.page_repeat_interval /
+ * params.ticket_repeat_interval, else params.repeat_interval, else 4 hours for pages (Alertmanager's
+ * default) and a day for tickets (a ticket is worked in office hours; re-posting it every 4 hours
+ * is noise).
+ */
+export function repeatIntervalSeconds(slo: { params: Record<string, unknown>; codeName: string }, severity: Severity): number {
+	const value = slo.params[`${severity}_repeat_interval`] ?? slo.params.repeat_interval;
+	if (value === undefined || value === null || value === '') return severity === 'page' ? 4 * 3600 : 24 * 3600;
+	return parseDuration(value, `SLO "${slo.codeName}" params.${severity}_repeat_interval`);
+}
+
+/**
+ * One burn-rate pair. `burn(bad, events, seconds)` turns a window's counts into a burn rate;
+ * the short window falls back to the latest finished event when it holds none, because runs are
+ * sparse next to a scaled 70-second window: without it a connector running every five minutes
+ * could never satisfy the short window, and with it a single success resets the alert at once.
+ */
+function windowResult(
+	w: AlertWindow,
+	counts: (seconds: number) => { events: number; bad: number },
+	burn: (bad: number, events: number, seconds: number) => number,
+	latestBad: boolean | null,
+	guard: { minEvents: number; minBad: number },
+	fallback: boolean,
+): WindowResult {
+	const long = counts(w.longSeconds);
+	const short = counts(w.shortSeconds);
+	let shortBurn = burn(short.bad, short.events, w.shortSeconds);
+	const shortFromLatest = fallback && short.events === 0 && latestBad !== null;
+	if (shortFromLatest) shortBurn = burn(latestBad ? 1 : 0, 1, w.shortSeconds);
+	const longBurn = burn(long.bad, long.events, w.longSeconds);
+	// The minimum-event guard: too few events in the long window, or a single bad one, never fire.
+	// (For a connector running every 5 minutes one failure is ~6% of a scaled 1h24m window — just
+	// over the 6× threshold — and must not page anyone by itself.)
+	const guarded = long.events < guard.minEvents || long.bad < guard.minBad;
+	return {
+		...w,
+		longEvents: long.events,
+		longBad: long.bad,
+		shortEvents: short.events,
+		shortBad: short.bad,
+		longBurnRate: round(longBurn, 4),
+		shortBurnRate: round(shortBurn, 4),
+		shortFromLatest,
+		guarded,
+		firing: !guarded && longBurn > w.factor && shortBurn > w.factor,
+	};
+}
+
+function worstSeverity(windows: WindowResult[]): Severity | null {
+	if (windows.some((w) => w.firing && w.severity === 'page')) return 'page';
+	if (windows.some((w) => w.firing && w.severity === 'ticket')) return 'ticket';
+	return null;
+}
+
+/** Per-target counts for a set of window lengths, from one scan (FILTER aggregates per window). */
+function countSql(
+	table: 'connector' | 'agent',
+	windowCount: number,
+	thresholds: number[],
+): string {
+	const targetColumn = table === 'connector' ? 'connector_id' : 'agent_id';
+	const relation = table === 'connector' ? 'public.ipai_connector_run' : 'public.ipai_agent_run';
+	const finished = table === 'connector' ? `status in ('success', 'failed', 'abandoned')` : `status in ('success', 'failed')`;
+	const bad = table === 'connector' ? `status <> 'success'` : `status = 'failed'`;
+	// Parameters: $1 now, $2.. window starts (ascending age), then latency thresholds. Only
+	// placeholders and fixed column names go into this text.
+	const columns: string[] = [];
+	for (let i = 0; i < windowCount; i++) {
+		const p = `$${i + 2}`;
+		columns.push(`count(*) filter (where ended_at > ${p}) as t${i}`, `count(*) filter (where ended_at > ${p} and ${bad}) as b${i}`);
+		if (table === 'agent') {
+			columns.push(`count(*) filter (where ended_at > ${p} and latency_ms is not null) as lt${i}`);
+			thresholds.forEach((_, j) => {
+				columns.push(`count(*) filter (where ended_at > ${p} and latency_ms > $${windowCount + 2 + j}) as s${i}_${j}`);
+			});
+		}
+	}
+	return `select ${targetColumn} as target_id, ${columns.join(', ')}
+	          from ${relation}
+	         where ${finished} and ended_at > $${windowCount + 1} and ended_at <= $1
+	         group by ${targetColumn}`;
+}
+
+async function countByWindow(
+	ctx: Context,
+	table: 'connector' | 'agent',
+	windowSeconds: number[],
+	thresholds: number[] = [],
+): Promise<Map<string, Map<number, Counts>>> {
+	const sorted = [...new Set(windowSeconds)].sort((a, b) => a - b);
+	const sql = countSql(table, sorted.length, thresholds);
+	const params: unknown[] = [ctx.now, ...sorted.map((s) => ctx.at(s)), ...thresholds];
+	const { rows } = await ctx.pool.query<Record<string, string>>(sql, params);
+	const out = new Map<string, Map<number, Counts>>();
+	for (const row of rows) {
+		const byWindow = new Map<number, Counts>();
+		sorted.forEach((seconds, i) => {
+			byWindow.set(seconds, {
+				total: Number(row[`t${i}`]),
+				bad: Number(row[`b${i}`]),
+				latTotal: Number(row[`lt${i}`] ?? 0),
+				slow: new Map(thresholds.map((t, j) => [t, Number(row[`s${i}_${j}`] ?? 0)])),
+			});
+		});
+		out.set(row.target_id, byWindow);
+	}
+	return out;
+}
+
+function windowSecondsOf(slo: SloDefinition): number[] {
+	return [slo.periodSeconds, 86_400, ...windowsOf(slo).flatMap((w) => [w.longSeconds, w.shortSeconds])];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connectors
+
+function targetsOf<T extends { id: string }>(slos: SloDefinition[], type: SliType, all: T[], specificId: (s: SloDefinition) => string | null): Array<[SloDefinition, T]> {
+	const ofType = slos.filter((s) => s.sliType === type);
+	const overridden = new Set(ofType.map(specificId).filter((id): id is string => id !== null));
+	const pairs: Array<[SloDefinition, T]> = [];
+	for (const slo of ofType) {
+		const only = specificId(slo);
+		for (const target of all) {
+			if (only !== null ? target.id === only : !overridden.has(target.id)) pairs.push([slo, target]);
+		}
+	}
+	return pairs;
+}
+
+async function evaluateConnectorSlos(ctx: Context, slos: SloDefinition[]): Promise<{ statuses: SloStatus[]; candidates: AlertCandidate[] }> {
+	const { rows: connectors } = await ctx.pool.query<ConnectorRow>(
+		`select id, connector_type, name, schedule, created_at from public.ipai_connector_config
+		  where is_enabled is not false order by connector_type, name`,
+	);
+	const successSlos = slos.filter((s) => s.sliType === 'connector_success');
+	const successPairs = targetsOf(slos, 'connector_success', connectors, (s) => s.connectorId);
+	const freshPairs = targetsOf(slos, 'connector_freshness', connectors, (s) => s.connectorId);
+
+	const ids = connectors.map((c) => c.id);
+	const [counts, facts] = await Promise.all([
+		successSlos.length ? countByWindow(ctx, 'connector', successSlos.flatMap(windowSecondsOf)) : Promise.resolve(new Map<string, Map<number, Counts>>()),
+		connectorFacts(ctx, ids),
+	]);
+
+	const statuses: SloStatus[] = [];
+	const candidates: AlertCandidate[] = [];
+	const pageOrTicket = new Map<string, FailingConnector[]>(); // per SLO: the connectors failing it
+
+	for (const [slo, c] of successPairs) {
+		const status = connectorSuccessStatus(ctx, slo, c, counts.get(c.id), facts.get(c.id));
+		statuses.push(status);
+		if (status.status === 'page' || status.status === 'ticket' || status.absent?.firing) {
+			const list = pageOrTicket.get(slo.id) ?? [];
+			list.push({ name: c.name, type: c.connector_type, lastError: status.lastError ?? null });
+			pageOrTicket.set(slo.id, list);
+		}
+	}
+	const freshness = await freshnessStatuses(ctx, freshPairs, facts);
+	statuses.push(...freshness);
+	for (const status of freshness) {
+		if (status.status === 'page' || status.status === 'ticket') {
+			const list = pageOrTicket.get(status.sloId) ?? [];
+			list.push({ name: status.target.name, type: status.target.type, lastError: status.lastError ?? null });
+			pageOrTicket.set(status.sloId, list);
+		}
+	}
+
+	const byId = new Map(slos.map((s) => [s.id, s]));
+	for (const status of statuses) {
+		const slo = byId.get(status.sloId)!;
+		const failing = orderFailing(pageOrTicket.get(slo.id) ?? [], status.target.name);
+		if (status.sliType === 'connector_success') {
+			for (const severity of firingSeverities(status)) candidates.push(candidate(slo, status, 'SLOBurnRate', severity, failing));
+			if (status.absent?.firing) candidates.push(candidate(slo, status, 'ConnectorAbsent', status.absent.severity, failing));
+		} else {
+			for (const severity of firingSeverities(status)) candidates.push(candidate(slo, status, 'ConnectorStale', severity, failing));
+		}
+	}
+	return { statuses, candidates };
+}
+
+/** The alerting connector first, then up to nine others failing the same SLO. */
+function orderFailing(list: FailingConnector[], first: string): FailingConnector[] {
+	const own = list.filter((f) => f.name === first);
+	const others = list.filter((f) => f.name !== first);
+	return [...own, ...others].slice(0, 10);
+}
+
+/** Both severities fire when a page condition holds (the page inhibits the ticket in state.ts). */
+function firingSeverities(status: SloStatus): Severity[] {
+	if (status.sliType === 'connector_freshness') {
+		const f = status.freshness;
+		if (!f || f.ageSeconds === null) return [];
+		const out: Severity[] = [];
+		if (f.ageSeconds > f.pageAfterSeconds) out.push('page');
+		if (f.ageSeconds > f.ticketAfterSeconds) out.push('ticket');
+		return out;
+	}
+	const out: Severity[] = [];
+	if (status.windows.some((w) => w.firing && w.severity === 'page')) out.push('page');
+	if (status.windows.some((w) => w.firing && w.severity === 'ticket')) out.push('ticket');
+	return out;
+}
+
+async function connectorFacts(ctx: Context, ids: string[]): Promise<Map<string, ConnectorFacts>> {
+	if (ids.length === 0) return new Map();
+	const { rows } = await ctx.pool.query<{
+		id: string; last_success_at: Date | null; last_started_at: Date | null;
+		failed_at: Date | null; error_message: string | null; execution_id: string | null; workflow_id: string | null;
+	}>(
+		`select c.id,
+		        (select max(r.ended_at) from public.ipai_connector_run r
+		          where r.connector_id = c.id and r.status = 'success' and r.ended_at <= $1) as last_success_at,
+		        (select max(r.started_at) from public.ipai_connector_run r
+		          where r.connector_id = c.id and r.started_at <= $1) as last_started_at,
+		        f.ended_at as failed_at, f.error_message,
+		        f.metadata ->> 'n8n_execution_id' as execution_id, f.metadata ->> 'n8n_workflow_id' as workflow_id
+		   from unnest($2::uuid[]) as c(id)
+		   left join lateral (
+		        select r.ended_at, r.error_message, r.metadata from public.ipai_connector_run r
+		         where r.connector_id = c.id and r.status in ('failed', 'abandoned') and r.ended_at <= $1
+		         order by r.ended_at desc limit 1) f on true`,
+		[ctx.now, ids],
+	);
+	return new Map(
+		rows.map((r) => [
+			r.id,
+			{
+				lastSuccessAt: r.last_success_at,
+				lastStartedAt: r.last_started_at,
+				lastFailureAt: r.failed_at,
+				lastError: r.failed_at
+					? {
+							at: r.failed_at.toISOString(),
+							message: ctx.clean(r.error_message),
+							executionId: r.execution_id,
+							workflowId: r.workflow_id,
+							executionUrl: ctx.executionUrl(r.execution_id, r.workflow_id),
+						}
+					: null,
+			},
+		]),
+	);
+}
+
+function connectorTarget(c: ConnectorRow): SloTarget {
+	return { kind: 'connector', id: c.id, name: c.name, type: c.connector_type };
+}
+
+function connectorSuccessStatus(
+	ctx: Context,
+	slo: SloDefinition,
+	c: ConnectorRow,
+	counts: Map<number, Counts> | undefined,
+	facts: ConnectorFacts | undefined,
+): SloStatus {
+	const budget = 1 - slo.objective;
+	const guard = guardOf(slo);
+	const get = (seconds: number) => {
+		const k = counts?.get(seconds);
+		return { events: k?.total ?? 0, bad: k?.bad ?? 0 };
+	};
+	const latestBad =
+		facts?.lastFailureAt || facts?.lastSuccessAt
+			? (facts.lastFailureAt?.getTime() ?? -Infinity) > (facts.lastSuccessAt?.getTime() ?? -Infinity)
+			: null;
+	const ratioBurn = (bad: number, events: number) => (events > 0 ? bad / events / budget : 0);
+	const windows = windowsOf(slo).map((w) => windowResult(w, get, ratioBurn, latestBad, guard, true));
+	const period = get(slo.periodSeconds);
+
+	// Absent: a scheduled connector (or one given params.absent_after) that started no run for
+	// longer than absent_factor × its schedule's longest gap + grace. The default equals the
+	// freshness ticket threshold, measured from the last start (which precedes the last success),
+	// so a stopped connector raises "absent" no later than "stale" and the absent alert mutes it. Webhook-driven connectors without a
+	// schedule run irregularly, and an "absent" alert on them would only be noise.
+	const gap = ctx.scheduleGap(c.schedule);
+	const grace = durationParam(slo, 'grace', 600)!;
+	const absentAfter = durationParam(slo, 'absent_after', gap === null ? null : gap * numberParam(slo, 'absent_factor', 2) + grace);
+	const absentSeverity = slo.params.absent_severity === 'ticket' ? 'ticket' : 'page';
+	let absent: SloStatus['absent'];
+	if (absentAfter !== null) {
+		const since = facts?.lastStartedAt ?? (c.created_at && c.created_at <= ctx.now ? c.created_at : null);
+		absent = {
+			lastRunStartedAt: facts?.lastStartedAt?.toISOString() ?? null,
+			absentAfterSeconds: absentAfter,
+			firing: since !== null && ctx.now.getTime() - since.getTime() > absentAfter * 1000,
+			severity: absentSeverity,
+		};
+	}
+
+	const severity = worstSeverity(windows);
+	const status: SloStatus = {
+		slo: slo.codeName,
+		sloId: slo.id,
+		sliType: slo.sliType,
+		description: slo.description,
+		target: connectorTarget(c),
+		objective: slo.objective,
+		periodSeconds: slo.periodSeconds,
+		status: severity ?? (period.events === 0 ? 'no_data' : 'ok'),
+		events: period.events,
+		badEvents: period.bad,
+		sli: period.events > 0 ? round(1 - period.bad / period.events, 6) : null,
+		errorBudgetRemaining: period.events > 0 ? round(1 - period.bad / period.events / budget, 6) : null,
+		periodBurnRate: period.events > 0 ? round(period.bad / period.events / budget, 4) : null,
+		windows,
+		absent,
+		lastError: facts?.lastError ?? null,
+		runbookUrl: slo.runbookUrl ?? ctx.options.defaultRunbookUrl ?? null,
+	};
+	const rank = { no_data: 0, ok: 0, ticket: 1, page: 2 } as const;
+	if (absent?.firing && rank[absent.severity] > rank[status.status]) status.status = absent.severity;
+	if (status.status === 'no_data') status.reason = 'No finished run in the SLO period';
+	return status;
+}
+
+async function freshnessStatuses(
+	ctx: Context,
+	pairs: Array<[SloDefinition, ConnectorRow]>,
+	facts: Map<string, ConnectorFacts>,
+): Promise<SloStatus[]> {
+	interface Plan { slo: SloDefinition; c: ConnectorRow; gap: number | null; ticketAfter: number; pageAfter: number }
+	const plans: Plan[] = [];
+	const statuses: SloStatus[] = [];
+	for (const [slo, c] of pairs) {
+		const gap = ctx.scheduleGap(c.schedule);
+		const grace = durationParam(slo, 'grace', 600)!;
+		const ticketAfter = durationParam(slo, 'max_age', gap === null ? null : gap * numberParam(slo, 'warn_factor', 2) + grace);
+		const pageAfter = durationParam(slo, 'page_after', gap === null ? null : gap * numberParam(slo, 'page_factor', 4) + grace);
+		if (ticketAfter === null || pageAfter === null) {
+			statuses.push({
+				...baseStatus(ctx, slo, connectorTarget(c)),
+				status: 'no_data',
+				reason: 'The connector has no schedule (or an unparseable one) and the SLO sets no params.max_age / params.page_after',
+				lastError: facts.get(c.id)?.lastError ?? null,
+			});
+			continue;
+		}
+		plans.push({ slo, c, gap, ticketAfter, pageAfter });
+	}
+	if (plans.length === 0) return statuses;
+
+	// Stale time over the period: for consecutive successes (plus the connector's first run as a
+	// baseline and `now` closing the open gap), the part of each gap beyond the threshold, clipped
+	// to the period. Good time is the rest; the budget is (1 - objective) × period.
+	const { rows } = await ctx.pool.query<{ i: number; stale_seconds: string | null }>(
+		`select t.i, sum(greatest(0, extract(epoch from (g.upper - greatest(g.prev + make_interval(secs => t.threshold), t.period_start))))) as stale_seconds
+		   from unnest($2::int[], $3::uuid[], $4::float8[], $5::timestamptz[]) as t(i, connector_id, threshold, period_start)
+		   cross join lateral (
+		        select x.at as upper, lag(x.at) over (order by x.at) as prev
+		          from (
+		                (select min(r.started_at) as at from public.ipai_connector_run r
+		                  where r.connector_id = t.connector_id and r.started_at <= $1)
+		                union all
+		                (select r.ended_at from public.ipai_connector_run r
+		                  where r.connector_id = t.connector_id and r.status = 'success' and r.ended_at <= t.period_start
+		                  order by r.ended_at desc limit 1)
+		                union all
+		                (select r.ended_at from public.ipai_connector_run r
+		                  where r.connector_id = t.connector_id and r.status = 'success'
+		                    and r.ended_at > t.period_start and r.ended_at <= $1)
+		                union all
+		                select $1::timestamptz) x
+		         where x.at is not null) g
+		  where g.prev is not null
+		  group by t.i`,
+		[
+			ctx.now,
+			plans.map((_, i) => i),
+			plans.map((p) => p.c.id),
+			plans.map((p) => p.ticketAfter),
+			plans.map((p) => ctx.at(p.slo.periodSeconds)),
+		],
+	);
+	const stale = new Map(rows.map((r) => [Number(r.i), Number(r.stale_seconds ?? 0)]));
+	plans.forEach((p, i) => {
+		const f = facts.get(p.c.id);
+		const lastSuccess = f?.lastSuccessAt ?? null;
+		// Never succeeded: age counts from its first run (or from its registration).
+		const since = lastSuccess ?? f?.lastStartedAt ?? (p.c.created_at && p.c.created_at <= ctx.now ? p.c.created_at : null);
+		const age = since ? (ctx.now.getTime() - since.getTime()) / 1000 : null;
+		const staleSeconds = stale.get(i) ?? 0;
+		const allowed = (1 - p.slo.objective) * p.slo.periodSeconds;
+		const severity: Severity | null = age === null ? null : age > p.pageAfter ? 'page' : age > p.ticketAfter ? 'ticket' : null;
+		statuses.push({
+			...baseStatus(ctx, p.slo, connectorTarget(p.c)),
+			status: severity ?? (since === null ? 'no_data' : 'ok'),
+			reason: since === null ? 'The connector has not run yet' : undefined,
+			sli: round(1 - staleSeconds / p.slo.periodSeconds, 6),
+			errorBudgetRemaining: round(1 - staleSeconds / allowed, 6),
+			periodBurnRate: round(staleSeconds / allowed, 4),
+			freshness: {
+				lastSuccessAt: lastSuccess?.toISOString() ?? null,
+				ageSeconds: age === null ? null : Math.round(age),
+				scheduleGapSeconds: p.gap,
+				ticketAfterSeconds: p.ticketAfter,
+				pageAfterSeconds: p.pageAfter,
+				staleSecondsInPeriod: Math.round(staleSeconds),
+			},
+			lastError: f?.lastError ?? null,
+		});
+	});
+	return statuses;
+}
+
+function baseStatus(ctx: Context, slo: SloDefinition, target: SloTarget): SloStatus {
+	return {
+		slo: slo.codeName,
+		sloId: slo.id,
+		sliType: slo.sliType,
+		description: slo.description,
+		target,
+		objective: slo.objective,
+		periodSeconds: slo.periodSeconds,
+		status: 'no_data',
+		events: 0,
+		badEvents: 0,
+		sli: null,
+		errorBudgetRemaining: null,
+		periodBurnRate: null,
+		windows: [],
+		runbookUrl: slo.runbookUrl ?? ctx.options.defaultRunbookUrl ?? null,
+	};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agents
+
+async function evaluateAgentSlos(ctx: Context, slos: SloDefinition[]): Promise<{ statuses: SloStatus[]; candidates: AlertCandidate[] }> {
+	const { rows: agents } = await ctx.pool.query<AgentRow>(
+		`select id, code_name, agent_type from public.ipai_agent where is_active is not false order by code_name`,
+	);
+	const latencySlos = slos.filter((s) => s.sliType === 'agent_latency');
+	const thresholds = [...new Set(latencySlos.map((s) => numberParam(s, 'threshold_ms', 5000)))];
+	const periods = [...new Set(latencySlos.map((s) => s.periodSeconds))].sort((a, b) => a - b);
+	const agentParam = (s: SloDefinition) => {
+		const code = s.params.agent_code_name;
+		if (typeof code !== 'string' || !code) return null;
+		return agents.find((a) => a.code_name === code)?.id ?? `missing:${code}`;
+	};
+	const [counts, latest, p95] = await Promise.all([
+		countByWindow(ctx, 'agent', slos.flatMap(windowSecondsOf), thresholds),
+		ctx.pool.query<{ id: string; status: string | null; latency_ms: number | null }>(
+			`select a.id, l.status, l.latency_ms from unnest($2::uuid[]) as a(id)
+			   left join lateral (select r.status, r.latency_ms from public.ipai_agent_run r
+			                       where r.agent_id = a.id and r.status in ('success', 'failed') and r.ended_at <= $1
+			                       order by r.started_at desc limit 1) l on true`,
+			[ctx.now, agents.map((a) => a.id)],
+		),
+		periods.length
+			? ctx.pool.query<Record<string, string | null>>(
+					`select agent_id, ${periods.map((_, i) => `percentile_cont(0.95) within group (order by latency_ms) filter (where ended_at > $${i + 2}) as p${i}`).join(', ')}
+					   from public.ipai_agent_run
+					  where status in ('success', 'failed') and latency_ms is not null and ended_at > $${periods.length + 1} and ended_at <= $1
+					  group by agent_id`,
+					[ctx.now, ...periods.map((p) => ctx.at(p))],
+				)
+			: Promise.resolve({ rows: [] as Array<Record<string, string | null>> }),
+	]);
+	const latestById = new Map(latest.rows.map((r) => [r.id, r]));
+	const p95ById = new Map(p95.rows.map((r) => [String(r.agent_id), r]));
+
+	const statuses: SloStatus[] = [];
+	const candidates: AlertCandidate[] = [];
+	for (const type of ['agent_failures', 'agent_latency'] as const) {
+		for (const [slo, agent] of targetsOf(slos, type, agents, agentParam)) {
+			const byWindow = counts.get(agent.id);
+			const target: SloTarget = { kind: 'agent', id: agent.id, name: agent.code_name, type: agent.agent_type };
+			const guard = guardOf(slo);
+			const last = latestById.get(agent.id);
+			const base = baseStatus(ctx, slo, target);
+			let status: SloStatus;
+			if (type === 'agent_failures') {
+				const maxPerDay = numberParam(slo, 'max_failures_per_day', 20);
+				if (maxPerDay <= 0) throw new SloDefinitionError(`SLO "${slo.codeName}": params.max_failures_per_day must be above 0`);
+				const get = (s: number) => ({ events: byWindow?.get(s)?.total ?? 0, bad: byWindow?.get(s)?.bad ?? 0 });
+				// A count budget: burn rate = failures in the window / failures allowed in that window.
+				const burn = (bad: number, _events: number, seconds: number) => bad / ((maxPerDay * seconds) / DAY);
+				const windows = windowsOf(slo).map((w) => windowResult(w, get, burn, null, guard, false));
+				const period = get(slo.periodSeconds);
+				const allowed = (maxPerDay * slo.periodSeconds) / DAY;
+				status = {
+					...base,
+					status: worstSeverity(windows) ?? (period.events === 0 ? 'no_data' : 'ok'),
+					events: period.events,
+					badEvents: period.bad,
+					sli: period.events > 0 ? round(1 - period.bad / period.events, 6) : null,
+					errorBudgetRemaining: round(1 - period.bad / allowed, 6),
+					periodBurnRate: round(period.bad / allowed, 4),
+					windows,
+					failures: { maxPerDay, lastDay: get(DAY).bad },
+				};
+			} else {
+				const threshold = numberParam(slo, 'threshold_ms', 5000);
+				const budget = 1 - slo.objective;
+				const get = (s: number) => ({ events: byWindow?.get(s)?.latTotal ?? 0, bad: byWindow?.get(s)?.slow.get(threshold) ?? 0 });
+				const burn = (bad: number, events: number) => (events > 0 ? bad / events / budget : 0);
+				const latestBad = last?.latency_ms === null || last?.latency_ms === undefined ? null : last.latency_ms > threshold;
+				const windows = windowsOf(slo).map((w) => windowResult(w, get, burn, latestBad, guard, true));
+				const period = get(slo.periodSeconds);
+				const p = p95ById.get(agent.id)?.[`p${periods.indexOf(slo.periodSeconds)}`];
+				status = {
+					...base,
+					status: worstSeverity(windows) ?? (period.events === 0 ? 'no_data' : 'ok'),
+					events: period.events,
+					badEvents: period.bad,
+					sli: period.events > 0 ? round(1 - period.bad / period.events, 6) : null,
+					errorBudgetRemaining: period.events > 0 ? round(1 - period.bad / period.events / budget, 6) : null,
+					periodBurnRate: period.events > 0 ? round(period.bad / period.events / budget, 4) : null,
+					windows,
+					latency: { p95Ms: p === null || p === undefined ? null : Math.round(Number(p)), thresholdMs: threshold },
+				};
+			}
+			if (status.status === 'no_data') status.reason = 'No finished agent run in the SLO period';
+			statuses.push(status);
+			for (const severity of firingSeverities(status)) candidates.push(candidate(slo, status, 'SLOBurnRate', severity, []));
+		}
+	}
+	return { statuses, candidates };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alert candidates
+
+function pct(value: number | null): string {
+	return value === null ? 'n/a' : `${round(value * 100, 1)}%`;
+}
+
+function candidate(
+	slo: SloDefinition,
+	status: SloStatus,
+	alertname: AlertName,
+	severity: Severity,
+	failing: FailingConnector[],
+): AlertCandidate {
+	const t = status.target;
+	const identity: Record<string, string> = { alertname, slo: slo.codeName, severity, [`${t.kind}_id`]: t.id };
+	const labels: Record<string, string> = {
+		...slo.labels,
+		...identity,
+		[t.kind]: t.name,
+		[`${t.kind}_type`]: t.type,
+		sli_type: slo.sliType,
+	};
+	const firingWindows = status.windows
+		.filter((w) => w.firing && w.severity === severity)
+		.map((w) => ({ name: w.name, longSeconds: w.longSeconds, shortSeconds: w.shortSeconds, factor: w.factor, longBurnRate: w.longBurnRate, shortBurnRate: w.shortBurnRate }));
+	const burnRate = firingWindows.length ? Math.max(...firingWindows.map((w) => w.longBurnRate)) : null;
+	const who = `${t.kind === 'connector' ? `${t.type}/` : 'agent '}${t.name}`;
+	let summary: string;
+	let title: string;
+	if (alertname === 'ConnectorAbsent') {
+		const a = status.absent!;
+		title = `${who} stopped reporting runs`;
+		summary = `No run of ${who} started ${a.lastRunStartedAt ? `since ${a.lastRunStartedAt}` : 'yet'}; expected at least every ${formatDuration(a.absentAfterSeconds)}.`;
+	} else if (alertname === 'ConnectorStale') {
+		const f = status.freshness!;
+		title = `${who} data is stale`;
+		summary = `Last successful run ${f.lastSuccessAt ? `finished ${formatDuration(f.ageSeconds ?? 0)} ago (${f.lastSuccessAt})` : 'never happened'}; ${severity} threshold ${formatDuration(severity === 'page' ? f.pageAfterSeconds : f.ticketAfterSeconds)}. Error budget left ${pct(status.errorBudgetRemaining)}.`;
+	} else {
+		title = `${slo.codeName}: ${who} is burning its error budget`;
+		const w = firingWindows[0];
+		summary = `Burn rate ${burnRate ?? 'n/a'}× over ${w ? formatDuration(w.longSeconds) : 'n/a'} (threshold ${w?.factor ?? 'n/a'}×, confirmed over ${w ? formatDuration(w.shortSeconds) : 'n/a'}); ${status.badEvents} of ${status.events} ${t.kind === 'connector' ? 'runs' : 'calls'} bad over ${formatDuration(slo.periodSeconds)}; error budget left ${pct(status.errorBudgetRemaining)}.`;
+		if (status.latency?.p95Ms !== undefined && status.latency.p95Ms !== null) summary += ` p95 latency ${status.latency.p95Ms} ms (target < ${status.latency.thresholdMs} ms).`;
+		if (status.failures) summary += ` ${status.failures.lastDay} failed calls in the last day (limit ${status.failures.maxPerDay}).`;
+	}
+	return {
+		// Burn-rate alerts hold for their short window (the reset time the workbook designs for);
+		// absent and stale alerts resolve as soon as a run / a success shows up.
+		keepFiringForSeconds: alertname === 'SLOBurnRate' ? Math.max(0, ...status.windows.filter((w) => w.severity === severity).map((w) => w.shortSeconds)) : 0,
+		fingerprint: fingerprintOf(identity),
+		sloId: slo.id,
+		alertname,
+		severity,
+		targetId: t.id,
+		labels,
+		annotations: {
+			title,
+			summary,
+			slo: slo.codeName,
+			sloDescription: slo.description,
+			objective: slo.objective,
+			periodSeconds: slo.periodSeconds,
+			target: t,
+			burnRate,
+			firingWindows,
+			errorBudgetRemaining: status.errorBudgetRemaining,
+			failingConnectors: failing,
+			runbookUrl: status.runbookUrl,
+			executionUrl: status.lastError?.executionUrl ?? null,
+		},
+	};
+}

@@ -1,0 +1,324 @@
+/**
+ * Mattermost delivery: incoming webhooks (POST /hooks/<key>, 200 text/plain "ok") and a bot on the
+ * REST API (POST /api/v4/posts with a Bearer token, 201 with the post; root_id threads a reply).
+ *
+ * Retries: 429 waits for X-Ratelimit-Reset (seconds until the limit resets, as Mattermost's
+ * throttled limiter sends it; Retry-After is honoured too), 5xx and network errors back off
+ * exponentially with jitter; other 4xx are not retried (the request itself is wrong). Whatever
+ * finally fails is reported to the caller, which keeps the notification due. No secret (hook key,
+ * token) ever appears in a message, error or log line: every text goes through redact().
+ */
+import { redact } from '../lakehouse/connection';
+import type { DueNotification } from './types';
+import { formatDuration } from './windows';
+
+export type MattermostTarget =
+	| { mode: 'webhook'; webhookUrl: string; channel?: string; username?: string; iconUrl?: string }
+	| { mode: 'bot'; serverUrl: string; token: string; channelId: string };
+
+/** Mattermost's post limit since 5.0 (PostMessageMaxRunesV2); counted in code points. */
+export const MAX_POST_RUNES = 16_383;
+
+export interface Attachment {
+	fallback: string;
+	color: string;
+	pretext?: string;
+	title: string;
+	title_link?: string;
+	text: string;
+	fields: Array<{ title: string; value: string; short: boolean }>;
+	footer?: string;
+}
+
+export interface PostBody {
+	text: string;
+	attachments: Attachment[];
+	priority?: { priority: 'urgent' | 'important' | 'standard'; requested_ack?: boolean };
+}
+
+export class MattermostError extends Error {
+	constructor(message: string, readonly status: number | null, readonly retryable: boolean, readonly errorId?: string) {
+		super(message);
+		this.name = 'MattermostError';
+	}
+}
+
+export function secretsOfTarget(target: MattermostTarget): string[] {
+	const out: string[] = [];
+	if (target.mode === 'webhook') {
+		out.push(target.webhookUrl);
+		const key = /\/hooks\/([^/?#]+)/.exec(target.webhookUrl)?.[1];
+		if (key) out.push(key);
+	} else {
+		out.push(target.token);
+	}
+	return out.filter((s) => s && s.length >= 4).sort((a, b) => b.length - a.length);
+}
+
+/** Cuts to `max` code points (never splits a surrogate pair), marking the cut. */
+export function cutRunes(text: string, max = MAX_POST_RUNES): string {
+	const runes = Array.from(text);
+	if (runes.length <= max) return text;
+	return `${runes.slice(0, max - 1).join('')}…`;
+}
+
+const COLOURS = { page: '#d0021b', ticket: '#f5a623', resolved: '#2eb886' } as const;
+
+function pct(value: number | null | undefined): string {
+	return value === null || value === undefined ? 'n/a' : `${Math.round(value * 1000) / 10}%`;
+}
+
+/** The message for one notification: text, one attachment, and priority for pages. */
+export function buildPost(n: DueNotification, secrets: readonly string[] = []): PostBody {
+	const p = n.payload;
+	const resolved = n.kind === 'resolved';
+	const tag = resolved ? 'RESOLVED' : n.severity === 'page' ? 'PAGE' : 'TICKET';
+	const icon = resolved ? ':white_check_mark:' : n.severity === 'page' ? ':rotating_light:' : ':warning:';
+	const repeat = n.kind === 'repeat' ? ' (still firing)' : '';
+	const headline = `${icon} **[${tag}]** ${p.title}${repeat}`;
+	const lines = [headline, resolved ? `Resolved at ${p.resolvedAt ?? 'now'} after firing since ${p.startedAt ?? 'n/a'}.` : p.summary];
+
+	const failing = (p.failingConnectors ?? []).map((f) => {
+		const error = f.lastError?.message ? `: ${oneLine(f.lastError.message, 300)}` : '';
+		const link = f.lastError?.executionUrl ? ` ([execution](${f.lastError.executionUrl}))` : '';
+		return `- ${f.type}/${f.name}${error}${link}`;
+	});
+	const windows = (p.firingWindows ?? []).map(
+		(w) => `${w.name}: ${w.longBurnRate}× over ${formatDuration(w.longSeconds)}, ${w.shortBurnRate}× over ${formatDuration(w.shortSeconds)} (threshold ${w.factor}×)`,
+	);
+	const links = [p.executionUrl ? `[Failed n8n execution](${p.executionUrl})` : '', p.runbookUrl ? `[Runbook](${p.runbookUrl})` : ''].filter(Boolean);
+
+	const fields: Attachment['fields'] = [
+		{ title: 'SLO', value: `${p.slo} (${pct(p.objective)} over ${formatDuration(p.periodSeconds)})`, short: true },
+		{ title: 'Severity', value: resolved ? `resolved (${n.severity})` : n.severity, short: true },
+		{ title: 'Error budget left', value: pct(p.errorBudgetRemaining), short: true },
+	];
+	// A resolved message has no current burn to report; the firing one said how fast it burned.
+	if (!resolved) fields.splice(2, 0, { title: 'Burn rate', value: p.burnRate === null || p.burnRate === undefined ? 'n/a' : `${p.burnRate}×`, short: true });
+	if (windows.length && !resolved) fields.push({ title: 'Windows', value: windows.join('\n'), short: false });
+	if (failing.length) fields.push({ title: 'Failing connectors', value: failing.join('\n'), short: false });
+	if (links.length) fields.push({ title: 'Links', value: links.join(' · '), short: false });
+
+	const attachment: Attachment = {
+		fallback: cutRunes(`[${tag}] ${p.title}`, 1000),
+		color: resolved ? COLOURS.resolved : COLOURS[n.severity],
+		title: p.title,
+		title_link: p.runbookUrl ?? undefined,
+		text: p.sloDescription ?? '',
+		fields,
+		footer: `IPAI SLO monitor · alert ${n.fingerprint.slice(0, 12)}`,
+	};
+	const body: PostBody = { text: lines.join('\n'), attachments: [attachment] };
+	if (!resolved && n.severity === 'page') body.priority = { priority: 'urgent', requested_ack: true };
+	return sanitize(body, secrets);
+}
+
+function oneLine(text: string, max: number): string {
+	return cutRunes(text.replace(/\s+/g, ' ').trim(), max);
+}
+
+/** Redacts every string and keeps the whole post within Mattermost's limit. */
+function sanitize(body: PostBody, secrets: readonly string[]): PostBody {
+	const clean = (s: string) => redact(s, secrets);
+	const attachments = body.attachments.map((a) => ({
+		...a,
+		fallback: clean(a.fallback),
+		title: clean(a.title),
+		text: cutRunes(clean(a.text), 4000),
+		fields: a.fields.map((f) => ({ ...f, title: clean(f.title), value: cutRunes(clean(f.value), 8000) })),
+	}));
+	return { ...body, text: cutRunes(clean(body.text)), attachments };
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+export interface DeliveryOptions {
+	/** Thread root (bot mode only: incoming webhooks cannot thread). */
+	rootId?: string | null;
+	maxAttempts?: number;
+	/** First backoff for 5xx / network errors; doubles per attempt, with jitter. */
+	baseDelayMs?: number;
+	/** Longest wait accepted for a rate-limit reset; longer means give up now and retry next time. */
+	maxWaitMs?: number;
+	timeoutMs?: number;
+	sleep?: (ms: number) => Promise<void>;
+	fetchImpl?: typeof fetch;
+}
+
+export interface Delivered {
+	postId: string | null;
+	channelId: string | null;
+	attempts: number;
+}
+
+const sleepReal = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function apiBase(serverUrl: string): string {
+	let url: URL;
+	try {
+		url = new URL(serverUrl);
+	} catch {
+		throw new MattermostError('The Mattermost server URL is not a valid http(s) URL', null, false);
+	}
+	if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new MattermostError('The Mattermost server URL must start with http:// or https://', null, false);
+	return url.toString().replace(/\/+$/, '');
+}
+
+function webhookUrl(raw: string): string {
+	let url: URL;
+	try {
+		url = new URL(raw);
+	} catch {
+		throw new MattermostError('The Mattermost incoming webhook URL is not a valid URL (expected https://<server>/hooks/<key>)', null, false);
+	}
+	if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !/\/hooks\/[^/]+$/.test(url.pathname)) {
+		throw new MattermostError('The Mattermost incoming webhook URL must look like https://<server>/hooks/<key>', null, false);
+	}
+	return url.toString();
+}
+
+/** Posts one message, retrying as the module comment says. */
+export async function postToMattermost(target: MattermostTarget, body: PostBody, options: DeliveryOptions = {}): Promise<Delivered> {
+	const secrets = secretsOfTarget(target);
+	const doFetch = options.fetchImpl ?? fetch;
+	const sleep = options.sleep ?? sleepReal;
+	const maxAttempts = options.maxAttempts ?? 4;
+	const baseDelay = options.baseDelayMs ?? 500;
+	const maxWait = options.maxWaitMs ?? 60_000;
+
+	let url: string;
+	let init: RequestInit;
+	if (target.mode === 'webhook') {
+		url = webhookUrl(target.webhookUrl);
+		const payload: Record<string, unknown> = { text: body.text, attachments: body.attachments };
+		if (body.priority) payload.priority = body.priority;
+		if (target.channel) payload.channel = target.channel;
+		if (target.username) payload.username = target.username;
+		if (target.iconUrl) payload.icon_url = target.iconUrl;
+		init = { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(payload) };
+	} else {
+		if (!target.channelId) throw new MattermostError('The IPAI Mattermost credential has no channel ID', null, false);
+		url = `${apiBase(target.serverUrl)}/api/v4/posts`;
+		const payload: Record<string, unknown> = {
+			channel_id: target.channelId,
+			message: body.text,
+			props: { attachments: body.attachments },
+		};
+		if (options.rootId) payload.root_id = options.rootId;
+		if (body.priority) payload.metadata = { priority: body.priority };
+		init = {
+			method: 'POST',
+			headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${target.token}` },
+			body: JSON.stringify(payload),
+		};
+	}
+
+	let lastError: MattermostError | undefined;
+	for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+		let response: Response;
+		try {
+			response = await doFetch(url, { ...init, signal: AbortSignal.timeout(options.timeoutMs ?? 15_000) });
+		} catch (error) {
+			lastError = new MattermostError(`Mattermost did not answer: ${redact(causeText(error), secrets)}`, null, true);
+			if (attempt < maxAttempts) await sleep(backoff(baseDelay, attempt));
+			continue;
+		}
+		const text = await response.text();
+		if (response.status >= 200 && response.status < 300) {
+			if (target.mode === 'webhook') return { postId: null, channelId: target.channel ?? null, attempts: attempt };
+			let post: { id?: string; channel_id?: string } = {};
+			try {
+				post = JSON.parse(text) as typeof post;
+			} catch {
+				// a proxy answered 2xx with something else: the post may exist, but we cannot thread on it
+			}
+			return { postId: post.id ?? null, channelId: post.channel_id ?? target.channelId, attempts: attempt };
+		}
+		lastError = errorFrom(response.status, text, secrets);
+		if (response.status === 429) {
+			const wait = rateLimitWaitMs(response.headers);
+			if (wait > maxWait) {
+				lastError = new MattermostError(`${lastError.message}; the limit resets in ${Math.ceil(wait / 1000)} s, after this run`, 429, true);
+				break;
+			}
+			if (attempt < maxAttempts) await sleep(wait);
+			continue;
+		}
+		if (!lastError.retryable) break;
+		if (attempt < maxAttempts) await sleep(backoff(baseDelay, attempt));
+	}
+	throw lastError ?? new MattermostError('Mattermost delivery failed', null, true);
+}
+
+/** X-Ratelimit-Reset: seconds until reset (an epoch value is converted); Retry-After as fallback. */
+export function rateLimitWaitMs(headers: Headers, nowMs = Date.now()): number {
+	const reset = Number(headers.get('x-ratelimit-reset'));
+	const retryAfter = Number(headers.get('retry-after'));
+	let seconds = Number.isFinite(reset) && headers.get('x-ratelimit-reset') !== null ? reset : Number.isFinite(retryAfter) && headers.get('retry-after') !== null ? retryAfter : 1;
+	if (seconds > 1e9) seconds = seconds - nowMs / 1000; // an absolute epoch second
+	return Math.max(0, Math.ceil(seconds * 1000)) + 50;
+}
+
+function backoff(baseMs: number, attempt: number): number {
+	const exp = baseMs * 2 ** (attempt - 1);
+	return Math.round(exp / 2 + Math.random() * (exp / 2));
+}
+
+function causeText(error: unknown): string {
+	const e = error as { message?: string; cause?: { code?: string; message?: string } };
+	return [e?.message, e?.cause?.code ?? e?.cause?.message].filter(Boolean).join(': ') || String(error);
+}
+
+function errorFrom(status: number, text: string, secrets: string[]): MattermostError {
+	let id: string | undefined;
+	let message = text.trim();
+	try {
+		const json = JSON.parse(text) as { id?: string; message?: string; detailed_error?: string };
+		id = json.id;
+		message = [json.message, json.detailed_error].filter(Boolean).join(' — ') || message;
+	} catch {
+		// text/plain (webhooks behind a proxy, the rate limiter's "limit exceeded")
+	}
+	const hint = HINTS[status] ?? '';
+	const retryable = status === 429 || status >= 500;
+	return new MattermostError(
+		redact(`Mattermost answered ${status}${id ? ` (${id})` : ''}: ${cutRunes(message || 'no body', 500)}${hint ? ` — ${hint}` : ''}`, secrets),
+		status,
+		retryable,
+		id,
+	);
+}
+
+const HINTS: Record<number, string> = {
+	400: 'check the channel ID (bot mode) or the webhook URL in the IPAI Mattermost credential',
+	401: 'the bot token is wrong or revoked: create a new one for the bot and update the IPAI Mattermost credential',
+	403: 'the bot may not post in that channel: add the bot to the channel (or allow bots to post everywhere)',
+	404: 'nothing is at that URL: check the server URL or webhook URL',
+};
+
+/** Credential test without side effects: who am I (bot), or an empty post the hook refuses for lack of text (webhook). */
+export async function testMattermost(target: MattermostTarget, fetchImpl: typeof fetch = fetch): Promise<{ ok: boolean; message: string }> {
+	const secrets = secretsOfTarget(target);
+	try {
+		if (target.mode === 'bot') {
+			const base = apiBase(target.serverUrl);
+			const me = await fetchImpl(`${base}/api/v4/users/me`, { headers: { Authorization: `Bearer ${target.token}` }, signal: AbortSignal.timeout(15_000) });
+			const text = await me.text();
+			if (!me.ok) return { ok: false, message: errorFrom(me.status, text, secrets).message };
+			const user = JSON.parse(text) as { username?: string; is_bot?: boolean };
+			if (!target.channelId) return { ok: false, message: `Authenticated as @${user.username}, but no channel ID is set` };
+			return { ok: true, message: `Authenticated as @${user.username}${user.is_bot ? ' (bot)' : ''}` };
+		}
+		const url = webhookUrl(target.webhookUrl);
+		// An empty payload is refused with "No text specified" by a hook that exists, and with
+		// "Invalid webhook" by one that does not — so nothing is posted either way.
+		const response = await fetchImpl(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}', signal: AbortSignal.timeout(15_000) });
+		const text = await response.text();
+		if (response.status === 400 && /incoming_webhook\.text|no text/i.test(text)) return { ok: true, message: 'The incoming webhook exists' };
+		if (response.ok) return { ok: true, message: 'The incoming webhook accepted a request' };
+		return { ok: false, message: errorFrom(response.status, text, secrets).message };
+	} catch (error) {
+		return { ok: false, message: redact(error instanceof MattermostError ? error.message : `Mattermost did not answer: ${causeText(error)}`, secrets) };
+	}
+}
