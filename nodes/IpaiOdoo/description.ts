@@ -1,4 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { runParameters } from '../shared/connectorRun';
 
 export const properties: INodeProperties[] = [
 	{
@@ -70,23 +71,10 @@ export const properties: INodeProperties[] = [
 		placeholder: '[["state", "=", "posted"]]',
 		description: 'Odoo domain filter. With Sync it applies to every selected model, and deletes are inferred within it.',
 	},
-	{
-		displayName: 'Run ID',
-		name: 'runId',
-		type: 'string',
-		default: '',
-		description: 'Load under this connector run (from IPAI Connector Run → Start); empty starts and finishes a run of its own',
-		displayOptions: { show: { operation: ['sync'] } },
-	},
-	{
-		displayName: 'Connector Name',
-		name: 'connectorName',
-		type: 'string',
-		default: '',
+	...runParameters(['sync'], {
 		placeholder: 'odoo-production',
 		description: 'Name of the connector when the node runs its own run; defaults to odoo-&lt;database&gt;',
-		displayOptions: { show: { operation: ['sync'], runId: [''] } },
-	},
+	}),
 	{
 		displayName: 'Options',
 		name: 'syncOptions',

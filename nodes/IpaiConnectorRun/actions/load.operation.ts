@@ -10,7 +10,7 @@ import { loadStream, type Page } from '../../../lib/lakehouse/loader';
 import { failRun, finishRun, startRun } from '../../../lib/lakehouse/runs';
 import type { ColumnSpec } from '../../../lib/lakehouse/tables';
 import { nodeError } from '../../shared/lakehouse';
-import { objectParameter, plain, type Operation } from './context';
+import { objectParameter, plain, type Operation } from '../../shared/items';
 
 export const loadItems: Operation = async function (session, items) {
 	const node = this.getNode();

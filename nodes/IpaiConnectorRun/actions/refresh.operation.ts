@@ -2,7 +2,7 @@
 import type { IDataObject } from 'n8n-workflow';
 import { refreshMaterializedViews } from '../../../lib/lakehouse/refresh';
 import { nodeError } from '../../shared/lakehouse';
-import { perItem, type Operation } from './context';
+import { perItem, type Operation } from '../../shared/items';
 
 export const refresh: Operation = async function (session, items) {
 	return perItem(this, items.slice(0, 1), async (i) => {

@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { openLakehouse } from '../../shared/lakehouse';
-import type { Operation } from './context';
+import type { Operation } from '../../shared/items';
 import { loadItems } from './load.operation';
 import { refresh } from './refresh.operation';
 import { fail, finish, getRuns, heartbeatRun, start } from './run.operation';

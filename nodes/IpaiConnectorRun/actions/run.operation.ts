@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { failRun, finishRun, heartbeat, listRuns, runOfExecution, startRun } from '../../../lib/lakehouse/runs';
 import { nodeError } from '../../shared/lakehouse';
-import { objectParameter, perItem, type Operation } from './context';
+import { objectParameter, perItem, type Operation } from '../../shared/items';
 
 const counts = (fn: IExecuteFunctions, i: number) => {
 	const read = fn.getNodeParameter('rowsRead', i, -1) as number;

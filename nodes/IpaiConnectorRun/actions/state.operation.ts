@@ -4,7 +4,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { registerConnector } from '../../../lib/lakehouse/runs';
 import { deleteStreamState, getStreamState, listStreamStates, setStreamState } from '../../../lib/lakehouse/state';
 import { nodeError } from '../../shared/lakehouse';
-import { jsonParameter, perItem, type Operation } from './context';
+import { jsonParameter, perItem, type Operation } from '../../shared/items';
 
 async function connectorIdOf(pool: import('pg').Pool, type: string, name: string): Promise<string | null> {
 	const { rows } = await pool.query('select id from public.ipai_connector_config where connector_type = $1 and name = $2', [type, name]);

@@ -6,7 +6,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeOperationError } from 'n8n-workflow';
 import { failRun, finishRun, startRun } from '../../../lib/lakehouse/runs';
 import { runMetadata, syncGitHub } from '../../../lib/sources/github/sync';
-import { plain } from '../../IpaiConnectorRun/actions/context';
+import { plain } from '../../shared/items';
 import { nodeError, openLakehouse } from '../../shared/lakehouse';
 import { GITHUB_CREDENTIAL, gitHubClient, gitHubSecrets } from '../transport';
 import { readOptions, selection } from './parameters';

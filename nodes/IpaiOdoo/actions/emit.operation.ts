@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeOperationError } from 'n8n-workflow';
 import { readRecords } from '../../../lib/sources/odoo';
 import { nodeError } from '../../shared/lakehouse';
-import { plain } from '../../IpaiConnectorRun/actions/context';
+import { plain } from '../../shared/items';
 import { connectOdoo } from '../transport';
 import { parseDomain } from './domain';
 

@@ -1,8 +1,6 @@
-import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import type { LakehouseSession } from '../../shared/lakehouse';
+import type { IExecuteFunctions } from 'n8n-workflow';
 
-/** One operation of the node: given the items, returns output items (paired to their inputs). */
-export type Operation = (this: IExecuteFunctions, session: LakehouseSession, items: INodeExecutionData[]) => Promise<INodeExecutionData[]>;
+export type { Operation } from '../../shared/items';
 
 export interface MonitorOptions {
 	runbookUrl?: string;

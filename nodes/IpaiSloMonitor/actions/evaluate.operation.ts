@@ -4,7 +4,7 @@ import { evaluateSlos } from '../../../lib/slo/evaluate';
 import { activeSilences, listSilences } from '../../../lib/slo/silences';
 import { dueNotifications, listAlerts, runEvaluation } from '../../../lib/slo/state';
 import { nodeError } from '../../shared/lakehouse';
-import { perItem, plain } from '../../IpaiConnectorRun/actions/context';
+import { perItem, plain } from '../../shared/items';
 import { monitorOptions, n8nBaseUrl, sloList, type Operation } from './context';
 
 type Shaped = IDataObject | IDataObject[];

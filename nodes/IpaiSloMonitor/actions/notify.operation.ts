@@ -4,7 +4,7 @@ import { NodeApiError } from 'n8n-workflow';
 import { deliverDue } from '../../../lib/slo/notify';
 import { runEvaluation } from '../../../lib/slo/state';
 import { nodeError } from '../../shared/lakehouse';
-import { perItem, plain } from '../../IpaiConnectorRun/actions/context';
+import { perItem, plain } from '../../shared/items';
 import { MATTERMOST_CREDENTIAL, mattermostTarget } from '../transport/mattermost';
 import { monitorOptions, n8nBaseUrl, sloList, type Operation } from './context';
 

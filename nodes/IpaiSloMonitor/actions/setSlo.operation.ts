@@ -3,7 +3,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { upsertSlo } from '../../../lib/slo/definitions';
 import type { SliType } from '../../../lib/slo/types';
 import { nodeError } from '../../shared/lakehouse';
-import { objectParameter, perItem, plain } from '../../IpaiConnectorRun/actions/context';
+import { objectParameter, perItem, plain } from '../../shared/items';
 import type { Operation } from './context';
 
 export const setSlo: Operation = async function (session, items) {

@@ -3,7 +3,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { createSilence, expireSilence } from '../../../lib/slo/silences';
 import { parseDuration } from '../../../lib/slo/windows';
 import { nodeError } from '../../shared/lakehouse';
-import { perItem, plain } from '../../IpaiConnectorRun/actions/context';
+import { perItem, plain } from '../../shared/items';
 import type { Operation } from './context';
 
 const OPS: Record<string, string> = { equals: '=', notEquals: '!=', regex: '=~', notRegex: '!~' };

@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import type { LakehouseSession } from '../../shared/lakehouse';
+import type { LakehouseSession } from './lakehouse';
 
 /** One operation of the node: given the items, returns output items (paired to their inputs). */
 export type Operation = (this: IExecuteFunctions, session: LakehouseSession, items: INodeExecutionData[]) => Promise<INodeExecutionData[]>;

@@ -1,0 +1,84 @@
+/**
+ * How a source node works inside a connector run — one place for every node: either under a run
+ * given by id (from IPAI Connector Run → Start: the workflow owns start and finish), or in a run
+ * of its own that it starts, finishes, or fails with a safe message (committed pages are kept).
+ * A second start while the connector is busy, or a disabled connector, yields the `skipped` result.
+ */
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+import { failRun, finishRun, startRun, type ConnectorRegistration } from '../../lib/lakehouse/runs';
+import type { LakehouseSession } from './lakehouse';
+import { plain } from './items';
+
+export interface RunScope {
+	runId: string;
+	connectorId: string;
+}
+
+/** The Run ID and Connector Name parameters, shown for the given operations. */
+export function runParameters(operations: string[], connector: { placeholder: string; description: string }): INodeProperties[] {
+	return [
+		{
+			displayName: 'Run ID',
+			name: 'runId',
+			type: 'string',
+			default: '',
+			description: 'Load under this connector run (from IPAI Connector Run → Start); empty starts and finishes a run of its own',
+			displayOptions: { show: { operation: operations } },
+		},
+		{
+			displayName: 'Connector Name',
+			name: 'connectorName',
+			type: 'string',
+			default: '',
+			placeholder: connector.placeholder,
+			description: connector.description,
+			displayOptions: { show: { operation: operations, runId: [''] } },
+		},
+	];
+}
+
+/**
+ * Runs `work` under the item's run: the given one, or one of its own for `connector` (its name
+ * taken from the Connector Name parameter when set). Returns the summary, or the skipped result.
+ */
+export async function underRun(
+	fn: IExecuteFunctions,
+	i: number,
+	session: LakehouseSession,
+	connector: ConnectorRegistration,
+	work: (run: RunScope) => Promise<{ summary: IDataObject; metadata?: Record<string, unknown> }>,
+	options: { secrets?: string[]; failureMetadata?: () => Record<string, unknown> } = {},
+): Promise<IDataObject> {
+	const given = (fn.getNodeParameter('runId', i, '') as string).trim();
+	if (given) {
+		const { rows } = await session.pool.query('select connector_id, status from public.ipai_connector_run where id = $1', [given]);
+		if (rows.length === 0) throw new NodeOperationError(fn.getNode(), `Run ${given} does not exist`, { itemIndex: i });
+		if (rows[0].status !== 'running') {
+			throw new NodeOperationError(fn.getNode(), `Run ${given} is ${rows[0].status}, not running`, { itemIndex: i });
+		}
+		const { summary } = await work({ runId: given, connectorId: rows[0].connector_id });
+		return plain({ runId: given, connectorId: rows[0].connector_id, ...summary });
+	}
+
+	const name = (fn.getNodeParameter('connectorName', i, '') as string).trim() || connector.name;
+	const started = await startRun(session.pool, {
+		connector: { ...connector, name },
+		holder: `n8n execution ${fn.getExecutionId()} (workflow "${fn.getWorkflow().name ?? fn.getWorkflow().id}")`,
+		metadata: { n8n_execution_id: fn.getExecutionId(), n8n_workflow_id: fn.getWorkflow().id, n8n_workflow_name: fn.getWorkflow().name },
+	});
+	if (started.status === 'skipped') return plain(started as unknown as IDataObject);
+	const run = { runId: started.runId, connectorId: started.connectorId };
+	try {
+		const { summary, metadata } = await work(run);
+		await finishRun(session.pool, run.runId, { metadata });
+		return plain({ ...run, status: 'success', ...summary });
+	} catch (error) {
+		await failRun(session.pool, run.runId, {
+			error,
+			secrets: [...session.secrets, ...(options.secrets ?? [])],
+			metadata: options.failureMetadata?.(),
+		}).catch(() => undefined);
+		throw error;
+	}
+}
