@@ -6,7 +6,19 @@
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', diagnostics: false }],
 };
-const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
+// ES-module-only dependencies (hyparquet and its compressors) are compiled to CommonJS for jest,
+// whose module sandbox cannot load ESM; everything else in node_modules stays untransformed.
+const ESM_ONLY = ['hyparquet', 'hyparquet-compressors', 'hysnappy'];
+transform[`/node_modules/(${ESM_ONLY.join('|')})/.+\\.js$`] = [
+  'ts-jest',
+  { tsconfig: { allowJs: true, module: 'commonjs', target: 'es2022', esModuleInterop: true }, diagnostics: false, isolatedModules: true },
+];
+const common = {
+  testEnvironment: 'node',
+  transform,
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
 
 module.exports = {
   projects: [

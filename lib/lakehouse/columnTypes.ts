@@ -106,6 +106,52 @@ export function inferValueType(value: unknown): ColumnType | null {
 	}
 }
 
+const TEXT_INTEGER = /^[+-]?(?:0|[1-9]\d*)$/;
+const TEXT_DECIMAL = /^[+-]?(?:(?:0|[1-9]\d*)\.\d*|\.\d+)$/;
+const TEXT_DOUBLE = /^(?:[+-]?(?:(?:0|[1-9]\d*)(?:\.\d*)?|\.\d+)[eE][+-]?\d+|NaN|[+-]?Infinity|[+-]?inf)$/;
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$/;
+const INT64_DIGITS = 19;
+
+/**
+ * The narrowest type that holds a value written as TEXT (a CSV/TSV field), or null for an empty
+ * field. Unlike inferValueType, digits are numbers here: text formats have no other way to say so.
+ * What DuckDB's sniffer would also keep as text stays text: numbers with leading zeros (zip codes,
+ * ids like 007), booleans other than true/false, dates other than ISO 8601. Column types come from
+ * folding these through widen(), so mixed formats (a date beside a number) meet at text.
+ */
+export function inferTextType(value: string): ColumnType | null {
+	if (value.length === 0) return null;
+	const first = value.charCodeAt(0);
+	// Most text starts with a letter that no number, date or boolean can start with: decide fast.
+	if (first > 57 /* '9' */ && first !== 73 /* I */ && first !== 78 /* N */ && first !== 105 /* i */) {
+		const lower = value.length <= 5 ? value.toLowerCase() : '';
+		return lower === 'true' || lower === 'false' ? 'boolean' : 'text';
+	}
+	if (TEXT_INTEGER.test(value)) {
+		const digits = value.length - (first === 43 || first === 45 ? 1 : 0);
+		if (digits <= 9) return 'integer';
+		if (digits < INT64_DIGITS) return 'bigint';
+		if (digits === INT64_DIGITS) {
+			const n = BigInt(value);
+			return n >= INT64_MIN && n <= INT64_MAX ? 'bigint' : 'numeric';
+		}
+		return 'numeric';
+	}
+	if (TEXT_DECIMAL.test(value)) return 'numeric';
+	if (TEXT_DOUBLE.test(value)) return 'double';
+	if (value.length >= 10 && value.charCodeAt(4) === 45 /* - */) {
+		if (ISO_DATE.test(value)) return isRealDate(value) ? 'date' : 'text';
+		if (ISO_TIMESTAMP.test(value)) return isRealDate(value.slice(0, 10)) ? 'timestamp' : 'text';
+		if (ISO_TIMESTAMPTZ.test(value) && isRealDate(value.slice(0, 10)) && !Number.isNaN(Date.parse(value))) return 'timestamptz';
+	}
+	return 'text';
+}
+
+/** Whether a column of this type takes a value of that inferred type as it is (no widening). */
+export function fitsType(column: ColumnType, value: ColumnType | null): boolean {
+	return value === null || value === column || widen(column, value) === column;
+}
+
 /** A real calendar date (no 2023-02-30), checked with arithmetic: this runs for every date value. */
 function isRealDate(value: string): boolean {
 	const year = Number(value.slice(0, 4));

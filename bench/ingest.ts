@@ -1,0 +1,257 @@
+/**
+ * npm run bench:ingest [-- --copies 101 --n8n-rows 100000 --gb 1]
+ *
+ * In one run, the same large CSV — vega-datasets' birdstrikes.csv (10,000 real rows, 14 columns)
+ * repeated --copies times (default 101 → 1,010,000 rows) — loaded:
+ *   (a) by IPAI File Ingest's engine path (sniff, infer, check every row, COPY into bronze with
+ *       metadata and raw jsonb, one transaction for the file), in its own process;
+ *   (b) by `psql \copy` of the very same file into a table with the same data columns and types
+ *       (the limit: no parsing in JS, no metadata, no raw jsonb);
+ *   (c) by n8n's built-in path in a real n8n 2.40.7 (Read/Write Files from Disk → Extract from
+ *       File → Postgres insert; the workflow of ../shared/reference/baseline.md), on the first
+ *       --n8n-rows rows only (default 100,000): it holds every row as an item and cannot load
+ *       much more than ~250k rows of this shape;
+ * plus (d) the 3-million-row flights-3m.parquet (zstd) through the engine path, and (e) with
+ * --gb > 0 (default 1) the node itself inside a real n8n loading a CSV of about that many GB,
+ * where the n8n process's peak RSS is read from /proc (VmHWM).
+ * Last line: `ingest csv/copy=<ratio> csv/n8n-builtin=<ratio>` (rows/s over rows/s).
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, mkdtempSync, mkdirSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Pool } from 'pg';
+import { parseArgs } from '../bin/args';
+import { finishRun, startRun } from '../lib/lakehouse/runs';
+import { localFileSource } from '../lib/sources/files/bytes';
+import { ingestFile } from '../lib/sources/files/ingest';
+import { N8nInstance } from '../test/e2e/n8nRuntime';
+import { measure, reportedSeconds, row, withScratchDatabase } from './common';
+
+const ROOT = resolve(__dirname, '..', '..');
+const DATA = join(ROOT, 'node_modules', 'vega-datasets', 'data');
+
+async function worker(url: string, file: string, table: string): Promise<void> {
+	const pool = new Pool({ connectionString: url, max: 2 });
+	const run = await startRun(pool, { connector: { connectorType: 'bench', name: table }, leaseTimeoutSeconds: 3600 });
+	if (run.status !== 'running') throw new Error('could not start a run');
+	const started = process.hrtime.bigint();
+	const summary = await ingestFile(pool, localFileSource(file), { connectorId: run.connectorId, runId: run.runId, table: { schema: 'ipai_bronze_core', name: table } });
+	const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+	await finishRun(pool, run.runId);
+	await pool.end();
+	process.stdout.write(`IPAI_SECONDS=${seconds}\nIPAI_ROWS=${summary.rows}\n`);
+}
+
+/** birdstrikes.csv's data rows repeated: CRLF like the original, every line ends with one. */
+function buildCsv(path: string, copies: number, limitRows = Infinity): number {
+	const lines = readFileSync(join(DATA, 'birdstrikes.csv'), 'utf8').split('\r\n').filter((l) => l.length > 0);
+	const header = lines[0];
+	const body = `${lines.slice(1).join('\r\n')}\r\n`;
+	const fd = openSync(path, 'w');
+	writeSync(fd, `${header}\r\n`);
+	let rows = 0;
+	for (let i = 0; i < copies && rows < limitRows; i++) {
+		if (rows + lines.length - 1 > limitRows) {
+			const part = lines.slice(1, 1 + (limitRows - rows));
+			writeSync(fd, `${part.join('\r\n')}\r\n`);
+			rows += part.length;
+		} else {
+			writeSync(fd, body);
+			rows += lines.length - 1;
+		}
+	}
+	closeSync(fd);
+	return rows;
+}
+
+/** Peak RSS (VmHWM) of processes whose command line contains `marker`, sampled until stop(). */
+function watchPeakRss(marker: string): { stop: () => number } {
+	let peakKb = 0;
+	const sample = () => {
+		for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+			try {
+				if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) continue;
+				const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+				if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
+			} catch {
+				// the process ended between listing and reading
+			}
+		}
+	};
+	const timer = setInterval(sample, 100);
+	return {
+		stop: () => {
+			sample();
+			clearInterval(timer);
+			return peakKb / 1024;
+		},
+	};
+}
+
+async function n8nBuiltin(url: string, dir: string, file: string, rows: number): Promise<{ seconds: number; peakRssMb: number }> {
+	const header = readFileSync(join(DATA, 'birdstrikes.csv'), 'utf8').split('\r\n')[0].split(',');
+	const pool = new Pool({ connectionString: url });
+	await pool.query('create schema if not exists bench');
+	await pool.query(`create table bench.big_n8n (${header.map((h) => `"${h.replace(/"/g, '""')}" text`).join(', ')})`);
+	await pool.end();
+	const userFolder = join(dir, 'n8n-builtin');
+	mkdirSync(userFolder, { recursive: true });
+	const n8n = await N8nInstance.create({ userFolder, env: { N8N_RESTRICT_FILE_ACCESS_TO: dir } });
+	try {
+		const u = new URL(url);
+		await n8n.importCredentials([
+			{ id: 'pgbenchcred0001', name: 'bench-pg', type: 'postgres', data: { host: u.hostname, port: Number(u.port || 5432), database: u.pathname.slice(1), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), ssl: 'disable' } },
+		]);
+		const workflow = {
+			id: 'wfbenchbig00001', name: 'bench big single', active: false, settings: {}, pinData: {},
+			nodes: [
+				{ parameters: {}, id: 'n1', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0] },
+				{ parameters: { operation: 'read', fileSelector: file, options: {} }, id: 'n2', name: 'Read Files from Disk', type: 'n8n-nodes-base.readWriteFile', typeVersion: 1.1, position: [200, 0] },
+				{ parameters: { operation: 'csv', binaryPropertyName: 'data', options: {} }, id: 'n3', name: 'Extract from File', type: 'n8n-nodes-base.extractFromFile', typeVersion: 1.1, position: [400, 0] },
+				{
+					parameters: {
+						operation: 'insert', schema: { __rl: true, mode: 'name', value: 'bench' }, table: { __rl: true, mode: 'name', value: 'big_n8n' },
+						columns: { mappingMode: 'autoMapInputData', value: {}, matchingColumns: [], schema: [], attemptToConvertTypes: false, convertFieldsToString: false },
+						options: { queryBatching: 'single' },
+					},
+					id: 'n4', name: 'Postgres', type: 'n8n-nodes-base.postgres', typeVersion: 2.7, position: [600, 0], credentials: { postgres: { id: 'pgbenchcred0001', name: 'bench-pg' } },
+				},
+			],
+			connections: {
+				Start: { main: [[{ node: 'Read Files from Disk', type: 'main', index: 0 }]] },
+				'Read Files from Disk': { main: [[{ node: 'Extract from File', type: 'main', index: 0 }]] },
+				'Extract from File': { main: [[{ node: 'Postgres', type: 'main', index: 0 }]] },
+			},
+		};
+		await n8n.importWorkflow(workflow);
+		const watch = watchPeakRss('wfbenchbig00001');
+		const started = process.hrtime.bigint();
+		// Not executeWorkflow(): its --rawOutput JSON of 100k items is too big to capture whole; the
+		// CLI still prints the execution (part of the peer's cost, as in baseline.md) and we count rows.
+		const result = await n8n.cli(['execute', '--id', workflow.id], { timeoutMs: 30 * 60_000 });
+		if (result.code !== 0) throw new Error(`n8n execute failed (${result.code}): ${result.stderr.slice(-2000)}`);
+		const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+		const peakRssMb = watch.stop();
+		const check = new Pool({ connectionString: url });
+		const { rows: counted } = await check.query('select count(*)::int as n from bench.big_n8n');
+		await check.end();
+		if (counted[0].n !== rows) throw new Error(`n8n's built-in path loaded ${counted[0].n} of ${rows} rows`);
+		return { seconds, peakRssMb };
+	} finally {
+		await n8n.dispose();
+	}
+}
+
+/** The node itself inside a real n8n: Read File → IPAI File Ingest, peak RSS of the n8n process. */
+async function nodeInN8n(url: string, dir: string, file: string): Promise<{ seconds: number; peakRssMb: number; rows: number }> {
+	// Packed from the repository (npm pack of the built dist/), installed like a community package.
+	const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' });
+	const tarball = join(dir, (JSON.parse(out) as Array<{ filename: string }>)[0].filename);
+	const u = new URL(url);
+	const userFolder = join(dir, 'n8n-node');
+	mkdirSync(userFolder, { recursive: true });
+	const n8n = await N8nInstance.create({ userFolder, env: { N8N_RESTRICT_FILE_ACCESS_TO: dir, N8N_DEFAULT_BINARY_DATA_MODE: 'filesystem', EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' } });
+	try {
+		await n8n.installPackage(tarball);
+		await n8n.importCredentials([
+			{
+				id: 'lakehouseBench1', name: 'lakehouse lakehouseBench1', type: 'ipaiLakehouseApi',
+				data: { connectionMode: 'fields', host: u.hostname, port: Number(u.port || 5432), database: u.pathname.slice(1), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), ssl: 'disable' },
+			},
+		]);
+		const credentials = { ipaiLakehouseApi: { id: 'lakehouseBench1', name: 'lakehouse lakehouseBench1' } };
+		await n8n.importWorkflow({
+			id: 'wfbenchnode0001', name: 'bench node', active: false, settings: {},
+			nodes: [
+				{ parameters: {}, id: 'n1', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0] },
+				{ parameters: { operation: 'read', fileSelector: file, options: {} }, id: 'n2', name: 'Read File', type: 'n8n-nodes-base.readWriteFile', typeVersion: 1.1, position: [200, 0] },
+				{ parameters: { source: 'binary', schema: 'ipai_bronze_core', table: 'bench_gb' }, id: 'n3', name: 'Ingest', type: 'n8n-nodes-ipai-lakehouse.ipaiFileIngest', typeVersion: 1, position: [400, 0], credentials },
+			],
+			connections: { Start: { main: [[{ node: 'Read File', type: 'main', index: 0 }]] }, 'Read File': { main: [[{ node: 'Ingest', type: 'main', index: 0 }]] } },
+		});
+		const watch = watchPeakRss('wfbenchnode0001');
+		const started = process.hrtime.bigint();
+		await n8n.executeWorkflow('wfbenchnode0001', { timeoutMs: 60 * 60_000 });
+		const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+		const peakRssMb = watch.stop();
+		const check = new Pool({ connectionString: url });
+		const { rows } = await check.query('select count(*)::int as n from ipai_bronze_core.bench_gb');
+		await check.end();
+		return { seconds, peakRssMb, rows: rows[0].n };
+	} finally {
+		await n8n.dispose();
+	}
+}
+
+async function main(): Promise<void> {
+	const args = parseArgs(process.argv.slice(2), ['copies', 'n8n-rows', 'gb', 'worker', 'url', 'file', 'table']);
+	if (args.values.worker) return worker(args.values.url!, args.values.file!, args.values.table!);
+	const copies = Number(args.values.copies ?? 101);
+	const n8nRows = Number(args.values['n8n-rows'] ?? 100_000);
+	const gb = Number(args.values.gb ?? 1);
+
+	const dir = mkdtempSync(join(tmpdir(), 'ipai-bench-ingest-'));
+	try {
+		await withScratchDatabase(async (url) => {
+			const self = [process.execPath, __filename];
+			const big = join(dir, 'birdstrikes-big.csv');
+			const rows = buildCsv(big, copies);
+			const slice = join(dir, 'birdstrikes-slice.csv');
+			const sliceRows = buildCsv(slice, Math.ceil(n8nRows / 10_000), n8nRows);
+			process.stdout.write(`CSV: birdstrikes.csv x${copies} = ${rows.toLocaleString('en-US')} rows, ${(statSync(big).size / 1e6).toFixed(0)} MB, 14 columns\n`);
+
+			const engine = (file: string, table: string) => {
+				const m = measure(self[0], [...self.slice(1), '--worker', 'x', '--url', url, '--file', file, '--table', table]);
+				return { seconds: reportedSeconds(m.stdout), peakRssMb: m.peakRssMb, rows: Number(/IPAI_ROWS=(\d+)/.exec(m.stdout)![1]) };
+			};
+			const a = engine(big, 'bench_csv');
+			if (a.rows !== rows) throw new Error(`engine loaded ${a.rows} of ${rows}`);
+			process.stdout.write(`${row('(a) IPAI File Ingest engine path', rows, a.seconds, a.peakRssMb)}\n`);
+
+			// (b) the same file, same data columns and types as the table (a) created.
+			const pool = new Pool({ connectionString: url });
+			const { rows: cols } = await pool.query<{ attname: string; t: string }>(
+				`select attname, format_type(atttypid, atttypmod) as t from pg_attribute
+				  where attrelid = 'ipai_bronze_core.bench_csv'::regclass and attnum > 0 and not attisdropped and attname not like '\\_ipai\\_%' order by attnum`,
+			);
+			await pool.query(`create table ipai_bronze_core.bench_copy (${cols.map((c) => `"${c.attname}" ${c.t}`).join(', ')})`);
+			await pool.end();
+			const b = measure('psql', [url, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy ipai_bronze_core.bench_copy from '${big}' with (format csv, header true)`]);
+			process.stdout.write(`${row('(b) psql \\copy, same columns (limit)', rows, b.seconds, b.peakRssMb)}\n`);
+
+			const c = await n8nBuiltin(url, dir, slice, sliceRows);
+			process.stdout.write(`${row(`(c) n8n built-in, ${(sliceRows / 1000).toFixed(0)}k-row slice`, sliceRows, c.seconds, c.peakRssMb)}\n`);
+
+			const d = engine(join(DATA, 'flights-3m.parquet'), 'bench_parquet');
+			process.stdout.write(`${row('(d) flights-3m.parquet, engine path', d.rows, d.seconds, d.peakRssMb)}\n`);
+
+			if (gb > 0) {
+				const huge = join(dir, 'birdstrikes-gb.csv');
+				const hugeRows = buildCsv(huge, Math.ceil((gb * 1e9) / (statSync(join(DATA, 'birdstrikes.csv')).size - 200)));
+				const e = await nodeInN8n(url, dir, huge);
+				if (e.rows !== hugeRows) throw new Error(`the node in n8n loaded ${e.rows} of ${hugeRows}`);
+				process.stdout.write(`${row(`(e) node in n8n, ${(statSync(huge).size / 1e9).toFixed(2)} GB CSV`, e.rows, e.seconds, e.peakRssMb)}  (n8n process, VmHWM)\n`);
+				process.stdout.write(`goal: n8n peak RSS < 300 MB for a 1 GB CSV: ${e.peakRssMb < 300 ? 'met' : 'NOT met'}\n`);
+				rmSync(huge, { force: true });
+			}
+
+			const perSecond = (n: number, s: number) => n / s;
+			const copyRatio = perSecond(rows, a.seconds) / perSecond(rows, b.seconds);
+			const n8nRatio = perSecond(rows, a.seconds) / perSecond(sliceRows, c.seconds);
+			process.stdout.write(
+				`(c) ran on ${sliceRows.toLocaleString('en-US')} rows because n8n holds every row as an item (~250k rows max); ratios compare rows/s.\n` +
+					`(a)(d) time the load itself (process start-up excluded); (b)(c) are wall clock of the psql / n8n CLI process.\n` +
+					`goals: csv/copy >= 0.70 (${copyRatio >= 0.7 ? 'met' : 'NOT met'}), csv/n8n-builtin >= 20 (${n8nRatio >= 20 ? 'met' : 'NOT met'})\n`,
+			);
+			process.stdout.write(`ingest csv/copy=${copyRatio.toFixed(2)} csv/n8n-builtin=${n8nRatio.toFixed(1)}\n`);
+		});
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+main().catch((error: Error) => {
+	process.stderr.write(`${error.stack ?? error.message}\n`);
+	process.exit(1);
+});

@@ -1,0 +1,204 @@
+/**
+ * One file into one bronze table: detect compression and format, read it as a stream of pages,
+ * and load them through the engine's loader in ONE transaction (LoadOptions.atomic), so a file
+ * lands whole or not at all — with its rejected rows and, for object storage, the state entry
+ * that says it was loaded. Memory stays bounded: pages stream through COPY inside the transaction.
+ */
+import type { Readable } from 'node:stream';
+import type { ClientBase, Pool } from 'pg';
+import type { ColumnType } from '../../lakehouse/columnTypes';
+import { loadStream, type Page } from '../../lakehouse/loader';
+import { quoteIdent, quoteLiteral } from '../../lakehouse/sql';
+import { tableName, type SchemaChange, type TableRef } from '../../lakehouse/tables';
+import { readArrow, ARROW_MAGIC } from './arrow';
+import { counted, fileRanges, gunzip, isGzip, peek, spool } from './bytes';
+import { readCsv, SAMPLE_BYTES } from './csv';
+import { readJson } from './json';
+import { PARQUET_MAGIC, readParquet, type RangeReader } from './parquet';
+import { FileFormatError, type FileFormat, type FileReader, type FileSource, type ReadOptions, type Reject } from './types';
+
+export const REJECT_TABLE: TableRef = { schema: 'ipai_bronze_core', name: 'ipai_load_reject' };
+
+export interface IngestOptions extends ReadOptions {
+	connectorId: string;
+	runId: string;
+	/** The connector stream whose state is committed with the file (object storage); default: the table. */
+	stream?: string;
+	table: TableRef;
+	/** Merge by these columns (file or normalised names); omit to append. */
+	key?: string[];
+	/** Stream state to commit in the file's transaction (e.g. the list of files already loaded). */
+	state?: Record<string, unknown>;
+}
+
+export interface FileSummary {
+	file: string;
+	format: FileFormat;
+	table: string;
+	rows: number;
+	rowsRead: number;
+	rejects: number;
+	bytes: number;
+	durationMs: number;
+	schemaChanges: SchemaChange[];
+	columns: Array<{ source: string; column: string; type: ColumnType }>;
+	detected: Record<string, unknown>;
+}
+
+/** Format from the first bytes, with the name (extension) as a hint where bytes cannot tell. */
+export function detectFormat(head: Buffer, name: string): FileFormat {
+	const ext = name.toLowerCase().replace(/\?.*$/, '').replace(/\.gz$/, '').match(/\.([a-z0-9]+)$/)?.[1] ?? '';
+	if (head.subarray(0, 4).equals(PARQUET_MAGIC) || ext === 'parquet' || ext === 'pq') return 'parquet';
+	if (head.subarray(0, 6).equals(ARROW_MAGIC) || (head.length >= 4 && head.readUInt32LE(0) === 0xffffffff) || ['arrow', 'feather', 'ipc', 'arrows'].includes(ext)) return 'arrow';
+	const text = head.subarray(0, 4096).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+	if (ext === 'ndjson' || ext === 'jsonl') return 'ndjson';
+	if (text.startsWith('[')) return 'json';
+	if (text.startsWith('{')) return 'ndjson';
+	if (ext === 'json') return 'json';
+	return ext === 'tsv' || ext === 'tab' ? 'tsv' : 'csv';
+}
+
+export async function openReader(source: FileSource, options: ReadOptions, byteCounter: { bytes: number }): Promise<{ reader: FileReader; cleanup: () => Promise<void> }> {
+	const file = source.name;
+	let stream: Readable = counted(await source.open(), byteCounter);
+	const first = await peek(stream, 4);
+	stream = first.stream;
+	const gzip = options.compression === 'gzip' || ((options.compression ?? 'auto') === 'auto' && isGzip(first.head));
+	if (options.compression === 'gzip' && !isGzip(first.head)) throw new FileFormatError(file, 'compression is set to gzip but the file is not gzip data');
+	if (first.head.length === 0) throw new FileFormatError(file, 'the file is empty (0 bytes)');
+	if (gzip) stream = gunzip(stream, file);
+	const sampled = await peek(stream, SAMPLE_BYTES);
+	stream = sampled.stream;
+	const head = sampled.head;
+	if (head.length === 0) throw new FileFormatError(file, 'the file is empty (it decompresses to 0 bytes)');
+	const complete = head.length < SAMPLE_BYTES;
+	const format = options.format && options.format !== 'auto' ? options.format : detectFormat(head, file.replace(/\.gz$/i, ''));
+
+	switch (format) {
+		case 'csv':
+		case 'tsv':
+			return { reader: await readCsv(stream, head, complete, file, options, format === 'tsv'), cleanup: async () => void stream.destroy() };
+		case 'json':
+		case 'ndjson':
+			return { reader: await readJson(stream, file, options, format === 'ndjson'), cleanup: async () => void stream.destroy() };
+		case 'arrow':
+			return { reader: await readArrow(stream, file, options), cleanup: async () => void stream.destroy() };
+		case 'parquet': {
+			// Random access: the source's own byte ranges when it has them and the file is not
+			// compressed as a whole; otherwise a temporary file (streamed to disk, never to memory).
+			if (!gzip && source.readRange && source.size !== undefined) {
+				stream.destroy();
+				const ranged: RangeReader = { size: source.size, read: (s, e) => source.readRange!(s, e) };
+				byteCounter.bytes = source.size;
+				return { reader: await readParquet(ranged, file, options), cleanup: async () => undefined };
+			}
+			const spooled = await spool(stream);
+			const ranges = await fileRanges(spooled.path);
+			const cleanup = async (): Promise<void> => {
+				await ranges.close().catch(() => undefined);
+				await spooled.remove();
+			};
+			try {
+				return { reader: await readParquet(ranges, file, options), cleanup };
+			} catch (error) {
+				await cleanup();
+				throw error;
+			}
+		}
+	}
+}
+
+/** Loads one file; throws FileFormatError / BadRowError (nothing from the file committed). */
+export async function ingestFile(pool: Pool, source: FileSource, options: IngestOptions): Promise<FileSummary> {
+	const started = Date.now();
+	const bytes = { bytes: 0 };
+	const { reader, cleanup } = await openReader(source, options, bytes);
+	try {
+		const keyOf = new Map<string, string>();
+		for (const c of reader.columns) {
+			keyOf.set(c.source, c.column);
+			keyOf.set(c.column, c.column);
+		}
+		const key = options.key?.map((k) => {
+			const column = keyOf.get(k);
+			if (!column) throw new FileFormatError(source.name, `key column "${k}" is not a column of the file (columns: ${reader.columns.map((c) => c.source).join(', ')})`);
+			return column;
+		});
+		let rejects = 0;
+		const target = tableName(options.table);
+		const renamed = reader.columns.filter((c) => c.column !== c.source);
+
+		async function* pages(): AsyncGenerator<Page> {
+			for await (const batch of reader.batches) {
+				rejects += batch.rejects.length;
+				const page: Page = { records: batch.records };
+				if (batch.rejects.length > 0) page.afterWrite = (client) => writeRejects(client, options, source.name, target, batch.rejects);
+				yield page;
+			}
+			// The closing page: original column names as comments, and the state that records this
+			// file as loaded — in the same transaction as the rows.
+			yield {
+				records: [],
+				state: options.state,
+				afterWrite: async (client) => {
+					if (renamed.length > 0) await commentColumns(client, options.table, renamed);
+				},
+			};
+		}
+		const result = await loadStream(pool, pages(), {
+			connectorId: options.connectorId,
+			runId: options.runId,
+			stream: options.stream ?? `file:${options.table.schema}.${options.table.name}`,
+			table: options.table,
+			key,
+			columns: reader.columns.map((c) => ({ field: c.column, type: c.type })),
+			atomic: true,
+		});
+		return {
+			file: source.name,
+			format: reader.format,
+			table: `${options.table.schema}.${options.table.name}`,
+			rows: result.rowsWritten,
+			rowsRead: result.rowsRead,
+			rejects,
+			bytes: bytes.bytes,
+			durationMs: Date.now() - started,
+			schemaChanges: result.schemaChanges,
+			columns: reader.columns.map(({ source: s, column, type }) => ({ source: s, column, type })),
+			detected: reader.detected,
+		};
+	} finally {
+		await cleanup();
+	}
+}
+
+async function writeRejects(client: ClientBase, options: IngestOptions, file: string, target: string, rejects: Reject[]): Promise<void> {
+	await client.query(
+		`insert into ${tableName(REJECT_TABLE)} (connector_id, run_id, target_table, source_file, line_number, column_name, reason, raw_line)
+		 select $1, $2, $3, $4, r.line, r.col, r.reason, r.raw
+		   from unnest($5::bigint[], $6::text[], $7::text[], $8::text[]) as r(line, col, reason, raw)`,
+		[
+			options.connectorId,
+			options.runId,
+			target,
+			file,
+			rejects.map((r) => r.line),
+			rejects.map((r) => r.column),
+			rejects.map((r) => r.reason.replace(/\u0000/g, '\uFFFD')),
+			rejects.map((r) => (r.raw === null ? null : r.raw.replace(/\u0000/g, '\uFFFD'))),
+		],
+	);
+}
+
+/** Keeps each renamed column's name in the file as its comment (only for columns that exist). */
+async function commentColumns(client: ClientBase, table: TableRef, renamed: Array<{ source: string; column: string }>): Promise<void> {
+	const { rows } = await client.query<{ attname: string }>(
+		`select attname from pg_attribute where attrelid = to_regclass($1) and attnum > 0 and not attisdropped`,
+		[tableName(table)],
+	);
+	const existing = new Set(rows.map((r) => r.attname));
+	for (const c of renamed) {
+		if (!existing.has(c.column)) continue;
+		await client.query(`comment on column ${tableName(table)}.${quoteIdent(c.column)} is ${quoteLiteral(`source field: ${c.source.replace(/\u0000/g, '')}`)}`);
+	}
+}

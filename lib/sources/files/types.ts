@@ -1,0 +1,98 @@
+/** Shared shapes of the file readers: what a reader yields and how a bad row is described. */
+import type { Readable } from 'node:stream';
+import type { ColumnType } from '../../lakehouse/columnTypes';
+import type { LoadRecord } from '../../lakehouse/loader';
+
+export type FileFormat = 'csv' | 'tsv' | 'json' | 'ndjson' | 'parquet' | 'arrow';
+export type BadRowPolicy = 'fail' | 'skip';
+
+/** Where a file's bytes come from. Only `open` is required; ranges let Parquet skip spooling. */
+export interface FileSource {
+	/** Shown in errors, summaries and rejects: a key, file name or URL without credentials. */
+	name: string;
+	size?: number;
+	/** A fresh stream of the file's bytes (as stored: possibly gzip-compressed). */
+	open(): Promise<Readable>;
+	/** Bytes [start, end) of the stored file, for range-capable sources (local file, S3, HTTP). */
+	readRange?(start: number, end: number): Promise<Uint8Array>;
+}
+
+export interface CsvOptions {
+	/** Field delimiter; detected from a sample when omitted. */
+	delimiter?: string;
+	/** Quote character; detected when omitted ('' = no quoting). */
+	quote?: string;
+	/** Whether the first row names the columns; detected when omitted. */
+	header?: boolean;
+	/** Text encoding; detected (UTF-8, or Latin-1 when the sample is not valid UTF-8) when omitted. */
+	encoding?: 'utf-8' | 'latin1';
+}
+
+export interface ReadOptions {
+	format?: FileFormat | 'auto';
+	compression?: 'auto' | 'gzip' | 'none';
+	csv?: CsvOptions;
+	/** Column → type overrides, by the file's own column name or the normalised one. */
+	columnTypes?: Record<string, ColumnType>;
+	onBadRow?: BadRowPolicy;
+	/** Rows read before types are decided (DuckDB's default sample size). */
+	sampleRows?: number;
+	/** Rows per loader page. */
+	pageRows?: number;
+}
+
+/** A column of the file: its name in the file, its column in the table, its type. */
+export interface SourceColumn {
+	source: string;
+	column: string;
+	type: ColumnType;
+	/** True when the type came from a sample (not from the file's schema or an override). */
+	inferred: boolean;
+}
+
+export interface Reject {
+	line: number | null;
+	column: string | null;
+	reason: string;
+	raw: string | null;
+}
+
+export interface ReadBatch {
+	records: LoadRecord[];
+	rejects: Reject[];
+}
+
+export interface FileReader {
+	format: FileFormat;
+	columns: SourceColumn[];
+	/** What the sniffer decided, for the summary (CSV dialect, sample size…). */
+	detected: Record<string, unknown>;
+	batches: AsyncIterable<ReadBatch>;
+}
+
+/** A file that cannot be read at all: empty, header-only, truncated, not what it claims to be. */
+export class FileFormatError extends Error {
+	constructor(
+		readonly file: string,
+		message: string,
+	) {
+		super(`${file}: ${message}`);
+		this.name = 'FileFormatError';
+	}
+}
+
+/** A row that does not fit, under the `fail` policy: names the file, line and column. */
+export class BadRowError extends Error {
+	constructor(
+		readonly file: string,
+		readonly line: number | null,
+		readonly column: string | null,
+		readonly reason: string,
+	) {
+		super(
+			`${file}${line !== null ? `, line ${line}` : ''}${column !== null ? `, column "${column}"` : ''}: ${reason}. ` +
+				'Nothing from this file was loaded; fix the row, declare the column\'s type, or set bad rows to "skip".',
+		);
+		this.name = 'BadRowError';
+	}
+}

@@ -1,0 +1,184 @@
+/**
+ * The node's one operation: for each input item, load its file (binary data or URL) or the new
+ * files of a bucket into a bronze table, inside a connector run (the given one, or its own),
+ * and output one summary item per file. All reading and loading is lib/sources/files.
+ */
+import { Readable } from 'node:stream';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+import { isColumnType, type ColumnType } from '../../../lib/lakehouse/columnTypes';
+import { failRun, finishRun, startRun } from '../../../lib/lakehouse/runs';
+import {
+	httpSource,
+	ingestFile,
+	s3Store,
+	supabaseStore,
+	syncObjectStore,
+	type FileSource,
+	type FileSummary,
+	type IngestOptions,
+	type ObjectStore,
+} from '../../../lib/sources/files';
+import { nodeError, openLakehouse, LAKEHOUSE_CREDENTIAL } from '../../shared/lakehouse';
+
+type Base = Omit<IngestOptions, 'connectorId' | 'runId'>;
+
+function readOptions(fn: IExecuteFunctions, i: number): Base {
+	const node = fn.getNode();
+	const schema = fn.getNodeParameter('schema', i) as string;
+	const table = (fn.getNodeParameter('table', i) as string).trim();
+	if (!/^ipai_bronze_[a-z0-9_]+$/.test(schema)) throw new NodeOperationError(node, `File Ingest writes bronze schemas only (ipai_bronze_*), not "${schema}"`, { itemIndex: i });
+	if (!table) throw new NodeOperationError(node, 'Name the target table', { itemIndex: i });
+	const options = fn.getNodeParameter('options', i, {}) as IDataObject;
+	const writeMode = fn.getNodeParameter('writeMode', i, 'append') as string;
+	const key = writeMode === 'merge' ? (fn.getNodeParameter('keyColumns', i, '') as string).split(',').map((k) => k.trim()).filter(Boolean) : undefined;
+	if (writeMode === 'merge' && (!key || key.length === 0)) throw new NodeOperationError(node, 'Merge by key needs at least one key column', { itemIndex: i });
+	let columnTypes: Record<string, ColumnType> | undefined;
+	const rawTypes = options.columnTypes;
+	if (rawTypes !== undefined && rawTypes !== '' && rawTypes !== '{}') {
+		let parsed: unknown = rawTypes;
+		if (typeof rawTypes === 'string') {
+			try {
+				parsed = JSON.parse(rawTypes);
+			} catch {
+				throw new NodeOperationError(node, 'Column Types is not valid JSON', { itemIndex: i });
+			}
+		}
+		columnTypes = {};
+		for (const [column, type] of Object.entries(parsed as Record<string, unknown>)) {
+			if (typeof type !== 'string' || !isColumnType(type)) throw new NodeOperationError(node, `Column type "${String(type)}" for "${column}" is not one the lakehouse knows`, { itemIndex: i });
+			columnTypes[column] = type;
+		}
+	}
+	const header = options.header === 'yes' ? true : options.header === 'no' ? false : undefined;
+	return {
+		table: { schema, name: table },
+		key,
+		format: (options.format as Base['format']) ?? 'auto',
+		compression: (options.compression as Base['compression']) ?? 'auto',
+		onBadRow: fn.getNodeParameter('onBadRow', i, 'fail') as 'fail' | 'skip',
+		columnTypes,
+		sampleRows: options.sampleRows ? Number(options.sampleRows) : undefined,
+		csv: {
+			delimiter: (options.delimiter as string) || undefined,
+			quote: (options.quote as string) || undefined,
+			header,
+			encoding: options.encoding === 'utf-8' || options.encoding === 'latin1' ? options.encoding : undefined,
+		},
+	};
+}
+
+async function binarySource(fn: IExecuteFunctions, i: number): Promise<FileSource> {
+	const property = fn.getNodeParameter('binaryPropertyName', i, 'data') as string;
+	const binary = fn.helpers.assertBinaryData(i, property);
+	const name = binary.fileName ?? `item ${i} (${property})`;
+	return {
+		name,
+		// Filesystem/S3 binary modes give an id: streamed from storage, never read whole. In the
+		// default in-memory mode n8n already holds the bytes; we stream from that copy.
+		open: async () => (binary.id ? fn.helpers.getBinaryStream(binary.id, 1 << 20) : Readable.from([Buffer.from(binary.data, 'base64')])),
+	};
+}
+
+export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const items = this.getInputData();
+	const node = this.getNode();
+	const session = await openLakehouse(this);
+	const out: INodeExecutionData[] = [];
+	let ownRun: { runId: string; connectorId: string } | null = null;
+	const secrets = [...session.secrets];
+	try {
+		const source = this.getNodeParameter('source', 0) as string;
+		let runId = this.getNodeParameter('runId', 0, '') as string;
+		let connectorId: string;
+		if (runId) {
+			const { rows } = await session.pool.query('select connector_id, status from public.ipai_connector_run where id = $1', [runId]);
+			if (rows.length === 0) throw new NodeOperationError(node, `Run ${runId} does not exist`, { itemIndex: 0 });
+			if (rows[0].status !== 'running') throw new NodeOperationError(node, `Run ${runId} is ${rows[0].status}, not running`, { itemIndex: 0 });
+			connectorId = rows[0].connector_id;
+		} else {
+			const schema = this.getNodeParameter('schema', 0) as string;
+			const table = this.getNodeParameter('table', 0) as string;
+			const started = await startRun(session.pool, {
+				connector: { connectorType: 'file', name: (this.getNodeParameter('connectorName', 0, '') as string) || `${schema}.${table}` },
+				holder: `n8n execution ${this.getExecutionId()}`,
+				metadata: { n8n_execution_id: this.getExecutionId(), n8n_workflow_id: this.getWorkflow().id, source },
+			});
+			if (started.status === 'skipped') return items.map((_, i) => ({ json: { ...(started as unknown as IDataObject) }, pairedItem: { item: i } }));
+			({ runId, connectorId } = started);
+			ownRun = { runId, connectorId };
+		}
+
+		for (let i = 0; i < items.length; i++) {
+			try {
+				const base = readOptions(this, i);
+				const ids = { connectorId, runId };
+				let summaries: FileSummary[] = [];
+				let skipped: number | undefined;
+				if (source === 'binary') {
+					summaries = [await ingestFile(session.pool, await binarySource(this, i), { ...base, ...ids })];
+				} else if (source === 'url') {
+					const url = this.getNodeParameter('url', i) as string;
+					const rawHeaders = this.getNodeParameter('headers', i, '{}') as string | IDataObject;
+					const headers = (typeof rawHeaders === 'string' ? JSON.parse(rawHeaders || '{}') : rawHeaders) as Record<string, string>;
+					secrets.push(...Object.values(headers).map(String), url);
+					summaries = [await ingestFile(session.pool, await httpSource(url, headers), { ...base, ...ids })];
+				} else {
+					let store: ObjectStore;
+					let bucket = this.getNodeParameter('bucket', i, '') as string;
+					if (source === 's3') {
+						const c = await this.getCredentials('ipaiS3Api');
+						secrets.push(String(c.secretAccessKey ?? ''));
+						bucket ||= String(c.bucket ?? '');
+						if (!bucket) throw new NodeOperationError(node, 'Name the bucket (in the node or the S3 credential)', { itemIndex: i });
+						store = s3Store({
+							endpoint: String(c.endpoint ?? '') || undefined,
+							region: String(c.region ?? '') || undefined,
+							accessKeyId: String(c.accessKeyId ?? ''),
+							secretAccessKey: String(c.secretAccessKey ?? ''),
+							forcePathStyle: c.forcePathStyle !== false,
+							bucket,
+						});
+					} else {
+						const c = await this.getCredentials(LAKEHOUSE_CREDENTIAL);
+						if (!c.supabaseUrl || !c.supabaseServiceKey) {
+							throw new NodeOperationError(node, 'Supabase Storage needs the Supabase URL and service key in the IPAI Lakehouse credential', { itemIndex: i });
+						}
+						if (!bucket) throw new NodeOperationError(node, 'Name the Supabase Storage bucket', { itemIndex: i });
+						store = await supabaseStore(String(c.supabaseUrl), String(c.supabaseServiceKey), bucket);
+					}
+					const prefix = this.getNodeParameter('prefix', i, '') as string;
+					const options = this.getNodeParameter('options', i, {}) as IDataObject;
+					const result = await syncObjectStore(session.pool, store, {
+						...base,
+						...ids,
+						prefix,
+						glob: (this.getNodeParameter('glob', i, '') as string) || undefined,
+						stream: (options.stream as string) || `${store.label}/${prefix}`,
+						maxFiles: options.maxFiles ? Number(options.maxFiles) : undefined,
+					});
+					summaries = result.files;
+					skipped = result.skipped;
+					if (summaries.length === 0) out.push({ json: { runId, connectorId, files: 0, unchangedFiles: skipped, source: store.label, prefix }, pairedItem: { item: i } });
+				}
+				for (const s of summaries) {
+					out.push({ json: JSON.parse(JSON.stringify({ runId, connectorId, ...s, ...(skipped !== undefined ? { unchangedFiles: skipped } : {}) })), pairedItem: { item: i } });
+				}
+			} catch (error) {
+				const safe = error instanceof NodeOperationError ? error : nodeError(node, error, i, secrets);
+				if (this.continueOnFail()) {
+					out.push({ json: { error: safe.message }, pairedItem: { item: i } });
+					continue;
+				}
+				throw safe;
+			}
+		}
+		if (ownRun) await finishRun(session.pool, ownRun.runId);
+		return out;
+	} catch (error) {
+		if (ownRun) await failRun(session.pool, ownRun.runId, { error, secrets }).catch(() => undefined);
+		throw error instanceof NodeOperationError ? error : nodeError(node, error, 0, secrets);
+	} finally {
+		await session.close();
+	}
+}
