@@ -3,6 +3,12 @@
  * on another is refreshed after it), CONCURRENTLY where PostgreSQL allows it — the view is
  * already populated and has a unique index on plain columns without a predicate — so readers
  * keep seeing the previous contents during the refresh.
+ *
+ * Gold/platinum models that apps read carry company-scoped RLS, which a materialized view cannot,
+ * so they are tables published from build views (migrations/20261122005000_erp_transforms.sql):
+ * after the materialized views, the tables registered for the same schemas are republished by
+ * ipai_meta.refresh_transform_tables — one transaction, readers see the previous contents until
+ * it commits. On a database without that function only materialized views are refreshed.
  */
 import type { Pool } from 'pg';
 import { writeAudit } from './audit';
@@ -12,6 +18,9 @@ export interface RefreshedView {
 	view: string;
 	concurrently: boolean;
 	durationMs: number;
+	/** 'table' for a table republished from its build view; absent for a materialized view. */
+	kind?: 'table';
+	rowsWritten?: number;
 }
 
 interface MatView {
@@ -43,6 +52,18 @@ export async function refreshMaterializedViews(pool: Pool, schemas: string[]): P
 		const concurrently = view.populated && view.concurrentOk;
 		await pool.query(`refresh materialized view${concurrently ? ' concurrently' : ''} ${qualifiedName(view.schema, view.name)}`);
 		refreshed.push({ view: `${view.schema}.${view.name}`, concurrently, durationMs: Date.now() - started });
+	}
+	const { rows: fn } = await pool.query<{ present: boolean }>(
+		`select to_regprocedure('ipai_meta.refresh_transform_tables(text[])') is not null as present`,
+	);
+	if (fn[0]?.present) {
+		const { rows: tables } = await pool.query<{ relation: string; rows_written: string; duration_ms: string }>(
+			'select relation, rows_written, duration_ms from ipai_meta.refresh_transform_tables($1::text[])',
+			[schemas],
+		);
+		for (const t of tables) {
+			refreshed.push({ view: t.relation, concurrently: true, durationMs: Number(t.duration_ms), kind: 'table', rowsWritten: Number(t.rows_written) });
+		}
 	}
 	if (refreshed.length > 0) {
 		const client = await pool.connect();
