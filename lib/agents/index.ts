@@ -1,0 +1,3 @@
+/** Agent governance: registry, authorization, guarded queries and the run ledger (no n8n imports). */
+export * from './registry';
+export * from './guard';

@@ -1,0 +1,156 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+import {
+	AgentRefusedError,
+	authorize,
+	deactivateAgent,
+	getAgent,
+	listAgents,
+	logRun,
+	query,
+	registerAgent,
+	updateAgent,
+	type AgentGuard,
+	type AgentInput,
+	type AgentOperation,
+	type AgentType,
+} from '../../../lib/agents';
+import { connectionOptions, LAKEHOUSE_CREDENTIAL, nodeError, openLakehouse, type LakehouseSession } from '../../shared/lakehouse';
+import { objectParameter, perItem, plain } from '../../shared/items';
+
+type Op = (this: IExecuteFunctions, guard: AgentGuard, session: LakehouseSession, items: INodeExecutionData[]) => Promise<INodeExecutionData[]>;
+
+const list = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
+const optional = (value: string): string | null => (value.trim() === '' ? null : value.trim());
+
+function identity(fn: IExecuteFunctions, i: number) {
+	const userId = optional(fn.getNodeParameter('userId', i, '') as string);
+	if (userId && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(userId)) {
+		throw new NodeOperationError(fn.getNode(), `User ID "${userId}" is not a UUID`, { itemIndex: i });
+	}
+	return { userId, sessionId: optional(fn.getNodeParameter('sessionId', i, '') as string) };
+}
+
+/** A refusal is an answer, not a crash: the agent (or workflow) gets the reason to act on. */
+function refusal(error: unknown): IDataObject | undefined {
+	if (error instanceof AgentRefusedError) return { allowed: false, refused: true, code: error.code, reason: error.message, runId: error.runId };
+	return undefined;
+}
+
+const queryOp: Op = async function (guard, session, items) {
+	const out: INodeExecutionData[] = [];
+	for (let i = 0; i < items.length; i++) {
+		try {
+			const result = await query(guard, this.getNodeParameter('agent', i) as string, this.getNodeParameter('sql', i) as string, {
+				...identity(this, i),
+				maxRows: this.getNodeParameter('maxRows', i, 100) as number,
+			});
+			if (this.getNodeParameter('output', i, 'single') === 'rows') {
+				for (const row of result.rows) out.push({ json: plain(row as IDataObject), pairedItem: { item: i } });
+			} else {
+				out.push({ json: plain({ ...result } as unknown as IDataObject), pairedItem: { item: i } });
+			}
+		} catch (error) {
+			const refused = refusal(error);
+			if (refused && this.getNodeParameter('output', i, 'single') === 'single') {
+				out.push({ json: refused, pairedItem: { item: i } });
+				continue;
+			}
+			const e = refused ? new NodeOperationError(this.getNode(), String(refused.reason), { itemIndex: i }) : nodeError(this.getNode(), error, i, session.secrets);
+			if (this.continueOnFail()) {
+				out.push({ json: { error: e.message }, pairedItem: { item: i } });
+				continue;
+			}
+			throw e;
+		}
+	}
+	return out;
+};
+
+const authorizeOp: Op = async function (guard, session, items) {
+	return perItem(this, items, async (i) => {
+		const result = await authorize(guard, this.getNodeParameter('agent', i) as string, {
+			tool: optional(this.getNodeParameter('tool', i, '') as string),
+			schema: optional(this.getNodeParameter('schema', i, '') as string),
+			operation: this.getNodeParameter('agentOperation', i, 'read') as AgentOperation,
+			estimatedCostUsd: this.getNodeParameter('estimatedCostUsd', i, 0) as number,
+		}, identity(this, i));
+		return result as unknown as IDataObject;
+	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
+};
+
+const logOp: Op = async function (guard, session, items) {
+	return perItem(this, items, async (i) => {
+		const result = await logRun(guard, this.getNodeParameter('agent', i) as string, {
+			tool: this.getNodeParameter('logTool', i) as string,
+			status: this.getNodeParameter('status', i, 'success') as 'success' | 'failed',
+			tokensUsed: this.getNodeParameter('tokensUsed', i, 0) as number,
+			costUsd: this.getNodeParameter('costUsd', i, 0) as number,
+			latencyMs: this.getNodeParameter('latencyMs', i, 0) as number,
+			inputSummary: objectParameter(this, 'inputSummary', i),
+			outputSummary: objectParameter(this, 'outputSummary', i),
+			errorMessage: optional(this.getNodeParameter('errorMessage', i, '') as string),
+		}, identity(this, i));
+		return result as unknown as IDataObject;
+	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
+};
+
+const registerOp: Op = async function (guard, session, items) {
+	return perItem(this, items, async (i) => {
+		const codeName = this.getNodeParameter('agent', i) as string;
+		const cost = this.getNodeParameter('costBudgetUsd', i, 0) as number;
+		const latency = this.getNodeParameter('latencyBudgetMs', i, 30000) as number;
+		const config = objectParameter(this, 'agentConfig', i);
+		const input: AgentInput = {
+			codeName,
+			displayName: optional(this.getNodeParameter('displayName', i, '') as string) ?? undefined,
+			description: optional(this.getNodeParameter('agentDescription', i, '') as string),
+			agentType: this.getNodeParameter('agentType', i, 'custom') as AgentType,
+			allowedTools: list(this.getNodeParameter('allowedTools', i, '') as string),
+			allowedSchemas: list(this.getNodeParameter('allowedSchemas', i, '') as string),
+			allowedOperations: this.getNodeParameter('allowedOperations', i, ['read']) as AgentOperation[],
+			costBudgetUsd: cost > 0 ? cost : null,
+			latencyBudgetMs: latency > 0 ? latency : null,
+			config: Object.keys(config).length ? config : undefined,
+		};
+		const exists = await getAgent(guard.pool, codeName);
+		const agent = exists ? await updateAgent(guard.pool, input) : await registerAgent(guard.pool, input);
+		return { ...agent, created: !exists } as unknown as IDataObject;
+	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
+};
+
+const deactivateOp: Op = async function (guard, session, items) {
+	return perItem(this, items, async (i) => {
+		return (await deactivateAgent(guard.pool, this.getNodeParameter('agent', i) as string)) as unknown as IDataObject;
+	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
+};
+
+const listOp: Op = async function (guard, session, items) {
+	return perItem(this, items.slice(0, 1), async (i) => {
+		const agents = await listAgents(guard.pool, { includeInactive: this.getNodeParameter('includeInactive', i, false) as boolean });
+		return agents as unknown as IDataObject[];
+	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
+};
+
+const OPERATIONS: Record<string, Op> = {
+	query: queryOp,
+	authorize: authorizeOp,
+	log: logOp,
+	register: registerOp,
+	deactivate: deactivateOp,
+	list: listOp,
+};
+
+/** One guard pool per execution of the node; agents' queries open their own short connections. */
+export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const operation = this.getNodeParameter('operation', 0) as string;
+	const run = OPERATIONS[operation];
+	if (!run) throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}"`);
+	const session = await openLakehouse(this);
+	try {
+		const guard: AgentGuard = { pool: session.pool, connection: connectionOptions(await this.getCredentials(LAKEHOUSE_CREDENTIAL)) };
+		return [await run.call(this, guard, session, this.getInputData())];
+	} finally {
+		await session.close();
+	}
+}
