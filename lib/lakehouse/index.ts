@@ -10,3 +10,4 @@ export * from './sql';
 export * from './state';
 export * from './tables';
 export * from './refresh';
+export * from './dispatch';

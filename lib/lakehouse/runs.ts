@@ -12,6 +12,7 @@
  */
 import { hostname } from 'node:os';
 import type { ClientBase, Pool } from 'pg';
+import { parseCron } from '../slo/cron';
 import { writeAudit } from './audit';
 import { inTransaction, redact } from './connection';
 
@@ -77,6 +78,7 @@ export function assertNoSecrets(value: unknown, path = 'config'): void {
  */
 export async function registerConnector(client: ClientBase, registration: ConnectorRegistration): Promise<string> {
 	if (registration.config !== undefined) assertNoSecrets(registration.config);
+	if (registration.schedule) parseCron(registration.schedule); // a typo must fail here, not silently never run
 	const { rows } = await client.query<{ id: string }>(
 		`insert into public.ipai_connector_config (connector_type, name, config, schedule, vault_secret_refs)
 		 values ($1, $2, coalesce($3::jsonb, '{}'), $4, $5)

@@ -60,6 +60,8 @@ function parseField(text: string, min: number, max: number, names: string[] = []
 
 export interface CronSchedule {
 	matches(date: Date): boolean;
+	/** The latest fire time at or before `at` (UTC, whole minutes), or null if none within `horizonDays`. */
+	lastFireAtOrBefore(at: Date, horizonDays?: number): Date | null;
 }
 
 /** Parses a 5-field cron expression (a 6-field one with leading seconds is accepted; seconds are ignored). */
@@ -75,15 +77,34 @@ export function parseCron(expression: string): CronSchedule {
 	const month = parseField(fields[3], 1, 12, MONTHS, 1);
 	const dowRaw = parseField(fields[4], 0, 7, DAYS, 0);
 	const dow = new Set([...dowRaw.values].map((d) => d % 7));
+	const dayMatches = (date: Date): boolean => {
+		if (!month.values.has(date.getUTCMonth() + 1)) return false;
+		const domOk = dom.values.has(date.getUTCDate());
+		const dowOk = dow.has(date.getUTCDay());
+		// Vixie cron: when both day fields are restricted, either one matching is enough.
+		if (!dom.star && !dowRaw.star) return domOk || dowOk;
+		return domOk && dowOk;
+	};
+	const hoursDesc = [...hour.values].sort((a, b) => b - a);
+	const minutesDesc = [...minute.values].sort((a, b) => b - a);
 	return {
 		matches(date: Date): boolean {
-			if (!minute.values.has(date.getUTCMinutes()) || !hour.values.has(date.getUTCHours())) return false;
-			if (!month.values.has(date.getUTCMonth() + 1)) return false;
-			const domOk = dom.values.has(date.getUTCDate());
-			const dowOk = dow.has(date.getUTCDay());
-			// Vixie cron: when both day fields are restricted, either one matching is enough.
-			if (!dom.star && !dowRaw.star) return domOk || dowOk;
-			return domOk && dowOk;
+			return minute.values.has(date.getUTCMinutes()) && hour.values.has(date.getUTCHours()) && dayMatches(date);
+		},
+		lastFireAtOrBefore(at: Date, horizonDays = 400): Date | null {
+			// Day by day backwards, then the latest hour and minute of that day not after `at`:
+			// at most `horizonDays` steps even for a yearly schedule.
+			const day = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
+			for (let d = 0; d <= horizonDays; d++, day.setUTCDate(day.getUTCDate() - 1)) {
+				if (!dayMatches(day)) continue;
+				const limit = d === 0 ? at.getUTCHours() * 60 + at.getUTCMinutes() : 24 * 60 - 1;
+				for (const h of hoursDesc) {
+					if (h * 60 > limit) continue;
+					const m = minutesDesc.find((candidate) => h * 60 + candidate <= limit);
+					if (m !== undefined) return new Date(day.getTime() + (h * 60 + m) * 60_000);
+				}
+			}
+			return null;
 		},
 	};
 }

@@ -40,6 +40,12 @@ export const properties: INodeProperties[] = [
 		type: 'options',
 		noDataExpression: true,
 		options: [
+			{
+				name: 'Dispatch',
+				value: 'dispatch',
+				action: 'Dispatch connectors',
+				description: 'One item per connector to run now: those whose schedule is due (each tick claimed once), or the ones named',
+			},
 			{ name: 'Fail', value: 'fail', action: 'Fail a run', description: 'Record a failed run (also from an Error Trigger)' },
 			{ name: 'Finish', value: 'finish', action: 'Finish a run', description: 'Record a successful run and release the connector' },
 			{ name: 'Get Runs', value: 'getRuns', action: 'Get runs', description: 'List runs from the run ledger' },
@@ -51,6 +57,42 @@ export const properties: INodeProperties[] = [
 			{ name: 'Start', value: 'start', action: 'Start a run', description: 'Register the connector, take its lease and open a run' },
 		],
 		default: 'start',
+	},
+
+	// Dispatch
+	{
+		displayName: 'Connectors',
+		name: 'dispatchMode',
+		type: 'options',
+		options: [
+			{
+				name: 'Due by Schedule',
+				value: 'due',
+				description: 'Enabled connectors whose cron schedule (UTC) has a tick not yet dispatched; a tick is handed out once across all dispatchers',
+			},
+			{ name: 'Named', value: 'named', description: 'The connectors named, now, whatever their schedule (e.g. a "run now" request)' },
+		],
+		default: 'due',
+		displayOptions: { show: { operation: ['dispatch'] } },
+	},
+	{
+		displayName: 'Connector Types',
+		name: 'connectorTypes',
+		type: 'string',
+		default: '',
+		placeholder: 'odoo, github, file',
+		description: 'Only connectors of these types, comma-separated; empty for all',
+		displayOptions: { show: { operation: ['dispatch'], dispatchMode: ['due'] } },
+	},
+	{
+		displayName: 'Connector Names',
+		name: 'connectors',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'odoo-finance, github/devops',
+		description: 'Comma-separated names (or type/name where a name is used by two types); an unknown or disabled one is an error',
+		displayOptions: { show: { operation: ['dispatch'], dispatchMode: ['named'] } },
 	},
 
 	// Start

@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { openLakehouse } from '../../shared/lakehouse';
 import type { Operation } from '../../shared/items';
+import { dispatch } from './dispatch.operation';
 import { loadItems } from './load.operation';
 import { refresh } from './refresh.operation';
 import { fail, finish, getRuns, heartbeatRun, start } from './run.operation';
@@ -9,6 +10,7 @@ import { getState, setState } from './state.operation';
 
 const OPERATIONS: Record<string, Operation> = {
 	start,
+	dispatch,
 	heartbeat: heartbeatRun,
 	finish,
 	fail,
