@@ -280,13 +280,23 @@ export async function currentRunOf(pool: Pool, connector: { id?: string; connect
 }
 
 /** The running run an n8n execution started (for an Error Trigger that knows the failed execution). */
-export async function runOfExecution(pool: Pool, executionId: string): Promise<string | null> {
-	const { rows } = await pool.query<{ id: string }>(
-		`select id from public.ipai_connector_run where status = 'running' and metadata->>'n8n_execution_id' = $1
-		  order by started_at desc limit 1`,
+/**
+ * The run an n8n execution started (the latest, if it started several), whatever its status:
+ * an Error Trigger workflow fails it if it is still running, and reports it either way.
+ */
+export async function runOfExecution(
+	pool: Pool,
+	executionId: string,
+): Promise<{ id: string; status: string; connectorType: string; connectorName: string; errorMessage: string | null } | null> {
+	const { rows } = await pool.query(
+		`select r.id, r.status, r.error_message, c.connector_type, c.name
+		   from public.ipai_connector_run r join public.ipai_connector_config c on c.id = r.connector_id
+		  where r.metadata->>'n8n_execution_id' = $1 and r.status <> 'skipped'
+		  order by r.started_at desc limit 1`,
 		[executionId],
 	);
-	return rows[0]?.id ?? null;
+	const r = rows[0];
+	return r ? { id: r.id, status: r.status, connectorType: r.connector_type, connectorName: r.name, errorMessage: r.error_message } : null;
 }
 
 export interface RunRow {

@@ -113,6 +113,40 @@ export function buildPost(n: DueNotification, secrets: readonly string[] = []): 
 	return sanitize(body, secrets);
 }
 
+export interface PlainMessage {
+	title: string;
+	text: string;
+	severity: 'page' | 'ticket' | 'info';
+	link?: string | null;
+	fields?: Array<{ title: string; value: string }>;
+	footer?: string;
+}
+
+/**
+ * A message that is not an SLO alert (a failed pipeline from the error workflow, a dispatcher
+ * problem): the same look, redaction and size limits as the alerts.
+ */
+export function buildMessagePost(m: PlainMessage, secrets: readonly string[] = []): PostBody {
+	const icon = m.severity === 'page' ? ':rotating_light:' : m.severity === 'ticket' ? ':warning:' : ':information_source:';
+	const tag = m.severity === 'info' ? '' : ` **[${m.severity.toUpperCase()}]**`;
+	const body: PostBody = {
+		text: `${icon}${tag} ${m.title}\n${m.text}`,
+		attachments: [
+			{
+				fallback: cutRunes(m.title, 1000),
+				color: m.severity === 'info' ? COLOURS.resolved : COLOURS[m.severity],
+				title: m.title,
+				title_link: m.link ?? undefined,
+				text: '',
+				fields: (m.fields ?? []).filter((f) => f.value !== '').map((f) => ({ ...f, short: f.value.length <= 40 })),
+				footer: m.footer ?? 'IPAI lakehouse',
+			},
+		],
+	};
+	if (m.severity === 'page') body.priority = { priority: 'urgent', requested_ack: true };
+	return sanitize(body, secrets);
+}
+
 function oneLine(text: string, max: number): string {
 	return cutRunes(text.replace(/\s+/g, ' ').trim(), max);
 }

@@ -28,7 +28,7 @@ export class IpaiSloMonitor implements INodeType {
 				name: MATTERMOST_CREDENTIAL,
 				required: true,
 				testedBy: 'mattermostApiTest',
-				displayOptions: { show: { operation: ['notify'] } },
+				displayOptions: { show: { operation: ['notify', 'postMessage'] } },
 			},
 		],
 		properties,

@@ -2,6 +2,7 @@
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { failRun, finishRun, heartbeat, listRuns, runOfExecution, startRun } from '../../../lib/lakehouse/runs';
+import { redact } from '../../../lib/lakehouse/connection';
 import { nodeError } from '../../shared/lakehouse';
 import { objectParameter, perItem, type Operation } from '../../shared/items';
 
@@ -56,19 +57,33 @@ export const fail: Operation = async function (session, items) {
 			if (!execution?.id) {
 				throw new NodeOperationError(this.getNode(), 'The input is not an Error Trigger item (no execution.id)', { itemIndex: i });
 			}
-			const runId = await runOfExecution(session.pool, String(execution.id));
-			if (!runId) return { failed: false, reason: `No running run was started by execution ${execution.id}` };
 			const error = (execution.error ?? {}) as IDataObject;
 			const where = [execution.lastNodeExecuted ? `node "${execution.lastNodeExecuted}"` : '', execution.url ? `execution ${execution.url}` : '']
 				.filter(Boolean)
 				.join(', ');
 			const message = `${String(error.message ?? 'The workflow failed')}${where ? ` (${where})` : ''}`;
-			const result = await failRun(session.pool, runId, {
+			const report = {
+				workflowName: (json.workflow ?? {}).name ?? null,
+				executionId: execution.id,
+				executionUrl: execution.url ?? null,
+				lastNode: execution.lastNodeExecuted ?? null,
+			};
+			const run = await runOfExecution(session.pool, String(execution.id));
+			if (!run) {
+				// Failed before a run started (or not a connector workflow): still worth telling on-call.
+				return { ...report, runId: null, failed: false, status: null, connector: null, errorMessage: redact(message, session.secrets) };
+			}
+			const connector = `${run.connectorType}/${run.connectorName}`;
+			if (run.status !== 'running') {
+				// The source node already failed its own run with the error; report that message.
+				return { ...report, runId: run.id, failed: false, status: run.status, connector, errorMessage: run.errorMessage ?? redact(message, session.secrets) };
+			}
+			const result = await failRun(session.pool, run.id, {
 				error: message,
 				secrets: session.secrets,
-				metadata: { ...metadata, n8n_failed_execution_id: execution.id, n8n_workflow_name: (json.workflow ?? {}).name },
+				metadata: { ...metadata, n8n_failed_execution_id: execution.id, n8n_workflow_name: report.workflowName },
 			});
-			return { runId, failed: result.changed, status: result.status, errorMessage: result.errorMessage };
+			return { ...report, runId: run.id, failed: result.changed, status: result.status, connector, errorMessage: result.errorMessage };
 		}
 		const runId = this.getNodeParameter('runId', i) as string;
 		const message = (this.getNodeParameter('errorMessage', i, '') as string) || 'Marked failed by the workflow';

@@ -4,10 +4,11 @@ import { openLakehouse } from '../../shared/lakehouse';
 import type { Operation } from './context';
 import { evaluate, getStatus } from './evaluate.operation';
 import { notify } from './notify.operation';
+import { postMessage } from './postMessage.operation';
 import { setSlo } from './setSlo.operation';
 import { silence, unsilence } from './silence.operation';
 
-const OPERATIONS: Record<string, Operation> = { evaluate, getStatus, notify, setSlo, silence, unsilence };
+const OPERATIONS: Record<string, Operation> = { evaluate, getStatus, notify, postMessage, setSlo, silence, unsilence };
 
 /** One pool per execution of the node, shared by all its items and closed when they are done. */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
