@@ -68,5 +68,13 @@ export class IpaiGitHubApi implements ICredentialType {
 			default: 'https://api.github.com',
 			description: 'https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server',
 		},
+		{
+			displayName: 'Webhook Secret',
+			name: 'webhookSecret',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description: 'The secret of the repository webhooks the IPAI GitHub Trigger receives (optional; the trigger may set its own)',
+		},
 	];
 }

@@ -46,7 +46,7 @@ export class IpaiGitHubTrigger implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{ name: LAKEHOUSE_CREDENTIAL, required: true, testedBy: 'lakehouseConnectionTest' },
-			{ name: GITHUB_CREDENTIAL, required: true, testedBy: 'gitHubConnectionTest', displayOptions: { show: { registerWebhook: [true] } } },
+			{ name: GITHUB_CREDENTIAL, required: false, testedBy: 'gitHubConnectionTest' }, // webhook secret and/or hook registration
 		],
 		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'webhook' }],
 		properties: [
@@ -56,8 +56,7 @@ export class IpaiGitHubTrigger implements INodeType {
 				type: 'string',
 				typeOptions: { password: true },
 				default: '',
-				required: true,
-				description: 'The secret set on the GitHub webhook; deliveries whose X-Hub-Signature-256 does not match it are refused with 401',
+				description: 'The secret set on the GitHub webhook; empty uses the IPAI GitHub credential\'s Webhook Secret. Deliveries whose X-Hub-Signature-256 does not match are refused with 401.',
 			},
 			{
 				displayName: 'Connector Name',
@@ -124,7 +123,7 @@ export class IpaiGitHubTrigger implements INodeType {
 					name: 'web',
 					active: true,
 					events: this.getNodeParameter('events', ['*']) as string[],
-					config: { url, content_type: 'json', secret: this.getNodeParameter('secret') as string, insecure_ssl: '0' },
+					config: { url, content_type: 'json', secret: await webhookSecret(this), insecure_ssl: '0' },
 				};
 				const data = this.getWorkflowStaticData('node');
 				try {
@@ -172,7 +171,8 @@ export class IpaiGitHubTrigger implements INodeType {
 		const raw = (req as unknown as { rawBody?: Buffer }).rawBody;
 		if (!Buffer.isBuffer(raw)) return reply(400, { message: 'No raw request body to verify' });
 		const headers = this.getHeaderData() as Record<string, unknown>;
-		const check = verifySignature(this.getNodeParameter('secret') as string, raw, headers['x-hub-signature-256'] as string | undefined);
+		// No secret anywhere → '' → refused with "no webhook secret is configured".
+		const check = verifySignature(await webhookSecret(this).catch(() => ''), raw, headers['x-hub-signature-256'] as string | undefined);
 		if (!check.valid) return reply(401, { message: `Signature refused: ${check.reason}` });
 		const delivery = deliveryHeaders(headers);
 		if ('error' in delivery) return reply(400, { message: delivery.error });
@@ -200,6 +200,15 @@ export class IpaiGitHubTrigger implements INodeType {
 			await pool.end().catch(() => undefined);
 		}
 	}
+}
+
+/** The node's own secret, else the credential's; none at all is refused (an unsigned hook is open to anyone). */
+async function webhookSecret(fn: IHookFunctions | IWebhookFunctions): Promise<string> {
+	const own = (fn.getNodeParameter('secret', '') as string).trim();
+	if (own) return own;
+	const fromCredential = String((await fn.getCredentials(GITHUB_CREDENTIAL)).webhookSecret ?? '').trim();
+	if (fromCredential) return fromCredential;
+	throw new NodeOperationError(fn.getNode(), 'No webhook secret: set Webhook Secret on the node or on the IPAI GitHub credential');
 }
 
 function repositoryOf(fn: IHookFunctions): string {
