@@ -1,0 +1,649 @@
+/**
+ * Checks a workflow JSON against node type descriptions, the way n8n reads it: node types and
+ * typeVersions, parameters (existence per version, visibility through displayOptions, option
+ * values, collection keys), credential types and connections.
+ *
+ * Data only: descriptions come in as plain objects (our node classes' `description`, n8n's
+ * `dist/types/nodes.json` and `credentials.json`), so this module has no n8n import and can run
+ * wherever a workflow file can be read. The visibility rules replicate n8n-workflow's
+ * NodeHelpers.displayParameter / checkConditions (n8n-workflow 2.40, dist/cjs/node-helpers.js),
+ * including `@version`, `@tool`, `@feature`, `/root` paths and `_cnd` conditions; unset
+ * parameters take their defaults first, as n8n's getNodeParameters does.
+ */
+
+export interface DisplayOptions {
+	show?: Record<string, unknown[]>;
+	hide?: Record<string, unknown[]>;
+}
+
+/** One entry of `properties` (INodeProperties), or of a collection's `options`. */
+export interface PropertyDescription {
+	name: string;
+	displayName?: string;
+	type: string;
+	default?: unknown;
+	displayOptions?: DisplayOptions;
+	/** options/multiOptions: {name, value}; collection: properties; fixedCollection: {name, values}. */
+	options?: Array<Record<string, unknown>>;
+	typeOptions?: Record<string, unknown>;
+	/** resourceLocator modes. */
+	modes?: Array<{ name: string }>;
+}
+
+export interface NodeCredentialDescription {
+	name: string;
+	required?: boolean;
+	displayOptions?: DisplayOptions;
+}
+
+/** The parts of an INodeTypeDescription the validator reads. */
+export interface NodeTypeDescription {
+	name: string;
+	displayName?: string;
+	description?: string;
+	version: number | number[];
+	properties: PropertyDescription[];
+	credentials?: NodeCredentialDescription[];
+	/** Array of connection types (strings or {type}), or an n8n expression string. */
+	inputs?: unknown;
+	outputs?: unknown;
+	usableAsTool?: boolean | { replacements?: Record<string, unknown> };
+	features?: Record<string, { '@version'?: unknown[] }>;
+}
+
+export interface CredentialTypeDescription {
+	name: string;
+	displayName?: string;
+}
+
+export interface WorkflowNode {
+	id?: string;
+	name: string;
+	type: string;
+	typeVersion: number;
+	parameters?: Record<string, unknown>;
+	credentials?: Record<string, unknown>;
+	disabled?: boolean;
+	onError?: string;
+	[key: string]: unknown;
+}
+
+export interface WorkflowConnection {
+	node: string;
+	type: string;
+	index: number;
+}
+
+export interface WorkflowJson {
+	id?: string;
+	name?: string;
+	nodes: WorkflowNode[];
+	connections: Record<string, Record<string, Array<WorkflowConnection[] | null>>>;
+	settings?: Record<string, unknown>;
+	meta?: Record<string, unknown>;
+	[key: string]: unknown;
+}
+
+export interface ValidationProblem {
+	/** Node name, when the problem belongs to one node. */
+	node?: string;
+	message: string;
+}
+
+interface RegisteredType {
+	description: NodeTypeDescription;
+	versions: number[];
+	isTool: boolean;
+}
+
+/**
+ * Node and credential types known to the validator. Node types are registered under their full
+ * name (`<package>.<name>`); a package may register several descriptions for one name (n8n's
+ * nodes.json lists each version group of a versioned node separately).
+ */
+export class NodeTypeRegistry {
+	private readonly nodes = new Map<string, RegisteredType[]>();
+	private readonly credentialTypes = new Map<string, CredentialTypeDescription>();
+
+	/**
+	 * Registers descriptions of one package. `usableAsTool` nodes also get the `<name>Tool`
+	 * variant n8n synthesizes at load time (n8n/dist/tool-generation/ai-tools.js
+	 * convertNodeToAiTool): no inputs, one ai_tool output, plus descriptionType/toolDescription.
+	 */
+	addNodes(packageName: string, descriptions: NodeTypeDescription[]): this {
+		for (const description of descriptions) {
+			this.register(`${packageName}.${description.name}`, description, false);
+			if (description.usableAsTool) {
+				const tool = toToolDescription(description);
+				this.register(`${packageName}.${tool.name}`, tool, true);
+			}
+		}
+		return this;
+	}
+
+	addCredentials(descriptions: CredentialTypeDescription[]): this {
+		for (const description of descriptions) this.credentialTypes.set(description.name, description);
+		return this;
+	}
+
+	private register(fullName: string, description: NodeTypeDescription, isTool: boolean): void {
+		const versions = Array.isArray(description.version) ? description.version : [description.version];
+		const list = this.nodes.get(fullName) ?? [];
+		list.push({ description, versions, isTool });
+		this.nodes.set(fullName, list);
+	}
+
+	hasCredentialType(name: string): boolean {
+		return this.credentialTypes.has(name);
+	}
+
+	nodeTypeNames(): string[] {
+		return [...this.nodes.keys()];
+	}
+
+	/** All versions declared for a node type (empty when the type is unknown). */
+	versionsOf(type: string): number[] {
+		return [...new Set((this.nodes.get(type) ?? []).flatMap((entry) => entry.versions))].sort((a, b) => a - b);
+	}
+
+	/** The description that declares this version, if any. */
+	find(type: string, version: number): RegisteredType | undefined {
+		return (this.nodes.get(type) ?? []).find((entry) => entry.versions.includes(version));
+	}
+}
+
+function toToolDescription(description: NodeTypeDescription): NodeTypeDescription {
+	const base: NodeTypeDescription =
+		typeof description.usableAsTool === 'object'
+			? { ...structuredClone(description), ...(description.usableAsTool.replacements ?? {}) }
+			: structuredClone(description);
+	const properties = [...base.properties];
+	if (!properties.some((property) => property.name === 'toolDescription')) {
+		const hasResourceOrOperation = properties.some((property) => property.name === 'resource' || property.name === 'operation');
+		let lastCallout = -1;
+		properties.forEach((property, index) => {
+			if (property.type === 'callout') lastCallout = index;
+		});
+		const toolDescription: PropertyDescription = {
+			displayName: 'Description',
+			name: 'toolDescription',
+			type: 'string',
+			default: base.description,
+		};
+		const inserted: PropertyDescription[] = [toolDescription];
+		if (hasResourceOrOperation) {
+			toolDescription.displayOptions = { show: { descriptionType: ['manual'] } };
+			inserted.unshift({
+				displayName: 'Tool Description',
+				name: 'descriptionType',
+				type: 'options',
+				options: [
+					{ name: 'Set Automatically', value: 'auto' },
+					{ name: 'Set Manually', value: 'manual' },
+				],
+				default: 'auto',
+			});
+		}
+		properties.splice(lastCallout + 1, 0, ...inserted);
+	}
+	return { ...base, name: `${base.name}Tool`, inputs: [], outputs: ['ai_tool'], usableAsTool: undefined, properties };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Visibility (n8n-workflow NodeHelpers.displayParameter)
+
+interface Context {
+	version: number;
+	isTool: boolean;
+	description: NodeTypeDescription;
+	/** Top-level parameter values with defaults applied. */
+	root: Record<string, unknown>;
+}
+
+function isExpression(value: unknown): boolean {
+	return typeof value === 'string' && value.startsWith('=');
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+	return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function getPath(values: unknown, path: string): unknown {
+	let current = values;
+	for (const segment of path.split('.')) {
+		if (!isPlainObject(current) && !Array.isArray(current)) return undefined;
+		current = (current as Record<string, unknown>)[segment];
+	}
+	return current;
+}
+
+function propertyValues(values: Record<string, unknown>, propertyName: string, context: Context): unknown[] {
+	let value: unknown;
+	if (propertyName.startsWith('/')) value = getPath(context.root, propertyName.slice(1));
+	else if (propertyName === '@version') value = context.version || 0;
+	else if (propertyName === '@tool') value = context.isTool;
+	else if (propertyName === '@feature') {
+		return Object.entries(context.description.features ?? {})
+			.filter(([, condition]) => checkConditions(condition['@version'] ?? [], [context.version]))
+			.map(([name]) => name);
+	} else value = getPath(values, propertyName);
+	if (isPlainObject(value) && value.__rl) value = value.value;
+	return Array.isArray(value) ? value : [value];
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+	if (a === b) return true;
+	if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
+	if (Array.isArray(a) !== Array.isArray(b)) return false;
+	const aKeys = Object.keys(a as object);
+	const bKeys = Object.keys(b as object);
+	if (aKeys.length !== bKeys.length) return false;
+	return aKeys.every((key) => deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
+}
+
+export function checkConditions(conditions: unknown[], actualValues: unknown[]): boolean {
+	return conditions.some((condition) => {
+		if (isPlainObject(condition) && isPlainObject(condition._cnd) && Object.keys(condition).length === 1) {
+			const [key, target] = Object.entries(condition._cnd)[0] as [string, unknown];
+			if (actualValues.length === 0) return key === 'not';
+			return actualValues.every((actual) => {
+				const a = actual as number;
+				const t = target as number;
+				switch (key) {
+					case 'eq':
+						return deepEqual(actual, target);
+					case 'not':
+						return !deepEqual(actual, target);
+					case 'gte':
+						return a >= t;
+					case 'lte':
+						return a <= t;
+					case 'gt':
+						return a > t;
+					case 'lt':
+						return a < t;
+					case 'between': {
+						const { from, to } = target as { from: number; to: number };
+						return a >= from && a <= to;
+					}
+					case 'includes':
+						return typeof actual === 'string' && actual.includes(target as string);
+					case 'startsWith':
+						return typeof actual === 'string' && actual.startsWith(target as string);
+					case 'endsWith':
+						return typeof actual === 'string' && actual.endsWith(target as string);
+					case 'regex':
+						return typeof actual === 'string' && new RegExp(target as string).test(actual);
+					case 'exists':
+						return actual !== null && actual !== undefined && actual !== '';
+					default:
+						return false;
+				}
+			});
+		}
+		return actualValues.includes(condition);
+	});
+}
+
+function displayed(
+	options: DisplayOptions | undefined,
+	values: Record<string, unknown>,
+	context: Context,
+): boolean {
+	if (!options) return true;
+	for (const [name, conditions] of Object.entries(options.show ?? {})) {
+		const actual = propertyValues(values, name, context);
+		// n8n shows a parameter whose controlling value is an expression (known only at run time).
+		if (actual.some(isExpression)) return true;
+		if (!checkConditions(conditions, actual)) return false;
+	}
+	for (const [name, conditions] of Object.entries(options.hide ?? {})) {
+		const actual = propertyValues(values, name, context);
+		if (actual.length !== 0 && checkConditions(conditions, actual)) return false;
+	}
+	return true;
+}
+
+/** Unset parameters take the default of their first visible definition (in description order). */
+function withDefaults(
+	properties: PropertyDescription[],
+	values: Record<string, unknown>,
+	context: Omit<Context, 'root'>,
+): Record<string, unknown> {
+	const resolved: Record<string, unknown> = { ...values };
+	// Two passes: a default set late (e.g. an operation) can reveal a parameter listed earlier.
+	for (let pass = 0; pass < 2; pass++) {
+		for (const property of properties) {
+			if (property.name in resolved) continue;
+			if (displayed(property.displayOptions, resolved, { ...context, root: resolved })) {
+				resolved[property.name] = property.default;
+			}
+		}
+	}
+	return resolved;
+}
+
+function describeConditions(options: DisplayOptions | undefined): string {
+	const parts: string[] = [];
+	for (const [name, values] of Object.entries(options?.show ?? {})) parts.push(`${name} is ${formatValues(values)}`);
+	for (const [name, values] of Object.entries(options?.hide ?? {})) parts.push(`${name} is not ${formatValues(values)}`);
+	return parts.join(' and ');
+}
+
+function formatValues(values: unknown[]): string {
+	return values.map((value) => JSON.stringify(isPlainObject(value) && value._cnd ? value._cnd : value)).join(' or ');
+}
+
+function closest(name: string, candidates: string[]): string | undefined {
+	let best: { candidate: string; distance: number } | undefined;
+	for (const candidate of candidates) {
+		const distance = levenshtein(name.toLowerCase(), candidate.toLowerCase());
+		if (!best || distance < best.distance) best = { candidate, distance };
+	}
+	return best && best.distance <= Math.max(2, Math.floor(name.length / 3)) ? best.candidate : undefined;
+}
+
+function levenshtein(a: string, b: string): number {
+	const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+	for (let i = 1; i <= a.length; i++) {
+		let previous = row[0];
+		row[0] = i;
+		for (let j = 1; j <= b.length; j++) {
+			const current = row[j];
+			row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+			previous = current;
+		}
+	}
+	return row[b.length];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parameters
+
+function hasDynamicOptions(property: PropertyDescription): boolean {
+	const typeOptions = property.typeOptions ?? {};
+	return Boolean(typeOptions.loadOptionsMethod || typeOptions.loadOptions);
+}
+
+function checkParameters(
+	properties: PropertyDescription[],
+	values: Record<string, unknown>,
+	visibilityValues: Record<string, unknown>,
+	context: Context,
+	path: string,
+	report: (message: string) => void,
+): void {
+	for (const [key, value] of Object.entries(values)) {
+		const label = `${path}${key}`;
+		const definitions = properties.filter((property) => property.name === key);
+		if (definitions.length === 0) {
+			const suggestion = closest(key, [...new Set(properties.map((property) => property.name))]);
+			report(
+				`parameter "${label}" does not exist in ${context.description.name} v${context.version}` +
+					(suggestion ? ` (did you mean "${suggestion}"?)` : ''),
+			);
+			continue;
+		}
+		const visible = definitions.filter((property) => displayed(property.displayOptions, visibilityValues, context));
+		if (visible.length === 0) {
+			report(
+				`parameter "${label}" is set but not shown with these settings (it needs ${definitions
+					.map((property) => describeConditions(property.displayOptions))
+					.join('; or ')}): n8n ignores it`,
+			);
+			continue;
+		}
+		checkValue(visible, value, label, context, report);
+	}
+}
+
+function checkValue(
+	definitions: PropertyDescription[],
+	value: unknown,
+	label: string,
+	context: Context,
+	report: (message: string) => void,
+): void {
+	if (isExpression(value) || value === undefined || value === null) return;
+	const property = definitions[0];
+	switch (property.type) {
+		case 'options':
+		case 'multiOptions': {
+			if (definitions.some(hasDynamicOptions)) return;
+			const allowed = [...new Set(definitions.flatMap((definition) => (definition.options ?? []).map((option) => option.value)))];
+			const given = property.type === 'multiOptions' ? value : [value];
+			if (!Array.isArray(given)) {
+				report(`parameter "${label}" must be a list of values (multiOptions), got ${JSON.stringify(value)}`);
+				return;
+			}
+			for (const item of given) {
+				if (isExpression(item)) continue;
+				if (!allowed.some((option) => deepEqual(option, item))) {
+					report(`parameter "${label}" has value ${JSON.stringify(item)}, which is not one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`);
+				}
+			}
+			return;
+		}
+		case 'boolean':
+			if (typeof value !== 'boolean') report(`parameter "${label}" must be true or false, got ${JSON.stringify(value)}`);
+			return;
+		case 'number':
+			if (typeof value !== 'number') report(`parameter "${label}" must be a number, got ${JSON.stringify(value)}`);
+			return;
+		case 'collection': {
+			if (!isPlainObject(value)) {
+				report(`parameter "${label}" must be an object (collection), got ${JSON.stringify(value)}`);
+				return;
+			}
+			const options = definitions.flatMap((definition) => (definition.options ?? []) as unknown as PropertyDescription[]);
+			checkParameters(options, value, value, context, `${label}.`, report);
+			return;
+		}
+		case 'fixedCollection': {
+			if (!isPlainObject(value)) {
+				report(`parameter "${label}" must be an object (fixedCollection), got ${JSON.stringify(value)}`);
+				return;
+			}
+			const groups = definitions.flatMap((definition) => (definition.options ?? []) as Array<{ name: string; values?: PropertyDescription[] }>);
+			const multiple = definitions.some((definition) => definition.typeOptions?.multipleValues === true);
+			for (const [groupName, groupValue] of Object.entries(value)) {
+				const group = groups.find((candidate) => candidate.name === groupName);
+				if (!group) {
+					const suggestion = closest(groupName, groups.map((candidate) => candidate.name));
+					report(
+						`parameter "${label}.${groupName}" does not exist (options: ${groups.map((g) => g.name).join(', ')})` +
+							(suggestion ? ` (did you mean "${suggestion}"?)` : ''),
+					);
+					continue;
+				}
+				if (isExpression(groupValue)) continue;
+				const entries = multiple ? groupValue : [groupValue];
+				if (!Array.isArray(entries)) {
+					report(`parameter "${label}.${groupName}" must be a list (the collection takes multiple values)`);
+					continue;
+				}
+				entries.forEach((entry, index) => {
+					if (!isPlainObject(entry)) {
+						report(`parameter "${label}.${groupName}${multiple ? `[${index}]` : ''}" must be an object`);
+						return;
+					}
+					const groupProperties = group.values ?? [];
+					const resolved = withDefaults(groupProperties, entry, context);
+					checkParameters(groupProperties, entry, resolved, context, `${label}.${groupName}${multiple ? `[${index}]` : ''}.`, report);
+				});
+			}
+			return;
+		}
+		case 'resourceLocator': {
+			if (!isPlainObject(value)) return; // a plain string is the pre-resource-locator format, still accepted
+			const modes = definitions.flatMap((definition) => (definition.modes ?? []).map((mode) => mode.name));
+			if (value.__rl !== true) report(`parameter "${label}" is a resource locator and needs "__rl": true`);
+			if (modes.length > 0 && typeof value.mode === 'string' && !modes.includes(value.mode)) {
+				report(`parameter "${label}" has mode "${value.mode}", which is not one of ${modes.join(', ')}`);
+			}
+			return;
+		}
+		default:
+			return;
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections
+
+interface ConnectionSpec {
+	/** Connection types the node may have on this side. */
+	types: Set<string>;
+	/** How many of each type, when the description lists them literally. */
+	counts?: Map<string, number>;
+}
+
+function connectionSpec(spec: unknown): ConnectionSpec | undefined {
+	if (Array.isArray(spec)) {
+		const counts = new Map<string, number>();
+		for (const entry of spec) {
+			const type = typeof entry === 'string' ? entry : isPlainObject(entry) ? String(entry.type) : undefined;
+			if (type) counts.set(type, (counts.get(type) ?? 0) + 1);
+		}
+		return { types: new Set(counts.keys()), counts };
+	}
+	if (typeof spec === 'string') {
+		// An expression computed from the parameters: the types it can produce are the literals
+		// it mentions; how many of each is only known at run time.
+		const types = new Set<string>();
+		for (const match of spec.matchAll(/['"](main|ai_[A-Za-z]+)['"]/g)) types.add(match[1]);
+		if (/NodeConnectionTypes\.Main|type:\s*['"]main['"]/.test(spec)) types.add('main');
+		return types.size > 0 ? { types } : undefined;
+	}
+	return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Problems of one workflow against the registry. An empty list means n8n will read every node,
+ * parameter, credential reference and connection the way the template intends.
+ */
+export function validateWorkflow(workflow: WorkflowJson, registry: NodeTypeRegistry): ValidationProblem[] {
+	const problems: ValidationProblem[] = [];
+	const nodes = Array.isArray(workflow.nodes) ? workflow.nodes : [];
+	const byName = new Map<string, { node: WorkflowNode; type?: RegisteredType }>();
+
+	for (const node of nodes) {
+		const report = (message: string) => problems.push({ node: node.name, message });
+		if (byName.has(node.name)) {
+			report(`two nodes are named "${node.name}": connections address nodes by name`);
+			continue;
+		}
+		const versions = registry.versionsOf(node.type);
+		if (versions.length === 0) {
+			const suggestion = closest(node.type, registry.nodeTypeNames());
+			report(`unknown node type "${node.type}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`);
+			byName.set(node.name, { node });
+			continue;
+		}
+		const type = registry.find(node.type, node.typeVersion);
+		byName.set(node.name, { node, type });
+		if (!type) {
+			report(`typeVersion ${node.typeVersion} is not a version of ${node.type} (declared: ${versions.join(', ')})`);
+			continue;
+		}
+		const baseContext = { version: node.typeVersion, isTool: type.isTool, description: type.description };
+		const parameters = isPlainObject(node.parameters) ? node.parameters : {};
+		const resolved = withDefaults(type.description.properties, parameters, baseContext);
+		const context: Context = { ...baseContext, root: resolved };
+		checkParameters(type.description.properties, parameters, resolved, context, '', report);
+		checkCredentials(node, type.description, resolved, context, registry, report);
+	}
+
+	for (const [sourceName, byType] of Object.entries(workflow.connections ?? {})) {
+		const source = byName.get(sourceName);
+		if (!source) {
+			problems.push({ message: `connections start at node "${sourceName}", which does not exist` });
+			continue;
+		}
+		const report = (message: string) => problems.push({ node: sourceName, message });
+		const outputs = source.type ? connectionSpec(source.type.description.outputs) : undefined;
+		for (const [type, outputList] of Object.entries(byType ?? {})) {
+			if (outputs && !outputs.types.has(type)) {
+				report(`has a "${type}" connection, but ${source.node.type} only has ${[...outputs.types].join(', ')} outputs`);
+				continue;
+			}
+			let outputCount = outputs?.counts?.get(type);
+			// "On Error: Continue (using error output)" adds one main output.
+			if (outputCount !== undefined && type === 'main' && source.node.onError === 'continueErrorOutput') outputCount += 1;
+			(outputList ?? []).forEach((targets, outputIndex) => {
+				if (!targets || targets.length === 0) return;
+				if (outputCount !== undefined && outputIndex >= outputCount) {
+					report(`connects from ${type} output ${outputIndex}, but ${source.node.type} has ${outputCount} ${type} output(s)`);
+				}
+				for (const connection of targets) {
+					const target = byName.get(connection.node);
+					if (!target) {
+						report(`connects to node "${connection.node}", which does not exist`);
+						continue;
+					}
+					if (connection.type !== type) {
+						report(`connection to "${connection.node}" is listed under "${type}" but has type "${connection.type}"`);
+					}
+					const inputs = target.type ? connectionSpec(target.type.description.inputs) : undefined;
+					if (!inputs) continue;
+					if (!inputs.types.has(connection.type)) {
+						report(
+							`connects to "${connection.node}" as ${connection.type}, but ${target.node.type} takes ` +
+								(inputs.types.size > 0 ? `only ${[...inputs.types].join(', ')} inputs` : 'no inputs'),
+						);
+						continue;
+					}
+					const inputCount = inputs.counts?.get(connection.type);
+					if (inputCount !== undefined && connection.index >= inputCount) {
+						report(`connects to "${connection.node}" ${connection.type} input ${connection.index}, but it has ${inputCount}`);
+					}
+				}
+			});
+		}
+	}
+	return problems;
+}
+
+function checkCredentials(
+	node: WorkflowNode,
+	description: NodeTypeDescription,
+	resolved: Record<string, unknown>,
+	context: Context,
+	registry: NodeTypeRegistry,
+	report: (message: string) => void,
+): void {
+	const declared = description.credentials ?? [];
+	const given = isPlainObject(node.credentials) ? node.credentials : {};
+	// HTTP Request and friends take any credential type through these parameters.
+	const dynamicTypes = new Set(
+		[resolved.nodeCredentialType, resolved.genericAuthType].filter((value): value is string => typeof value === 'string'),
+	);
+	for (const credentialType of Object.keys(given)) {
+		if (!registry.hasCredentialType(credentialType)) {
+			report(`credential type "${credentialType}" does not exist`);
+			continue;
+		}
+		if (dynamicTypes.has(credentialType)) continue;
+		const definitions = declared.filter((credential) => credential.name === credentialType);
+		if (definitions.length === 0) {
+			report(
+				`${node.type} does not take a "${credentialType}" credential` +
+					(declared.length > 0 ? ` (it takes ${[...new Set(declared.map((c) => c.name))].join(', ')})` : ' (it takes none)'),
+			);
+			continue;
+		}
+		if (!definitions.some((credential) => displayed(credential.displayOptions, resolved, context))) {
+			report(
+				`credential "${credentialType}" is not used with these settings (it needs ${describeConditions(definitions[0].displayOptions)})`,
+			);
+		}
+	}
+	for (const credential of declared) {
+		if (!credential.required || credential.name in given) continue;
+		if (displayed(credential.displayOptions, resolved, context)) {
+			report(`needs a "${credential.name}" credential`);
+		}
+	}
+}

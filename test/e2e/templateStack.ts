@@ -1,0 +1,222 @@
+/**
+ * Everything the shipped workflow templates need, for end-to-end tests: a migrated lakehouse, the
+ * Odoo, GitHub, Mattermost and S3 stand-ins (real wire protocols), a real n8n 2.x with the packed
+ * package installed, the credentials the manifest names, and the templates imported through
+ * `npm run workflows:import` — the way a user sets it up.
+ */
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { Pool } from 'pg';
+import { migrate } from '../../lib/lakehouse/migrate';
+import { signPayload } from '../../lib/sources/github/webhooks';
+import { loadTemplates, referencedTemplateIds } from '../../lib/workflows/templates';
+import { createScratchDatabase, type ScratchDatabase } from '../helpers/database';
+import { MattermostSimulator } from '../simulators/mattermost/server';
+import { GitHubSimulator } from '../simulators/github/server';
+import { DEFAULT_ADMIN_API_KEY, OdooSimulator, seedDemoCompany, type RunningServer } from '../simulators/odoo';
+import { N8nInstance, type StartOptions } from './n8nRuntime';
+import { lakehouseCredential, packPackage } from './pack';
+
+const ROOT = resolve(__dirname, '..', '..');
+export const WEBHOOK_HEADER = 'X-IPAI-Key';
+const BOT_TOKEN = 'e2etemplatebot000000000000';
+const CHANNEL = 'e2etemplatechannel00000001';
+const GITHUB_TOKEN = 'ghp_template_e2e';
+
+export interface TemplateStack {
+	n8n: N8nInstance;
+	lakehouse: ScratchDatabase;
+	pool: Pool;
+	odoo: OdooSimulator;
+	github: GitHubSimulator;
+	mattermost: MattermostSimulator;
+	s3: { endpoint: string; client: S3Client; bucket: string };
+	apiKey: string;
+	webhookKey: string;
+	githubWebhookSecret: string;
+	/** Template id (e.g. ipaiDispatcher) → the workflow id n8n gave it on import. */
+	workflowIds: Map<string, string>;
+	importOutput: string;
+	/** POST to a production webhook with the webhook key header. */
+	webhook(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; json: unknown }>;
+	githubDelivery(event: string, payload: unknown, deliveryId: string): Promise<{ status: number; json: unknown }>;
+	activate(templateId: string): Promise<void>;
+	/** Adds a connector row (what a user does to add a connector). */
+	addConnector(type: string, name: string, config: Record<string, unknown>, schedule: string | null): Promise<string>;
+	/** Waits until `done` returns a truthy value, polling the lakehouse. */
+	waitFor<T>(what: string, done: () => Promise<T | undefined | null | false>, timeoutMs?: number): Promise<T>;
+	dispose(): Promise<void>;
+}
+
+export async function startTemplateStack(options: { name: string; start?: StartOptions; odooDelayMs?: number }): Promise<TemplateStack> {
+	const cleanups: Array<() => Promise<unknown>> = [];
+	const dispose = async () => {
+		for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+	};
+	try {
+		const lakehouse = await createScratchDatabase(`ipai_e2e_${options.name}`);
+		cleanups.push(() => lakehouse.drop());
+		await migrate({ connection: { connectionString: lakehouse.url } });
+		const pool = new Pool({ connectionString: lakehouse.url, max: 4 });
+		cleanups.push(() => pool.end());
+
+		const odoo = new OdooSimulator({ version: '17.0' });
+		seedDemoCompany(odoo);
+		if (options.odooDelayMs) odoo.failNext(1_000_000, { kind: 'delay', ms: options.odooDelayMs, match: { method: 'search_read' } });
+		const odooServer: RunningServer = await odoo.start();
+		cleanups.push(() => odooServer.close());
+
+		const github = new GitHubSimulator({ token: GITHUB_TOKEN });
+		await github.start();
+		cleanups.push(() => github.stop());
+
+		const mattermost = await MattermostSimulator.start({
+			tokens: { [BOT_TOKEN]: { id: 'e2etemplatebotuser00000000', username: 'ipai-bot', isBot: true, channels: [CHANNEL] } },
+			channels: [{ id: CHANNEL, name: 'data-alerts' }],
+		});
+		cleanups.push(() => mattermost.close());
+
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const S3rver = require('s3rver');
+		const s3Dir = mkdtempSync(join(tmpdir(), 'ipai-e2e-s3-'));
+		const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3Dir });
+		const { port: s3Port } = await s3rver.run();
+		cleanups.push(async () => {
+			await s3rver.close();
+			rmSync(s3Dir, { recursive: true, force: true });
+		});
+		const endpoint = `http://127.0.0.1:${s3Port}`;
+		const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+		cleanups.push(async () => client.destroy());
+		await client.send(new CreateBucketCommand({ Bucket: 'exports' }));
+
+		const n8n = await N8nInstance.create();
+		cleanups.push(() => n8n.dispose());
+		await n8n.installPackage(packPackage());
+		const webhookKey = randomBytes(12).toString('hex');
+		const githubWebhookSecret = `whsec-${randomBytes(8).toString('hex')}`;
+		const lake = lakehouseCredential('credLakehouse01', lakehouse.url);
+		await n8n.importCredentials([
+			{ ...lake, name: 'IPAI Lakehouse' },
+			{ ...lakehouseCredential('credAgentLake01', lakehouse.url), name: 'IPAI Lakehouse (agent guard)' },
+			{ id: 'credOdoo0000001', name: 'IPAI Odoo', type: 'ipaiOdooApi', data: { url: odooServer.url, database: 'odoo', login: 'admin', apiKey: DEFAULT_ADMIN_API_KEY, protocol: 'auto' } },
+			{
+				id: 'credGitHub00001', name: 'IPAI GitHub', type: 'ipaiGitHubApi',
+				data: { authType: 'token', accessToken: GITHUB_TOKEN, baseUrl: github.url, webhookSecret: githubWebhookSecret },
+			},
+			{ id: 'credMattermost1', name: 'IPAI Mattermost', type: 'ipaiMattermostApi', data: { mode: 'bot', serverUrl: mattermost.url, accessToken: BOT_TOKEN, channelId: CHANNEL } },
+			{
+				id: 'credS300000001', name: 'IPAI S3', type: 'ipaiS3Api',
+				data: { endpoint, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true, bucket: 'exports' },
+			},
+			// The agent template's chat model: imported so every template maps; never called here.
+			{ id: 'credAnthropic01', name: 'Anthropic', type: 'anthropicApi', data: { apiKey: 'sk-ant-not-used' } },
+			{ id: 'credWebhookKey1', name: 'IPAI webhook key', type: 'httpHeaderAuth', data: { name: WEBHOOK_HEADER, value: webhookKey } },
+		]);
+		await n8n.start(options.start ?? {});
+		await n8n.setupOwner();
+		const apiKey = await n8n.createApiKey();
+
+		// Exactly what the README tells users to run.
+		const { stdout: importOutput } = await promisify(execFile)(
+			'npx',
+			['ts-node', '--transpile-only', join(ROOT, 'bin', 'workflowsImport.ts'), '--n8n-url', n8n.baseUrl, '--api-key', apiKey],
+			{ cwd: ROOT, env: process.env, timeout: 120_000 },
+		);
+		const workflowIds = new Map<string, string>();
+		const { templates } = loadTemplates();
+		const active = new Set<string>();
+		const listed = (await n8n.publicApi(apiKey, 'GET', '/workflows?limit=250')) as { data: Array<{ id: string; name: string }> };
+		for (const template of templates) {
+			const found = listed.data.filter((w) => w.name === template.entry.name);
+			if (found.length !== 1) throw new Error(`expected one imported workflow named "${template.entry.name}", found ${found.length}:\n${importOutput}`);
+			workflowIds.set(template.entry.id, found[0].id);
+		}
+
+		const post = async (path: string, body: unknown, headers: Record<string, string>) => {
+			const res = await fetch(`${n8n.baseUrl}/webhook/${path}`, { method: 'POST', headers, body: typeof body === 'string' || body instanceof FormData ? body : JSON.stringify(body) });
+			const text = await res.text();
+			let json: unknown = text;
+			try {
+				json = JSON.parse(text);
+			} catch {
+				// not JSON: keep the text
+			}
+			return { status: res.status, json };
+		};
+
+		const stack: TemplateStack = {
+			n8n, lakehouse, pool, odoo, github, mattermost, apiKey, webhookKey, githubWebhookSecret, workflowIds, importOutput,
+			s3: { endpoint, client, bucket: 'exports' },
+			webhook: (path, body, headers = {}) =>
+				post(path, body, { [WEBHOOK_HEADER]: webhookKey, ...(body instanceof FormData ? {} : { 'content-type': 'application/json' }), ...headers }),
+			githubDelivery: (event, payload, deliveryId) => {
+				const raw = JSON.stringify(payload);
+				return post(`${githubEventsWebhookId()}/webhook`, raw, {
+					'content-type': 'application/json',
+					'x-github-event': event,
+					'x-github-delivery': deliveryId,
+					'x-hub-signature-256': signPayload(githubWebhookSecret, raw),
+				});
+			},
+			activate: async function activate(templateId: string): Promise<void> {
+				// n8n 2.x publishes a workflow only once the sub-workflows it calls are published.
+				const template = templates.find((t) => t.entry.id === templateId)!;
+				for (const referenced of referencedTemplateIds(template.workflow)) {
+					if (referenced !== templateId) await activate(referenced);
+				}
+				if (active.has(templateId)) return;
+				await n8n.publicApi(apiKey, 'POST', `/workflows/${workflowIds.get(templateId)}/activate`);
+				active.add(templateId);
+			},
+			addConnector: async (type, name, config, schedule) => {
+				const { rows } = await pool.query<{ id: string }>(
+					`insert into public.ipai_connector_config (connector_type, name, config, schedule) values ($1, $2, $3, $4) returning id`,
+					[type, name, JSON.stringify(config), schedule],
+				);
+				return rows[0].id;
+			},
+			waitFor: async (what, done, timeoutMs = 120_000) => {
+				const deadline = Date.now() + timeoutMs;
+				for (;;) {
+					const value = await done();
+					if (value) return value;
+					if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${n8n.logTail('main', 30)}`);
+					await new Promise((r) => setTimeout(r, 500));
+				}
+			},
+			dispose,
+		};
+		return stack;
+	} catch (error) {
+		await dispose();
+		throw error;
+	}
+}
+
+/** The GitHub events template's webhook id (its production path is `<webhookId>/webhook`). */
+export function githubEventsWebhookId(): string {
+	const template = loadTemplates().templates.find((t) => t.entry.id === 'ipaiGitHubEvents')!;
+	const node = (template.workflow.nodes as Array<{ type: string; webhookId?: string }>).find((n) => n.type.endsWith('.ipaiGitHubTrigger'))!;
+	return node.webhookId!;
+}
+
+export async function putObject(stack: TemplateStack, key: string, body: string | Buffer): Promise<void> {
+	await stack.s3.client.send(new PutObjectCommand({ Bucket: stack.s3.bucket, Key: key, Body: body }));
+}
+
+/** Runs a finished connector's counts: status per run of one connector, oldest first. */
+export async function runsOf(pool: Pool, name: string): Promise<Array<{ id: string; status: string; started_at: Date; ended_at: Date | null; error_message: string | null; rows_written: number | null; metadata: Record<string, unknown> }>> {
+	const { rows } = await pool.query(
+		`select r.id, r.status, r.started_at, r.ended_at, r.error_message, r.rows_written, r.metadata
+		   from public.ipai_connector_run r join public.ipai_connector_config c on c.id = r.connector_id
+		  where c.name = $1 order by r.started_at, r.id`,
+		[name],
+	);
+	return rows;
+}

@@ -1,0 +1,149 @@
+/**
+ * Every shipped workflow template in a real n8n 2.x, imported with `npm run workflows:import`
+ * through n8n's public API, running against the simulators and a real lakehouse:
+ *  - the dispatcher's schedule picks up connector rows (Odoo, GitHub, S3 files) and runs their
+ *    pipelines; bronze holds exactly the source data; a transforms refresh fills gold;
+ *  - the upload webhook loads a posted file; the GitHub events webhook lands signed deliveries once;
+ *  - "run now" through the dispatcher's webhook; a failing pipeline runs the error workflow, which
+ *    fails nothing twice and posts exactly one Mattermost message; SLO alerting runs.
+ * The agent template is imported and validated (unit test) but not executed: it needs a chat model.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nodeOutput } from './n8nRuntime';
+import { putObject, runsOf, startTemplateStack, type TemplateStack } from './templateStack';
+
+jest.setTimeout(900_000);
+
+const DATA = join(__dirname, '..', '..', 'node_modules', 'vega-datasets', 'data');
+let stack: TemplateStack;
+
+beforeAll(async () => {
+	stack = await startTemplateStack({ name: 'templates' });
+});
+
+afterAll(async () => {
+	await stack?.dispose();
+});
+
+const count = async (relation: string, where = 'true') =>
+	Number((await stack.pool.query(`select count(*) as n from ${relation} where ${where}`)).rows[0].n);
+
+it('imports every template with credentials mapped by name and the error workflow wired', async () => {
+	expect(stack.importOutput).toMatch(/created/);
+	const dispatcher = (await stack.n8n.publicApi(stack.apiKey, 'GET', `/workflows/${stack.workflowIds.get('ipaiDispatcher')}`)) as {
+		nodes: Array<{ name: string; parameters: Record<string, unknown>; credentials?: Record<string, { id: string }> }>;
+		settings: { errorWorkflow?: string };
+	};
+	expect(dispatcher.settings.errorWorkflow).toBe(stack.workflowIds.get('ipaiErrorHandler'));
+	const runOdoo = dispatcher.nodes.find((n) => n.name === 'Run Odoo finance sync')!;
+	expect((runOdoo.parameters.workflowId as { value: string }).value).toBe(stack.workflowIds.get('ipaiOdooFinanceSync'));
+	expect(dispatcher.nodes.find((n) => n.name === 'Connectors due')!.credentials!.ipaiLakehouseApi.id).toBe('credLakehouse01');
+});
+
+it('the dispatcher runs the Odoo, GitHub and S3 pipelines for their connector rows; bronze equals the sources', async () => {
+	stack.github.addRepo('acme/app');
+	stack.github.addWorkflow('acme/app');
+	for (let i = 0; i < 5; i++) {
+		stack.github.addIssue('acme/app');
+		stack.github.addPull('acme/app');
+		stack.github.addRun('acme/app');
+	}
+	const airports = readFileSync(join(DATA, 'airports.csv'), 'utf8');
+	await putObject(stack, 'daily/airports.csv', airports);
+	// A yearly schedule: a new connector is due at once, then not again during this test.
+	await stack.addConnector('odoo', 'odoo-finance', {}, '0 0 1 1 *');
+	await stack.addConnector('github', 'devops', { repositories: ['acme/app'] }, '0 0 1 1 *');
+	await stack.addConnector('file', 's3-airports', { bucket: 'exports', prefix: 'daily/', glob: '*.csv', table: 'airports', keyColumns: 'iata' }, '0 0 1 1 *');
+	await stack.activate('ipaiDispatcher');
+
+	for (const name of ['odoo-finance', 'devops', 's3-airports']) {
+		await stack.waitFor(`a finished run of ${name}`, async () => (await runsOf(stack.pool, name)).find((r) => r.status !== 'running'), 180_000);
+	}
+	const pipelineOf: Record<string, string> = { 'odoo-finance': 'ipaiOdooFinanceSync', devops: 'ipaiGitHubDevopsSync', 's3-airports': 'ipaiFileIngestStorage' };
+	for (const name of ['odoo-finance', 'devops', 's3-airports']) {
+		const runs = await runsOf(stack.pool, name);
+		expect(runs.map((r) => [r.status, r.error_message])).toEqual([['success', null]]);
+		expect(runs[0].metadata).toMatchObject({ n8n_execution_id: expect.any(String), n8n_workflow_id: stack.workflowIds.get(pipelineOf[name]) });
+	}
+	expect(await count('ipai_bronze_erp.odoo_account_move_line')).toBe(stack.odoo.count('account.move.line'));
+	expect(await count('ipai_bronze_erp.odoo_res_partner')).toBe(stack.odoo.count('res.partner'));
+	expect(await count('ipai_bronze_devops.github_issues')).toBe(5);
+	expect(await count('ipai_bronze_devops.github_pull_requests')).toBe(5);
+	expect(await count('ipai_bronze_core.airports')).toBe(airports.trim().split('\n').length - 1);
+	const claims = await stack.pool.query(`select count(*)::int as n from ipai_connector_dispatch where last_due_at = '2026-01-01T00:00:00Z'`);
+	expect(claims.rows[0].n).toBe(3);
+});
+
+it('the transforms refresh fills gold from the synced bronze', async () => {
+	const run = await stack.n8n.executeWorkflow(stack.workflowIds.get('ipaiTransformsRefresh')!);
+	const [refreshed] = nodeOutput(run, 'Refresh layers');
+	expect(refreshed).toBeDefined();
+	expect(await count('ipai_gold_erp.profit_and_loss')).toBeGreaterThan(0);
+	// The gold table is the whole of its silver source (the numbers themselves are proven to the cent
+	// in test/integration/transforms.test.ts).
+	const { rows } = await stack.pool.query(
+		`select (select sum(amount) from ipai_gold_erp.profit_and_loss)::text as gold,
+		        (select sum(-balance) from ipai_silver_erp.journal_items
+		          where account_group in ('income', 'expense') and company_id is not null and account_id is not null)::text as bronze`,
+	);
+	expect(rows[0].gold).toBe(rows[0].bronze);
+});
+
+it('the upload webhook loads a posted file and answers with the summary', async () => {
+	await stack.activate('ipaiFileUpload');
+	await stack.n8n.waitForWebhook('ipai/files');
+	const form = new FormData();
+	form.append('file', new Blob([readFileSync(join(DATA, 'seattle-weather.csv'))], { type: 'text/csv' }), 'seattle-weather.csv');
+	const res = await stack.webhook('ipai/files?table=seattle_weather&connector=uploads-weather', form);
+	expect(res.status).toBe(200);
+	const [summary] = [].concat(res.json as never) as Array<Record<string, unknown>>;
+	expect(summary).toMatchObject({ rows: 1461, rejects: 0, table: 'ipai_bronze_core.seattle_weather' });
+	expect(await count('ipai_bronze_core.seattle_weather')).toBe(1461);
+	const refused = await stack.webhook('ipai/files?table=x', form, { 'X-IPAI-Key': 'wrong' });
+	expect(refused.status).toBe(403);
+});
+
+it('the GitHub events webhook lands a signed delivery once and refuses a bad signature', async () => {
+	await stack.activate('ipaiGitHubEvents');
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const examples = require('@octokit/webhooks-examples') as Array<{ name: string; examples: Array<Record<string, unknown>> }>;
+	const payload = examples.find((g) => g.name === 'issues')!.examples[0];
+	const first = await stack.githubDelivery('issues', payload, 'delivery-1');
+	expect(first.status).toBe(200);
+	const again = await stack.githubDelivery('issues', payload, 'delivery-1');
+	expect(again.json).toMatchObject({ status: 'duplicate' });
+	expect(await count('ipai_bronze_devops.github_events', `delivery_id = 'delivery-1'`)).toBe(1);
+});
+
+it('a failing pipeline runs the error workflow: the run is failed once and on-call gets one message', async () => {
+	const before = stack.mattermost.posts.length;
+	stack.odoo.failNext(1000, { kind: 'fault', faultCode: 3, faultString: 'Access Denied', match: { method: 'search_read' } });
+	try {
+		const res = await stack.webhook('ipai/run-connector', { connector: 'odoo-finance' });
+		expect(res.status).toBe(202);
+		expect(res.json).toEqual([expect.objectContaining({ connectorType: 'odoo', name: 'odoo-finance', reason: 'requested' })]);
+		const failed = await stack.waitFor('the failed Odoo run', async () => (await runsOf(stack.pool, 'odoo-finance')).find((r) => r.status === 'failed'));
+		expect(failed.error_message).toMatch(/Access Denied|access/i);
+		await stack.waitFor('the error workflow message', async () => stack.mattermost.posts.length > before);
+		await new Promise((r) => setTimeout(r, 3000)); // nothing more arrives
+		const posts = stack.mattermost.posts.slice(before);
+		expect(posts).toHaveLength(1);
+		expect(posts[0].message).toContain('Pipeline failed: IPAI: Odoo finance sync (odoo/odoo-finance)');
+		expect(JSON.stringify(posts[0].props)).toContain(`/workflow/${stack.workflowIds.get('ipaiOdooFinanceSync')}/executions/`);
+		expect(JSON.stringify(posts[0])).not.toContain(stack.webhookKey);
+	} finally {
+		stack.odoo.clearFailures();
+	}
+	// Asking for a connector that does not exist is an error the caller sees.
+	const unknown = await stack.webhook('ipai/run-connector', { connector: 'nope' });
+	expect(unknown.status).toBe(400);
+	expect(unknown.json).toEqual({ error: expect.stringMatching(/no connector is named "nope"/) });
+});
+
+it('SLO alerting evaluates and notifies', async () => {
+	const run = await stack.n8n.executeWorkflow(stack.workflowIds.get('ipaiSloAlerting')!);
+	const [summary] = nodeOutput(run, 'Evaluate and notify');
+	// One failure among few runs is below the SLO's minimum events: nothing pages yet.
+	expect(summary).toMatchObject({ failed: 0, delivered: 0 });
+});
