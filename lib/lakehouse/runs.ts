@@ -4,8 +4,8 @@
  * A run is a row in ipai_connector_run: start → (heartbeats, page commits) → finish | fail.
  * One run per connector at a time, across n8n workers, processes and database connections:
  * starting a run takes the connector's lease row inside a transaction that first locks the
- * connector's config row, so concurrent starts serialise on that lock and exactly one wins; the
- * others are recorded as `skipped` with the holder's run id. A holder that stops heartbeating
+ * connector's config row (FOR NO KEY UPDATE), so concurrent starts serialise on that lock and
+ * exactly one wins; the others are recorded as `skipped` with the holder's run id. A holder that stops heartbeating
  * past its timeout is presumed dead: the next start marks its run `abandoned` and takes over.
  * Only row locks inside transactions are used — no session state — so this holds through
  * Supabase's poolers and when each n8n node runs on a different connection.
@@ -110,8 +110,11 @@ export async function startRun(pool: Pool, options: StartRunOptions): Promise<St
 		const connectorId =
 			'id' in options.connector ? options.connector.id : await registerConnector(client, options.connector);
 		// The connector row lock serialises every start of this connector, on any connection.
+		// NO KEY UPDATE, not UPDATE: the holder's page transactions take KEY SHARE on this row (the
+		// foreign keys of its state and run rows) while holding the lease this start then waits
+		// for; FOR UPDATE would deadlock with them, NO KEY UPDATE lets the page commit first.
 		const config = await client.query<{ is_enabled: boolean | null; name: string }>(
-			'select is_enabled, name from public.ipai_connector_config where id = $1 for update',
+			'select is_enabled, name from public.ipai_connector_config where id = $1 for no key update',
 			[connectorId],
 		);
 		if (config.rows.length === 0) throw new RunStateError(`Connector ${connectorId} is not registered`);

@@ -4,14 +4,29 @@ import {
 	failRun,
 	finishRun,
 	heartbeat,
+	holdLease,
 	listRuns,
 	registerConnector,
 	startRun,
 	type StartRunResult,
 } from '../../lib/lakehouse/runs';
+import { setStreamState } from '../../lib/lakehouse/state';
 import { useScratchDatabase } from '../helpers/database';
 
 const db = useScratchDatabase();
+
+/** Waits until some session is blocked on a lock while running a statement that mentions `relation`. */
+async function waitUntilBlocked(pool: Pool, relation: string): Promise<void> {
+	for (let i = 0; i < 100; i++) {
+		const { rows } = await pool.query(
+			`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%' || $1 || '%'`,
+			[relation],
+		);
+		if (rows[0].n > 0) return;
+		await new Promise((r) => setTimeout(r, 50));
+	}
+	throw new Error(`no session blocked on ${relation}`);
+}
 
 describe('one run per connector at a time', () => {
 	it('20 concurrent starts on 20 connections give exactly one running run; the others are skipped with its id', async () => {
@@ -35,6 +50,29 @@ describe('one run per connector at a time', () => {
 		} finally {
 			await Promise.all(pools.map((p) => p.end()));
 		}
+	});
+
+	it('a start while the holder commits a page neither deadlocks nor fails: it waits for the page, then is skipped', async () => {
+		// Found in n8n queue mode: the page transaction holds the lease row and then checks its state
+		// row's foreign key (a KEY SHARE lock on the connector row); a start that had locked the
+		// connector row FOR UPDATE and was waiting for the lease deadlocked with it.
+		const holder = await startRun(db.pool, { connector: { connectorType: 'odoo', name: 'page-vs-start' } });
+		if (holder.status !== 'running') throw new Error('no holder');
+		const page = await db.pool.connect();
+		const other = new Pool({ connectionString: db.url, max: 1 });
+		try {
+			await page.query('begin');
+			await holdLease(page, holder.connectorId, holder.runId); // as the loader does first in a page
+			const starting = startRun(other, { connector: { connectorType: 'odoo', name: 'page-vs-start' } });
+			await waitUntilBlocked(db.pool, 'ipai_connector_lease');
+			await setStreamState(page, holder.connectorId, 'res.partner', { cursor: '2026-11-30 10:00:00', runId: holder.runId });
+			await page.query('commit');
+			expect(await starting).toMatchObject({ status: 'skipped', reason: 'busy', holderRunId: holder.runId });
+		} finally {
+			page.release();
+			await other.end();
+		}
+		await finishRun(db.pool, holder.runId);
 	});
 
 	it('takes over from a holder that stopped heartbeating, marking its run abandoned', async () => {
