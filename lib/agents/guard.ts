@@ -9,9 +9,15 @@
  * text runs as ONE statement through the extended protocol (no multi-statements), wrapped as a
  * sub-query with a row cap, inside a READ ONLY transaction with statement_timeout = latency budget.
  * The keyword check below only gives clearer refusals; PostgreSQL is the boundary.
+ *
+ * Budgets: per run (cost: config.max_run_cost_usd; latency: latency_budget_ms, a query's statement
+ * timeout) and per UTC day (cost_budget_usd; config.daily_latency_budget_ms). A call of an agent
+ * with a daily budget first RESERVES its estimate under a lock on the agent's usage row for the day
+ * (ipai_meta.agent_reserve), so concurrent calls cannot together overspend; recording the run
+ * settles the reservation in the same transaction that adds the actual spend.
  */
 import { createHash } from 'node:crypto';
-import { Client, type Pool } from 'pg';
+import { Client, type Pool, type PoolClient } from 'pg';
 import { writeAudit } from '../lakehouse/audit';
 import { redact, safeError, secretsOf, toPoolConfig, type ConnectionOptions } from '../lakehouse/connection';
 import { getAgent, MAX_ROWS_LIMIT, type Agent, type AgentOperation } from './registry';
@@ -39,10 +45,8 @@ export type RefusalCode =
 	| 'daily_cost_budget'
 	| 'daily_latency_budget';
 
-export type Decision = { allowed: true } | { allowed: false; code: RefusalCode; reason: string };
-
 export class AgentRefusedError extends Error {
-	constructor(readonly code: RefusalCode, reason: string, readonly runId: string | null) {
+	constructor(readonly code: RefusalCode, reason: string, readonly runId: string | null, readonly budget?: BudgetFacts) {
 		super(reason);
 		this.name = 'AgentRefusedError';
 	}
@@ -52,29 +56,38 @@ export interface AuthorizeRequest {
 	tool?: string | null;
 	schema?: string | null;
 	operation: AgentOperation;
-	/** What the call is expected to cost, checked against the per-run and per-day budgets. */
+	/** What the call is expected to cost, checked against the per-run and per-day budgets and reserved. */
 	estimatedCostUsd?: number;
+	/** How long the call may take, reserved against a daily latency budget (default: the per-run latency budget). */
+	estimatedLatencyMs?: number;
 }
 
-export interface DayUsage {
-	calls: number;
-	costUsd: number;
-	latencyMs: number;
+/** The budgets the guard enforces: per run and per UTC day, in USD and in milliseconds. */
+export type BudgetKind = 'run_cost' | 'run_latency' | 'daily_cost' | 'daily_latency';
+
+/** What a budget said when it stopped a call: the limit, and what was spent, reserved and asked for. */
+export interface BudgetFacts {
+	kind: BudgetKind;
+	limit: number;
+	/** run budgets: the call's estimate or actual; daily budgets: spent today (UTC) before this call. */
+	used: number;
+	/** daily budgets: held by calls in progress. */
+	reserved?: number;
+	requested?: number;
+	/** The UTC day of a daily budget (YYYY-MM-DD). */
+	day?: string;
 }
 
-export async function usageToday(pool: Pool, agentId: string): Promise<DayUsage> {
-	const { rows } = await pool.query(
-		`select calls, cost_usd, latency_ms from public.ipai_agent_usage_day
-		  where agent_id = $1 and day = (now() at time zone 'UTC')::date`,
-		[agentId],
-	);
-	return rows[0]
-		? { calls: Number(rows[0].calls), costUsd: Number(rows[0].cost_usd), latencyMs: Number(rows[0].latency_ms) }
-		: { calls: 0, costUsd: 0, latencyMs: 0 };
-}
+export type Decision =
+	| { allowed: true }
+	| { allowed: false; code: RefusalCode; reason: string; budget?: BudgetFacts };
 
-/** The decision for one call, with the reason a person (or the calling model) can act on. */
-export async function decide(pool: Pool, agent: Agent | undefined, codeName: string, req: AuthorizeRequest): Promise<Decision> {
+/**
+ * The decision for one call that needs no lock: registration, activity, tool, operation, schema and
+ * the per-run cost budget, with the reason a person (or the calling model) can act on. The daily
+ * budgets are decided by reserve(), atomically.
+ */
+export function decide(agent: Agent | undefined, codeName: string, req: AuthorizeRequest): Decision {
 	if (!agent) return { allowed: false, code: 'unknown_agent', reason: `Agent "${codeName}" is not registered` };
 	if (!agent.isActive) return { allowed: false, code: 'inactive', reason: `Agent "${codeName}" is deactivated` };
 	if (req.tool && !agent.allowedTools.includes(req.tool)) {
@@ -101,22 +114,11 @@ export async function decide(pool: Pool, agent: Agent | undefined, codeName: str
 	const estimate = req.estimatedCostUsd ?? 0;
 	const maxRun = numberOr(agent.config.max_run_cost_usd);
 	if (maxRun !== undefined && estimate > maxRun) {
-		return { allowed: false, code: 'run_cost_budget', reason: `Estimated cost $${estimate} exceeds agent "${codeName}"'s per-run budget of $${maxRun}` };
-	}
-	const usage = await usageToday(pool, agent.id);
-	if (agent.costBudgetUsd !== null && (usage.costUsd + estimate > agent.costBudgetUsd || usage.costUsd >= agent.costBudgetUsd)) {
 		return {
 			allowed: false,
-			code: 'daily_cost_budget',
-			reason: `Agent "${codeName}" has spent $${usage.costUsd.toFixed(6)} today (UTC); with $${estimate} more it would exceed its daily budget of $${agent.costBudgetUsd}`,
-		};
-	}
-	const dailyLatency = numberOr(agent.config.daily_latency_budget_ms);
-	if (dailyLatency !== undefined && usage.latencyMs >= dailyLatency) {
-		return {
-			allowed: false,
-			code: 'daily_latency_budget',
-			reason: `Agent "${codeName}" has used ${usage.latencyMs} ms of its daily latency budget of ${dailyLatency} ms (UTC day)`,
+			code: 'run_cost_budget',
+			reason: `Estimated cost $${estimate} exceeds agent "${codeName}"'s per-run budget of $${maxRun} (config.max_run_cost_usd)`,
+			budget: { kind: 'run_cost', limit: maxRun, used: estimate },
 		};
 	}
 	return { allowed: true };
@@ -124,6 +126,62 @@ export async function decide(pool: Pool, agent: Agent | undefined, codeName: str
 
 function numberOr(v: unknown): number | undefined {
 	return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** The agent has a budget per UTC day (cost or latency): its calls reserve against it. */
+export function hasDailyBudget(agent: Agent): boolean {
+	return agent.costBudgetUsd !== null || numberOr(agent.config.daily_latency_budget_ms) !== undefined;
+}
+
+export type Reservation =
+	| { reserved: true; id: string; latencyMs: number; day: string }
+	| { reserved: false; code: RefusalCode; reason: string; budget: BudgetFacts };
+
+const usd = (n: number) => `$${Number(n.toFixed(6))}`;
+
+/**
+ * Reserves a call's estimated cost and latency against the agent's daily budgets, or refuses with
+ * the budget that is spent. One statement under the agent's usage-row lock (ipai_meta.agent_reserve),
+ * so concurrent calls cannot together pass a budget that only some of them fit. `fitLatency`
+ * shrinks the latency reservation to what is left of the day instead of refusing (queries, whose
+ * statement timeout then becomes that remainder).
+ */
+export async function reserve(
+	pool: Pool,
+	agent: Agent,
+	request: { costUsd: number; latencyMs: number; fitLatency: boolean; purpose: string; ttlSeconds?: number },
+): Promise<Reservation> {
+	const ttl = Math.max(60, Math.ceil(request.ttlSeconds ?? numberOr(agent.config.reservation_ttl_seconds) ?? 900));
+	const { rows } = await pool.query<{
+		reservation_id: string | null; reserved_latency_ms: string; budget: 'daily_cost' | 'daily_latency' | null;
+		spent: string; reserved: string; requested: string; budget_limit: string | null; day: string;
+	}>(
+		`select reservation_id, reserved_latency_ms, budget, spent, reserved, requested, budget_limit, day::text as day
+		   from ipai_meta.agent_reserve($1, $2, $3, $4, $5, $6)`,
+		[agent.id, request.costUsd, Math.ceil(request.latencyMs), request.fitLatency, ttl, request.purpose],
+	);
+	const r = rows[0];
+	if (r.reservation_id) return { reserved: true, id: r.reservation_id, latencyMs: Number(r.reserved_latency_ms), day: r.day };
+	const facts: BudgetFacts = {
+		kind: r.budget!, limit: Number(r.budget_limit), used: Number(r.spent), reserved: Number(r.reserved), requested: Number(r.requested), day: r.day,
+	};
+	const held = facts.reserved ? ` and ${facts.kind === 'daily_cost' ? usd(facts.reserved) : `${facts.reserved} ms`} is held by calls in progress` : '';
+	const reason =
+		facts.kind === 'daily_cost'
+			? `Agent "${agent.codeName}" has spent ${usd(facts.used)} of its daily cost budget of ${usd(facts.limit)} today (UTC ${facts.day})${held}; ${facts.requested ? `${usd(facts.requested)} more does not fit` : 'nothing is left'}. Calls are refused until 00:00 UTC or until the budget is raised.`
+			: `Agent "${agent.codeName}" has used ${facts.used} ms of its daily latency budget of ${facts.limit} ms today (UTC ${facts.day})${held}; ${facts.requested ? `${facts.requested} ms more does not fit` : 'nothing is left'}. Calls are refused until 00:00 UTC or until config.daily_latency_budget_ms is raised.`;
+	return { reserved: false, code: facts.kind === 'daily_cost' ? 'daily_cost_budget' : 'daily_latency_budget', reason, budget: facts };
+}
+
+/** The metadata that marks a run as stopped or failed by budgets (read by the agent_budget SLI). */
+function budgetMetadata(facts: BudgetFacts[]): Record<string, unknown> {
+	if (!facts.length) return {};
+	return {
+		over_budget: facts.map((f) => f.kind),
+		budget_limits: Object.fromEntries(facts.map((f) => [f.kind, f.limit])),
+		budget_used: Object.fromEntries(facts.map((f) => [f.kind, f.used])),
+		...(facts.some((f) => f.reserved !== undefined) ? { budget_reserved: Object.fromEntries(facts.filter((f) => f.reserved !== undefined).map((f) => [f.kind, f.reserved])) } : {}),
+	};
 }
 
 export interface RunRecord {
@@ -139,31 +197,41 @@ export interface RunRecord {
 	metadata?: Record<string, unknown>;
 }
 
-/** Writes one finished run and its audit entry in one transaction; returns the run id. */
-export async function recordRun(pool: Pool, agentId: string | null, ctx: CallContext, run: RunRecord): Promise<string> {
+async function insertRun(client: PoolClient, agentId: string | null, ctx: CallContext, run: RunRecord, reservationId: string | null): Promise<string> {
+	const { rows } = await client.query<{ id: string }>(
+		`insert into public.ipai_agent_run (agent_id, user_id, session_id, started_at, ended_at, status, input_summary,
+		                                    output_summary, tokens_used, cost_usd, latency_ms, error_message, metadata)
+		 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning id`,
+		[
+			agentId, ctx.userId ?? null, ctx.sessionId ?? null, run.startedAt, run.endedAt ?? new Date(), run.status,
+			run.inputSummary ?? {}, run.outputSummary ?? {}, run.tokensUsed ?? null, run.costUsd ?? null,
+			run.latencyMs ?? null, run.errorMessage ?? null, { ...(run.metadata ?? {}), ...(reservationId ? { reservation_id: reservationId } : {}) },
+		],
+	);
+	// The run's spend is added by the usage trigger in this transaction; its reservation goes now.
+	if (reservationId) await client.query('select ipai_meta.agent_settle($1, $2)', [reservationId, rows[0].id]);
+	await writeAudit(client, {
+		eventType: 'agent_run',
+		entityType: 'agent',
+		entityId: agentId,
+		userId: ctx.userId ?? null,
+		action: `agent_${String(run.inputSummary?.tool ?? 'call')}_${run.status}`,
+		details: { run_id: rows[0].id, session_id: ctx.sessionId ?? null, error: run.errorMessage ?? null, ...(run.metadata ?? {}) },
+	});
+	return rows[0].id;
+}
+
+/**
+ * Writes one finished run and its audit entry in one transaction, settling the run's reservation
+ * (if any) in the same transaction; returns the run id.
+ */
+export async function recordRun(pool: Pool, agentId: string | null, ctx: CallContext, run: RunRecord, reservationId: string | null = null): Promise<string> {
 	const client = await pool.connect();
 	try {
 		await client.query('begin');
-		const { rows } = await client.query<{ id: string }>(
-			`insert into public.ipai_agent_run (agent_id, user_id, session_id, started_at, ended_at, status, input_summary,
-			                                    output_summary, tokens_used, cost_usd, latency_ms, error_message, metadata)
-			 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning id`,
-			[
-				agentId, ctx.userId ?? null, ctx.sessionId ?? null, run.startedAt, run.endedAt ?? new Date(), run.status,
-				run.inputSummary ?? {}, run.outputSummary ?? {}, run.tokensUsed ?? null, run.costUsd ?? null,
-				run.latencyMs ?? null, run.errorMessage ?? null, run.metadata ?? {},
-			],
-		);
-		await writeAudit(client, {
-			eventType: 'agent_run',
-			entityType: 'agent',
-			entityId: agentId,
-			userId: ctx.userId ?? null,
-			action: `agent_${String(run.inputSummary?.tool ?? 'call')}_${run.status}`,
-			details: { run_id: rows[0].id, session_id: ctx.sessionId ?? null, error: run.errorMessage ?? null, ...(run.metadata ?? {}) },
-		});
+		const id = await insertRun(client, agentId, ctx, run, reservationId);
 		await client.query('commit');
-		return rows[0].id;
+		return id;
 	} catch (error) {
 		await client.query('rollback').catch(() => undefined);
 		throw error;
@@ -177,34 +245,76 @@ export interface AuthorizeResult {
 	code?: RefusalCode;
 	reason?: string;
 	runId: string | null;
+	/** Which budget refused, with its limit and what was spent, reserved and asked for. */
+	budget?: BudgetFacts;
+	/**
+	 * The reservation holding the estimate against the daily budgets (agents with a daily budget).
+	 * Pass it to Log when the call is done: the actual spend replaces it. Unlogged, it expires
+	 * (config.reservation_ttl_seconds, default 15 minutes).
+	 */
+	reservationId?: string | null;
+}
+
+/** A refused call, recorded as a `refused` run; budget refusals carry what the budget said. */
+async function recordRefusal(
+	guard: AgentGuard,
+	agent: Agent | undefined,
+	codeName: string,
+	ctx: CallContext,
+	startedAt: Date,
+	inputSummary: Record<string, unknown>,
+	refusal: { code: RefusalCode; reason: string; budget?: BudgetFacts },
+): Promise<string> {
+	const now = new Date();
+	return recordRun(guard.pool, agent?.id ?? null, ctx, {
+		status: 'refused', startedAt, endedAt: now, inputSummary, latencyMs: now.getTime() - startedAt.getTime(), costUsd: 0,
+		errorMessage: refusal.reason,
+		metadata: { refusal: refusal.code, code_name: codeName, ...budgetMetadata(refusal.budget ? [refusal.budget] : []) },
+	});
 }
 
 /**
- * Authorizes an external tool call before it is made. A refusal is recorded as a `refused` run;
- * an allowance is audited (the call itself is recorded afterwards with logRun).
+ * Authorizes an external tool call before it is made. A refusal is recorded as a `refused` run; an
+ * allowance is audited and, for an agent with a daily budget, reserves the call's estimated cost
+ * and latency (the call itself is recorded afterwards with logRun, which settles the reservation).
  */
 export async function authorize(guard: AgentGuard, codeName: string, req: AuthorizeRequest, ctx: CallContext = {}): Promise<AuthorizeResult> {
+	const startedAt = new Date();
+	for (const [k, v] of [['estimated cost', req.estimatedCostUsd], ['estimated latency', req.estimatedLatencyMs]] as const) {
+		if (v != null && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) throw new Error(`The ${k} must be a number ≥ 0`);
+	}
 	const agent = await getAgent(guard.pool, codeName);
-	const decision = await decide(guard.pool, agent, codeName, req);
-	const input = { tool: req.tool ?? 'authorize', schema: req.schema ?? null, operation: req.operation, estimated_cost_usd: req.estimatedCostUsd ?? null };
-	if (!decision.allowed) {
-		const now = new Date();
-		const runId = await recordRun(guard.pool, agent?.id ?? null, ctx, {
-			status: 'refused', startedAt: now, endedAt: now, inputSummary: input, latencyMs: 0, costUsd: 0,
-			errorMessage: decision.reason, metadata: { refusal: decision.code, code_name: codeName },
+	const decision = decide(agent, codeName, req);
+	const input = {
+		tool: req.tool ?? 'authorize', schema: req.schema ?? null, operation: req.operation,
+		estimated_cost_usd: req.estimatedCostUsd ?? null, estimated_latency_ms: req.estimatedLatencyMs ?? null,
+	};
+	const refused = async (r: { code: RefusalCode; reason: string; budget?: BudgetFacts }): Promise<AuthorizeResult> => {
+		const runId = await recordRefusal(guard, agent, codeName, ctx, startedAt, input, r);
+		return { allowed: false, code: r.code, reason: r.reason, runId, ...(r.budget ? { budget: r.budget } : {}) };
+	};
+	if (!decision.allowed) return refused(decision);
+	let reservationId: string | null = null;
+	if (hasDailyBudget(agent!)) {
+		const held = await reserve(guard.pool, agent!, {
+			costUsd: req.estimatedCostUsd ?? 0,
+			latencyMs: req.estimatedLatencyMs ?? agent!.latencyBudgetMs ?? 0,
+			fitLatency: false,
+			purpose: req.tool ?? 'authorize',
 		});
-		return { allowed: false, code: decision.code, reason: decision.reason, runId };
+		if (!held.reserved) return refused(held);
+		reservationId = held.id;
 	}
 	const client = await guard.pool.connect();
 	try {
 		await writeAudit(client, {
 			eventType: 'agent_run', entityType: 'agent', entityId: agent!.id, userId: ctx.userId ?? null,
-			action: 'agent_authorize_allowed', details: { ...input, session_id: ctx.sessionId ?? null },
+			action: 'agent_authorize_allowed', details: { ...input, session_id: ctx.sessionId ?? null, reservation_id: reservationId },
 		});
 	} finally {
 		client.release();
 	}
-	return { allowed: true, runId: null };
+	return { allowed: true, runId: null, reservationId };
 }
 
 export interface LogRunInput {
@@ -218,19 +328,27 @@ export interface LogRunInput {
 	errorMessage?: string | null;
 	startedAt?: Date;
 	metadata?: Record<string, unknown>;
+	/** The reservation Authorize returned for this call: settled (released) when the run is recorded. */
+	reservationId?: string | null;
 }
 
 export interface LogRunResult {
 	runId: string;
 	status: 'success' | 'failed';
 	/** Budgets this run broke (it is then recorded as failed, so the agent SLOs see it). */
-	overBudget: string[];
+	overBudget: BudgetKind[];
+	/** What each broken budget said. */
+	budgets: BudgetFacts[];
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
- * Records an external tool call the agent made. A run over its per-run budgets (latency, cost) is
- * recorded as `failed` with the budget named, so the SLO monitor's agent failure and latency SLOs
- * count it; its cost still counts toward the day, and later calls are refused once the day is spent.
+ * Records an external tool call the agent made. A run over a budget (per-run latency or cost; the
+ * day's cost or latency, decided under the agent's usage-row lock in the transaction that records
+ * the run) is recorded as `failed` with the budget named, so the agent SLOs (failures, budget) count
+ * it; its spend still counts toward the day, and later calls are refused once the day is spent.
+ * The call's reservation, if given, is settled in the same transaction; a failed call releases it.
  */
 export async function logRun(guard: AgentGuard, codeName: string, input: LogRunInput, ctx: CallContext = {}): Promise<LogRunResult> {
 	const agent = await getAgent(guard.pool, codeName);
@@ -238,30 +356,60 @@ export async function logRun(guard: AgentGuard, codeName: string, input: LogRunI
 	for (const [k, v] of [['tokens', input.tokensUsed], ['cost', input.costUsd], ['latency', input.latencyMs]] as const) {
 		if (v != null && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) throw new Error(`The run's ${k} must be a number ≥ 0`);
 	}
-	const overBudget: string[] = [];
-	if (agent.latencyBudgetMs !== null && input.latencyMs != null && input.latencyMs > agent.latencyBudgetMs) overBudget.push('latency');
-	const maxRun = numberOr(agent.config.max_run_cost_usd);
-	if (maxRun !== undefined && input.costUsd != null && input.costUsd > maxRun) overBudget.push('run_cost');
-	const usage = await usageToday(guard.pool, agent.id);
-	if (agent.costBudgetUsd !== null && input.costUsd != null && usage.costUsd + input.costUsd > agent.costBudgetUsd) overBudget.push('daily_cost');
-	const status = overBudget.length ? 'failed' : input.status;
+	const reservationId = input.reservationId?.trim() || null;
+	if (reservationId && !UUID.test(reservationId)) throw new Error(`Reservation ID "${reservationId}" is not a UUID (use the reservationId Authorize returned)`);
 	const endedAt = new Date();
 	const startedAt = input.startedAt ?? new Date(endedAt.getTime() - (input.latencyMs ?? 0));
-	const runId = await recordRun(guard.pool, agent.id, ctx, {
-		status,
-		startedAt,
-		endedAt,
-		inputSummary: { tool: input.tool, ...(input.inputSummary ?? {}) },
-		outputSummary: input.outputSummary,
-		tokensUsed: input.tokensUsed,
-		costUsd: input.costUsd,
-		latencyMs: input.latencyMs,
-		errorMessage: overBudget.length
-			? `Over budget (${overBudget.join(', ')})${input.errorMessage ? `: ${input.errorMessage}` : ''}`
-			: input.errorMessage,
-		metadata: { ...(input.metadata ?? {}), ...(overBudget.length ? { over_budget: overBudget } : {}) },
-	});
-	return { runId, status, overBudget };
+	const client = await guard.pool.connect();
+	try {
+		await client.query('begin');
+		if (reservationId) {
+			const { rows } = await client.query<{ agent_id: string }>('select agent_id from public.ipai_agent_reservation where id = $1', [reservationId]);
+			if (!rows[0] || rows[0].agent_id !== agent.id) throw new Error(`Reservation ${reservationId} is not one of agent "${codeName}"'s`);
+		}
+		const budgets: BudgetFacts[] = [];
+		if (agent.latencyBudgetMs !== null && input.latencyMs != null && input.latencyMs > agent.latencyBudgetMs) {
+			budgets.push({ kind: 'run_latency', limit: agent.latencyBudgetMs, used: input.latencyMs });
+		}
+		const maxRun = numberOr(agent.config.max_run_cost_usd);
+		if (maxRun !== undefined && input.costUsd != null && input.costUsd > maxRun) budgets.push({ kind: 'run_cost', limit: maxRun, used: input.costUsd });
+		const dailyLatency = numberOr(agent.config.daily_latency_budget_ms);
+		if (agent.costBudgetUsd !== null || dailyLatency !== undefined) {
+			const day = startedAt.toISOString().slice(0, 10);
+			const { rows } = await client.query<{ cost_usd: string; latency_ms: string }>('select cost_usd, latency_ms from ipai_meta.agent_usage_lock($1, $2)', [agent.id, day]);
+			const spentCost = Number(rows[0].cost_usd);
+			const spentLatency = Number(rows[0].latency_ms);
+			if (agent.costBudgetUsd !== null && input.costUsd && spentCost + input.costUsd > agent.costBudgetUsd) {
+				budgets.push({ kind: 'daily_cost', limit: agent.costBudgetUsd, used: spentCost + input.costUsd, day });
+			}
+			if (dailyLatency !== undefined && input.latencyMs && spentLatency + input.latencyMs > dailyLatency) {
+				budgets.push({ kind: 'daily_latency', limit: dailyLatency, used: spentLatency + input.latencyMs, day });
+			}
+		}
+		const overBudget = budgets.map((b) => b.kind);
+		const status = overBudget.length ? 'failed' : input.status;
+		const runId = await insertRun(client, agent.id, ctx, {
+			status,
+			startedAt,
+			endedAt,
+			inputSummary: { tool: input.tool, ...(input.inputSummary ?? {}) },
+			outputSummary: input.outputSummary,
+			tokensUsed: input.tokensUsed,
+			costUsd: input.costUsd,
+			latencyMs: input.latencyMs,
+			errorMessage: overBudget.length
+				? `Over budget (${overBudget.join(', ')})${input.errorMessage ? `: ${input.errorMessage}` : ''}`
+				: input.errorMessage,
+			metadata: { ...(input.metadata ?? {}), ...budgetMetadata(budgets) },
+		}, reservationId);
+		await client.query('commit');
+		return { runId, status, overBudget, budgets };
+	} catch (error) {
+		await client.query('rollback').catch(() => undefined);
+		throw error;
+	} finally {
+		client.release();
+	}
 }
 
 export interface QueryOptions extends CallContext {
@@ -308,33 +456,53 @@ export async function query(guard: AgentGuard, codeName: string, sql: string, op
 		sql_sha256: createHash('sha256').update(text).digest('hex'),
 	};
 	const agent = await getAgent(guard.pool, codeName);
-	const refuse = async (code: RefusalCode, reason: string): Promise<never> => {
-		const now = new Date();
-		const runId = await recordRun(guard.pool, agent?.id ?? null, ctx, {
-			status: 'refused', startedAt, endedAt: now, inputSummary, latencyMs: now.getTime() - startedAt.getTime(), costUsd: 0,
-			errorMessage: reason, metadata: { refusal: code, code_name: codeName },
-		});
-		throw new AgentRefusedError(code, reason, runId);
+	const refuse = async (r: { code: RefusalCode; reason: string; budget?: BudgetFacts }): Promise<never> => {
+		const runId = await recordRefusal(guard, agent, codeName, ctx, startedAt, inputSummary, r);
+		throw new AgentRefusedError(r.code, r.reason, runId, r.budget);
 	};
-	const decision = await decide(guard.pool, agent, codeName, { operation: 'read' });
-	if (!decision.allowed) return refuse(decision.code, decision.reason);
+	const decision = decide(agent, codeName, { operation: 'read' });
+	if (!decision.allowed) return refuse(decision);
 	const keyword = leadingKeyword(text);
 	if (!QUERY_START.test(keyword)) {
-		return refuse(
-			'not_a_query',
-			`Agent "${codeName}" may only run one read-only query (SELECT, WITH, VALUES or TABLE); got ${keyword ? `"${keyword.toUpperCase()}"` : 'no statement'}`,
-		);
+		return refuse({
+			code: 'not_a_query',
+			reason: `Agent "${codeName}" may only run one read-only query (SELECT, WITH, VALUES or TABLE); got ${keyword ? `"${keyword.toUpperCase()}"` : 'no statement'}`,
+		});
 	}
 	const { id: agentId, loginName } = agent!;
 	const configured = numberOr(agent!.config.max_rows);
 	const maxRows = Math.max(1, Math.min(MAX_ROWS_LIMIT, Math.floor(options.maxRows ?? configured ?? DEFAULT_MAX_ROWS), configured ?? MAX_ROWS_LIMIT));
-	const budgetMs = agent!.latencyBudgetMs ?? DEFAULT_LATENCY_BUDGET_MS;
+	const runBudgetMs = agent!.latencyBudgetMs ?? DEFAULT_LATENCY_BUDGET_MS;
+	// A query reserves its worst case, its statement timeout, against the daily budgets; when less
+	// than that is left of the day's latency budget, the timeout shrinks to what is left.
+	let budgetMs = runBudgetMs;
+	let reservationId: string | null = null;
+	if (hasDailyBudget(agent!)) {
+		const held = await reserve(guard.pool, agent!, { costUsd: 0, latencyMs: runBudgetMs, fitLatency: true, purpose: 'query', ttlSeconds: Math.ceil(runBudgetMs / 1000) + 120 });
+		if (!held.reserved) return refuse(held);
+		reservationId = held.id;
+		budgetMs = Math.max(1, Math.min(runBudgetMs, held.latencyMs));
+	}
+	const dayCapped = budgetMs < runBudgetMs;
 
-	const { rows: cred } = await guard.pool.query<{ login_name: string; password: string }>(
-		'select login_name, password from public.ipai_agent_credential where agent_id = $1',
-		[agentId],
-	);
-	if (!cred[0] || cred[0].login_name !== loginName) throw new Error(`Agent "${codeName}" has no database login; run Update to re-sync it`);
+	// The password comes from Supabase Vault or the fallback table, only through this function.
+	let cred: { login_name: string; password: string }[];
+	let credentialError: Error | undefined;
+	try {
+		cred = (await guard.pool.query<{ login_name: string; password: string }>('select login_name, password from ipai_meta.agent_credential($1)', [agentId])).rows;
+		if (!cred[0] || cred[0].login_name !== loginName || !cred[0].password) credentialError = new Error(`Agent "${codeName}" has no database login; run Update to re-sync it`);
+	} catch (error) {
+		cred = [];
+		credentialError = safeError(error, secretsOf(guard.connection));
+	}
+	if (credentialError) {
+		// Still a call: recorded (and its reservation released) before the error goes back.
+		await recordRun(guard.pool, agentId, ctx, {
+			status: 'failed', startedAt, endedAt: new Date(), inputSummary, latencyMs: Date.now() - startedAt.getTime(), costUsd: 0,
+			errorMessage: credentialError.message, metadata: { sqlstate: (credentialError as { code?: string }).code ?? null },
+		}, reservationId);
+		throw credentialError;
+	}
 	const secrets = [...secretsOf(guard.connection), cred[0].password];
 	const config = toPoolConfig({
 		...guard.connection,
@@ -373,11 +541,20 @@ export async function query(guard: AgentGuard, codeName: string, sql: string, op
 	if (failure) {
 		const code = (failure as { code?: string }).code;
 		const timedOut = code === '57014' || /timeout/i.test(failure.message);
-		const message = timedOut ? `Over the latency budget of ${budgetMs} ms (statement cancelled)` : redact(failure.message, secrets);
+		const message = !timedOut
+			? redact(failure.message, secrets)
+			: dayCapped
+				? `Over what was left of the daily latency budget: ${budgetMs} ms of ${numberOr(agent!.config.daily_latency_budget_ms)} ms (statement cancelled)`
+				: `Over the latency budget of ${budgetMs} ms (statement cancelled)`;
+		const over: BudgetFacts[] = !timedOut
+			? []
+			: dayCapped
+				? [{ kind: 'daily_latency', limit: numberOr(agent!.config.daily_latency_budget_ms) ?? budgetMs, used: (numberOr(agent!.config.daily_latency_budget_ms) ?? budgetMs) - budgetMs + latencyMs }]
+				: [{ kind: 'run_latency', limit: budgetMs, used: latencyMs }];
 		const runId = await recordRun(guard.pool, agentId, ctx, {
 			status: 'failed', startedAt, endedAt, inputSummary, latencyMs, costUsd: 0, errorMessage: message,
-			metadata: { sqlstate: code ?? null, ...(timedOut ? { over_budget: ['latency'] } : {}) },
-		});
+			metadata: { sqlstate: code ?? null, ...budgetMetadata(over) },
+		}, reservationId);
 		const error = new Error(`Agent "${codeName}" query failed: ${message}`) as Error & { code?: string; runId?: string };
 		error.code = code;
 		error.runId = runId;
@@ -389,7 +566,7 @@ export async function query(guard: AgentGuard, codeName: string, sql: string, op
 		status: 'success', startedAt, endedAt, inputSummary, latencyMs, costUsd: 0,
 		outputSummary: { rows: rows.length, truncated, columns },
 		metadata: { max_rows: maxRows },
-	});
+	}, reservationId);
 	return { runId, rows, rowCount: rows.length, truncated, columns, latencyMs };
 }
 

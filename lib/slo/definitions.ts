@@ -10,7 +10,7 @@ import { loadSlos, repeatIntervalSeconds, SloDefinitionError } from './evaluate'
 import type { SliType, SloDefinition } from './types';
 import { catalogFromParams, parseDuration } from './windows';
 
-export const SLI_TYPES: readonly SliType[] = ['connector_success', 'connector_freshness', 'agent_failures', 'agent_latency'];
+export const SLI_TYPES: readonly SliType[] = ['connector_success', 'connector_freshness', 'agent_failures', 'agent_latency', 'agent_budget'];
 
 export interface SloInput {
 	codeName: string;
@@ -28,8 +28,8 @@ export interface SloInput {
 	enabled?: boolean;
 }
 
-const NUMERIC_PARAMS = ['min_events', 'min_bad_events', 'absent_factor', 'warn_factor', 'page_factor', 'max_failures_per_day', 'threshold_ms'];
-const DURATION_PARAMS = ['grace', 'absent_after', 'max_age', 'page_after', 'repeat_interval', 'page_repeat_interval', 'ticket_repeat_interval'];
+const NUMERIC_PARAMS = ['min_events', 'min_bad_events', 'absent_factor', 'warn_factor', 'page_factor', 'max_failures_per_day', 'threshold_ms', 'warn_fraction', 'min_run_events'];
+const DURATION_PARAMS = ['grace', 'absent_after', 'max_age', 'page_after', 'repeat_interval', 'page_repeat_interval', 'ticket_repeat_interval', 'run_window'];
 
 export function validateSloParams(codeName: string, params: Record<string, unknown>): void {
 	const fail = (message: string) => {
@@ -48,8 +48,11 @@ export function validateSloParams(codeName: string, params: Record<string, unkno
 			fail((error as Error).message);
 		}
 	}
-	if (params.absent_severity !== undefined && params.absent_severity !== 'page' && params.absent_severity !== 'ticket') {
-		fail('params.absent_severity must be "page" or "ticket"');
+	for (const key of ['absent_severity', 'exhausted_severity', 'run_severity']) {
+		if (params[key] !== undefined && params[key] !== 'page' && params[key] !== 'ticket') fail(`params.${key} must be "page" or "ticket"`);
+	}
+	if (params.warn_fraction !== undefined && params.warn_fraction !== null && Number(params.warn_fraction) > 1) {
+		fail('params.warn_fraction is a share of the daily budget between 0 (no warning) and 1, e.g. 0.8');
 	}
 	try {
 		catalogFromParams(params.alert_windows);

@@ -14,6 +14,7 @@ import type { Pool } from 'pg';
 import { redact } from '../lakehouse/connection';
 import { maxCronGapSeconds } from './cron';
 import type {
+	AgentBudgetState,
 	AlertCandidate,
 	AlertName,
 	EvaluationResult,
@@ -119,15 +120,17 @@ export async function evaluateSlos(pool: Pool, options: EvaluateOptions = {}): P
 
 	const connectorSlos = slos.filter((s) => s.sliType === 'connector_success' || s.sliType === 'connector_freshness');
 	const agentSlos = slos.filter((s) => s.sliType === 'agent_failures' || s.sliType === 'agent_latency');
+	const budgetSlos = slos.filter((s) => s.sliType === 'agent_budget');
 
 	const statuses: SloStatus[] = [];
 	const candidates: AlertCandidate[] = [];
-	const [connectorPart, agentPart] = await Promise.all([
+	const [connectorPart, agentPart, budgetPart] = await Promise.all([
 		connectorSlos.length ? evaluateConnectorSlos(ctx, connectorSlos) : { statuses: [], candidates: [] },
 		agentSlos.length ? evaluateAgentSlos(ctx, agentSlos) : { statuses: [], candidates: [] },
+		budgetSlos.length ? evaluateBudgetSlos(ctx, budgetSlos) : { statuses: [], candidates: [] },
 	]);
-	statuses.push(...connectorPart.statuses, ...agentPart.statuses);
-	candidates.push(...connectorPart.candidates, ...agentPart.candidates);
+	statuses.push(...connectorPart.statuses, ...agentPart.statuses, ...budgetPart.statuses);
+	candidates.push(...connectorPart.candidates, ...agentPart.candidates, ...budgetPart.candidates);
 	return {
 		now: now.toISOString(),
 		statuses,
@@ -724,6 +727,250 @@ async function evaluateAgentSlos(ctx: Context, slos: SloDefinition[]): Promise<{
 		}
 	}
 	return { statuses, candidates };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agent budgets (agent_budget): calls the Agent Guard stopped because a budget was spent or broken.
+//
+// The guard marks every run it refused or failed for a budget with metadata.over_budget (run_cost,
+// run_latency, daily_cost, daily_latency) and the limit in force (budget_limits). Daily budgets are
+// a state, not a noisy ratio: once one is spent every further call that day is refused, so the
+// alert fires on the first refusal (no minimum-event guard) and resolves at 00:00 UTC or as soon as
+// the limit is raised above what the refusals were measured against. A ticket warns at
+// params.warn_fraction of a daily budget. Per-run budgets are breached call by call: a ticket when
+// params.min_run_events breaches fall in params.run_window. Refusals for permissions (tool, schema,
+// operation, not a query) carry no over_budget and never count here.
+
+interface BudgetAgentRow {
+	id: string;
+	code_name: string;
+	agent_type: string;
+	cost_budget_usd: string | null;
+	latency_budget_ms: number | null;
+	config: Record<string, unknown> | null;
+}
+
+const BUDGET_KINDS = ['daily_cost', 'daily_latency', 'run_cost', 'run_latency'] as const;
+type BudgetKind = (typeof BUDGET_KINDS)[number];
+
+function budgetLimits(a: BudgetAgentRow): Map<BudgetKind, number> {
+	const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+	const out = new Map<BudgetKind, number>();
+	if (a.cost_budget_usd !== null) out.set('daily_cost', Number(a.cost_budget_usd));
+	const dailyLatency = num(a.config?.daily_latency_budget_ms);
+	if (dailyLatency !== undefined) out.set('daily_latency', dailyLatency);
+	const runCost = num(a.config?.max_run_cost_usd);
+	if (runCost !== undefined) out.set('run_cost', runCost);
+	if (a.latency_budget_ms !== null) out.set('run_latency', Number(a.latency_budget_ms));
+	return out;
+}
+
+function severityParam(slo: SloDefinition, name: string, fallback: Severity): Severity {
+	const v = slo.params[name];
+	if (v === undefined || v === null || v === '') return fallback;
+	if (v !== 'page' && v !== 'ticket') throw new SloDefinitionError(`SLO "${slo.codeName}": params.${name} must be "page" or "ticket"`);
+	return v;
+}
+
+async function evaluateBudgetSlos(ctx: Context, slos: SloDefinition[]): Promise<{ statuses: SloStatus[]; candidates: AlertCandidate[] }> {
+	const { rows: all } = await ctx.pool.query<BudgetAgentRow>(
+		`select id, code_name, agent_type, cost_budget_usd, latency_budget_ms, config
+		   from public.ipai_agent where is_active is not false order by code_name`,
+	);
+	// An agent without any budget has nothing to report here.
+	const agents = all.filter((a) => budgetLimits(a).size > 0);
+	const statuses: SloStatus[] = [];
+	const candidates: AlertCandidate[] = [];
+	if (agents.length === 0) return { statuses, candidates };
+	const dayStart = new Date(Date.UTC(ctx.now.getUTCFullYear(), ctx.now.getUTCMonth(), ctx.now.getUTCDate()));
+	const day = dayStart.toISOString().slice(0, 10);
+	const agentParam = (s: SloDefinition) => {
+		const code = s.params.agent_code_name;
+		if (typeof code !== 'string' || !code) return null;
+		return agents.find((a) => a.code_name === code)?.id ?? `missing:${code}`;
+	};
+
+	for (const slo of slos) {
+		const warnFraction = numberParam(slo, 'warn_fraction', 0.8);
+		const minRunEvents = Math.max(1, numberParam(slo, 'min_run_events', 3));
+		const runWindow = durationParam(slo, 'run_window', 3600)!;
+		const exhaustedSeverity = severityParam(slo, 'exhausted_severity', 'page');
+		const runSeverity = severityParam(slo, 'run_severity', 'ticket');
+		const pairs = targetsOf([slo], 'agent_budget', agents, agentParam);
+		if (pairs.length === 0) continue;
+		const ids = pairs.map(([, a]) => a.id);
+		const periodStart = ctx.at(slo.periodSeconds);
+		const runStart = ctx.at(runWindow);
+		const earliest = new Date(Math.min(dayStart.getTime(), periodStart.getTime(), runStart.getTime()));
+		const [calls, events] = await Promise.all([
+			// Calls and budget-stopped calls over the period; spend today (the usage trigger's UTC day).
+			ctx.pool.query<{ agent_id: string; calls: string; bad: string; day_cost: string; day_latency: string }>(
+				`select r.agent_id,
+				        count(*) filter (where r.ended_at > $3) as calls,
+				        count(*) filter (where r.ended_at > $3 and r.metadata ? 'over_budget') as bad,
+				        coalesce(sum(r.cost_usd) filter (where r.started_at >= $2), 0) as day_cost,
+				        coalesce(sum(r.latency_ms) filter (where r.started_at >= $2), 0) as day_latency
+				   from public.ipai_agent_run r
+				  where r.agent_id = any ($4::uuid[]) and r.status in ('success', 'failed', 'refused')
+				    and r.ended_at > $5 and r.ended_at <= $1
+				  group by r.agent_id`,
+				[ctx.now, dayStart, periodStart, ids, earliest],
+			),
+			// Budget events per agent and budget, counted only when measured against a limit at
+			// least as strict as today's (raising a limit clears what the old one refused).
+			ctx.pool.query<{ agent_id: string; kind: BudgetKind; today: string; recent: string; worst_recent: string | null; last_today: Date | null; last_recent: Date | null }>(
+				`select r.agent_id, k.kind,
+				        count(*) filter (where r.ended_at > $2 and v.counts) as today,
+				        count(*) filter (where r.ended_at > $3 and v.counts) as recent,
+				        max(v.used) filter (where r.ended_at > $3 and v.counts) as worst_recent,
+				        max(r.ended_at) filter (where r.ended_at > $2 and v.counts) as last_today,
+				        max(r.ended_at) filter (where r.ended_at > $3 and v.counts) as last_recent
+				   from public.ipai_agent_run r
+				   join public.ipai_agent a on a.id = r.agent_id
+				  cross join lateral jsonb_array_elements_text(
+				        case when jsonb_typeof(r.metadata -> 'over_budget') = 'array' then r.metadata -> 'over_budget' else '[]'::jsonb end) as k(kind)
+				  cross join lateral (
+				        select case when jsonb_typeof(r.metadata -> 'budget_used' -> k.kind) = 'number' then (r.metadata -> 'budget_used' ->> k.kind)::numeric end as used,
+				               coalesce((case when jsonb_typeof(r.metadata -> 'budget_limits' -> k.kind) = 'number' then (r.metadata -> 'budget_limits' ->> k.kind)::numeric end)
+				                        >= (case k.kind
+				                              when 'daily_cost' then a.cost_budget_usd::numeric
+				                              when 'run_latency' then a.latency_budget_ms::numeric
+				                              else case when jsonb_typeof(a.config -> (case k.kind when 'daily_latency' then 'daily_latency_budget_ms' else 'max_run_cost_usd' end)) = 'number'
+				                                        then (a.config ->> (case k.kind when 'daily_latency' then 'daily_latency_budget_ms' else 'max_run_cost_usd' end))::numeric end
+				                            end), true) as counts) v
+				  where r.agent_id = any ($4::uuid[]) and r.metadata ? 'over_budget' and r.ended_at > $5 and r.ended_at <= $1
+				  group by r.agent_id, k.kind`,
+				[ctx.now, dayStart, runStart, ids, earliest],
+			),
+		]);
+		const callsBy = new Map(calls.rows.map((r) => [r.agent_id, r]));
+		const eventsBy = new Map(events.rows.map((r) => [`${r.agent_id}/${r.kind}`, r]));
+
+		for (const [, agent] of pairs) {
+			const c = callsBy.get(agent.id);
+			const budgets: AgentBudgetState[] = [];
+			for (const [kind, limit] of budgetLimits(agent)) {
+				const e = eventsBy.get(`${agent.id}/${kind}`);
+				const unit = kind.endsWith('_cost') ? 'usd' : 'ms';
+				if (kind === 'daily_cost' || kind === 'daily_latency') {
+					const spent = Number((kind === 'daily_cost' ? c?.day_cost : c?.day_latency) ?? 0);
+					const refusedToday = Number(e?.today ?? 0);
+					const exhausted = refusedToday > 0 || (limit > 0 && spent >= limit);
+					const warning = !exhausted && warnFraction > 0 && limit > 0 && spent >= warnFraction * limit;
+					budgets.push({
+						kind, unit, limit, used: spent, events: refusedToday, lastEventAt: e?.last_today?.toISOString() ?? null, day,
+						state: exhausted ? 'exhausted' : warning ? 'warning' : 'ok',
+						// Both when paging: the page mutes the warning ticket, which then stays quiet
+						// instead of resolving when the page starts.
+						severities: exhausted ? (exhaustedSeverity === 'page' ? ['page', 'ticket'] : ['ticket']) : warning ? ['ticket'] : [],
+					});
+				} else {
+					const breaches = Number(e?.recent ?? 0);
+					const breaking = breaches >= minRunEvents;
+					budgets.push({
+						kind, unit, limit, used: e?.worst_recent === null || e?.worst_recent === undefined ? null : Number(e.worst_recent),
+						events: breaches, lastEventAt: e?.last_recent?.toISOString() ?? null, windowSeconds: runWindow,
+						state: breaking ? 'breaking' : 'ok', severities: breaking ? [runSeverity] : [],
+					});
+				}
+			}
+			const events = Number(c?.calls ?? 0);
+			const bad = Number(c?.bad ?? 0);
+			const budget = 1 - slo.objective;
+			const firing = budgets.flatMap((b) => b.severities);
+			const target: SloTarget = { kind: 'agent', id: agent.id, name: agent.code_name, type: agent.agent_type };
+			const status: SloStatus = {
+				...baseStatus(ctx, slo, target),
+				status: firing.includes('page') ? 'page' : firing.includes('ticket') ? 'ticket' : events === 0 ? 'no_data' : 'ok',
+				events,
+				badEvents: bad,
+				sli: events > 0 ? round(1 - bad / events, 6) : null,
+				errorBudgetRemaining: events > 0 ? round(1 - bad / events / budget, 6) : null,
+				periodBurnRate: events > 0 ? round(bad / events / budget, 4) : null,
+				budgets,
+			};
+			if (status.status === 'no_data') status.reason = 'No agent call in the SLO period';
+			statuses.push(status);
+			for (const b of budgets) for (const severity of b.severities) candidates.push(budgetCandidate(slo, status, b, severity));
+		}
+	}
+	return { statuses, candidates };
+}
+
+function amount(value: number | null, unit: 'usd' | 'ms'): string {
+	if (value === null) return 'n/a';
+	return unit === 'usd' ? `$${Number(value.toFixed(4))}` : `${Math.round(value).toLocaleString('en-US')} ms`;
+}
+
+const BUDGET_NAMES: Record<BudgetKind, { name: string; setting: string }> = {
+	daily_cost: { name: 'daily cost budget', setting: 'the daily cost budget (cost_budget_usd)' },
+	daily_latency: { name: 'daily latency budget', setting: 'config.daily_latency_budget_ms' },
+	run_cost: { name: 'per-run cost budget', setting: 'config.max_run_cost_usd' },
+	run_latency: { name: 'per-run latency budget', setting: 'the latency budget (latency_budget_ms)' },
+};
+
+/** The words of a budget alert: which agent, which budget, used vs limit, and what to do. */
+export function describeBudget(agent: string, b: AgentBudgetState): { title: string; summary: string; action: string } {
+	const { name, setting } = BUDGET_NAMES[b.kind];
+	const used = amount(b.used, b.unit);
+	const limit = amount(b.limit, b.unit);
+	const runs = 'its recent runs (ipai_agent_run, newest first)';
+	if (b.state === 'exhausted') {
+		const refused = b.events > 0 ? `; ${b.events} call${b.events === 1 ? '' : 's'} refused today${b.lastEventAt ? `, the last at ${b.lastEventAt}` : ''}` : '; its next call will be refused';
+		return {
+			title: `agent ${agent}: ${name} spent, calls refused`,
+			summary: `Agent ${agent} has used ${used} of its ${name} of ${limit} (UTC day ${b.day})${refused}. The Agent Guard refuses its calls until 00:00 UTC or until the budget is raised.`,
+			action: `Look at ${runs} for a loop or an unexpectedly expensive tool or query, and stop the caller if it is runaway. If the spend is expected, raise ${setting} with IPAI Agent Guard › Register or Update; this alert resolves once the limit is above what was spent.`,
+		};
+	}
+	if (b.state === 'warning') {
+		return {
+			title: `agent ${agent}: ${Math.floor(((b.used ?? 0) / b.limit) * 100)}% of its ${name} used`,
+			summary: `Agent ${agent} has used ${used} of its ${name} of ${limit} (UTC day ${b.day}); at the limit its calls are refused until 00:00 UTC.`,
+			action: `If this pace is expected, raise ${setting} before it runs out (IPAI Agent Guard › Register or Update); otherwise look at ${runs} for what is spending.`,
+		};
+	}
+	const window = formatDuration(b.windowSeconds ?? 3600);
+	const what = b.kind === 'run_cost' ? 'cost' : 'took';
+	return {
+		title: `agent ${agent}: ${b.events} calls over its ${name} in ${window}`,
+		summary: `${b.events} calls of agent ${agent} broke its ${name} of ${limit} in the last ${window} (the largest ${what} ${used})${b.lastEventAt ? `; the last at ${b.lastEventAt}` : ''}. ${b.kind === 'run_cost' ? 'Calls estimated above it are refused; calls that cost more are recorded failed.' : 'Queries are cancelled at the budget; slower logged calls are recorded failed.'}`,
+		action: b.kind === 'run_cost'
+			? `Find the calls in ${runs} (metadata.over_budget = run_cost): make them cheaper (smaller prompts or context, a cheaper model) or, if they are worth it, raise ${setting}.`
+			: `Find the calls in ${runs} (metadata.over_budget = run_latency; input_summary.sql for queries): add filters or indexes, query a gold view instead of a large table, or raise ${setting}.`,
+	};
+}
+
+function budgetCandidate(slo: SloDefinition, status: SloStatus, b: AgentBudgetState, severity: Severity): AlertCandidate {
+	const t = status.target;
+	const identity: Record<string, string> = { alertname: 'AgentOverBudget', slo: slo.codeName, severity, agent_id: t.id, budget: b.kind };
+	const text = describeBudget(t.name, b);
+	return {
+		keepFiringForSeconds: 0,
+		fingerprint: fingerprintOf(identity),
+		sloId: slo.id,
+		alertname: 'AgentOverBudget',
+		severity,
+		targetId: t.id,
+		labels: { ...slo.labels, ...identity, agent: t.name, agent_type: t.type, sli_type: slo.sliType },
+		annotations: {
+			title: text.title,
+			summary: text.summary,
+			action: text.action,
+			budget: b,
+			slo: slo.codeName,
+			sloDescription: slo.description,
+			objective: slo.objective,
+			periodSeconds: slo.periodSeconds,
+			target: t,
+			burnRate: null,
+			firingWindows: [],
+			errorBudgetRemaining: status.errorBudgetRemaining,
+			failingConnectors: [],
+			runbookUrl: status.runbookUrl,
+			executionUrl: null,
+		},
+	};
 }
 
 // ---------------------------------------------------------------------------------------------

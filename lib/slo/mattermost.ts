@@ -94,7 +94,10 @@ export function buildPost(n: DueNotification, secrets: readonly string[] = []): 
 		{ title: 'Error budget left', value: pct(p.errorBudgetRemaining), short: true },
 	];
 	// A resolved message has no current burn to report; the firing one said how fast it burned.
-	if (!resolved) fields.splice(2, 0, { title: 'Burn rate', value: p.burnRate === null || p.burnRate === undefined ? 'n/a' : `${p.burnRate}×`, short: true });
+	// A budget alert has no burn rate: it says what was used of which limit, and what to do.
+	if (!resolved && p.budget) fields.splice(2, 0, { title: 'Budget', value: budgetLine(p.budget), short: true });
+	else if (!resolved) fields.splice(2, 0, { title: 'Burn rate', value: p.burnRate === null || p.burnRate === undefined ? 'n/a' : `${p.burnRate}×`, short: true });
+	if (!resolved && p.action) fields.push({ title: 'What to do', value: p.action, short: false });
 	if (windows.length && !resolved) fields.push({ title: 'Windows', value: windows.join('\n'), short: false });
 	if (failing.length) fields.push({ title: 'Failing connectors', value: failing.join('\n'), short: false });
 	if (links.length) fields.push({ title: 'Links', value: links.join(' · '), short: false });
@@ -145,6 +148,12 @@ export function buildMessagePost(m: PlainMessage, secrets: readonly string[] = [
 	};
 	if (m.severity === 'page') body.priority = { priority: 'urgent', requested_ack: true };
 	return sanitize(body, secrets);
+}
+
+function budgetLine(b: NonNullable<DueNotification['payload']['budget']>): string {
+	const fmt = (v: number | null) => (v === null ? 'n/a' : b.unit === 'usd' ? `$${Number(v.toFixed(4))}` : `${Math.round(v).toLocaleString('en-US')} ms`);
+	const name = b.kind.replace('_', ' ');
+	return b.kind.startsWith('daily_') ? `${name}: ${fmt(b.used)} of ${fmt(b.limit)} (UTC ${b.day ?? 'today'})` : `${name}: ${b.events} × over ${fmt(b.limit)} (worst ${fmt(b.used)})`;
 }
 
 function oneLine(text: string, max: number): string {

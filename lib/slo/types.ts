@@ -1,7 +1,7 @@
 /** Shapes shared by the SLO engine: definitions, evaluated status, alert candidates, notifications. */
 import type { AlertWindow, Severity } from './windows';
 
-export type SliType = 'connector_success' | 'connector_freshness' | 'agent_failures' | 'agent_latency';
+export type SliType = 'connector_success' | 'connector_freshness' | 'agent_failures' | 'agent_latency' | 'agent_budget';
 
 export interface SloDefinition {
 	id: string;
@@ -83,11 +83,32 @@ export interface SloStatus {
 	latency?: { p95Ms: number | null; thresholdMs: number };
 	/** agent_failures. */
 	failures?: { maxPerDay: number; lastDay: number };
+	/** agent_budget: each budget the agent has, and where it stands. */
+	budgets?: AgentBudgetState[];
 	lastError?: LastError | null;
 	runbookUrl: string | null;
 }
 
-export type AlertName = 'SLOBurnRate' | 'ConnectorAbsent' | 'ConnectorStale';
+export type AlertName = 'SLOBurnRate' | 'ConnectorAbsent' | 'ConnectorStale' | 'AgentOverBudget';
+
+/** One of an agent's budgets as the agent_budget SLI sees it (amounts in USD or milliseconds). */
+export interface AgentBudgetState {
+	kind: 'run_cost' | 'run_latency' | 'daily_cost' | 'daily_latency';
+	unit: 'usd' | 'ms';
+	/** The limit as configured now. */
+	limit: number;
+	/** Daily budgets: spent in the UTC day so far. Run budgets: the largest breach in the run window. */
+	used: number | null;
+	/** Daily budgets: calls stopped by it today (UTC). Run budgets: breaches in the run window. */
+	events: number;
+	lastEventAt: string | null;
+	/** exhausted: calls are being refused; warning: past params.warn_fraction; breaking: run-budget breaches ≥ params.min_run_events. */
+	state: 'ok' | 'warning' | 'exhausted' | 'breaking';
+	severities: Severity[];
+	/** Daily budgets: the UTC day; run budgets: the window in seconds. */
+	day?: string;
+	windowSeconds?: number;
+}
 
 export interface FailingConnector {
 	name: string;
@@ -111,6 +132,10 @@ export interface AlertAnnotations {
 	failingConnectors: FailingConnector[];
 	runbookUrl: string | null;
 	executionUrl: string | null;
+	/** AgentOverBudget: the budget, its limit and what was used. */
+	budget?: AgentBudgetState;
+	/** What the person on call should do. */
+	action?: string;
 	/** Set on resolved notifications. */
 	resolvedAt?: string;
 	startedAt?: string;

@@ -126,7 +126,16 @@ export const properties: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 0, numberPrecision: 6 },
 		default: 0,
-		description: 'Checked against the per-run and per-day cost budgets',
+		description: 'Checked against the per-run and per-day cost budgets, and held (reserved) against the day until Log reports the call',
+		displayOptions: show(['authorize']),
+	},
+	{
+		displayName: 'Estimated Latency (Ms)',
+		name: 'estimatedLatencyMs',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 0,
+		description: 'Held against the daily latency budget until Log reports the call; 0 uses the agent\'s per-run latency budget',
 		displayOptions: show(['authorize']),
 	},
 	{
@@ -146,6 +155,15 @@ export const properties: INodeProperties[] = [
 	{ displayName: 'Input Summary', name: 'inputSummary', type: 'json', default: '{}', description: 'What the tool was asked (never secrets)', displayOptions: show(['log']) },
 	{ displayName: 'Output Summary', name: 'outputSummary', type: 'json', default: '{}', description: 'What the tool returned, summarised', displayOptions: show(['log']) },
 	{ displayName: 'Error Message', name: 'errorMessage', type: 'string', default: '', displayOptions: show(['log']) },
+	{
+		displayName: 'Reservation ID',
+		name: 'reservationId',
+		type: 'string',
+		default: '',
+		placeholder: '={{ $json.reservationId }}',
+		description: 'The reservationId Authorize returned for this call: the actual cost and latency replace what was held. Without it the hold stays until it expires (15 minutes by default).',
+		displayOptions: show(['log']),
+	},
 	...identityFields,
 
 	// Register or Update
@@ -181,7 +199,7 @@ export const properties: INodeProperties[] = [
 	},
 	{ displayName: 'Daily Cost Budget (USD)', name: 'costBudgetUsd', type: 'number', typeOptions: { minValue: 0, numberPrecision: 4 }, default: 0, description: 'Per UTC day; 0 means no budget', displayOptions: show(['register']) },
 	{ displayName: 'Latency Budget (Ms)', name: 'latencyBudgetMs', type: 'number', typeOptions: { minValue: 0 }, default: 30000, description: 'Per run: the statement timeout of the agent\'s queries', displayOptions: show(['register']) },
-	{ displayName: 'Config', name: 'agentConfig', type: 'json', default: '{}', description: 'Extra budgets: max_run_cost_usd, daily_latency_budget_ms, max_rows', displayOptions: show(['register']) },
+	{ displayName: 'Config', name: 'agentConfig', type: 'json', default: '{}', description: 'Extra budgets: max_run_cost_usd (per run), daily_latency_budget_ms (per UTC day), max_rows, reservation_ttl_seconds', displayOptions: show(['register']) },
 	{
 		displayName: 'Include Inactive',
 		name: 'includeInactive',

@@ -123,6 +123,14 @@ it('registers an agent, queries gold as it, and refuses or stops everything outs
 			node('a4', 'Query Silver', { operation: 'query', agent: AGENT, sql: 'select secret from ipai_silver_erp.silver_probe', maxRows: 10, output: 'single' }, 800,
 				{ onError: 'continueRegularOutput' }),
 			node('a5', 'List', { operation: 'list' }, 1000),
+			// An external tool call: Authorize holds its estimate against the daily budget, Log reports
+			// the actual cost with the reservation, which replaces the hold.
+			node('a6', 'Authorize', { operation: 'authorize', agent: AGENT, tool: 'lakehouse_query', schema: 'ipai_gold_erp', agentOperation: 'read', estimatedCostUsd: 0.5 }, 1200),
+			node('a7', 'Log', {
+				operation: 'log', agent: AGENT, logTool: 'lakehouse_query', status: 'success', costUsd: 0.4, latencyMs: 120, tokensUsed: 900,
+				reservationId: '={{ $json.reservationId }}', sessionId: 'chat-e2e',
+			}, 1400),
+			node('a8', 'Authorize Too Much', { operation: 'authorize', agent: AGENT, tool: 'lakehouse_query', agentOperation: 'read', estimatedCostUsd: 1.7 }, 1600),
 		],
 		connections: {
 			Manual: { main: [[{ node: 'Register', type: 'main', index: 0 }]] },
@@ -130,6 +138,9 @@ it('registers an agent, queries gold as it, and refuses or stops everything outs
 			'Query Gold': { main: [[{ node: 'Set Role', type: 'main', index: 0 }]] },
 			'Set Role': { main: [[{ node: 'Query Silver', type: 'main', index: 0 }]] },
 			'Query Silver': { main: [[{ node: 'List', type: 'main', index: 0 }]] },
+			List: { main: [[{ node: 'Authorize', type: 'main', index: 0 }]] },
+			Authorize: { main: [[{ node: 'Log', type: 'main', index: 0 }]] },
+			Log: { main: [[{ node: 'Authorize Too Much', type: 'main', index: 0 }]] },
 		},
 	});
 
@@ -145,6 +156,13 @@ it('registers an agent, queries gold as it, and refuses or stops everything outs
 	expect(JSON.stringify(silver)).not.toContain('SILVER-SECRET');
 	expect(nodeOutput(run, 'List').map((a) => a.codeName)).toEqual([AGENT]);
 	expect(JSON.stringify(run)).not.toContain(GUARD_PASSWORD);
+	const authorized = nodeOutput(run, 'Authorize')[0];
+	expect(authorized).toMatchObject({ allowed: true, reservationId: expect.any(String) });
+	expect(nodeOutput(run, 'Log')[0]).toMatchObject({ status: 'success', overBudget: [] });
+	// $0.40 spent of $2: $1.70 more does not fit the day.
+	expect(nodeOutput(run, 'Authorize Too Much')[0]).toMatchObject({ allowed: false, code: 'daily_cost_budget', budget: { kind: 'daily_cost', limit: 2, used: 0.4, requested: 1.7 } });
+	const held = await pool.query('select release, cost_usd::float8 as cost from public.ipai_agent_reservation where id = $1', [authorized.reservationId]);
+	expect(held.rows[0]).toEqual({ release: 'settled', cost: 0.5 });
 
 	const { rows } = await pool.query(
 		`select r.status, r.session_id from public.ipai_agent_run r join public.ipai_agent a on a.id = r.agent_id
@@ -155,6 +173,8 @@ it('registers an agent, queries gold as it, and refuses or stops everything outs
 		{ status: 'success', session_id: 'chat-e2e' },
 		{ status: 'refused', session_id: null },
 		{ status: 'failed', session_id: null },
+		{ status: 'success', session_id: 'chat-e2e' },
+		{ status: 'refused', session_id: null },
 	]);
 });
 

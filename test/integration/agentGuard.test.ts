@@ -12,10 +12,13 @@ import {
 	logRun,
 	query,
 	registerAgent,
+	syncAgent,
 	updateAgent,
 	type AgentGuard,
 } from '../../lib/agents';
 import { evaluateSlos } from '../../lib/slo/evaluate';
+import { buildPost } from '../../lib/slo/mattermost';
+import { runEvaluation } from '../../lib/slo/state';
 import { useScratchDatabase } from '../helpers/database';
 
 const db = useScratchDatabase();
@@ -25,6 +28,14 @@ const GOLD = `gold_${tag}`; // allowed only ipai_gold_erp
 const SLOW = `slow_${tag}`;
 const SPEND = `spend_${tag}`;
 const SECRET = `SECRET-${tag}`;
+const WARN = `warn_${tag}`;
+const RACE = `race_${tag}`;
+const RACE_LATENCY = `racelat_${tag}`;
+const LOGS = `logs_${tag}`;
+const RES = `res_${tag}`;
+const QCAP = `qcap_${tag}`;
+const VAULTED = `vaulted_${tag}`;
+const FRESH = `fresh_${tag}`;
 
 let guard: AgentGuard;
 let guardPool: Pool;
@@ -280,6 +291,202 @@ describe('agent guard', () => {
 		await expect(query(guard, SLOW, 'select 1 as one')).rejects.toMatchObject({ code: 'daily_latency_budget' });
 	});
 
+	it('alerts through the SLO monitor when a daily budget stops calls: which agent, which budget, used vs limit, what to do', async () => {
+		// SPEND (previous test) spent $1.10 of $1: one logged run pushed it over, two calls were refused.
+		const result = await runEvaluation(db.pool, { slos: ['agent-budget'] });
+		const spend = result.statuses.find((st) => st.target.name === SPEND)!;
+		expect(spend.status).toBe('page');
+		expect(spend.budgets!.find((b) => b.kind === 'daily_cost')).toMatchObject({ state: 'exhausted', limit: 1, used: 1.1, events: 3, severities: ['page', 'ticket'] });
+		// One per-run cost refusal is below params.min_run_events (3): no alert for that budget.
+		expect(spend.budgets!.find((b) => b.kind === 'run_cost')).toMatchObject({ state: 'ok', limit: 0.7, used: 0.9, events: 1 });
+		// 4 calls stopped by a budget (the refusals and the over-budget run) out of 5.
+		expect(spend).toMatchObject({ events: 5, badEvents: 4 });
+
+		const due = result.due.filter((d) => d.payload.labels.agent === SPEND);
+		expect(due.map((d) => `${d.kind}/${d.severity}/${d.payload.labels.budget}`)).toEqual(['firing/page/daily_cost']); // the ticket is muted by the page
+		const post = buildPost(due[0]);
+		expect(post.text).toContain(`agent ${SPEND}: daily cost budget spent, calls refused`);
+		expect(post.text).toContain(`Agent ${SPEND} has used $1.1 of its daily cost budget of $1`);
+		expect(post.text).toMatch(/3 calls refused today/);
+		const fields = Object.fromEntries(post.attachments[0].fields.map((f) => [f.title, f.value]));
+		expect(fields.Budget).toMatch(/^daily cost: \$1\.1 of \$1 \(UTC \d{4}-\d\d-\d\d\)$/);
+		expect(fields['What to do']).toMatch(/raise the daily cost budget \(cost_budget_usd\) with IPAI Agent Guard › Register or Update/);
+		expect(fields['Burn rate']).toBeUndefined();
+		expect(post.priority).toEqual({ priority: 'urgent', requested_ack: true });
+
+		// Refusals for permissions are not budget events: GOLD was refused many times above.
+		const gold = result.statuses.find((st) => st.target.name === GOLD)!;
+		const { rows } = await db.pool.query(
+			`select count(*)::int as n from public.ipai_agent_run r join public.ipai_agent a on a.id = r.agent_id where a.code_name = $1 and r.status = 'refused'`,
+			[GOLD],
+		);
+		expect(rows[0].n).toBeGreaterThan(5);
+		expect(gold).toMatchObject({ status: 'ok', badEvents: 0 });
+		expect(gold.budgets!.every((b) => b.state === 'ok' && b.events === 0)).toBe(true);
+		// Two per-run latency breaches of SLOW stay under the run-budget threshold.
+		expect(result.statuses.find((st) => st.target.name === SLOW)!.budgets!.find((b) => b.kind === 'run_latency')).toMatchObject({ state: 'ok', events: 2, limit: 300 });
+
+		// Raising the budget above the spend resolves the alert (the refusals were against $1).
+		await updateAgent(guardPool, { codeName: SPEND, costBudgetUsd: 5 });
+		const after = await runEvaluation(db.pool, { slos: ['agent-budget'] });
+		expect(after.statuses.find((st) => st.target.name === SPEND)).toMatchObject({ status: 'ok' });
+		expect(after.alerts.filter((a) => a.labels.agent === SPEND && a.state === 'firing')).toEqual([]);
+	});
+
+	it('opens tickets at 80% of a daily budget and for repeated per-run budget breaches', async () => {
+		await registerAgent(guardPool, { codeName: WARN, displayName: 'Warn', allowedTools: ['llm'], allowedSchemas: ['ipai_gold_erp'], costBudgetUsd: 1, config: { max_run_cost_usd: 0.9 } });
+		await expect(logRun(guard, WARN, { tool: 'llm', status: 'success', costUsd: 0.85, latencyMs: 10 })).resolves.toMatchObject({ status: 'success' });
+		for (let i = 0; i < 3; i++) {
+			await expect(authorize(guard, WARN, { tool: 'llm', operation: 'read', estimatedCostUsd: 0.95 })).resolves.toMatchObject({ allowed: false, code: 'run_cost_budget', budget: { kind: 'run_cost', limit: 0.9, used: 0.95 } });
+		}
+		const result = await runEvaluation(db.pool, { slos: ['agent-budget'] });
+		const warn = result.statuses.find((st) => st.target.name === WARN)!;
+		expect(warn.status).toBe('ticket');
+		expect(warn.budgets).toEqual(expect.arrayContaining([
+			expect.objectContaining({ kind: 'daily_cost', state: 'warning', used: 0.85, limit: 1, severities: ['ticket'] }),
+			expect.objectContaining({ kind: 'run_cost', state: 'breaking', used: 0.95, limit: 0.9, events: 3, severities: ['ticket'] }),
+		]));
+		const due = result.due.filter((d) => d.payload.labels.agent === WARN).map((d) => buildPost(d).text).sort();
+		expect(due).toHaveLength(2);
+		expect(due[0]).toContain(`agent ${WARN}: 3 calls over its per-run cost budget in 1h`);
+		expect(due[0]).toContain('broke its per-run cost budget of $0.9 in the last 1h (the largest cost $0.95)');
+		expect(due[1]).toContain(`agent ${WARN}: 85% of its daily cost budget used`);
+	});
+
+	it('holds a daily budget under concurrency: of 25 simultaneous calls on separate connections exactly the 10 that fit pass', async () => {
+		const wide = new Pool({ connectionString: guardUrl(), max: 30 });
+		wide.on('error', () => undefined);
+		const g: AgentGuard = { pool: wide, connection: guard.connection };
+		try {
+			await registerAgent(guardPool, { codeName: RACE, displayName: 'Race', allowedTools: ['llm'], allowedSchemas: ['ipai_gold_erp'], costBudgetUsd: 1 });
+			await registerAgent(guardPool, { codeName: RACE_LATENCY, displayName: 'Race latency', allowedTools: ['llm'], allowedSchemas: ['ipai_gold_erp'], latencyBudgetMs: 300, config: { daily_latency_budget_ms: 1000 } });
+			// 25 open connections first, so the calls below really run side by side.
+			const clients = await Promise.all(Array.from({ length: 25 }, () => wide.connect()));
+			clients.forEach((c) => c.release());
+
+			const results = await Promise.all(Array.from({ length: 25 }, (_, i) => authorize(g, RACE, { tool: 'llm', operation: 'read', estimatedCostUsd: 0.1 }, { sessionId: `race-${i}` })));
+			const allowed = results.filter((r) => r.allowed);
+			expect(allowed).toHaveLength(10);
+			expect(results.filter((r) => !r.allowed).map((r) => r.code)).toEqual(Array(15).fill('daily_cost_budget'));
+			const usage = async (code: string) =>
+				(await db.pool.query(
+					`select u.cost_usd::float8 as cost, u.reserved_cost_usd::float8 as reserved_cost, u.latency_ms::int as latency, u.reserved_latency_ms::int as reserved_latency,
+					        u.open_reservations as open, u.refused from public.ipai_agent_usage_day u join public.ipai_agent a on a.id = u.agent_id where a.code_name = $1`,
+					[code],
+				)).rows[0];
+			expect(await usage(RACE)).toMatchObject({ cost: 0, reserved_cost: 1, open: 10, refused: 15 });
+
+			// Each call reports back with its reservation: the actual cost replaces the hold.
+			const logs = await Promise.all(allowed.map((r) => logRun(g, RACE, { tool: 'llm', status: 'success', costUsd: 0.08, latencyMs: 40, reservationId: r.reservationId })));
+			expect(logs.map((l) => l.status)).toEqual(Array(10).fill('success'));
+			expect(await usage(RACE)).toMatchObject({ cost: 0.8, reserved_cost: 0, open: 0 });
+			// $0.20 left: of 5 calls at $0.05, 4 fit.
+			const more = await Promise.all(Array.from({ length: 5 }, () => authorize(g, RACE, { tool: 'llm', operation: 'read', estimatedCostUsd: 0.05 })));
+			expect(more.filter((r) => r.allowed)).toHaveLength(4);
+
+			// The daily latency budget the same way: 1,000 ms holds three calls of 300 ms.
+			const lat = await Promise.all(Array.from({ length: 10 }, () => authorize(g, RACE_LATENCY, { tool: 'llm', operation: 'read' })));
+			expect(lat.filter((r) => r.allowed)).toHaveLength(3);
+			expect(lat.filter((r) => !r.allowed).every((r) => r.code === 'daily_latency_budget' && /daily latency budget of 1000 ms/.test(r.reason!))).toBe(true);
+			expect(await usage(RACE_LATENCY)).toMatchObject({ reserved_latency: 900, open: 3 });
+		} finally {
+			await wide.end();
+		}
+	});
+
+	it('decides "over the daily budget" in Log under a lock: of 10 simultaneous logs of $0.15 against $1 exactly 6 succeed', async () => {
+		const wide = new Pool({ connectionString: guardUrl(), max: 12 });
+		wide.on('error', () => undefined);
+		try {
+			await registerAgent(guardPool, { codeName: LOGS, displayName: 'Logs', allowedTools: ['llm'], allowedSchemas: ['ipai_gold_erp'], costBudgetUsd: 1 });
+			const g: AgentGuard = { pool: wide, connection: guard.connection };
+			const logs = await Promise.all(Array.from({ length: 10 }, () => logRun(g, LOGS, { tool: 'llm', status: 'success', costUsd: 0.15, latencyMs: 5 })));
+			expect(logs.filter((l) => l.status === 'success')).toHaveLength(6);
+			expect(logs.filter((l) => l.status === 'failed').every((l) => l.overBudget.join() === 'daily_cost')).toBe(true);
+		} finally {
+			await wide.end();
+		}
+	});
+
+	it('settles a reservation when its call is logged (failed calls release it), expires unlogged ones, and refuses another agent\'s', async () => {
+		await registerAgent(guardPool, { codeName: RES, displayName: 'Reserver', allowedTools: ['llm'], allowedSchemas: ['ipai_gold_erp'], costBudgetUsd: 1 });
+		const reservation = async (id: string) => (await db.pool.query('select cost_usd::float8 as cost, release, run_id from public.ipai_agent_reservation where id = $1', [id])).rows[0];
+		const a = await authorize(guard, RES, { tool: 'llm', operation: 'read', estimatedCostUsd: 0.5 });
+		expect(a).toMatchObject({ allowed: true, reservationId: expect.any(String) });
+		expect(await reservation(a.reservationId!)).toMatchObject({ cost: 0.5, release: null });
+		// Another agent cannot settle it.
+		await expect(logRun(guard, LOGS, { tool: 'llm', status: 'failed', costUsd: 0, reservationId: a.reservationId })).rejects.toThrow(/is not one of agent/);
+		const failed = await logRun(guard, RES, { tool: 'llm', status: 'failed', costUsd: 0, errorMessage: 'upstream 500', reservationId: a.reservationId });
+		expect(await reservation(a.reservationId!)).toMatchObject({ release: 'settled', run_id: failed.runId });
+		// Settled twice is a no-op, not a double release.
+		await logRun(guard, RES, { tool: 'llm', status: 'success', costUsd: 0.1, reservationId: a.reservationId });
+		const { rows } = await db.pool.query(
+			`select u.cost_usd::float8 as cost, u.reserved_cost_usd::float8 as reserved from public.ipai_agent_usage_day u join public.ipai_agent a on a.id = u.agent_id where a.code_name = $1`,
+			[RES],
+		);
+		expect(rows[0]).toEqual({ cost: 0.1, reserved: 0 });
+
+		// A call that never reports back holds its estimate until the reservation expires.
+		const b = await authorize(guard, RES, { tool: 'llm', operation: 'read', estimatedCostUsd: 0.8 });
+		expect(b.allowed).toBe(true);
+		await expect(authorize(guard, RES, { tool: 'llm', operation: 'read', estimatedCostUsd: 0.8 })).resolves.toMatchObject({
+			allowed: false, code: 'daily_cost_budget', reason: expect.stringContaining('$0.8 is held by calls in progress'),
+		});
+		await db.pool.query(`update public.ipai_agent_reservation set expires_at = now() - interval '1 second' where id = $1`, [b.reservationId]);
+		await expect(authorize(guard, RES, { tool: 'llm', operation: 'read', estimatedCostUsd: 0.8 })).resolves.toMatchObject({ allowed: true });
+		expect(await reservation(b.reservationId!)).toMatchObject({ release: 'expired' });
+	});
+
+	it('caps a query\'s statement timeout at what is left of the daily latency budget, then refuses', async () => {
+		await registerAgent(guardPool, { codeName: QCAP, displayName: 'Capped', allowedSchemas: ['ipai_gold_erp'], latencyBudgetMs: 5000, config: { daily_latency_budget_ms: 1500 } });
+		const started = Date.now();
+		await expect(query(guard, QCAP, 'select pg_sleep(4) as s')).rejects.toThrow(/Over what was left of the daily latency budget: 1500 ms of 1500 ms/);
+		expect(Date.now() - started).toBeLessThan(3500);
+		await expect(query(guard, QCAP, 'select 1 as one')).rejects.toMatchObject({ code: 'daily_latency_budget', budget: { kind: 'daily_latency', limit: 1500 } });
+		const runs = await db.pool.query(
+			`select r.status, r.metadata -> 'over_budget' as over from public.ipai_agent_run r join public.ipai_agent a on a.id = r.agent_id where a.code_name = $1 order by r.ended_at`,
+			[QCAP],
+		);
+		expect(runs.rows).toEqual([{ status: 'failed', over: ['daily_latency'] }, { status: 'refused', over: ['daily_latency'] }]);
+	});
+
+	it('gives the agent login no schema beyond its scope and no SECURITY DEFINER function anywhere', async () => {
+		const login = `ipai_agent_${GOLD}`;
+		const { rows } = await db.pool.query(
+			`select (select array_agg(nspname::text order by nspname) from pg_namespace n
+			          where has_schema_privilege($1, n.oid, 'usage') and nspname not in ('pg_catalog', 'information_schema', 'public')) as schemas,
+			        (select array_agg(p.oid::regprocedure::text) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+			          where p.prosecdef and has_function_privilege($1, p.oid, 'execute') and has_schema_privilege($1, n.oid, 'usage')) as definer_functions,
+			        (select array_agg(c.oid::regclass::text) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+			          where has_table_privilege($1, c.oid, 'select') and n.nspname not in ('pg_catalog', 'information_schema', 'ipai_gold_erp')) as other_tables`,
+			[login],
+		);
+		expect(rows[0]).toEqual({ schemas: ['ipai_gold_erp'], definer_functions: null, other_tables: null });
+	});
+
+	it('keeps agent passwords in the table where Vault is absent, readable only through ipai_meta.agent_credential by the guard', async () => {
+		const { rows } = await db.pool.query(
+			`select c.password is not null as in_table, c.vault_secret_id from public.ipai_agent_credential c join public.ipai_agent a on a.id = c.agent_id where a.code_name = $1`,
+			[GOLD],
+		);
+		expect(rows[0]).toEqual({ in_table: true, vault_secret_id: null });
+		await expect(guardPool.query('select password from public.ipai_agent_credential')).rejects.toMatchObject({ code: '42501' });
+		await expect(guardPool.query('select login_name from public.ipai_agent_credential')).resolves.toBeDefined();
+		const login = `ipai_agent_${GOLD}`;
+		const privileges = await db.pool.query(
+			`select r.rolname,
+			        has_column_privilege(r.rolname, 'public.ipai_agent_credential', 'password', 'select') as password_column,
+			        has_function_privilege(r.rolname, 'ipai_meta.agent_credential(uuid)', 'execute') as credential_fn
+			   from pg_roles r where r.rolname = any ($1) order by r.rolname`,
+			[[login, 'ipai_guard', 'ipai_ingest', 'ipai_transform', 'authenticated', 'anon', 'service_role']],
+		);
+		expect(Object.fromEntries(privileges.rows.map((r) => [r.rolname, [r.password_column, r.credential_fn]]))).toEqual({
+			[login]: [false, false], ipai_guard: [false, true], ipai_ingest: [false, false], ipai_transform: [false, false],
+			authenticated: [false, false], anon: [false, false], service_role: [false, false],
+		});
+		await expect(query(guard, GOLD, 'select * from ipai_meta.agent_credential(null)')).rejects.toThrow(/permission denied/);
+	});
+
 	it('refuses a deactivated agent, whose login can no longer connect', async () => {
 		await deactivateAgent(guardPool, GOLD);
 		await expect(query(guard, GOLD, 'select * from ipai_gold_erp.agent_probe')).rejects.toBeInstanceOf(AgentRefusedError);
@@ -296,5 +503,132 @@ describe('agent guard', () => {
 		await expect(registerAgent(guardPool, { codeName: 'Bad Name', displayName: 'x' })).rejects.toThrow(/lower-case letters/);
 		await expect(registerAgent(guardPool, { codeName: `x_${tag}`, displayName: 'x', allowedSchemas: ['public'] })).rejects.toThrow(/not a lakehouse data schema/);
 		await expect(registerAgent(guardPool, { codeName: GOLD, displayName: 'again' })).rejects.toThrow(/already registered/);
+	});
+	/**
+	 * Supabase Vault is a C extension (libsodium) that plain PostgreSQL lacks. This stand-in has
+	 * supabase_vault 0.3.0's interface as the guard uses it, copied from its SQL: vault.secrets with
+	 * the same columns and unique name index, the vault.decrypted_secrets view, create_secret and
+	 * update_secret (SECURITY DEFINER, search_path ''), EXECUTE revoked from PUBLIC, nothing granted
+	 * on the schema. Only the cipher differs: pgcrypto AES with a key derived from a constant and the
+	 * row id, where Vault uses libsodium AEAD with a root key kept outside the database. It tests
+	 * where the password goes and who can read it, not Vault's cryptography.
+	 */
+	describe('with Supabase Vault present (a faithful stand-in of its SQL interface)', () => {
+		let before: string;
+
+		beforeAll(async () => {
+			await registerAgent(guardPool, { codeName: VAULTED, displayName: 'Vaulted', allowedSchemas: ['ipai_gold_erp'] });
+			before = (await db.pool.query(
+				`select c.password from public.ipai_agent_credential c join public.ipai_agent a on a.id = c.agent_id where a.code_name = $1`,
+				[VAULTED],
+			)).rows[0].password;
+			await db.pool.query(`
+				create extension if not exists pgcrypto with schema extensions;
+				create schema vault;
+				create function vault._crypto_aead_det_noncegen() returns bytea language sql volatile set search_path = ''
+				  as $$ select extensions.gen_random_bytes(16) $$;
+				create function vault._crypto_aead_det_encrypt(message bytea, additional bytea, key_id bigint, context bytea = 'pgsodium', nonce bytea = null)
+				  returns bytea language sql immutable set search_path = ''
+				  as $$ select extensions.encrypt_iv(message, extensions.digest(convert_to('stand-in root key', 'utf8') || additional || context, 'sha256'), nonce, 'aes-cbc') $$;
+				create function vault._crypto_aead_det_decrypt(message bytea, additional bytea, key_id bigint, context bytea = 'pgsodium', nonce bytea = null)
+				  returns bytea language sql immutable set search_path = ''
+				  as $$ select extensions.decrypt_iv(message, extensions.digest(convert_to('stand-in root key', 'utf8') || additional || context, 'sha256'), nonce, 'aes-cbc') $$;
+				create table vault.secrets (
+				  id uuid primary key default gen_random_uuid(),
+				  name text,
+				  description text not null default '',
+				  secret text not null,
+				  key_id uuid,
+				  nonce bytea default vault._crypto_aead_det_noncegen(),
+				  created_at timestamptz not null default current_timestamp,
+				  updated_at timestamptz not null default current_timestamp
+				);
+				create unique index on vault.secrets using btree (name) where name is not null;
+				create view vault.decrypted_secrets as
+				select s.id, s.name, s.description, s.secret,
+				       convert_from(vault._crypto_aead_det_decrypt(message := decode(s.secret, 'base64'::text), additional := convert_to(s.id::text, 'utf8'),
+				                    key_id := 0, context := 'pgsodium'::bytea, nonce := s.nonce), 'utf8'::name) as decrypted_secret,
+				       s.key_id, s.nonce, s.created_at, s.updated_at
+				  from vault.secrets s;
+				create function vault.create_secret(new_secret text, new_name text = null, new_description text = '', new_key_id uuid = null)
+				  returns uuid security definer language plpgsql set search_path = ''
+				as $$
+				declare rec record;
+				begin
+				  insert into vault.secrets (secret, name, description) values (new_secret, new_name, new_description) returning * into rec;
+				  update vault.secrets s set secret = encode(vault._crypto_aead_det_encrypt(message := convert_to(rec.secret, 'utf8'),
+				         additional := convert_to(s.id::text, 'utf8'), key_id := 0, context := 'pgsodium'::bytea, nonce := rec.nonce), 'base64')
+				   where id = rec.id;
+				  return rec.id;
+				end
+				$$;
+				create function vault.update_secret(secret_id uuid, new_secret text = null, new_name text = null, new_description text = null, new_key_id uuid = null)
+				  returns void security definer language plpgsql set search_path = ''
+				as $$
+				begin
+				  update vault.secrets s
+				     set secret = case when new_secret is null then s.secret
+				                       else encode(vault._crypto_aead_det_encrypt(message := convert_to(new_secret, 'utf8'), additional := convert_to(s.id::text, 'utf8'),
+				                                   key_id := 0, context := 'pgsodium'::bytea, nonce := s.nonce), 'base64') end,
+				         name = coalesce(new_name, s.name), description = coalesce(new_description, s.description), updated_at = now()
+				   where s.id = secret_id;
+				end
+				$$;
+				revoke all on function vault._crypto_aead_det_encrypt, vault._crypto_aead_det_decrypt, vault._crypto_aead_det_noncegen,
+				                       vault.create_secret, vault.update_secret from public;
+			`);
+		});
+
+		const stored = async (code: string) =>
+			(await db.pool.query(
+				`select c.password, c.vault_secret_id, s.name, s.secret, d.decrypted_secret
+				   from public.ipai_agent_credential c join public.ipai_agent a on a.id = c.agent_id
+				   left join vault.secrets s on s.id = c.vault_secret_id left join vault.decrypted_secrets d on d.id = c.vault_secret_id
+				  where a.code_name = $1`,
+				[code],
+			)).rows[0];
+
+		it('moves an existing password into Vault on the next sync, and the agent still connects', async () => {
+			await syncAgent(guardPool, VAULTED);
+			const row = await stored(VAULTED);
+			const { rows } = await db.pool.query('select id from public.ipai_agent where code_name = $1', [VAULTED]);
+			expect(row).toMatchObject({ password: null, vault_secret_id: expect.any(String), name: `ipai_agent_login:${rows[0].id}`, decrypted_secret: before });
+			expect(row.secret).not.toContain(before); // ciphertext at rest
+			await expect(query(guard, VAULTED, 'select count(*)::int as n from ipai_gold_erp.agent_probe')).resolves.toMatchObject({ rows: [{ n: 50 }] });
+		});
+
+		it('stores a new agent\'s password in Vault from the start; neither the guard nor any agent can read Vault', async () => {
+			await registerAgent(guardPool, { codeName: FRESH, displayName: 'Fresh', allowedSchemas: ['ipai_gold_erp'] });
+			expect(await stored(FRESH)).toMatchObject({ password: null, vault_secret_id: expect.any(String), decrypted_secret: expect.stringMatching(/^[0-9a-f]{64}$/) });
+			await expect(query(guard, FRESH, 'select 1 as one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
+			const { rows } = await db.pool.query(
+				`select r.rolname, has_schema_privilege(r.rolname, 'vault', 'usage') as schema_usage,
+				        has_table_privilege(r.rolname, 'vault.decrypted_secrets', 'select') as decrypted,
+				        has_table_privilege(r.rolname, 'vault.secrets', 'select') as secrets,
+				        has_function_privilege(r.rolname, 'vault.create_secret(text,text,text,uuid)', 'execute') as create_fn
+				   from pg_roles r where r.rolname = any ($1) order by r.rolname`,
+				[[`ipai_agent_${FRESH}`, 'ipai_guard', GUARD]],
+			);
+			for (const r of rows) expect([r.rolname, r.schema_usage, r.decrypted, r.secrets, r.create_fn]).toEqual([r.rolname, false, false, false, false]);
+			await expect(guardPool.query('select decrypted_secret from vault.decrypted_secrets')).rejects.toMatchObject({ code: '42501' });
+			for (const sql of ['select decrypted_secret from vault.decrypted_secrets', "select vault.create_secret('x')", 'select * from ipai_meta.agent_credential(null)']) {
+				await expect(query(guard, FRESH, sql)).rejects.toThrow(/permission denied/);
+			}
+		});
+
+		it('a Vault secret that went missing is named in the error, and Update gives the login a new password', async () => {
+			const { vault_secret_id: id } = await stored(FRESH);
+			await db.pool.query('delete from vault.secrets where id = $1', [id]);
+			await expect(query(guard, FRESH, 'select 1 as one')).rejects.toThrow(/Vault secret holding the password of ipai_agent_fresh_\w+ is missing; run Update/);
+			const last = await db.pool.query(
+				`select r.status, r.error_message from public.ipai_agent_run r join public.ipai_agent a on a.id = r.agent_id where a.code_name = $1 order by r.ended_at desc limit 1`,
+				[FRESH],
+			);
+			expect(last.rows[0]).toMatchObject({ status: 'failed', error_message: expect.stringMatching(/Vault secret .* is missing/) });
+			await updateAgent(guardPool, { codeName: FRESH });
+			const row = await stored(FRESH);
+			expect(row.vault_secret_id).not.toBe(id);
+			await expect(query(guard, FRESH, 'select 1 as one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
+		});
 	});
 });

@@ -33,7 +33,9 @@ function identity(fn: IExecuteFunctions, i: number) {
 
 /** A refusal is an answer, not a crash: the agent (or workflow) gets the reason to act on. */
 function refusal(error: unknown): IDataObject | undefined {
-	if (error instanceof AgentRefusedError) return { allowed: false, refused: true, code: error.code, reason: error.message, runId: error.runId };
+	if (error instanceof AgentRefusedError) {
+		return { allowed: false, refused: true, code: error.code, reason: error.message, runId: error.runId, ...(error.budget ? { budget: error.budget as unknown as IDataObject } : {}) };
+	}
 	return undefined;
 }
 
@@ -74,6 +76,7 @@ const authorizeOp: Op = async function (guard, session, items) {
 			schema: optional(this.getNodeParameter('schema', i, '') as string),
 			operation: this.getNodeParameter('agentOperation', i, 'read') as AgentOperation,
 			estimatedCostUsd: this.getNodeParameter('estimatedCostUsd', i, 0) as number,
+			estimatedLatencyMs: ((this.getNodeParameter('estimatedLatencyMs', i, 0) as number) || undefined),
 		}, identity(this, i));
 		return result as unknown as IDataObject;
 	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
@@ -90,6 +93,7 @@ const logOp: Op = async function (guard, session, items) {
 			inputSummary: objectParameter(this, 'inputSummary', i),
 			outputSummary: objectParameter(this, 'outputSummary', i),
 			errorMessage: optional(this.getNodeParameter('errorMessage', i, '') as string),
+			reservationId: optional(this.getNodeParameter('reservationId', i, '') as string),
 		}, identity(this, i));
 		return result as unknown as IDataObject;
 	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
