@@ -141,6 +141,25 @@ it('a failing pipeline runs the error workflow: the run is failed once and on-ca
 	expect(unknown.json).toEqual({ error: expect.stringMatching(/no connector is named "nope"/) });
 });
 
+it('a row naming its own workflow runs that workflow; a type with no pipeline is reported to on-call', async () => {
+	const refreshId = stack.workflowIds.get('ipaiTransformsRefresh')!;
+	const executionsOfRefresh = async () =>
+		((await stack.n8n.publicApi(stack.apiKey, 'GET', `/executions?workflowId=${refreshId}&limit=100`)) as { data: Array<{ mode: string }> }).data
+			.filter((e) => e.mode === 'integrated').length;
+	await stack.activate('ipaiTransformsRefresh'); // n8n 2.x runs only published sub-workflows
+	const before = { runs: await executionsOfRefresh(), posts: stack.mattermost.posts.length };
+	await stack.addConnector('custom', 'nightly-refresh', { n8n_workflow_id: refreshId }, null);
+	await stack.addConnector('weird', 'orphan', {}, null);
+	const res = await stack.webhook('ipai/run-connector', { connectors: ['nightly-refresh', 'orphan'] });
+	expect(res.status).toBe(202);
+	await stack.waitFor('the named workflow to run', async () => (await executionsOfRefresh()) > before.runs);
+	await stack.waitFor('the missing-pipeline message', async () => stack.mattermost.posts.length > before.posts);
+	const posts = stack.mattermost.posts.slice(before.posts);
+	expect(posts).toHaveLength(1);
+	expect(posts[0].message).toContain('No pipeline for connector weird/orphan');
+	expect(posts[0].message).toContain('config.n8n_workflow_id');
+});
+
 it('SLO alerting evaluates and notifies', async () => {
 	const run = await stack.n8n.executeWorkflow(stack.workflowIds.get('ipaiSloAlerting')!);
 	const [summary] = nodeOutput(run, 'Evaluate and notify');
