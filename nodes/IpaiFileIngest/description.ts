@@ -216,6 +216,25 @@ export const properties: INodeProperties[] = [
 				description: 'CSV quote character; empty: detected',
 			},
 			{
+				displayName: 'Raw Record (CSV/TSV)',
+				name: 'rawRecord',
+				type: 'options',
+				options: [
+					{
+						name: 'Only What the Columns Do Not Keep (Fast)',
+						value: 'compact',
+						description:
+							'_ipai_raw holds the original text of values their typed column would print differently (+5, .5, 1e3, TRUE, timestamps with a zone), {} on most rows; the record is (to_jsonb(row) - the _ipai_ columns) || _ipai_raw. Lets the file go straight into COPY.',
+					},
+					{
+						name: 'Whole Record on Every Row',
+						value: 'full',
+						description: '_ipai_raw holds every field of the row; the file is read row by row (several times slower)',
+					},
+				],
+				default: 'compact',
+			},
+			{
 				displayName: 'Sample Rows',
 				name: 'sampleRows',
 				type: 'number',

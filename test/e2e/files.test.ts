@@ -68,6 +68,8 @@ it('Read File → File Ingest loads a CSV in its own run, and Parquet inside a C
 	const run = await n8n.executeWorkflow('ipaiFileCsv0001');
 	const [summary] = nodeOutput(run, 'Ingest');
 	expect(summary).toMatchObject({ file: 'birdstrikes.csv', format: 'csv', rows: 10_000, rejects: 0, table: 'ipai_bronze_core.birdstrikes' });
+	// Streamed from n8n's binary data straight into COPY.
+	expect(summary.detected).toMatchObject({ path: 'copy' });
 
 	await n8n.importWorkflow(
 		workflow('ipaiFilePq00001', [
@@ -89,6 +91,33 @@ it('Read File → File Ingest loads a CSV in its own run, and Parquet inside a C
 		expect((await pool.query('select count(*)::int as n from ipai_bronze_core.flights')).rows[0].n).toBe(3_000_000);
 		const ledger = await pool.query(`select status, rows_written::int from ipai_connector_run where id = $1`, [opened.runId]);
 		expect(ledger.rows[0]).toEqual({ status: 'success', rows_written: 3_000_000 });
+	} finally {
+		await pool.end();
+	}
+});
+
+it('Raw Record "whole record" and bad rows skipped: the checked reader, the rejects in their table', async () => {
+	await n8n.importWorkflow(
+		workflow('ipaiFileFull001', [
+			trigger,
+			readFile(join(files, 'stocks-bad.csv')),
+			{
+				name: 'Ingest',
+				type: `${PACKAGE_NAME}.ipaiFileIngest`,
+				credentials,
+				parameters: { source: 'binary', schema: 'ipai_bronze_core', table: 'stocks_full', onBadRow: 'skip', options: { sampleRows: 10, rawRecord: 'full' } },
+			},
+		]),
+	);
+	const [summary] = nodeOutput(await n8n.executeWorkflow('ipaiFileFull001'), 'Ingest');
+	const lines = readFileSync(join(files, 'stocks-bad.csv'), 'utf8').split('\n').filter((l) => l.length > 0);
+	expect(summary).toMatchObject({ rows: lines.length - 2, rejects: 1, detected: expect.objectContaining({ path: 'checked' }) });
+	const pool = new Pool({ connectionString: lakehouse.url });
+	try {
+		const raw = await pool.query(`select _ipai_raw as r from ipai_bronze_core.stocks_full limit 1`);
+		expect(Object.keys(raw.rows[0].r).sort()).toEqual(['date', 'price', 'symbol']);
+		const reject = await pool.query(`select line_number::int, column_name from ipai_bronze_core.ipai_load_reject where source_file = 'stocks-bad.csv'`);
+		expect(reject.rows).toEqual([{ line_number: 43, column_name: 'price' }]);
 	} finally {
 		await pool.end();
 	}

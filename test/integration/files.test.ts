@@ -53,7 +53,7 @@ describe('CSV and TSV', () => {
 		const source = parseCsv(readFileSync(path), { columns: true }) as Array<Record<string, string>>;
 		expect(source.length).toBe(10_000);
 		expect(summary).toMatchObject({ format: 'csv', rows: 10_000, rowsRead: 10_000, rejects: 0, bytes: statSync(path).size });
-		expect(summary.detected).toMatchObject({ delimiter: ',', quote: '"', header: true, encoding: 'utf-8', newline: 'CRLF' });
+		expect(summary.detected).toMatchObject({ delimiter: ',', quote: '"', header: true, encoding: 'utf-8', newline: 'CRLF', path: 'copy' });
 		expect(await columnTypes(qualified)).toMatchObject({
 			airport_name: 'text', flight_date: 'date', cost_other: 'bigint', cost_repair: 'bigint', cost_total: 'bigint', speed_ias_in_knots: 'bigint',
 		});
@@ -95,6 +95,7 @@ describe('CSV and TSV', () => {
 		writeFileSync(gz, gzipSync(readFileSync(join(DATA, 'seattle-weather.csv'))));
 		const weather = await load(gz, { columnTypes: { wind: 'text', date: 'text' } });
 		expect(weather.summary.rows).toBe(1461);
+		expect(weather.summary.detected).toMatchObject({ path: 'copy' });
 		expect(await columnTypes(weather.qualified)).toMatchObject({ date: 'text', precipitation: 'numeric', wind: 'text', weather: 'text' });
 
 		// Latin-1: real titles from movies.json with accents, written as ISO-8859-1.
@@ -104,7 +105,7 @@ describe('CSV and TSV', () => {
 		const latin1 = join(tmp, 'titles-latin1.csv');
 		writeFileSync(latin1, Buffer.from(`title;gross\n${accented.map((m) => `${m.Title};${m['US Gross'] ?? ''}`).join('\n')}\n`, 'latin1'));
 		const titles = await load(latin1);
-		expect(titles.summary.detected).toMatchObject({ encoding: 'latin1', delimiter: ';' });
+		expect(titles.summary.detected).toMatchObject({ encoding: 'latin1', delimiter: ';', path: 'copy' });
 		const t = await db.pool.query(`select title from ${titles.qualified}`);
 		expect(t.rows.map((r) => r.title).sort()).toEqual(accented.map((m) => m.Title).sort());
 
@@ -163,6 +164,7 @@ describe('bad rows', () => {
 		const path = corrupted();
 		const { summary, qualified, runId } = await load(path, { onBadRow: 'skip', sampleRows: 1000 }, 'birdstrikes-bad.csv');
 		expect(summary).toMatchObject({ rows: 9_998, rejects: 2 });
+		expect(summary.detected).toMatchObject({ path: 'copy' });
 		expect((await db.pool.query(`select count(*)::int as n from ${qualified}`)).rows[0].n).toBe(9_998);
 		const { rows } = await db.pool.query(
 			'select source_file, line_number::int, column_name, reason, raw_line from ipai_bronze_core.ipai_load_reject where run_id = $1 order by line_number',
@@ -190,6 +192,234 @@ describe('bad rows', () => {
 			const error = await load(path, {}, name).catch((e) => e);
 			expect(`${name}: ${error?.constructor?.name}: ${error?.message}`).toMatch(new RegExp(`FileFormatError: ${message.source}`));
 		}
+	});
+});
+
+describe('CSV straight into COPY, and the checked reader it gives way to', () => {
+	const BIRDS = join(DATA, 'birdstrikes.csv');
+	const birdLines = () => readFileSync(BIRDS, 'utf8').split('\r\n').filter((l) => l.length > 0);
+	/** birdstrikes.csv's data rows `copies` times (CRLF like the original), edited by `edit` (0-based data row index). */
+	function birdstrikes(name: string, copies: number, edit: (line: string, row: number) => string = (l) => l): string {
+		const [header, ...rows] = birdLines();
+		const out: string[] = [header];
+		for (let c = 0; c < copies; c++) for (const line of rows) out.push(edit(line, out.length - 1));
+		const path = join(tmp, name);
+		writeFileSync(path, `${out.join('\r\n')}\r\n`);
+		return path;
+	}
+	const META_COLUMNS = `'_ipai_connector_id' - '_ipai_run_id' - '_ipai_extracted_at' - '_ipai_deleted_at' - '_ipai_raw'`;
+
+	it('loads the same table, values and counts as the checked reader (rawRecord full), and a much bigger file with metadata on every row', async () => {
+		const copied = await load(BIRDS);
+		const checked = await load(BIRDS, { rawRecord: 'full' });
+		expect(copied.summary.detected).toMatchObject({ path: 'copy' });
+		expect(checked.summary.detected).toMatchObject({ path: 'checked' });
+		expect(checked.summary.detected.checkedBecause).toBeUndefined();
+		expect(await columnTypes(copied.qualified)).toEqual(await columnTypes(checked.qualified));
+		expect(copied.summary).toMatchObject({ rows: checked.summary.rows, rowsRead: checked.summary.rowsRead, rejects: 0 });
+		const cols = Object.keys(await columnTypes(copied.qualified)).map((c) => `"${c}"`).join(', ');
+		for (const [a, b] of [[copied, checked], [checked, copied]]) {
+			const diff = await db.pool.query(`select count(*)::int as n from (select ${cols} from ${a.qualified} except all select ${cols} from ${b.qualified}) d`);
+			expect(diff.rows[0].n).toBe(0);
+		}
+		// The full raw record of the checked path equals what the compact form rebuilds, value by value.
+		const raws = await db.pool.query(
+			`select count(*)::int as n from (
+			   select (x.r->>k) as v, count(*) from (select (to_jsonb(t) - ${META_COLUMNS}) || t._ipai_raw as r from ${copied.qualified} t) x, jsonb_object_keys(x.r) k group by 1
+			   except all
+			   select (y.r->>k) as v, count(*) from (select _ipai_raw as r from ${checked.qualified}) y, jsonb_object_keys(y.r) k group by 1) d`,
+		);
+		expect(raws.rows[0].n).toBe(0);
+		const meta = await db.pool.query(
+			`select count(*)::int as n, count(distinct _ipai_run_id)::int as runs, bool_and(_ipai_connector_id = $1) as connector, bool_and(_ipai_run_id = $2) as run,
+			        bool_and(_ipai_raw = '{}') as compact, bool_and(_ipai_extracted_at is not null and _ipai_deleted_at is null) as times
+			   from ${copied.qualified}`,
+			[copied.connectorId, copied.runId],
+		);
+		expect(meta.rows[0]).toEqual({ n: 10_000, runs: 1, connector: true, run: true, compact: true, times: true });
+		const run = await db.pool.query('select rows_read::int, rows_written::int from ipai_connector_run where id = $1', [copied.runId]);
+		expect(run.rows[0]).toEqual({ rows_read: 10_000, rows_written: 10_000 });
+		// The table's (connector, run) index, built after the rows, is there and used.
+		const index = await db.pool.query(`select count(*)::int as n from pg_indexes where schemaname = $1 and tablename = $2 and indexdef like '%(_ipai_connector_id, _ipai_run_id)%'`, [copied.table.schema, copied.table.name]);
+		expect(index.rows[0].n).toBe(1);
+	});
+
+	it('_ipai_raw keeps the original text of values its typed column normalises, in both COPY modes, and nothing else', async () => {
+		const source = readFileSync(join(DATA, 'seattle-weather.csv'), 'utf8').split('\n');
+		// Real rows written the ways other tools write numbers and dates: +0.5, .7, 1e1, -0.0.
+		const edits: Record<number, (cells: string[]) => void> = {
+			1200: (c) => (c[1] = `+${c[1]}`),
+			1300: (c) => (c[4] = '.5'),
+			1400: (c) => (c[2] = '1.28e1'),
+			1450: (c) => (c[3] = '-0.0'),
+		};
+		const lines = source.map((line, i) => {
+			if (!edits[i]) return line;
+			const cells = line.split(',');
+			edits[i](cells);
+			return cells.join(',');
+		});
+		const path = join(tmp, 'seattle-edited.csv');
+		writeFileSync(path, lines.join('\n'));
+		const original = parseCsv(readFileSync(path), { columns: true }) as Array<Record<string, string>>;
+		// sampleRows 1000: the edited rows come after the sample (rows held back and sent with their
+		// _ipai_raw); default sample: the sample sees them and every row carries its _ipai_raw.
+		for (const sampleRows of [1000, undefined]) {
+			const { summary, qualified } = await load(path, { sampleRows }, 'seattle-edited.csv');
+			expect(summary).toMatchObject({ rows: 1461, rejects: 0 });
+			expect(summary.detected).toMatchObject({ path: 'copy' });
+			// Compared as text (the JSON numbers would come back as JavaScript numbers: 0.0 as 0).
+			const { rows } = await db.pool.query(
+				`select (select jsonb_object_agg(key, value) from jsonb_each_text((to_jsonb(t) - ${META_COLUMNS}) || t._ipai_raw)) as r, _ipai_raw as raw from ${qualified} t`,
+			);
+			const byDate = new Map(rows.map((r) => [r.r.date as string, r]));
+			for (const o of original) {
+				const row = byDate.get(o.date)!;
+				for (const [k, v] of Object.entries(o)) expect(`${o.date} ${k}=${row.r[k] ?? ''}`).toBe(`${o.date} ${k}=${v}`);
+			}
+			const kept = rows.filter((r) => Object.keys(r.raw).length > 0).map((r) => r.raw).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+			expect(kept).toEqual(
+				[{ precipitation: original[1199].precipitation }, { wind: '.5' }, { temp_max: '1.28e1' }, { temp_min: '-0.0' }].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+			);
+		}
+	});
+
+	it('fail: a bad value and a short row deep in a 60,000-row file (past the sample) name file, line and column; nothing is loaded', async () => {
+		const bad = birdstrikes('birds-60k-bad.csv', 6, (line, row) => (row === 49_999 ? line.replace(/,\d+$/, ',n/a') : line));
+		const { connectorId, runId } = await runningConnector(db.pool);
+		const table = { schema: 'ipai_bronze_core', name: 'copy_fail_deep' };
+		const error = await ingestFile(db.pool, localFileSource(bad, 'birds-60k-bad.csv'), { connectorId, runId, table }).catch((e) => e);
+		expect(error).toBeInstanceOf(BadRowError);
+		expect(error.message).toMatch(/^birds-60k-bad\.csv, line 50001, column "Speed IAS in knots": "n\/a" is not a bigint value \(the column's type was inferred from the first 20480 rows\)/);
+		expect((await db.pool.query(`select to_regclass('ipai_bronze_core.copy_fail_deep') as t`)).rows[0].t).toBeNull();
+		const run = await db.pool.query('select coalesce(rows_read, 0)::int as n from ipai_connector_run where id = $1', [runId]);
+		expect(run.rows[0].n).toBe(0);
+		// The checked reader says exactly the same.
+		const checked = await ingestFile(db.pool, localFileSource(bad, 'birds-60k-bad.csv'), { connectorId, runId, table, rawRecord: 'full' }).catch((e) => e);
+		expect(checked.message).toBe(error.message);
+
+		const short = birdstrikes('birds-60k-short.csv', 6, (line, row) => (row === 41_233 ? line.replace(/,[^,]*$/, '') : line));
+		const shortError = await ingestFile(db.pool, localFileSource(short, 'birds-60k-short.csv'), { connectorId, runId, table }).catch((e) => e);
+		expect(shortError.message).toMatch(/^birds-60k-short\.csv, line 41235: expected 14 fields, found 13\./);
+	});
+
+	it('skip: bad rows deep in the file go to the reject table with raw line, line number and reason; the others load', async () => {
+		// Data row k is on line k + 2 (the header is line 1); rows chosen where the edit applies.
+		const data = birdLines().slice(1);
+		const pick = (from: number, test: RegExp) => from + data.slice(from % 10_000).findIndex((l) => test.test(l));
+		const badRows = [pick(24_999, /,\d+$/), pick(33_332, /,\d{4}-\d{2}-\d{2},/), 59_998];
+		const path = birdstrikes('birds-60k-skip.csv', 6, (line, row) => {
+			if (row === badRows[0]) return line.replace(/,\d+$/, ',0300');
+			if (row === badRows[1]) return line.replace(/,\d{4}-\d{2}-\d{2},/, ',1990-02-30,');
+			if (row === badRows[2]) return `${line},extra`;
+			return line;
+		});
+		const { summary, qualified, runId } = await load(path, { onBadRow: 'skip' }, 'birds-60k-skip.csv');
+		expect(summary).toMatchObject({ rows: 60_000 - 3, rowsRead: 60_000 - 3, rejects: 3 });
+		expect(summary.detected).toMatchObject({ path: 'copy' });
+		expect((await db.pool.query(`select count(*)::int as n from ${qualified}`)).rows[0].n).toBe(60_000 - 3);
+		const { rows } = await db.pool.query(
+			'select source_file, line_number::int, column_name, reason, raw_line from ipai_bronze_core.ipai_load_reject where run_id = $1 order by line_number',
+			[runId],
+		);
+		const lines = readFileSync(path, 'utf8').split('\r\n');
+		expect(rows.map((r) => r.line_number)).toEqual(badRows.map((k) => k + 2));
+		for (const r of rows) expect(r.raw_line).toBe(lines[r.line_number - 1]);
+		expect(rows[0]).toMatchObject({ source_file: 'birds-60k-skip.csv', column_name: 'Speed IAS in knots', reason: expect.stringMatching(/^"0300" is not a bigint value/) });
+		expect(rows[1]).toMatchObject({ column_name: 'Flight Date', reason: expect.stringMatching(/^"1990-02-30" is not a date value/) });
+		expect(rows[2]).toMatchObject({ column_name: null, reason: 'expected 14 fields, found 15' });
+	});
+
+	it('quoted fields with line breaks, doubled quotes and delimiters: the same rows as the checked reader, physical line numbers', async () => {
+		// Real titles from movies.json, with the director on a second line inside the quotes.
+		const movies = (JSON.parse(readFileSync(join(DATA, 'movies.json'), 'utf8')) as Array<Record<string, unknown>>).filter((m) => typeof m.Title === 'string' && m.Director && m['US Gross'] !== null);
+		expect(movies.length).toBeGreaterThan(1500);
+		const quote = (v: string) => `"${v.replace(/"/g, '""')}"`;
+		const rows = movies.map((m, i) => `${quote(`${m.Title}\r\ndirected by ${m.Director}`)},${i === 1500 ? 'lots' : m['US Gross']},${quote(`${m.Title}, "again"`)}`);
+		const path = join(tmp, 'movies-multiline.csv');
+		writeFileSync(path, `title,us_gross,"title, again"\r\n${rows.join('\r\n')}\r\n`);
+		const copied = await load(path, { onBadRow: 'skip', sampleRows: 1000 }, 'movies-multiline.csv');
+		const checked = await load(path, { onBadRow: 'skip', sampleRows: 1000, rawRecord: 'full' }, 'movies-multiline.csv');
+		expect(copied.summary.detected).toMatchObject({ path: 'copy' });
+		expect(copied.summary).toMatchObject({ rows: movies.length - 1, rejects: 1 });
+		const title = await db.pool.query(`select title, title_again from ${copied.qualified} where title like $1 limit 1`, [`${movies[10].Title}\r\n%`]);
+		expect(title.rows).toEqual([{ title: `${movies[10].Title}\r\ndirected by ${movies[10].Director}`, title_again: `${movies[10].Title}, "again"` }]);
+		const diff = await db.pool.query(`select count(*)::int as n from (select title, us_gross, title_again from ${copied.qualified} except all select title, us_gross, title_again from ${checked.qualified}) d`);
+		expect(diff.rows[0].n).toBe(0);
+		const rejects = await db.pool.query('select line_number::int, raw_line from ipai_bronze_core.ipai_load_reject where run_id = $1', [copied.runId]);
+		// Each record takes two lines: record 1501 (index 1500) ends on line 1 + 2 * 1501. (csv-parse,
+		// in the checked reader, counts the CR and the LF inside the quotes as two line breaks.)
+		expect(rejects.rows).toEqual([{ line_number: 3003, raw_line: rows[1500] }]);
+	});
+
+	it('TSV, Latin-1 and a UTF-8 BOM, gzip: all through COPY', async () => {
+		const tsv = await load(join(DATA, 'unemployment.tsv'));
+		expect(tsv.summary.detected).toMatchObject({ path: 'copy', delimiter: '\t' });
+		const bom = join(tmp, 'airports-bom.csv.gz');
+		writeFileSync(bom, gzipSync(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), readFileSync(join(DATA, 'airports.csv'))])));
+		const airports = await load(bom, {}, 'airports-bom.csv.gz');
+		expect(airports.summary.detected).toMatchObject({ path: 'copy', bom: true });
+		expect(airports.summary.columns[0]).toMatchObject({ source: 'iata', column: 'iata' });
+		expect(airports.summary.rows).toBe(3376);
+	});
+
+	it('merge by key through a staging table: the last version of a key wins, an unchanged reload writes nothing', async () => {
+		const lines = readFileSync(join(DATA, 'airports.csv'), 'utf8').split('\n').filter((l) => l.length > 0);
+		// The first data row again at the end with another name: that one must win.
+		const path = join(tmp, 'airports-twice.csv');
+		writeFileSync(path, [...lines, lines[1].replace('Thigpen', 'Thigpen Again')].join('\n'));
+		const { connectorId, runId } = await runningConnector(db.pool);
+		const table = { schema: 'ipai_bronze_core', name: 'copy_merge_airports' };
+		const first = await ingestFile(db.pool, localFileSource(path, 'airports-twice.csv'), { connectorId, runId, table, key: ['iata'] });
+		expect(first).toMatchObject({ rows: 3376, rowsRead: 3377 });
+		expect(first.detected).toMatchObject({ path: 'copy' });
+		expect((await db.pool.query(`select name from ipai_bronze_core.copy_merge_airports where iata = '00M'`)).rows).toEqual([{ name: 'Thigpen Again' }]);
+		const again = await ingestFile(db.pool, localFileSource(path, 'airports-twice.csv'), { connectorId, runId, table, key: ['iata'] });
+		expect(again).toMatchObject({ rows: 0, rowsRead: 3377 });
+		expect((await db.pool.query('select count(*)::int as n from ipai_bronze_core.copy_merge_airports')).rows[0].n).toBe(3376);
+	});
+
+	it('a table the checked reader made first takes COPY loads too (its metadata defaults are added once)', async () => {
+		const { connectorId, runId } = await runningConnector(db.pool);
+		const table = { schema: 'ipai_bronze_core', name: 'copy_after_checked' };
+		const path = join(DATA, 'seattle-weather.csv');
+		const checked = await ingestFile(db.pool, localFileSource(path), { connectorId, runId, table, rawRecord: 'full' });
+		expect(checked.detected).toMatchObject({ path: 'checked' });
+		const copied = await ingestFile(db.pool, localFileSource(path), { connectorId, runId, table });
+		expect(copied.detected).toMatchObject({ path: 'copy' });
+		expect((await db.pool.query('select count(*)::int as n from ipai_bronze_core.copy_after_checked')).rows[0].n).toBe(2922);
+		// The defaults are inert outside a COPY load: an insert without metadata is still refused.
+		const refused = await db.pool.query(`insert into ipai_bronze_core.copy_after_checked (weather) values ('sun')`).catch((e) => e);
+		expect(refused.message).toMatch(/null value in column "_ipai_(connector_id|run_id|extracted_at|raw)"/);
+	});
+
+	it('gives way to the checked reader for what it cannot prove: a stray quote, NUL bytes, invalid UTF-8, a declared jsonb column', async () => {
+		const lines = readFileSync(join(DATA, 'seattle-weather.csv'), 'utf8').split('\n');
+		const variant = (name: string, edit: (l: string[]) => void, encoding: BufferEncoding = 'utf8') => {
+			const copy = [...lines];
+			edit(copy);
+			const path = join(tmp, name);
+			writeFileSync(path, copy.join('\n'), encoding);
+			return path;
+		};
+		// Past the sniffer's sample, so the dialect is "-quoted: csv-parse refuses the row too (its own error, as before).
+		const strayPath = birdstrikes('birds-stray-quote.csv', 5, (line, row) => (row === 45_000 ? line.replace(/,(\w+),/, ',ra"$1,') : line));
+		const stray = await load(strayPath, {}, 'birds-stray-quote.csv').catch((e) => e);
+		expect(stray.message).toMatch(/Invalid Opening Quote: a quote is found on field \d+ at line 45002/);
+		expect((await db.pool.query(`select count(*)::int as n from ipai_bronze_core.ipai_load_reject where source_file = 'birds-stray-quote.csv'`)).rows[0].n).toBe(0);
+		const nul = await load(variant('weather-nul.csv', (l) => (l[700] = l[700].replace(/,(\w+)$/, ',ra\u0000$1'))), {}, 'weather-nul.csv');
+		expect(nul.summary.detected).toMatchObject({ path: 'checked', checkedBecause: 'the file holds NUL bytes' });
+		expect((await db.pool.query(`select count(*)::int as n from ${nul.qualified} where weather like 'ra\uFFFD%'`)).rows[0].n).toBe(1);
+		const bytes = Buffer.from(lines.join('\n'), 'utf8');
+		const at = bytes.indexOf('sun', bytes.length - 2000);
+		bytes[at] = 0xff; // not UTF-8; the encoding is declared, so only PostgreSQL notices
+		const invalidPath = join(tmp, 'weather-invalid-utf8.csv');
+		writeFileSync(invalidPath, bytes);
+		const invalid = await load(invalidPath, { csv: { encoding: 'utf-8' } }, 'weather-invalid-utf8.csv');
+		expect(invalid.summary.detected).toMatchObject({ path: 'checked', checkedBecause: expect.stringMatching(/^PostgreSQL refused a value \(22021/) });
+		expect(invalid.summary.rows).toBe(1461);
+		const json = await load(join(DATA, 'seattle-weather.csv'), { columnTypes: { weather: 'jsonb' } }, 'seattle-weather.csv');
+		expect(json.summary.detected).toMatchObject({ path: 'checked', checkedBecause: 'a column is declared as jsonb or an array' });
 	});
 });
 

@@ -7,15 +7,16 @@
 import type { Readable } from 'node:stream';
 import type { ClientBase, Pool } from 'pg';
 import type { ColumnType } from '../../lakehouse/columnTypes';
-import { loadStream, type Page } from '../../lakehouse/loader';
+import { copyCsvStream, loadStream, type Page } from '../../lakehouse/loader';
 import { quoteIdent, quoteLiteral } from '../../lakehouse/sql';
 import { tableName, type SchemaChange, type TableRef } from '../../lakehouse/tables';
 import { readArrow, ARROW_MAGIC } from './arrow';
 import { counted, fileRanges, gunzip, isGzip, peek, spool } from './bytes';
-import { readCsv, SAMPLE_BYTES } from './csv';
+import { DEFAULT_SAMPLE_ROWS, readCsv, SAMPLE_BYTES, sniffDialect } from './csv';
+import { NotCopyable, planCsvCopy } from './csvCopy';
 import { readJson } from './json';
 import { PARQUET_MAGIC, readParquet, type RangeReader } from './parquet';
-import { FileFormatError, type FileFormat, type FileReader, type FileSource, type ReadOptions, type Reject } from './types';
+import { FileFormatError, type FileFormat, type FileReader, type FileSource, type ReadOptions, type Reject, type SourceColumn } from './types';
 
 export const REJECT_TABLE: TableRef = { schema: 'ipai_bronze_core', name: 'ipai_load_reject' };
 
@@ -58,7 +59,17 @@ export function detectFormat(head: Buffer, name: string): FileFormat {
 	return ext === 'tsv' || ext === 'tab' ? 'tsv' : 'csv';
 }
 
-export async function openReader(source: FileSource, options: ReadOptions, byteCounter: { bytes: number }): Promise<{ reader: FileReader; cleanup: () => Promise<void> }> {
+/** A file's bytes, decompressed, with its first bytes and its format. */
+interface OpenedFile {
+	stream: Readable;
+	/** The first SAMPLE_BYTES of the decompressed bytes (all of them when `complete`). */
+	head: Buffer;
+	complete: boolean;
+	format: FileFormat;
+	gzip: boolean;
+}
+
+async function openBytes(source: FileSource, options: ReadOptions, byteCounter: { bytes: number }): Promise<OpenedFile> {
 	const file = source.name;
 	let stream: Readable = counted(await source.open(), byteCounter);
 	const first = await peek(stream, 4);
@@ -73,7 +84,16 @@ export async function openReader(source: FileSource, options: ReadOptions, byteC
 	if (head.length === 0) throw new FileFormatError(file, 'the file is empty (it decompresses to 0 bytes)');
 	const complete = head.length < SAMPLE_BYTES;
 	const format = options.format && options.format !== 'auto' ? options.format : detectFormat(head, file.replace(/\.gz$/i, ''));
+	return { stream, head, complete, format, gzip };
+}
 
+export async function openReader(source: FileSource, options: ReadOptions, byteCounter: { bytes: number }): Promise<{ reader: FileReader; cleanup: () => Promise<void> }> {
+	return readerFor(source, options, await openBytes(source, options, byteCounter), byteCounter);
+}
+
+async function readerFor(source: FileSource, options: ReadOptions, opened: OpenedFile, byteCounter: { bytes: number }): Promise<{ reader: FileReader; cleanup: () => Promise<void> }> {
+	const file = source.name;
+	const { stream, head, complete, format, gzip } = opened;
 	switch (format) {
 		case 'csv':
 		case 'tsv':
@@ -108,22 +128,34 @@ export async function openReader(source: FileSource, options: ReadOptions, byteC
 	}
 }
 
-/** Loads one file; throws FileFormatError / BadRowError (nothing from the file committed). */
+/**
+ * Loads one file; throws FileFormatError / BadRowError (nothing from the file committed).
+ *
+ * CSV and TSV go straight into COPY (csvCopy.ts) unless the file needs the checked reader — then
+ * that attempt is rolled back, the file is opened again and read row by row (the reason is in the
+ * summary's `detected.checkedBecause`). Other formats, and CSV with rawRecord `full`, take the
+ * checked reader directly.
+ */
 export async function ingestFile(pool: Pool, source: FileSource, options: IngestOptions): Promise<FileSummary> {
 	const started = Date.now();
-	const bytes = { bytes: 0 };
-	const { reader, cleanup } = await openReader(source, options, bytes);
-	try {
-		const keyOf = new Map<string, string>();
-		for (const c of reader.columns) {
-			keyOf.set(c.source, c.column);
-			keyOf.set(c.column, c.column);
+	let bytes = { bytes: 0 };
+	let opened = await openBytes(source, options, bytes);
+	let checkedBecause: string | undefined;
+	if ((opened.format === 'csv' || opened.format === 'tsv') && (options.rawRecord ?? 'compact') === 'compact') {
+		try {
+			return await copyFile(pool, source, options, opened, bytes, started);
+		} catch (error) {
+			checkedBecause = notCopyableReason(error);
+			if (checkedBecause === undefined) throw error;
+		} finally {
+			opened.stream.destroy();
 		}
-		const key = options.key?.map((k) => {
-			const column = keyOf.get(k);
-			if (!column) throw new FileFormatError(source.name, `key column "${k}" is not a column of the file (columns: ${reader.columns.map((c) => c.source).join(', ')})`);
-			return column;
-		});
+		bytes = { bytes: 0 };
+		opened = await openBytes(source, options, bytes);
+	}
+	const { reader, cleanup } = await readerFor(source, options, opened, bytes);
+	try {
+		const key = keyColumns(source.name, reader.columns, options.key);
 		let rejects = 0;
 		const target = tableName(options.table);
 		const renamed = reader.columns.filter((c) => c.column !== c.source);
@@ -131,7 +163,7 @@ export async function ingestFile(pool: Pool, source: FileSource, options: Ingest
 		async function* pages(): AsyncGenerator<Page> {
 			for await (const batch of reader.batches) {
 				rejects += batch.rejects.length;
-				const page: Page = { records: batch.records };
+				const page: Page = { records: batch.records, raws: batch.raws };
 				if (batch.rejects.length > 0) page.afterWrite = (client) => writeRejects(client, options, source.name, target, batch.rejects);
 				yield page;
 			}
@@ -154,6 +186,7 @@ export async function ingestFile(pool: Pool, source: FileSource, options: Ingest
 			columns: reader.columns.map((c) => ({ field: c.column, type: c.type })),
 			atomic: true,
 		});
+		const detected = reader.format === 'csv' || reader.format === 'tsv' ? { ...reader.detected, path: 'checked', ...(checkedBecause ? { checkedBecause } : {}) } : reader.detected;
 		return {
 			file: source.name,
 			format: reader.format,
@@ -165,11 +198,77 @@ export async function ingestFile(pool: Pool, source: FileSource, options: Ingest
 			durationMs: Date.now() - started,
 			schemaChanges: result.schemaChanges,
 			columns: reader.columns.map(({ source: s, column, type }) => ({ source: s, column, type })),
-			detected: reader.detected,
+			detected,
 		};
 	} finally {
 		await cleanup();
 	}
+}
+
+/** The key option (file or normalised names) as column names. */
+function keyColumns(file: string, columns: SourceColumn[], key: string[] | undefined): string[] | undefined {
+	const keyOf = new Map<string, string>();
+	for (const c of columns) {
+		keyOf.set(c.source, c.column);
+		keyOf.set(c.column, c.column);
+	}
+	return key?.map((k) => {
+		const column = keyOf.get(k);
+		if (!column) throw new FileFormatError(file, `key column "${k}" is not a column of the file (columns: ${columns.map((c) => c.source).join(', ')})`);
+		return column;
+	});
+}
+
+/**
+ * Why a COPY attempt must give way to the checked reader, or undefined when the error is the
+ * file's real outcome. PostgreSQL refusing a value (SQLSTATE class 22, e.g. invalid UTF-8 or a
+ * date out of range; 23, a NULL key) is decided by the checked reader: it replaces or reports
+ * exactly as it always did, with file, line and column.
+ */
+function notCopyableReason(error: unknown): string | undefined {
+	if (error instanceof NotCopyable) return error.message;
+	const code = (error as { code?: unknown })?.code;
+	if (typeof code !== 'string') return undefined;
+	if (/^2[23]/.test(code)) return `PostgreSQL refused a value (${code}: ${(error as Error).message})`;
+	// The table's metadata DEFAULTs could not be set: readers held it for 10 s (55P03), the login
+	// does not own it (42501), or migration 20261130003000 is not applied (42883).
+	if (['55P03', '42501', '42883'].includes(code)) return `the table's load defaults could not be set (${code}: ${(error as Error).message})`;
+	return undefined;
+}
+
+async function copyFile(pool: Pool, source: FileSource, options: IngestOptions, opened: OpenedFile, bytes: { bytes: number }, started: number): Promise<FileSummary> {
+	const file = source.name;
+	const dialect = sniffDialect(opened.head, opened.complete, file, options.csv, opened.format === 'tsv');
+	const plan = await planCsvCopy(opened.stream[Symbol.asyncIterator](), dialect, file, options, options.sampleRows ?? DEFAULT_SAMPLE_ROWS);
+	const key = keyColumns(file, plan.columns, options.key);
+	const target = tableName(options.table);
+	const renamed = plan.columns.filter((c) => c.column !== c.source);
+	const result = await copyCsvStream(pool, {
+		connectorId: options.connectorId,
+		runId: options.runId,
+		stream: options.stream ?? `file:${options.table.schema}.${options.table.name}`,
+		table: options.table,
+		key,
+		state: options.state,
+		...plan.load,
+		afterWrite: async (client) => {
+			if (plan.rejects.length > 0) await writeRejects(client, options, file, target, plan.rejects);
+			if (renamed.length > 0) await commentColumns(client, options.table, renamed);
+		},
+	});
+	return {
+		file,
+		format: dialect.delimiter === '\t' ? 'tsv' : 'csv',
+		table: `${options.table.schema}.${options.table.name}`,
+		rows: result.rowsWritten,
+		rowsRead: result.rowsRead,
+		rejects: plan.stats.rejects,
+		bytes: bytes.bytes,
+		durationMs: Date.now() - started,
+		schemaChanges: result.schemaChanges,
+		columns: plan.columns.map(({ source: s, column, type }) => ({ source: s, column, type })),
+		detected: { ...plan.detected, path: 'copy' },
+	};
 }
 
 async function writeRejects(client: ClientBase, options: IngestOptions, file: string, target: string, rejects: Reject[]): Promise<void> {

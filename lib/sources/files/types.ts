@@ -39,6 +39,12 @@ export interface ReadOptions {
 	sampleRows?: number;
 	/** Rows per loader page. */
 	pageRows?: number;
+	/**
+	 * CSV/TSV: what _ipai_raw holds. `compact` (default): only the original text of values whose
+	 * typed column does not give it back exactly — lossless together with the columns, and what
+	 * lets the file go straight into COPY. `full`: the whole record on every row (the checked path).
+	 */
+	rawRecord?: 'compact' | 'full';
 }
 
 /** A column of the file: its name in the file, its column in the table, its type. */
@@ -60,6 +66,8 @@ export interface Reject {
 export interface ReadBatch {
 	records: LoadRecord[];
 	rejects: Reject[];
+	/** Each record's _ipai_raw when it is not the record itself (same order as records). */
+	raws?: unknown[];
 }
 
 export interface FileReader {

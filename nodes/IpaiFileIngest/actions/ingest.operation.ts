@@ -59,6 +59,7 @@ function readOptions(fn: IExecuteFunctions, i: number): Base {
 		onBadRow: fn.getNodeParameter('onBadRow', i, 'fail') as 'fail' | 'skip',
 		columnTypes,
 		sampleRows: options.sampleRows ? Number(options.sampleRows) : undefined,
+		rawRecord: options.rawRecord === 'full' ? 'full' : 'compact',
 		csv: {
 			delimiter: (options.delimiter as string) || undefined,
 			quote: (options.quote as string) || undefined,
