@@ -35,6 +35,13 @@ export interface CsvDialect {
 	newline: '\n' | '\r\n' | '\r';
 }
 
+/** What the sniffer decided, as reported in the file's summary (`detected`). */
+export function describeDialect(dialect: CsvDialect, sampleRows: number) {
+	const newline = dialect.newline === '\r\n' ? 'CRLF' : dialect.newline === '\r' ? 'CR' : 'LF';
+	const { delimiter, quote, header, encoding, bom } = dialect;
+	return { delimiter, quote, header, encoding, bom, newline, sampleRows };
+}
+
 /** Sniffs the dialect from the first bytes of the (decompressed) file. */
 export function sniffDialect(head: Buffer, complete: boolean, file: string, options: CsvOptions = {}, tsvHint = false): CsvDialect {
 	const bom = head.length >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf;
@@ -367,15 +374,7 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 	return {
 		format: dialect.delimiter === '\t' ? 'tsv' : 'csv',
 		columns,
-		detected: {
-			delimiter: dialect.delimiter,
-			quote: dialect.quote,
-			header: dialect.header,
-			encoding: dialect.encoding,
-			bom: dialect.bom,
-			newline: dialect.newline === '\r\n' ? 'CRLF' : dialect.newline === '\r' ? 'CR' : 'LF',
-			sampleRows: sampled,
-		},
+		detected: describeDialect(dialect, sampled),
 		batches: batches(),
 	};
 }

@@ -20,7 +20,7 @@ import type { ColumnType } from '../../lakehouse/columnTypes';
 import { fitsType, inferTextType, widen } from '../../lakehouse/columnTypes';
 import type { CsvCopyOptions } from '../../lakehouse/loader';
 import type { TableShape } from '../../lakehouse/tables';
-import { badValueReason, decideColumns, keepsText, type CsvDialect } from './csv';
+import { badValueReason, decideColumns, describeDialect, keepsText, type CsvDialect } from './csv';
 import { CsvScanner, ESCAPED, NotCopyable, type OnRecord } from './csvScanner';
 import { BadRowError, type ReadOptions, type Reject, type SourceColumn } from './types';
 
@@ -312,15 +312,7 @@ export async function planCsvCopy(
 
 	return {
 		columns,
-		detected: {
-			delimiter: dialect.delimiter,
-			quote: dialect.quote,
-			header: dialect.header,
-			encoding: dialect.encoding,
-			bom: dialect.bom,
-			newline: dialect.newline === '\r\n' ? 'CRLF' : 'LF',
-			sampleRows: sampled,
-		},
+		detected: describeDialect(dialect, sampled),
 		load: {
 			columns: columns.map((c) => ({ field: c.column, type: c.type })),
 			csv: { delimiter: dialect.delimiter, quote: dialect.quote, encoding: dialect.encoding === 'utf-8' ? 'UTF8' : 'LATIN1' },
