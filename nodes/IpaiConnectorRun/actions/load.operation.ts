@@ -7,10 +7,10 @@ import type { IDataObject } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { isColumnType } from '../../../lib/lakehouse/columnTypes';
 import { loadStream, type Page } from '../../../lib/lakehouse/loader';
-import { failRun, finishRun, startRun } from '../../../lib/lakehouse/runs';
 import type { ColumnSpec } from '../../../lib/lakehouse/tables';
+import { underRun } from '../../shared/connectorRun';
 import { nodeError } from '../../shared/lakehouse';
-import { objectParameter, plain, type Operation } from '../../shared/items';
+import { objectParameter, type Operation } from '../../shared/items';
 
 export const loadItems: Operation = async function (session, items) {
 	const node = this.getNode();
@@ -28,49 +28,28 @@ export const loadItems: Operation = async function (session, items) {
 		}
 		const columns = columnTypes(objectParameter(this, 'columnTypes', 0), node);
 
-		let runId = this.getNodeParameter('runId', 0, '') as string;
-		let connectorId: string;
-		let ownRun = false;
-		if (runId) {
-			const { rows } = await session.pool.query('select connector_id, status from public.ipai_connector_run where id = $1', [runId]);
-			if (rows.length === 0) throw new NodeOperationError(node, `Run ${runId} does not exist`, { itemIndex: 0 });
-			if (rows[0].status !== 'running') throw new NodeOperationError(node, `Run ${runId} is ${rows[0].status}, not running`, { itemIndex: 0 });
-			connectorId = rows[0].connector_id;
-		} else {
-			const started = await startRun(session.pool, {
-				connector: {
-					connectorType: (this.getNodeParameter('connectorType', 0, '') as string) || 'n8n',
-					name: (this.getNodeParameter('connectorName', 0, '') as string) || `${schema}.${table}`,
-				},
-				holder: `n8n execution ${this.getExecutionId()}`,
-				metadata: { n8n_execution_id: this.getExecutionId(), n8n_workflow_id: this.getWorkflow().id },
-			});
-			if (started.status === 'skipped') return [{ json: plain(started as unknown as IDataObject), pairedItem: paired }];
-			({ runId, connectorId } = started);
-			ownRun = true;
-		}
-
 		function* pages(): Generator<Page> {
 			for (let offset = 0; offset < items.length; offset += pageSize) {
 				yield { records: items.slice(offset, offset + pageSize).map((item) => item.json as Record<string, unknown>) };
 			}
 		}
-		try {
-			const result = await loadStream(session.pool, pages(), {
-				connectorId,
-				runId,
-				stream,
-				table: { schema, name: table },
-				key: key.length > 0 ? key : undefined,
-				columns,
-			});
-			if (ownRun) await finishRun(session.pool, runId);
-			const summary = { runId, connectorId, table: `${schema}.${table}`, ...result };
-			return [{ json: plain(summary as unknown as IDataObject), pairedItem: paired }];
-		} catch (error) {
-			if (ownRun) await failRun(session.pool, runId, { error, secrets: session.secrets }).catch(() => undefined);
-			throw error;
-		}
+		const summary = await underRun(
+			this,
+			0,
+			session,
+			{ connectorType: (this.getNodeParameter('connectorType', 0, '') as string) || 'n8n', name: `${schema}.${table}` },
+			async (run) => {
+				const result = await loadStream(session.pool, pages(), {
+					...run,
+					stream,
+					table: { schema, name: table },
+					key: key.length > 0 ? key : undefined,
+					columns,
+				});
+				return { summary: { table: `${schema}.${table}`, ...result } as unknown as IDataObject };
+			},
+		);
+		return [{ json: summary, pairedItem: paired }];
 	} catch (error) {
 		const safe = error instanceof NodeOperationError ? error : nodeError(node, error, 0, session.secrets);
 		if (this.continueOnFail()) return [{ json: { error: safe.message }, pairedItem: paired }];
