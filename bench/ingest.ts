@@ -21,8 +21,7 @@
  * --parts picks a subset of a–e (the ratios need a, b and c).
  * Last line: `ingest csv/copy=<ratio> csv/n8n-builtin=<ratio>` (rows/s over rows/s).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, mkdtempSync, mkdirSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, mkdtempSync, mkdirSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'pg';
@@ -31,6 +30,7 @@ import { finishRun, startRun } from '../lib/lakehouse/runs';
 import { localFileSource } from '../lib/sources/files/bytes';
 import { ingestFile } from '../lib/sources/files/ingest';
 import { N8nInstance } from '../test/e2e/n8nRuntime';
+import { packFromSources } from '../test/e2e/pack';
 import { measure, reportedSeconds, row, withScratchDatabase } from './common';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -159,30 +159,6 @@ async function n8nBuiltin(url: string, dir: string, file: string, rows: number):
 	} finally {
 		await n8n.dispose();
 	}
-}
-
-/**
- * The package as `npm pack` would publish it, built from the working tree into a private folder:
- * the shared dist/ is left alone (other people's e2e tests use it, and `npm run build` wipes it).
- * Same steps as `npm run build` (tsc, then gulp's copies of icons, templates and migrations).
- */
-function packFromSources(dir: string): string {
-	const stage = join(dir, 'package');
-	mkdirSync(stage, { recursive: true });
-	const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json'), '--outDir', join(stage, 'dist')], { cwd: ROOT, encoding: 'utf8' });
-	// tsc emits despite type errors; a working tree with someone else's half-done change still
-	// yields a package to measure, but say so.
-	if (tsc.status !== 0) process.stderr.write(`warning: tsc reported errors while building the package to measure:\n${tsc.stdout}${tsc.stderr}`);
-	if (!existsSync(join(stage, 'dist', 'nodes', 'IpaiFileIngest', 'IpaiFileIngest.node.js'))) throw new Error('building the package failed');
-	for (const file of ['package.json', 'README.md']) cpSync(join(ROOT, file), join(stage, file));
-	const copyTree = (from: string, keep: (name: string) => boolean) =>
-		cpSync(join(ROOT, from), join(stage, 'dist', from), { recursive: true, filter: (src) => statSync(src).isDirectory() || keep(src) });
-	copyTree('nodes', (f) => /\.(png|svg)$/.test(f));
-	copyTree('credentials', (f) => /\.(png|svg)$/.test(f));
-	copyTree('workflows', (f) => f.endsWith('.json'));
-	copyTree('migrations', (f) => f.endsWith('.sql'));
-	const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: stage, encoding: 'utf8' });
-	return join(dir, (JSON.parse(out) as Array<{ filename: string }>)[0].filename);
 }
 
 /** The node itself inside a real n8n: Read File → IPAI File Ingest, peak RSS of the n8n process. */

@@ -37,7 +37,13 @@ export const N8N_VERSION = '2.40.7';
 /** Fixed, test-only key: credentials imported in one CLI call must decrypt in the next one. */
 const TEST_ENCRYPTION_KEY = 'ipai-lakehouse-e2e-test-key-not-a-secret';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
+/** The repository: found upwards from here, so it holds when this file is compiled elsewhere (.bench-build/). */
+export const REPO_ROOT = (() => {
+	for (let dir = __dirname; ; dir = path.dirname(dir)) {
+		if (fs.existsSync(path.join(dir, 'scripts', 'n8n-runtime.sh'))) return dir;
+		if (path.dirname(dir) === dir) throw new Error(`no repository above ${__dirname} (scripts/n8n-runtime.sh not found)`);
+	}
+})();
 const RUNTIME_SCRIPT = path.join(REPO_ROOT, 'scripts', 'n8n-runtime.sh');
 
 export interface N8nRuntime {

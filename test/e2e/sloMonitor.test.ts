@@ -3,60 +3,18 @@
  * the seeded SLOs over a real PostgreSQL lakehouse and posts the page to the Mattermost simulator
  * through the IPAI Mattermost credential (bot mode, REST API); a second execution posts nothing
  * new; a silence created by the node is honoured.
- *
- * The package is built into a staging folder and packed from there (`npm pack`), so this test
- * neither needs nor disturbs the shared dist/ other people's tests may be using at the same time.
  */
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
 import { Pool } from 'pg';
 import { migrate } from '../../lib/lakehouse/migrate';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/database';
 import { MattermostSimulator } from '../simulators/mattermost/server';
 import { N8nInstance, nodeOutput } from './n8nRuntime';
-import { lakehouseCredential, PACKAGE_NAME } from './pack';
+import { lakehouseCredential, PACKAGE_NAME, packPackage } from './pack';
 
 jest.setTimeout(900_000);
 
-const ROOT = resolve(__dirname, '..', '..');
 const TOKEN = 'e2ebottoken000000000000000';
 const CHANNEL = 'e2echannel0000000000000001';
-
-function copyMatching(from: string, to: string, pattern: RegExp): void {
-	if (!existsSync(from)) return;
-	for (const entry of readdirSync(from)) {
-		const source = join(from, entry);
-		if (statSync(source).isDirectory()) copyMatching(source, join(to, entry), pattern);
-		else if (pattern.test(entry)) cpSync(source, join(to, entry));
-	}
-}
-
-/** tsc + the gulp copies (icons, migrations, workflows) into a staging folder, then npm pack. */
-function packStaged(): string {
-	const stage = mkdtempSync(join(tmpdir(), 'ipai-slo-stage-'));
-	try {
-		execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json', '--outDir', join(stage, 'dist')], { cwd: ROOT, stdio: 'pipe' });
-	} catch (error) {
-		// Files other people are still writing may not type-check yet; tsc emits regardless. Ours must be clean.
-		const out = String((error as { stdout?: Buffer }).stdout ?? '');
-		const ours = out.split('\n').filter((l) => /^(lib\/slo|nodes\/IpaiSloMonitor|credentials\/IpaiMattermostApi)/.test(l));
-		if (ours.length) throw new Error(`tsc errors in the SLO monitor:\n${ours.join('\n')}`);
-	}
-	for (const dir of ['nodes', 'credentials']) copyMatching(join(ROOT, dir), join(stage, 'dist', dir), /\.(svg|png)$/);
-	copyMatching(join(ROOT, 'migrations'), join(stage, 'dist', 'migrations'), /\.sql$/);
-	copyMatching(join(ROOT, 'workflows'), join(stage, 'dist', 'workflows'), /\.json$/);
-	cpSync(join(ROOT, 'package.json'), join(stage, 'package.json'));
-	cpSync(join(ROOT, 'README.md'), join(stage, 'README.md'));
-	for (const file of ['dist/nodes/IpaiSloMonitor/IpaiSloMonitor.node.js', 'dist/credentials/IpaiMattermostApi.credentials.js', 'dist/nodes/IpaiSloMonitor/sloMonitor.svg']) {
-		if (!existsSync(join(stage, file))) throw new Error(`staged package lacks ${file}`);
-	}
-	const out = execFileSync('npm', ['pack', '--json', '--pack-destination', stage], { cwd: stage, encoding: 'utf8' });
-	const [info] = JSON.parse(out) as Array<{ filename: string; files: Array<{ path: string }> }>;
-	expect(info.files.map((f) => f.path)).toEqual(expect.arrayContaining([relative(stage, join(stage, 'dist/nodes/IpaiSloMonitor/IpaiSloMonitor.node.js'))]));
-	return join(stage, info.filename);
-}
 
 let n8n: N8nInstance;
 let lakehouse: ScratchDatabase;
@@ -91,7 +49,7 @@ beforeAll(async () => {
 		);
 	}
 	n8n = await N8nInstance.create();
-	await n8n.installPackage(packStaged());
+	await n8n.installPackage(packPackage());
 	await n8n.importCredentials([
 		lakehouseCredential('lakehouseSlo001', lakehouse.url),
 		{ id: 'mattermostSlo01', name: 'mattermost e2e', type: 'ipaiMattermostApi', data: { mode: 'bot', serverUrl: sim.url, accessToken: TOKEN, channelId: CHANNEL } },
