@@ -10,9 +10,10 @@
  *   3. n8n 2.x installed outside the repo (first time: a few minutes), this package packed and
  *      installed as users install community packages, the credentials the templates expect, and
  *      the templates imported with `npm run workflows:import`;
- *   4. three connector rows (Odoo finance, GitHub DevOps, S3 files) run through the dispatcher's
- *      "run now" webhook, with progress lines from the run ledger while they sync; a file upload
- *      and a GitHub webhook delivery; the transforms refresh; SLO alerting;
+ *   4. three connector rows (Odoo finance, GitHub DevOps, S3 files), run by the dispatcher at its
+ *      next tick, with progress lines from the run ledger while they sync; a file upload and a
+ *      GitHub webhook delivery; the transforms refresh; a broken Odoo run through "run now" to show
+ *      the error workflow; SLO alerting;
  *   5. a summary (rows per bronze table, gold figures, alerts sent) and the n8n URL to open.
  *      It keeps running until Ctrl-C (or exits right away with --exit), then stops everything
  *      it started.
@@ -103,16 +104,23 @@ async function seedSources(stack: TemplateStack): Promise<void> {
 		stack.github.addRun('acme/ledger-app');
 	}
 	await putObject(stack, 'exports/airports.csv', readFileSync(join(DATA, 'airports.csv')));
-	await stack.addConnector('odoo', 'odoo-finance', {}, '*/15 * * * *');
-	await stack.addConnector('github', 'devops', { repositories: ['acme/ledger-app'] }, '0 * * * *');
+}
+
+/** Adding a connector is a row: the dispatcher runs a new one at its next tick, then on its schedule. */
+async function addConnectors(stack: TemplateStack): Promise<void> {
+	await stack.addConnector('odoo', 'odoo-finance', {}, '0 */6 * * *');
+	await stack.addConnector('github', 'devops', { repositories: ['acme/ledger-app'] }, '30 */6 * * *');
 	await stack.addConnector('file', 'airports-export', { bucket: 'exports', prefix: 'exports/', glob: '*.csv', table: 'airports', keyColumns: 'iata' }, '0 2 * * *');
 }
 
-/** Runs the connectors now through the dispatcher and prints progress from the run ledger until they end. */
-async function runConnectors(stack: TemplateStack, names: string[]): Promise<void> {
-	const since = new Date();
+/** Asks the dispatcher to run the connectors now (its "run now" webhook). */
+async function runNow(stack: TemplateStack, names: string[]): Promise<void> {
 	const answer = await stack.webhook('ipai/run-connector', { connectors: names });
 	if (answer.status !== 202) throw new Error(`the dispatcher refused: ${JSON.stringify(answer.json)}`);
+}
+
+/** Prints progress from the run ledger until the connectors' runs started since `since` have ended. */
+async function followRuns(stack: TemplateStack, names: string[], since: Date): Promise<void> {
 	const last = new Map<string, string>();
 	const deadline = Date.now() + 10 * 60_000;
 	for (;;) {
@@ -162,7 +170,7 @@ async function summary(stack: TemplateStack): Promise<void> {
 		   from ipai_connector_run r join ipai_connector_config c on c.id = r.connector_id order by r.started_at`,
 	);
 	for (const r of runs.rows) say(`  run ${r.connector}: ${r.status}, ${thousands(r.rows_written)} rows written${r.ms ? `, ${r.ms} ms` : ''}`);
-	say(`  alerts sent to Mattermost: ${stack.mattermost.posts.length}${stack.mattermost.posts.map((p) => `\n    ${p.message.split('\n')[0]}`).join('')}`);
+	say(`  alerts sent to Mattermost: ${stack.mattermost.posts.length}${stack.mattermost.posts.map((p) => `\n    ${p.message.replace(/\n/g, '\n      ')}`).join('')}`);
 	const client = await pool.connect();
 	try {
 		const findings = await runSecurityLint(client);
@@ -193,9 +201,11 @@ async function main(): Promise<void> {
 		await stack.activate('ipaiGitHubEvents');
 		await stack.n8n.waitForWebhook('ipai/run-connector');
 		await seedSources(stack);
-
-		say('Running the Odoo, GitHub and S3 connectors through the dispatcher:');
-		await runConnectors(stack, ['odoo-finance', 'devops', 'airports-export']);
+		const connectors = ['odoo-finance', 'devops', 'airports-export'];
+		const added = new Date();
+		await addConnectors(stack);
+		say('Added three connector rows (Odoo finance, GitHub DevOps, S3 files); the dispatcher runs them at its next tick (every minute):');
+		await followRuns(stack, connectors, added);
 
 		const form = new FormData();
 		form.append('file', new Blob([readFileSync(join(DATA, 'seattle-weather.csv'))], { type: 'text/csv' }), 'seattle-weather.csv');
@@ -215,7 +225,9 @@ async function main(): Promise<void> {
 
 		say('Breaking the Odoo connection to show the error workflow and SLO alerting…');
 		stack.odoo.failNext(1_000, { kind: 'fault', faultCode: 3, faultString: 'Access Denied', match: { method: 'search_read' } });
-		await runConnectors(stack, ['odoo-finance']);
+		const broken = new Date();
+		await runNow(stack, ['odoo-finance']);
+		await followRuns(stack, ['odoo-finance'], broken);
 		await stack.waitFor('the error workflow message', async () => stack!.mattermost.posts.length > 0, 60_000);
 		stack.odoo.clearFailures();
 		await stack.n8n.executeWorkflow(stack.workflowIds.get('ipaiSloAlerting')!);

@@ -21,6 +21,12 @@ export interface ConnectorRegistration {
 	name: string;
 	/** Type-specific settings; secrets are refused (keep them in n8n credentials or Vault). Omit to keep the recorded one. */
 	config?: Record<string, unknown>;
+	/**
+	 * Settings recorded only when the connector is new. Source nodes describe themselves this way:
+	 * once the row exists it belongs to whoever manages it (the dispatcher reads its config), and a
+	 * sync must not overwrite it with the node's parameters.
+	 */
+	initialConfig?: Record<string, unknown>;
 	schedule?: string | null;
 	vaultSecretRefs?: string[] | null;
 }
@@ -78,10 +84,11 @@ export function assertNoSecrets(value: unknown, path = 'config'): void {
  */
 export async function registerConnector(client: ClientBase, registration: ConnectorRegistration): Promise<string> {
 	if (registration.config !== undefined) assertNoSecrets(registration.config);
+	if (registration.initialConfig !== undefined) assertNoSecrets(registration.initialConfig);
 	if (registration.schedule) parseCron(registration.schedule); // a typo must fail here, not silently never run
 	const { rows } = await client.query<{ id: string }>(
 		`insert into public.ipai_connector_config (connector_type, name, config, schedule, vault_secret_refs)
-		 values ($1, $2, coalesce($3::jsonb, '{}'), $4, $5)
+		 values ($1, $2, coalesce($3::jsonb, $6::jsonb, '{}'), $4, $5)
 		 on conflict (connector_type, name) do update
 		    set config = coalesce($3::jsonb, ipai_connector_config.config),
 		        schedule = coalesce($4, ipai_connector_config.schedule),
@@ -93,6 +100,7 @@ export async function registerConnector(client: ClientBase, registration: Connec
 			registration.config === undefined ? null : JSON.stringify(registration.config),
 			registration.schedule ?? null,
 			registration.vaultSecretRefs ?? null,
+			registration.initialConfig === undefined ? null : JSON.stringify(registration.initialConfig),
 		],
 	);
 	return rows[0].id;

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeOutput } from './n8nRuntime';
-import { putObject, runsOf, startTemplateStack, type TemplateStack } from './templateStack';
+import { githubEventsWebhookId, putObject, runsOf, startTemplateStack, type TemplateStack } from './templateStack';
 
 jest.setTimeout(900_000);
 
@@ -71,6 +71,12 @@ it('the dispatcher runs the Odoo, GitHub and S3 pipelines for their connector ro
 	expect(await count('ipai_bronze_devops.github_issues')).toBe(5);
 	expect(await count('ipai_bronze_devops.github_pull_requests')).toBe(5);
 	expect(await count('ipai_bronze_core.airports')).toBe(airports.trim().split('\n').length - 1);
+	// The rows still hold what their owner wrote: a sync records its settings on its run, not over the row.
+	const configs = await stack.pool.query(`select name, config from ipai_connector_config where name in ('devops', 's3-airports') order by name`);
+	expect(configs.rows.map((r) => [r.name, Object.keys(r.config).sort()])).toEqual([
+		['devops', ['repositories']],
+		['s3-airports', ['bucket', 'glob', 'keyColumns', 'prefix', 'table']],
+	]);
 	const claims = await stack.pool.query(`select count(*)::int as n from ipai_connector_dispatch where last_due_at = '2026-01-01T00:00:00Z'`);
 	expect(claims.rows[0].n).toBe(3);
 });
@@ -106,6 +112,7 @@ it('the upload webhook loads a posted file and answers with the summary', async 
 
 it('the GitHub events webhook lands a signed delivery once and refuses a bad signature', async () => {
 	await stack.activate('ipaiGitHubEvents');
+	await stack.n8n.waitForWebhook(`${githubEventsWebhookId()}/webhook`);
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
 	const examples = require('@octokit/webhooks-examples') as Array<{ name: string; examples: Array<Record<string, unknown>> }>;
 	const payload = examples.find((g) => g.name === 'issues')!.examples[0];

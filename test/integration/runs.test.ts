@@ -112,6 +112,20 @@ describe('one run per connector at a time', () => {
 });
 
 describe('the ledger', () => {
+	it("a source node's initial config seeds a new connector but never overwrites a row someone manages", async () => {
+		const first = await startRun(db.pool, { connector: { connectorType: 'github', name: 'seeded', initialConfig: { streams: ['issues'] } } });
+		if (first.status !== 'running') throw new Error('expected running');
+		await finishRun(db.pool, first.runId);
+		const configOf = async () => (await db.pool.query('select config from ipai_connector_config where id = $1', [first.connectorId])).rows[0].config;
+		expect(await configOf()).toEqual({ streams: ['issues'] });
+		// The dispatcher's row: a person sets the repositories; later syncs must keep them.
+		await db.pool.query(`update ipai_connector_config set config = '{"repositories": ["acme/app"]}' where id = $1`, [first.connectorId]);
+		const second = await startRun(db.pool, { connector: { connectorType: 'github', name: 'seeded', initialConfig: { streams: ['pulls'] } } });
+		if (second.status !== 'running') throw new Error('expected running');
+		await finishRun(db.pool, second.runId);
+		expect(await configOf()).toEqual({ repositories: ['acme/app'] });
+	});
+
 	it('start → finish records counts, duration and audit rows; the lease is released', async () => {
 		const start = await startRun(db.pool, {
 			connector: { connectorType: 'file', name: 'ledger', config: { bucket: 'b' }, schedule: '*/5 * * * *' },

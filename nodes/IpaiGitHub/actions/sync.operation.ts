@@ -49,7 +49,7 @@ async function syncItem(
 		fn,
 		i,
 		session,
-		{ connectorType: 'github', name: 'github', config: { selection: chosen, streams } },
+		{ connectorType: 'github', name: 'github', initialConfig: { selection: chosen, streams } },
 		async (run) => {
 			const result = await syncGitHub(session.pool, client, { ...run, selection: chosen, streams, ...options });
 			return { summary: result as unknown as IDataObject, metadata: { github: runMetadata(result) } };

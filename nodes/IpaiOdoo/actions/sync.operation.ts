@@ -26,7 +26,7 @@ export async function sync(this: IExecuteFunctions): Promise<INodeExecutionData[
 				const connector = {
 					connectorType: 'odoo',
 					name: `odoo-${String(credentials.database)}`,
-					config: { url: String(credentials.url), database: String(credentials.database), models },
+					initialConfig: { url: String(credentials.url), database: String(credentials.database), models },
 				};
 				const summary = await underRun(this, i, session, connector, async (run) => {
 					const results: ModelSyncResult[] = [];
