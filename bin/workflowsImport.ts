@@ -384,9 +384,19 @@ function importThroughCli(options: {
 		}));
 		const missing = missingCredentials(options.selected, credentials);
 		if (missing.length > 0) throw new MissingCredentialsError(missing);
-		const existing = new Map(
-			exportAll<ExportedWorkflow>(options.n8nBin, options.userFolder, 'workflow', tmp).map((workflow) => [workflow.id, workflow]),
+		const exported = exportAll<ExportedWorkflow>(options.n8nBin, options.userFolder, 'workflow', tmp);
+		const existing = new Map(exported.map((workflow) => [workflow.id, workflow]));
+		// A same-named workflow under another id was imported through the API (ids assigned by n8n):
+		// importing by template id would make a second one — a second dispatcher, clashing webhooks.
+		const clashes = options.selected.flatMap((template) =>
+			exported.filter((w) => w.name === template.entry.name && w.id !== template.entry.id).map((w) => `"${w.name}" (id ${w.id})`),
 		);
+		if (clashes.length > 0) {
+			throw new ImportError(
+				`This n8n already has ${clashes.join(', ')} under other ids, probably imported through the public API; ` +
+					'import into it with --n8n-url and --api-key instead (it updates them by name), or rename or delete those workflows.',
+			);
+		}
 		const allIds = options.templates.map((template) => template.entry.id);
 		const outcomes: Outcome[] = [];
 		const toImport: WorkflowJson[] = [];

@@ -43,9 +43,9 @@ interface ConfigRow {
 
 /**
  * Claims every enabled, scheduled connector whose latest cron tick (≤ now) has not been
- * dispatched yet, and returns them. A schedule that does not parse is returned once with
- * reason `invalid_schedule` (again only after it changes), so it reaches a person without
- * repeating every minute.
+ * dispatched yet, and returns them. A schedule that does not parse, or never fires, is returned
+ * once with reason `invalid_schedule` (again only after it changes), so it reaches a person
+ * without repeating every minute.
  */
 export async function claimDueConnectors(pool: Pool, options: DispatchOptions = {}): Promise<DispatchItem[]> {
 	const now = options.now ?? new Date();
@@ -62,11 +62,18 @@ export async function claimDueConnectors(pool: Pool, options: DispatchOptions = 
 	const invalid: DispatchItem[] = [];
 	for (const row of rows) {
 		let dueAt: Date | null;
+		let problem: string | null = null;
 		try {
 			dueAt = parseCron(row.schedule!).lastFireAtOrBefore(now);
+			// A valid expression that never comes round (31 February) must not be silently ignored either.
+			if (!dueAt) problem = 'never fires (not once in 400 days)';
 		} catch (error) {
 			if (!(error instanceof CronError)) throw error;
-			const message = `Connector ${row.connector_type}/${row.name} is not scheduled: its schedule "${row.schedule}" is not valid cron (${error.message}). Fix ipai_connector_config.schedule (5 fields, UTC).`;
+			dueAt = null;
+			problem = `is not valid cron (${error.message})`;
+		}
+		if (problem) {
+			const message = `Connector ${row.connector_type}/${row.name} is not scheduled: its schedule "${row.schedule}" ${problem}. Fix ipai_connector_config.schedule (5 fields, UTC).`;
 			const { rowCount } = await pool.query(
 				`insert into public.ipai_connector_dispatch (connector_id, schedule, schedule_error, dispatched_by)
 				 values ($1, $2, $3, $4)
@@ -78,7 +85,7 @@ export async function claimDueConnectors(pool: Pool, options: DispatchOptions = 
 			if (rowCount) invalid.push({ ...itemOf(row, null, 'invalid_schedule'), error: message });
 			continue;
 		}
-		if (dueAt) due.push({ row, dueAt });
+		due.push({ row, dueAt: dueAt! });
 	}
 	if (due.length === 0) return invalid;
 

@@ -292,8 +292,9 @@ export async function currentRunOf(pool: Pool, connector: { id?: string; connect
 
 /** The running run an n8n execution started (for an Error Trigger that knows the failed execution). */
 /**
- * The run an n8n execution started (the latest, if it started several), whatever its status:
- * an Error Trigger workflow fails it if it is still running, and reports it either way.
+ * The run an n8n execution started — a still-running one first (a Connector Run → Start whose
+ * workflow failed later, even after a source node finished a run of its own), else the latest —
+ * so an Error Trigger workflow fails what would otherwise hold the lease, and reports it either way.
  */
 export async function runOfExecution(
 	pool: Pool,
@@ -303,7 +304,7 @@ export async function runOfExecution(
 		`select r.id, r.status, r.error_message, c.connector_type, c.name
 		   from public.ipai_connector_run r join public.ipai_connector_config c on c.id = r.connector_id
 		  where r.metadata->>'n8n_execution_id' = $1 and r.status <> 'skipped'
-		  order by r.started_at desc limit 1`,
+		  order by (r.status = 'running') desc, r.started_at desc limit 1`,
 		[executionId],
 	);
 	const r = rows[0];

@@ -426,8 +426,8 @@ export class N8nInstance {
 		return path.join(this.userFolder, 'logs');
 	}
 
-	/** Environment shared by all n8n processes of this instance (minus per-process ports). */
-	private baseEnv(): Record<string, string> {
+	/** Environment shared by all n8n processes of this instance (minus per-process ports); also for tools that run its CLI. */
+	baseEnv(): Record<string, string> {
 		const db = this.database.url;
 		const redis = new URL(this.redisUrl);
 		const env: Record<string, string> = {

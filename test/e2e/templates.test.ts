@@ -51,17 +51,23 @@ it('the dispatcher runs the Odoo, GitHub and S3 pipelines for their connector ro
 	}
 	const airports = readFileSync(join(DATA, 'airports.csv'), 'utf8');
 	await putObject(stack, 'daily/airports.csv', airports);
+	const weather = readFileSync(join(DATA, 'seattle-weather.csv'), 'utf8');
+	await putObject(stack, 'weather/seattle.csv', weather);
 	// A yearly schedule: a new connector is due at once, then not again during this test.
 	await stack.addConnector('odoo', 'odoo-finance', {}, '0 0 1 1 *');
 	await stack.addConnector('github', 'devops', { repositories: ['acme/app'] }, '0 0 1 1 *');
 	await stack.addConnector('file', 's3-airports', { bucket: 'exports', prefix: 'daily/', glob: '*.csv', table: 'airports', keyColumns: 'iata' }, '0 0 1 1 *');
+	// Two connectors of one type due in the same tick: each gets its own pipeline execution and run.
+	await stack.addConnector('file', 's3-weather', { bucket: 'exports', prefix: 'weather/', glob: '*.csv', table: 'weather' }, '0 0 1 1 *');
 	await stack.activate('ipaiDispatcher');
 
-	for (const name of ['odoo-finance', 'devops', 's3-airports']) {
+	for (const name of ['odoo-finance', 'devops', 's3-airports', 's3-weather']) {
 		await stack.waitFor(`a finished run of ${name}`, async () => (await runsOf(stack.pool, name)).find((r) => r.status !== 'running'), 180_000);
 	}
-	const pipelineOf: Record<string, string> = { 'odoo-finance': 'ipaiOdooFinanceSync', devops: 'ipaiGitHubDevopsSync', 's3-airports': 'ipaiFileIngestStorage' };
-	for (const name of ['odoo-finance', 'devops', 's3-airports']) {
+	const pipelineOf: Record<string, string> = {
+		'odoo-finance': 'ipaiOdooFinanceSync', devops: 'ipaiGitHubDevopsSync', 's3-airports': 'ipaiFileIngestStorage', 's3-weather': 'ipaiFileIngestStorage',
+	};
+	for (const name of Object.keys(pipelineOf)) {
 		const runs = await runsOf(stack.pool, name);
 		expect(runs.map((r) => [r.status, r.error_message])).toEqual([['success', null]]);
 		expect(runs[0].metadata).toMatchObject({ n8n_execution_id: expect.any(String), n8n_workflow_id: stack.workflowIds.get(pipelineOf[name]) });
@@ -71,6 +77,11 @@ it('the dispatcher runs the Odoo, GitHub and S3 pipelines for their connector ro
 	expect(await count('ipai_bronze_devops.github_issues')).toBe(5);
 	expect(await count('ipai_bronze_devops.github_pull_requests')).toBe(5);
 	expect(await count('ipai_bronze_core.airports')).toBe(airports.trim().split('\n').length - 1);
+	const weatherRows = await stack.pool.query(
+		`select count(*)::int as n, count(distinct w._ipai_connector_id)::int as connectors, min(c.name) as connector
+		   from ipai_bronze_core.weather w join ipai_connector_config c on c.id = w._ipai_connector_id`,
+	);
+	expect(weatherRows.rows[0]).toEqual({ n: weather.trim().split('\n').length - 1, connectors: 1, connector: 's3-weather' });
 	// The rows still hold what their owner wrote: a sync records its settings on its run, not over the row.
 	const configs = await stack.pool.query(`select name, config from ipai_connector_config where name in ('devops', 's3-airports') order by name`);
 	expect(configs.rows.map((r) => [r.name, Object.keys(r.config).sort()])).toEqual([
@@ -78,7 +89,7 @@ it('the dispatcher runs the Odoo, GitHub and S3 pipelines for their connector ro
 		['s3-airports', ['bucket', 'glob', 'keyColumns', 'prefix', 'table']],
 	]);
 	const claims = await stack.pool.query(`select count(*)::int as n from ipai_connector_dispatch where last_due_at = '2026-01-01T00:00:00Z'`);
-	expect(claims.rows[0].n).toBe(3);
+	expect(claims.rows[0].n).toBe(4);
 });
 
 it('the transforms refresh fills gold from the synced bronze', async () => {

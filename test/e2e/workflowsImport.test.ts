@@ -186,3 +186,12 @@ it('updates a workflow that was changed in n8n, and activates with --activate', 
 	expect(after.nodes[0].position).toEqual(target.workflow.nodes[0].position);
 	expect(await workflowsNamed(target.entry.name)).toHaveLength(1);
 });
+
+it('--cli refuses an instance whose workflows were imported through the API, instead of duplicating them', async () => {
+	const before = (await n8n.publicApi(apiKey, 'GET', '/workflows?limit=250')) as { data: Remote[] };
+	const run = await runImport(['--cli', '--user-folder', n8n.userFolder, '--n8n-bin', n8n.runtime.n8nBin], n8n.baseEnv());
+	expect(run.code).not.toBe(0);
+	expect(run.stderr).toMatch(/already has "IPAI: .*" \(id \w+\).* under other ids, probably imported through the public API/);
+	const after = (await n8n.publicApi(apiKey, 'GET', '/workflows?limit=250')) as { data: Remote[] };
+	expect(after.data.length).toBe(before.data.length);
+});

@@ -88,6 +88,14 @@ describe('due connectors', () => {
 		expect((await claimDueConnectors(db.pool, { now: at('2026-11-30T10:07:00Z') })).map((d) => [d.name, d.reason])).toEqual([['typo', 'schedule']]);
 	});
 
+	it('reports a valid schedule that never comes round, instead of silently never running it', async () => {
+		await connector('odoo', 'leap', '0 0 31 2 *');
+		const first = await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:00Z') });
+		expect(first.map((d) => [d.name, d.reason])).toEqual([['leap', 'invalid_schedule']]);
+		expect(first[0].error).toMatch(/"0 0 31 2 \*" never fires/);
+		expect(await claimDueConnectors(db.pool, { now: at('2026-11-30T10:01:00Z') })).toEqual([]);
+	});
+
 	it('refuses to register a connector whose schedule is not cron', async () => {
 		const client = await db.pool.connect();
 		try {

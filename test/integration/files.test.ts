@@ -363,6 +363,18 @@ describe('CSV straight into COPY, and the checked reader it gives way to', () =>
 		expect(airports.summary.rows).toBe(3376);
 	});
 
+	it('blank lines before the header and between rows are skipped, never taken for the header', async () => {
+		// A text-only file would otherwise load its header as a row without any error.
+		for (const newline of ['\n', '\r\n']) {
+			const path = join(tmp, `blank-lines-${newline.length}.csv`);
+			writeFileSync(path, ['', 'name,city', 'ann,paris', '', 'bob,rome', ''].join(newline));
+			const loaded = await load(path);
+			expect(loaded.summary.detected).toMatchObject({ path: 'copy', header: true });
+			const { rows } = await db.pool.query(`select name, city from ${loaded.qualified} order by name`);
+			expect(rows).toEqual([{ name: 'ann', city: 'paris' }, { name: 'bob', city: 'rome' }]);
+		}
+	});
+
 	it('merge by key through a staging table: the last version of a key wins, an unchanged reload writes nothing', async () => {
 		const lines = readFileSync(join(DATA, 'airports.csv'), 'utf8').split('\n').filter((l) => l.length > 0);
 		// The first data row again at the end with another name: that one must win.

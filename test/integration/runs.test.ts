@@ -7,6 +7,7 @@ import {
 	holdLease,
 	listRuns,
 	registerConnector,
+	runOfExecution,
 	startRun,
 	type StartRunResult,
 } from '../../lib/lakehouse/runs';
@@ -112,6 +113,18 @@ describe('one run per connector at a time', () => {
 });
 
 describe('the ledger', () => {
+	it('an Error Trigger finds the run its execution left running, even after a later run of its own finished', async () => {
+		const metadata = { n8n_execution_id: 'exec-77' };
+		const held = await startRun(db.pool, { connector: { connectorType: 'odoo', name: 'held-by-77' }, metadata });
+		await new Promise((r) => setTimeout(r, 10));
+		const own = await startRun(db.pool, { connector: { connectorType: 'github', name: 'own-of-77' }, metadata });
+		if (held.status !== 'running' || own.status !== 'running') throw new Error('expected running');
+		await finishRun(db.pool, own.runId);
+		expect(await runOfExecution(db.pool, 'exec-77')).toMatchObject({ id: held.runId, status: 'running', connectorName: 'held-by-77' });
+		await finishRun(db.pool, held.runId);
+		expect(await runOfExecution(db.pool, 'exec-77')).toMatchObject({ id: own.runId, status: 'success' });
+	});
+
 	it("a source node's initial config seeds a new connector but never overwrites a row someone manages", async () => {
 		const first = await startRun(db.pool, { connector: { connectorType: 'github', name: 'seeded', initialConfig: { streams: ['issues'] } } });
 		if (first.status !== 'running') throw new Error('expected running');

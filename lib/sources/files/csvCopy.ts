@@ -245,7 +245,12 @@ export async function planCsvCopy(
 			used += raw.copy(out, used);
 		};
 		const onRecord: OnRecord = (buf, start, end, next, count, line) => {
-			if (count === 0 || headerPending) {
+			// Empty lines are skipped (as the sampler and the row reader do) and must not use up the header.
+			if (count === 0) {
+				if (passThrough) cut(buf, start, next);
+				return;
+			}
+			if (headerPending) {
 				headerPending = false;
 				if (passThrough) cut(buf, start, next);
 				return;
