@@ -392,22 +392,41 @@ async function mergeRecords(
 	await copyRecords(client, context, staging, columns, records, raws, extractedAt);
 
 	const dataColumns = columns.map((c) => quoteIdent(columnNameFor(c.field)));
-	const written = [...dataColumns, META.connectorId, META.runId, META.extractedAt, META.deletedAt, META.raw];
-	const conflict = [META.connectorId, ...context.keyColumns!.map(quoteIdent)];
-	const updatable = written.filter((c) => !conflict.includes(c));
-	// Only rows whose data changed (or that come back after being marked deleted) are rewritten:
-	// an unchanged re-sync costs no row versions and does not count as written.
+	const written = await upsertFromStaging(client, target, staging, dataColumns, context.keyColumns!);
+	// Dropped now rather than at commit: an atomic stream merges many pages in one transaction.
+	await client.query(`drop table ${staging}`);
+	return written;
+}
+
+/**
+ * Merges a staging table into its target by (connector, key). Only rows whose data changed (or
+ * that come back after being marked deleted) are rewritten: an unchanged re-sync costs no row
+ * versions and does not count as written. With `arrivalOrder`, the staging rows may repeat a key
+ * and the last to arrive wins. Returns the rows written.
+ */
+async function upsertFromStaging(
+	client: ClientBase,
+	target: string,
+	staging: string,
+	dataColumns: string[],
+	keyColumns: string[],
+	arrivalOrder?: string,
+): Promise<number> {
+	const all = [...dataColumns, META.connectorId, META.runId, META.extractedAt, META.deletedAt, META.raw];
+	const conflict = [META.connectorId, ...keyColumns.map(quoteIdent)];
+	const updatable = all.filter((c) => !conflict.includes(c));
 	const changed = [...dataColumns, META.raw].filter((c) => !conflict.includes(c));
+	const source = arrivalOrder
+		? `select distinct on (${conflict.join(', ')}) ${all.join(', ')} from ${staging} order by ${conflict.join(', ')}, ${arrivalOrder} desc`
+		: `select ${all.join(', ')} from ${staging}`;
 	const result = await client.query(
-		`insert into ${target} as t (${written.join(', ')})
-		 select ${written.join(', ')} from ${staging}
+		`insert into ${target} as t (${all.join(', ')})
+		 ${source}
 		 on conflict (${conflict.join(', ')}) do update
 		    set ${updatable.map((c) => `${c} = excluded.${c}`).join(', ')}
 		  where (${changed.map((c) => `t.${c}`).join(', ')}) is distinct from (${changed.map((c) => `excluded.${c}`).join(', ')})
 		     or t.${META.deletedAt} is not null`,
 	);
-	// Dropped now rather than at commit: an atomic stream merges many pages in one transaction.
-	await client.query(`drop table ${staging}`);
 	return result.rowCount ?? 0;
 }
 
@@ -676,21 +695,8 @@ export async function copyCsvStream(pool: Pool, options: CsvCopyOptions): Promis
 		for (const definition of deferred) await client.query(definition);
 		let written = copied;
 		if (keyColumns) {
-			const all = [...data, META.connectorId, META.runId, META.extractedAt, META.deletedAt, META.raw];
-			const conflict = [META.connectorId, ...keyColumns.map(quoteIdent)];
-			const updatable = all.filter((c) => !conflict.includes(c));
-			const changed = [...data, META.raw].filter((c) => !conflict.includes(c));
-			const result = await client.query(
-				`insert into ${target} as t (${all.join(', ')})
-				 select distinct on (${conflict.join(', ')}) ${all.join(', ')} from ${staging}
-				  order by ${conflict.join(', ')}, _ipai_ordinal desc
-				 on conflict (${conflict.join(', ')}) do update
-				    set ${updatable.map((c) => `${c} = excluded.${c}`).join(', ')}
-				  where (${changed.map((c) => `t.${c}`).join(', ')}) is distinct from (${changed.map((c) => `excluded.${c}`).join(', ')})
-				     or t.${META.deletedAt} is not null`,
-			);
+			written = await upsertFromStaging(client, target, staging, data, keyColumns, '_ipai_ordinal');
 			await client.query(`drop table ${staging}`);
-			written = result.rowCount ?? 0;
 		}
 		if (options.afterWrite) await options.afterWrite(client);
 		await addRunCounts(client, options.runId, copied, written);
