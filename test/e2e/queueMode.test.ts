@@ -47,7 +47,7 @@ it('concurrent runs of one connector: one holder at a time, the others skipped, 
 	const successIds = new Set(successes.map((r) => r.id));
 	for (const skipped of runs.filter((r) => r.status === 'skipped')) {
 		expect(skipped.metadata).toMatchObject({ reason: 'busy' });
-		expect(successIds.has(String(skipped.metadata.holder_run_id))).toBe(true);
+		expect(successIds.has(String(skipped.metadata?.holder_run_id))).toBe(true);
 	}
 	for (const [table, model] of [['odoo_account_move_line', 'account.move.line'], ['odoo_res_partner', 'res.partner']]) {
 		const { rows } = await stack.pool.query(`select count(*)::int as n, count(distinct id)::int as ids from ipai_bronze_erp.${table}`);

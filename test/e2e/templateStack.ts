@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Pool } from 'pg';
 import { migrate } from '../../lib/lakehouse/migrate';
+import { listRuns, type RunRow } from '../../lib/lakehouse/runs';
 import { signPayload } from '../../lib/sources/github/webhooks';
 import { loadTemplates, referencedTemplateIds } from '../../lib/workflows/templates';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/database';
@@ -230,13 +231,7 @@ export async function putObject(stack: TemplateStack, key: string, body: string 
 	await stack.s3.client.send(new PutObjectCommand({ Bucket: stack.s3.bucket, Key: key, Body: body }));
 }
 
-/** Runs a finished connector's counts: status per run of one connector, oldest first. */
-export async function runsOf(pool: Pool, name: string): Promise<Array<{ id: string; status: string; started_at: Date; ended_at: Date | null; error_message: string | null; rows_written: number | null; metadata: Record<string, unknown> }>> {
-	const { rows } = await pool.query(
-		`select r.id, r.status, r.started_at, r.ended_at, r.error_message, r.rows_written, r.metadata
-		   from public.ipai_connector_run r join public.ipai_connector_config c on c.id = r.connector_id
-		  where c.name = $1 order by r.started_at, r.id`,
-		[name],
-	);
-	return rows;
+/** The runs of one connector, oldest first. */
+export async function runsOf(pool: Pool, name: string): Promise<RunRow[]> {
+	return (await listRuns(pool, { connectorName: name, limit: 10_000 })).reverse();
 }
