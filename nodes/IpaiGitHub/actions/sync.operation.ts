@@ -6,32 +6,25 @@ import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions, IN
 import { NodeOperationError } from 'n8n-workflow';
 import { runMetadata, syncGitHub } from '../../../lib/sources/github/sync';
 import { underRun } from '../../shared/connectorRun';
+import { perItem } from '../../shared/items';
 import { nodeError, openLakehouse, type LakehouseSession } from '../../shared/lakehouse';
 import { GITHUB_CREDENTIAL, gitHubClient, gitHubSecrets } from '../transport';
 import { readOptions, selection } from './parameters';
 
 export async function sync(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
-	const out: INodeExecutionData[] = [];
 	const credentials = await this.getCredentials(GITHUB_CREDENTIAL);
 	const session = await openLakehouse(this);
 	const secrets = [...session.secrets, ...gitHubSecrets(credentials)];
 	try {
-		for (let i = 0; i < items.length; i++) {
-			try {
-				out.push({ json: await syncItem(this, i, session, credentials, secrets), pairedItem: { item: i } });
-			} catch (error) {
-				const safe = error instanceof NodeOperationError ? error : nodeError(this.getNode(), error, i, secrets);
-				if (this.continueOnFail()) {
-					out.push({ json: { error: safe.message }, pairedItem: { item: i } });
-					continue;
-				}
-				throw safe;
-			}
-		}
+		return await perItem(
+			this,
+			items,
+			(i) => syncItem(this, i, session, credentials, secrets),
+			(error, i) => (error instanceof NodeOperationError ? error : nodeError(this.getNode(), error, i, secrets)),
+		);
 	} finally {
 		await session.close();
 	}
-	return out;
 }
 
 async function syncItem(
