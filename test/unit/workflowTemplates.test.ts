@@ -18,9 +18,13 @@ import {
 	type Template,
 } from '../../lib/workflows/templates';
 import { validateWorkflow, type WorkflowJson } from '../../lib/workflows/validate';
+import { ensureN8nInstalled } from '../e2e/n8nRuntime';
 import { loadRegistry } from '../helpers/nodeDescriptions';
 
 const WORKFLOWS = path.resolve(__dirname, '..', '..', 'workflows');
+
+// n8n's own node descriptions come from the n8n the e2e tests run (installed on first use).
+beforeAll(() => ensureN8nInstalled(), 20 * 60_000);
 
 function messages(workflow: WorkflowJson): string[] {
 	return validateWorkflow(workflow, loadRegistry()).map((problem) => `${problem.node ? `node "${problem.node}": ` : ''}${problem.message}`);
