@@ -3,7 +3,7 @@
  * one record batch at a time from the byte stream. Types come from the Arrow schema.
  */
 import type { Readable } from 'node:stream';
-import { RecordBatchReader, Type, type DataType, type Field } from 'apache-arrow';
+import type { DataType, Field } from 'apache-arrow';
 import type { ColumnType } from '../../lakehouse/columnTypes';
 import type { LoadRecord } from '../../lakehouse/loader';
 import { ColumnNamer } from './names';
@@ -11,7 +11,9 @@ import { FileFormatError, type FileReader, type ReadBatch, type ReadOptions, typ
 
 export const ARROW_MAGIC = Buffer.from('ARROW1');
 
-function columnType(type: DataType): ColumnType {
+type ArrowSdk = typeof import('apache-arrow');
+
+function columnType(Type: ArrowSdk['Type'], type: DataType): ColumnType {
 	switch (type.typeId) {
 		case Type.Bool:
 			return 'boolean';
@@ -66,7 +68,10 @@ function plainValue(value: unknown, type: ColumnType): unknown {
 }
 
 export async function readArrow(stream: Readable, file: string, options: ReadOptions): Promise<FileReader> {
-	let reader: Awaited<ReturnType<typeof RecordBatchReader.from>>;
+	// Loaded here, not at the top: n8n loads every community node in every process, and
+	// apache-arrow is the largest library of this package.
+	const { RecordBatchReader, Type } = await import('apache-arrow');
+	let reader: Awaited<ReturnType<ArrowSdk['RecordBatchReader']['from']>>;
 	try {
 		reader = await RecordBatchReader.from(stream as unknown as AsyncIterable<Uint8Array>);
 		await reader.open();
@@ -79,9 +84,9 @@ export async function readArrow(stream: Readable, file: string, options: ReadOpt
 	const overrides = options.columnTypes ?? {};
 	const columns: SourceColumn[] = fields.map((field, i) => {
 		const column = namer.name(field.name, i);
-		return { source: field.name, column, type: overrides[field.name] ?? overrides[column] ?? columnType(field.type), inferred: false };
+		return { source: field.name, column, type: overrides[field.name] ?? overrides[column] ?? columnType(Type, field.type), inferred: false };
 	});
-	const natural = fields.map((f) => columnType(f.type));
+	const natural = fields.map((f) => columnType(Type, f.type));
 	const pageRows = options.pageRows ?? 5_000;
 
 	async function* batches(): AsyncGenerator<ReadBatch> {

@@ -7,7 +7,6 @@
  */
 import { Readable } from 'node:stream';
 import type { Pool } from 'pg';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { getStreamState } from '../../lakehouse/state';
 import { ingestFile, type FileSummary, type IngestOptions } from './ingest';
 import type { FileSource } from './types';
@@ -91,21 +90,43 @@ export interface S3Settings {
 	bucket: string;
 }
 
+type S3Sdk = typeof import('@aws-sdk/client-s3');
+
+/**
+ * The S3 client, made on first use: n8n loads every community node in every process (main,
+ * workers, each `n8n execute`), and the AWS SDK is a fifth of this package's code that most
+ * workflows never run.
+ */
+function s3Connection(settings: S3Settings): { get: () => Promise<{ sdk: S3Sdk; client: InstanceType<S3Sdk['S3Client']> }>; close: () => void } {
+	let connection: ReturnType<ReturnType<typeof s3Connection>['get']> | null = null;
+	return {
+		get: () =>
+			(connection ??= import('@aws-sdk/client-s3').then((sdk) => ({
+				sdk,
+				client: new sdk.S3Client({
+					endpoint: settings.endpoint || undefined,
+					region: settings.region || 'us-east-1',
+					forcePathStyle: settings.forcePathStyle ?? Boolean(settings.endpoint),
+					credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
+				}),
+			}))),
+		close: () => void connection?.then(({ client }) => client.destroy()),
+	};
+}
+
 export function s3Store(settings: S3Settings): ObjectStore {
-	const client = new S3Client({
-		endpoint: settings.endpoint || undefined,
-		region: settings.region || 'us-east-1',
-		forcePathStyle: settings.forcePathStyle ?? Boolean(settings.endpoint),
-		credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
-	});
-	const Bucket = settings.bucket;
+	return s3StoreOn(s3Connection(settings), settings.bucket);
+}
+
+function s3StoreOn(s3: ReturnType<typeof s3Connection>, Bucket: string): ObjectStore {
 	return {
 		label: `s3://${Bucket}`,
-		close: () => client.destroy(),
+		close: s3.close,
 		async *list(prefix) {
+			const { sdk, client } = await s3.get();
 			let ContinuationToken: string | undefined;
 			do {
-				const page = await client.send(new ListObjectsV2Command({ Bucket, Prefix: prefix || undefined, ContinuationToken }));
+				const page = await client.send(new sdk.ListObjectsV2Command({ Bucket, Prefix: prefix || undefined, ContinuationToken }));
 				for (const o of page.Contents ?? []) {
 					if (!o.Key || o.Key.endsWith('/')) continue;
 					yield { key: o.Key, etag: o.ETag ?? null, lastModified: o.LastModified?.toISOString() ?? null, size: o.Size ?? null };
@@ -118,11 +139,13 @@ export function s3Store(settings: S3Settings): ObjectStore {
 				name: `s3://${Bucket}/${entry.key}`,
 				size: entry.size ?? undefined,
 				open: async () => {
-					const object = await client.send(new GetObjectCommand({ Bucket, Key: entry.key }));
+					const { sdk, client } = await s3.get();
+					const object = await client.send(new sdk.GetObjectCommand({ Bucket, Key: entry.key }));
 					return object.Body as Readable;
 				},
 				readRange: async (start, end) => {
-					const object = await client.send(new GetObjectCommand({ Bucket, Key: entry.key, Range: `bytes=${start}-${end - 1}` }));
+					const { sdk, client } = await s3.get();
+					const object = await client.send(new sdk.GetObjectCommand({ Bucket, Key: entry.key, Range: `bytes=${start}-${end - 1}` }));
 					return new Uint8Array(await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
 				},
 			};
@@ -132,15 +155,10 @@ export function s3Store(settings: S3Settings): ObjectStore {
 
 /** One S3 object by key (for a single-file ingest). */
 export async function s3ObjectSource(settings: S3Settings, key: string): Promise<FileSource> {
-	const store = s3Store(settings);
-	const client = new S3Client({
-		endpoint: settings.endpoint || undefined,
-		region: settings.region || 'us-east-1',
-		forcePathStyle: settings.forcePathStyle ?? Boolean(settings.endpoint),
-		credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
-	});
-	const head = await client.send(new HeadObjectCommand({ Bucket: settings.bucket, Key: key }));
-	return store.source({ key, etag: head.ETag ?? null, lastModified: head.LastModified?.toISOString() ?? null, size: head.ContentLength ?? null });
+	const s3 = s3Connection(settings);
+	const { sdk, client } = await s3.get();
+	const head = await client.send(new sdk.HeadObjectCommand({ Bucket: settings.bucket, Key: key }));
+	return s3StoreOn(s3, settings.bucket).source({ key, etag: head.ETag ?? null, lastModified: head.LastModified?.toISOString() ?? null, size: head.ContentLength ?? null });
 }
 
 /**
