@@ -552,6 +552,14 @@ export async function markMissingAsDeleted(
 // --- Bulk CSV: a source's own bytes straight into COPY ------------------------------------------
 
 /**
+ * Told when bytes the COPY sent have reached the kernel (and with them everything sent before),
+ * so the reader of those bytes can reuse its buffers (lib/sources/files/recycle.ts).
+ */
+export interface CopyBufferTracker {
+	flushed(piece: Buffer): void;
+}
+
+/**
  * A load whose rows are already CSV text (a CSV/TSV file): the loader prepares the table and the
  * transaction, and the caller streams the rows through COPY … (FORMAT csv) without a JavaScript
  * object per row or value; PostgreSQL does the casts. The connector, run, extraction time and a
@@ -584,6 +592,8 @@ export interface CsvCopyOptions {
 	moreRows?: () => AsyncIterable<Buffer> | Iterable<Buffer>;
 	/** Runs in the transaction after the rows are written (e.g. rejected rows, column comments). */
 	afterWrite?: (client: ClientBase) => Promise<void>;
+	/** Follows the buffers of `rows` to the socket, for a reader that reuses them. */
+	tracker?: CopyBufferTracker;
 }
 
 /** The metadata DEFAULTs a COPY load relies on (see CsvCopyOptions). */
@@ -679,18 +689,29 @@ export async function copyCsvStream(pool: Pool, options: CsvCopyOptions): Promis
 			// Arrival order, so the last version of a key in the file wins (as page by page).
 			await client.query(`alter table ${staging} add column _ipai_ordinal bigint generated always as identity`);
 		}
-		const copyRows = async (rows: AsyncIterable<Buffer> | Iterable<Buffer>, withRaw: boolean): Promise<number> => {
+		const copyRows = async (rows: AsyncIterable<Buffer> | Iterable<Buffer>, withRaw: boolean, tracker?: CopyBufferTracker): Promise<number> => {
 			const columnList = withRaw ? [...data, META.raw] : data;
 			const copy = client.query(copyFrom(`copy ${keyColumns ? staging : target} (${columnList.join(', ')}) from stdin with (${copyOptions})`));
 			// A few chunks of read-ahead: the caller scans the next chunk while the server parses this one.
-			await pipeline(Readable.from(rows, { objectMode: true, highWaterMark: 4 }), copy);
+			const source = Readable.from(rows, { objectMode: true, highWaterMark: 4 });
+			if (tracker) {
+				// When the COPY stream has passed everything on (drain) and pg's socket (not in its
+				// typings) holds nothing unsent, the last piece given to the COPY is in the kernel.
+				const socket = (client as unknown as { connection?: { stream?: { writableLength?: unknown } } }).connection?.stream;
+				let last: Buffer | null = null;
+				source.on('data', (piece: Buffer) => void (last = piece));
+				copy.on('drain', () => {
+					if (last && socket?.writableLength === 0) tracker.flushed(last);
+				});
+			}
+			await pipeline(source, copy);
 			return copy.rowCount ?? 0;
 		};
 		// A table created by this transaction is seen by no one else yet: its secondary indexes are
 		// built after the rows are in (one sort) rather than entry by entry (measured: the
 		// (connector, run) index costs COPY +65% CPU when filled row by row, +18% built after).
 		const deferred = changes.some((c) => c.action === 'create_table') ? await dropSecondaryIndexes(client, options.table) : [];
-		let copied = await copyRows(options.rows({ shape }), options.rowsCarryRaw);
+		let copied = await copyRows(options.rows({ shape }), options.rowsCarryRaw, options.tracker);
 		if (options.moreRows) copied += await copyRows(options.moreRows(), true);
 		for (const definition of deferred) await client.query(definition);
 		let written = copied;

@@ -3,12 +3,13 @@
  * undo gzip (with a clear error when it is truncated), count bytes, spool a non-seekable stream to
  * a temporary file for formats that need random access (Parquet's footer comes last).
  */
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { RecyclingFileStream } from './recycle';
 import { FileFormatError, type FileSource } from './types';
 
 export const GZIP_MAGIC = [0x1f, 0x8b];
@@ -37,7 +38,7 @@ export async function peek(stream: Readable, bytes: number): Promise<{ head: Buf
 			yield Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
 		}
 	}
-	const rest = Readable.from(all(), { objectMode: false });
+	const rest = Readable.from(all(), { objectMode: false, highWaterMark: 0 });
 	rest.once('close', () => void iterator.return?.());
 	return { head, stream: rest };
 }
@@ -73,6 +74,8 @@ export function gunzip(stream: Readable, file: string): Readable {
 /** Counts the bytes that pass (the file's stored size, compressed or not). */
 export function counted(stream: Readable, counter: { bytes: number }): Readable {
 	const counting = new Transform({
+		readableHighWaterMark: 0,
+		writableHighWaterMark: 0,
 		transform(chunk: Buffer, _encoding, callback) {
 			counter.bytes += chunk.length;
 			callback(null, chunk);
@@ -86,7 +89,7 @@ export function counted(stream: Readable, counter: { bytes: number }): Readable 
 export function localFileSource(path: string, name = path): FileSource {
 	return {
 		name,
-		open: async () => createReadStream(path, { highWaterMark: 1 << 20 }),
+		open: async () => new RecyclingFileStream(path),
 		readRange: async (start, end) => {
 			const handle = await fs.open(path, 'r');
 			try {

@@ -26,8 +26,11 @@ const K_QUOTE = 4;
 const K_NUL = 5;
 /** A record longer than this is left to the checked reader (the carry-over would keep growing). */
 const MAX_RECORD_BYTES = 16 << 20;
-/** How much of the next chunk is joined to a record cut by a chunk boundary (grown if too little). */
-const JOIN_BYTES = 64 << 10;
+/**
+ * How much of the next chunk is joined to a record cut by a chunk boundary (grown ×4 while the
+ * record is longer). Small: the join is a copy made at every chunk boundary, garbage right after.
+ */
+const JOIN_BYTES = 4 << 10;
 
 /** Where a record's fields are: offsets into the buffer given to onRecord, valid during the call. */
 interface Fields {

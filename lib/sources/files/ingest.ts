@@ -15,6 +15,7 @@ import { counted, fileRanges, gunzip, isGzip, peek, spool } from './bytes';
 import { DEFAULT_SAMPLE_ROWS, readCsv, SAMPLE_BYTES, sniffDialect } from './csv';
 import { NotCopyable, planCsvCopy } from './csvCopy';
 import { readJson } from './json';
+import { RecyclingFileStream, type ChunkRecycler } from './recycle';
 import { PARQUET_MAGIC, readParquet, type RangeReader } from './parquet';
 import { FileFormatError, type FileFormat, type FileReader, type FileSource, type ReadOptions, type Reject, type SourceColumn } from './types';
 
@@ -67,11 +68,14 @@ interface OpenedFile {
 	complete: boolean;
 	format: FileFormat;
 	gzip: boolean;
+	/** The reader's buffer recycler when the COPY can hand its buffers back (plain bytes of a local file). */
+	recycler?: ChunkRecycler;
 }
 
 async function openBytes(source: FileSource, options: ReadOptions, byteCounter: { bytes: number }): Promise<OpenedFile> {
 	const file = source.name;
-	let stream: Readable = counted(await source.open(), byteCounter);
+	const raw = await source.open();
+	let stream: Readable = counted(raw, byteCounter);
 	const first = await peek(stream, 4);
 	stream = first.stream;
 	const gzip = options.compression === 'gzip' || ((options.compression ?? 'auto') === 'auto' && isGzip(first.head));
@@ -84,7 +88,7 @@ async function openBytes(source: FileSource, options: ReadOptions, byteCounter: 
 	if (head.length === 0) throw new FileFormatError(file, 'the file is empty (it decompresses to 0 bytes)');
 	const complete = head.length < SAMPLE_BYTES;
 	const format = options.format && options.format !== 'auto' ? options.format : detectFormat(head, file.replace(/\.gz$/i, ''));
-	return { stream, head, complete, format, gzip };
+	return { stream, head, complete, format, gzip, recycler: raw instanceof RecyclingFileStream && !gzip ? raw.recycler : undefined };
 }
 
 export async function openReader(source: FileSource, options: ReadOptions, byteCounter: { bytes: number }): Promise<{ reader: FileReader; cleanup: () => Promise<void> }> {
@@ -251,6 +255,7 @@ async function copyFile(pool: Pool, source: FileSource, options: IngestOptions, 
 		key,
 		state: options.state,
 		...plan.load,
+		tracker: opened.recycler,
 		afterWrite: async (client) => {
 			if (plan.rejects.length > 0) await writeRejects(client, options, file, target, plan.rejects);
 			if (renamed.length > 0) await commentColumns(client, options.table, renamed);

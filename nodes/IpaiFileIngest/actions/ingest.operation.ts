@@ -3,6 +3,7 @@
  * files of a bucket into a bronze table, inside a connector run (the given one, or its own),
  * and output one summary item per file. All reading and loading is lib/sources/files.
  */
+import { isAbsolute } from 'node:path';
 import { Readable } from 'node:stream';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
@@ -11,6 +12,7 @@ import { failRun, finishRun, startRun } from '../../../lib/lakehouse/runs';
 import {
 	httpSource,
 	ingestFile,
+	localFileSource,
 	s3Store,
 	supabaseStore,
 	syncObjectStore,
@@ -73,10 +75,15 @@ async function binarySource(fn: IExecuteFunctions, i: number): Promise<FileSourc
 	const property = fn.getNodeParameter('binaryPropertyName', i, 'data') as string;
 	const binary = fn.helpers.assertBinaryData(i, property);
 	const name = binary.fileName ?? `item ${i} (${property})`;
+	// Filesystem binary data is a local file: read it directly, into reused buffers (range reads
+	// for Parquet too). S3 binary data is streamed from storage; either way never read whole. In
+	// the in-memory mode n8n already holds the bytes; we stream from that copy.
+	if (binary.id?.startsWith('filesystem')) {
+		const path = fn.helpers.getBinaryPath(binary.id);
+		if (isAbsolute(path)) return localFileSource(path, name);
+	}
 	return {
 		name,
-		// Filesystem/S3 binary modes give an id: streamed from storage, never read whole. In the
-		// default in-memory mode n8n already holds the bytes; we stream from that copy.
 		open: async () => (binary.id ? fn.helpers.getBinaryStream(binary.id, 1 << 20) : Readable.from([Buffer.from(binary.data, 'base64')])),
 	};
 }
