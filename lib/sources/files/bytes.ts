@@ -38,7 +38,7 @@ export async function peek(stream: Readable, bytes: number): Promise<{ head: Buf
 			yield Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
 		}
 	}
-	const rest = Readable.from(all(), { objectMode: false, highWaterMark: 0 });
+	const rest = Readable.from(all(), { objectMode: false });
 	rest.once('close', () => void iterator.return?.());
 	return { head, stream: rest };
 }
@@ -74,8 +74,6 @@ export function gunzip(stream: Readable, file: string): Readable {
 /** Counts the bytes that pass (the file's stored size, compressed or not). */
 export function counted(stream: Readable, counter: { bytes: number }): Readable {
 	const counting = new Transform({
-		readableHighWaterMark: 0,
-		writableHighWaterMark: 0,
 		transform(chunk: Buffer, _encoding, callback) {
 			counter.bytes += chunk.length;
 			callback(null, chunk);

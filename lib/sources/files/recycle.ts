@@ -73,7 +73,7 @@ export class RecyclingFileStream extends Readable {
 		private readonly path: string,
 		chunkBytes = 1 << 20,
 	) {
-		super({ highWaterMark: 0 });
+		super();
 		this.recycler = new ChunkRecycler(chunkBytes);
 	}
 
