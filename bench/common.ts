@@ -36,7 +36,7 @@ export async function withScratchDatabase<T>(fn: (url: string) => Promise<T>): P
 
 export interface Measured {
 	seconds: number;
-	peakRssMb: number;
+	peakRssMib: number;
 	stdout: string;
 }
 
@@ -47,7 +47,7 @@ export function measure(command: string, args: string[], env: NodeJS.ProcessEnv 
 	const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 	if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${result.stderr}`);
 	const peak = /IPAI_PEAK_KB=(\d+)/.exec(result.stderr);
-	return { seconds, peakRssMb: peak ? Number(peak[1]) / 1024 : NaN, stdout: result.stdout };
+	return { seconds, peakRssMib: peak ? Number(peak[1]) / 1024 : NaN, stdout: result.stdout };
 }
 
 /** Seconds a child reported for its own timed section (excludes interpreter start-up). */
@@ -57,8 +57,11 @@ export function reportedSeconds(stdout: string): number {
 	return Number(match[1]);
 }
 
-export function row(label: string, rows: number, seconds: number, peakRssMb: number): string {
+/** MiB (what /proc and time(1) count in, KiB / 1024) in MB (10^6 bytes, what the goals are written in). */
+export const mibToMb = (mib: number): number => mib * 1.048576;
+
+export function row(label: string, rows: number, seconds: number, peakRssMib: number): string {
 	return `${label.padEnd(34)} ${String(rows).padStart(9)} rows  ${seconds.toFixed(2).padStart(7)} s  ${Math.round(rows / seconds)
 		.toLocaleString('en-US')
-		.padStart(10)} rows/s  peak RSS ${peakRssMb.toFixed(0).padStart(5)} MB`;
+		.padStart(10)} rows/s  peak RSS ${peakRssMib.toFixed(0).padStart(5)} MiB`;
 }

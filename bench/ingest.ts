@@ -16,8 +16,8 @@
  * plus (d) the 3-million-row flights-3m.parquet (zstd) through the engine path, and (e) with
  * --gb > 0 (default 1) the node itself inside a real n8n (packed from the working tree, binary
  * data on the filesystem) loading a CSV of about that many GB, where the n8n process's peak RSS is
- * read from /proc (VmHWM) — with n8n's default V8 settings and with LEAN_NODE_OPTIONS, each next
- * to the same n8n reading the same file without the node.
+ * read from /proc (VmHWM) — with n8n's default settings and with LEAN_ENV, each next to the same
+ * n8n running a trivial workflow and reading the same file without the node.
  * --parts picks a subset of a–e (the ratios need a, b and c).
  * Last line: `ingest csv/copy=<ratio> csv/n8n-builtin=<ratio>` (rows/s over rows/s).
  */
@@ -31,7 +31,7 @@ import { localFileSource } from '../lib/sources/files/bytes';
 import { ingestFile } from '../lib/sources/files/ingest';
 import { N8nInstance } from '../test/e2e/n8nRuntime';
 import { packFromSources } from '../test/e2e/pack';
-import { measure, reportedSeconds, row, withScratchDatabase } from './common';
+import { measure, mibToMb, reportedSeconds, row, withScratchDatabase } from './common';
 
 const ROOT = resolve(__dirname, '..', '..');
 /**
@@ -42,11 +42,13 @@ const ROOT = resolve(__dirname, '..', '..');
  */
 const N8N_SETTINGS = { N8N_DEFAULT_BINARY_DATA_MODE: 'filesystem', EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' };
 /**
- * V8 settings that keep n8n's own footprint under the goal: n8n 2.40.7 alone (`n8n execute` of a
- * trivial workflow) peaks at ~390 MB with V8's defaults, most of it garbage V8 has no reason to
- * collect yet; a 1 MiB young generation and a 192 MB old-space cap bring it to ~275 MB.
+ * Memory settings for a small n8n (run (e) measures n8n with and without them): n8n 2.40.7 alone
+ * (`n8n execute` of a trivial workflow) peaks at ~400 MiB with V8's defaults, most of it garbage V8
+ * has no reason to collect yet; a 1 MiB young generation and a 192 MB old-space cap bring it to
+ * ~270 MiB (its live heap after start-up is ~160 MB), and two glibc malloc arenas instead of one
+ * per thread save ~10 MiB more.
  */
-const LEAN_NODE_OPTIONS = '--max-old-space-size=192 --max-semi-space-size=1';
+const LEAN_ENV = { NODE_OPTIONS: '--max-old-space-size=192 --max-semi-space-size=1', MALLOC_ARENA_MAX: '2' };
 const DATA = join(ROOT, 'node_modules', 'vega-datasets', 'data');
 
 async function worker(url: string, file: string, table: string): Promise<void> {
@@ -107,7 +109,7 @@ function watchPeakRss(marker: string): { stop: () => number } {
 	};
 }
 
-async function n8nBuiltin(url: string, dir: string, file: string, rows: number): Promise<{ seconds: number; peakRssMb: number }> {
+async function n8nBuiltin(url: string, dir: string, file: string, rows: number): Promise<{ seconds: number; peakRssMib: number }> {
 	const header = readFileSync(join(DATA, 'birdstrikes.csv'), 'utf8').split('\r\n')[0].split(',');
 	const pool = new Pool({ connectionString: url });
 	await pool.query('create schema if not exists bench');
@@ -150,29 +152,37 @@ async function n8nBuiltin(url: string, dir: string, file: string, rows: number):
 		const result = await n8n.cli(['execute', '--id', workflow.id], { timeoutMs: 30 * 60_000 });
 		if (result.code !== 0) throw new Error(`n8n execute failed (${result.code}): ${result.stderr.slice(-2000)}`);
 		const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-		const peakRssMb = watch.stop();
+		const peakRssMib = watch.stop();
 		const check = new Pool({ connectionString: url });
 		const { rows: counted } = await check.query('select count(*)::int as n from bench.big_n8n');
 		await check.end();
 		if (counted[0].n !== rows) throw new Error(`n8n's built-in path loaded ${counted[0].n} of ${rows} rows`);
-		return { seconds, peakRssMb };
+		return { seconds, peakRssMib };
 	} finally {
 		await n8n.dispose();
 	}
 }
 
-/** The node itself inside a real n8n: Read File → IPAI File Ingest, peak RSS of the n8n process. */
 interface N8nRun {
 	seconds: number;
-	peakRssMb: number;
+	peakRssMib: number;
 	rows: number;
 }
 
+/** One n8n setting of run (e): the same n8n on nothing, reading the file, reading and loading it. */
+interface N8nRuns {
+	label: string;
+	idle: N8nRun;
+	readFile: N8nRun;
+	load: N8nRun;
+}
+
 /**
- * The node inside a real n8n, under n8n's default V8 settings and under LEAN_NODE_OPTIONS; for
- * each, n8n's own floor (the same workflow on a one-row file) and the ~1 GB CSV.
+ * The node inside a real n8n, under n8n's default settings and under LEAN_ENV; for each, n8n's own
+ * share: a trivial workflow, then Read File alone on the ~1 GB CSV, then Read File → IPAI File
+ * Ingest on it.
  */
-async function nodeInN8n(url: string, dir: string, file: string): Promise<Array<{ label: string; floor: N8nRun; load: N8nRun }>> {
+async function nodeInN8n(url: string, dir: string, file: string): Promise<N8nRuns[]> {
 	const tarball = packFromSources(dir);
 	const u = new URL(url);
 	const userFolder = join(dir, 'n8n-node');
@@ -187,34 +197,37 @@ async function nodeInN8n(url: string, dir: string, file: string): Promise<Array<
 			},
 		]);
 		const credentials = { ipaiLakehouseApi: { id: 'lakehouseBench1', name: 'lakehouse lakehouseBench1' } };
-		/** Start → Read File (→ Ingest into `table`, unless null: n8n reading the file into binary data alone). */
-		const run = async (id: string, path: string, table: string | null, env: Record<string, string>): Promise<N8nRun> => {
+		/** Start → (Read File, unless `path` is null) → (Ingest into `table`, unless null). */
+		const run = async (id: string, path: string | null, table: string | null, env: Record<string, string>): Promise<N8nRun> => {
+			const nodes = [
+				{ parameters: {}, id: 'n1', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0] },
+				path
+					? { parameters: { operation: 'read', fileSelector: path, options: {} }, id: 'n2', name: 'Read File', type: 'n8n-nodes-base.readWriteFile', typeVersion: 1.1, position: [200, 0] }
+					: { parameters: {}, id: 'n2', name: 'Read File', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [200, 0] },
+				...(table ? [{ parameters: { source: 'binary', schema: 'ipai_bronze_core', table }, id: 'n3', name: 'Ingest', type: 'n8n-nodes-ipai-lakehouse.ipaiFileIngest', typeVersion: 1, position: [400, 0], credentials }] : []),
+			];
 			await n8n.importWorkflow({
-				id, name: id, active: false, settings: {},
-				nodes: [
-					{ parameters: {}, id: 'n1', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0] },
-					{ parameters: { operation: 'read', fileSelector: path, options: {} }, id: 'n2', name: 'Read File', type: 'n8n-nodes-base.readWriteFile', typeVersion: 1.1, position: [200, 0] },
-					...(table ? [{ parameters: { source: 'binary', schema: 'ipai_bronze_core', table }, id: 'n3', name: 'Ingest', type: 'n8n-nodes-ipai-lakehouse.ipaiFileIngest', typeVersion: 1, position: [400, 0], credentials }] : []),
-				],
+				id, name: id, active: false, settings: {}, nodes,
 				connections: { Start: { main: [[{ node: 'Read File', type: 'main', index: 0 }]] }, ...(table ? { 'Read File': { main: [[{ node: 'Ingest', type: 'main', index: 0 }]] } } : {}) },
 			});
 			const watch = watchPeakRss(id);
 			const started = process.hrtime.bigint();
 			await n8n.executeWorkflow(id, { timeoutMs: 60 * 60_000, env });
 			const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-			const peakRssMb = watch.stop();
-			if (!table) return { seconds, peakRssMb, rows: 0 };
+			const peakRssMib = watch.stop();
+			if (!table) return { seconds, peakRssMib, rows: 0 };
 			const check = new Pool({ connectionString: url });
 			const { rows } = await check.query(`select count(*)::int as n from ipai_bronze_core.${table}`);
 			await check.end();
-			return { seconds, peakRssMb, rows: rows[0].n as number };
+			return { seconds, peakRssMib, rows: rows[0].n as number };
 		};
-		// n8n's own share: the same n8n reading the same file into binary data, without the node.
-		const results: Array<{ label: string; floor: N8nRun; load: N8nRun }> = [];
-		for (const [i, [label, env]] of ([['n8n defaults', {}], [`NODE_OPTIONS="${LEAN_NODE_OPTIONS}"`, { NODE_OPTIONS: LEAN_NODE_OPTIONS }]] as const).entries()) {
-			const floor = await run(`wfbenchfloor00${i}`, file, null, env);
+		const settings: Array<[string, Record<string, string>]> = [['n8n defaults', {}], [Object.entries(LEAN_ENV).map(([k, v]) => `${k}="${v}"`).join(' '), LEAN_ENV]];
+		const results: N8nRuns[] = [];
+		for (const [i, [label, env]] of settings.entries()) {
+			const idle = await run(`wfbenchidle000${i}`, null, null, env);
+			const readFile = await run(`wfbenchfile000${i}`, file, null, env);
 			const load = await run(`wfbenchnode000${i}`, file, `bench_gb_${i}`, env);
-			results.push({ label, floor, load });
+			results.push({ label, idle, readFile, load });
 		}
 		return results;
 	} finally {
@@ -241,7 +254,7 @@ async function main(): Promise<void> {
 
 			const engine = (file: string, table: string) => {
 				const m = measure(self[0], [...self.slice(1), '--worker', 'x', '--url', url, '--file', file, '--table', table]);
-				return { seconds: reportedSeconds(m.stdout), peakRssMb: m.peakRssMb, rows: Number(/IPAI_ROWS=(\d+)/.exec(m.stdout)![1]) };
+				return { seconds: reportedSeconds(m.stdout), peakRssMib: m.peakRssMib, rows: Number(/IPAI_ROWS=(\d+)/.exec(m.stdout)![1]) };
 			};
 			let a: { seconds: number } | undefined;
 			let b: { seconds: number } | undefined;
@@ -251,7 +264,7 @@ async function main(): Promise<void> {
 				const loaded = engine(big, 'bench_csv');
 				if (loaded.rows !== rows) throw new Error(`engine loaded ${loaded.rows} of ${rows}`);
 				a = loaded;
-				process.stdout.write(`${row('(a) IPAI File Ingest engine path', rows, loaded.seconds, loaded.peakRssMb)}\n`);
+				process.stdout.write(`${row('(a) IPAI File Ingest engine path', rows, loaded.seconds, loaded.peakRssMib)}\n`);
 			}
 			if (parts.has('b')) {
 				// (b) the same file, same data columns and types as the table (a) created.
@@ -264,32 +277,38 @@ async function main(): Promise<void> {
 				await pool.end();
 				const copied = measure('psql', [url, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy ipai_bronze_core.bench_copy from '${big}' with (format csv, header true)`]);
 				b = copied;
-				process.stdout.write(`${row('(b) psql \\copy, same columns (limit)', rows, copied.seconds, copied.peakRssMb)}\n`);
+				process.stdout.write(`${row('(b) psql \\copy, same columns (limit)', rows, copied.seconds, copied.peakRssMib)}\n`);
 			}
 			if (parts.has('c')) {
 				const slice = join(dir, 'birdstrikes-slice.csv');
 				sliceRows = buildCsv(slice, Math.ceil(n8nRows / 10_000), n8nRows);
 				const builtin = await n8nBuiltin(url, dir, slice, sliceRows);
 				c = builtin;
-				process.stdout.write(`${row(`(c) n8n built-in, ${(sliceRows / 1000).toFixed(0)}k-row slice`, sliceRows, builtin.seconds, builtin.peakRssMb)}\n`);
+				process.stdout.write(`${row(`(c) n8n built-in, ${(sliceRows / 1000).toFixed(0)}k-row slice`, sliceRows, builtin.seconds, builtin.peakRssMib)}\n`);
 			}
 			if (parts.has('d')) {
 				const d = engine(join(DATA, 'flights-3m.parquet'), 'bench_parquet');
-				process.stdout.write(`${row('(d) flights-3m.parquet, engine path', d.rows, d.seconds, d.peakRssMb)}\n`);
+				process.stdout.write(`${row('(d) flights-3m.parquet, engine path', d.rows, d.seconds, d.peakRssMib)}\n`);
 			}
 			if (parts.has('e') && gb > 0) {
 				const huge = join(dir, 'birdstrikes-gb.csv');
 				const hugeRows = buildCsv(huge, Math.ceil((gb * 1e9) / (statSync(join(DATA, 'birdstrikes.csv')).size - 200)));
 				const size = `${(statSync(huge).size / 1e9).toFixed(2)} GB CSV`;
 				const runs = await nodeInN8n(url, dir, huge);
-				for (const { label, floor, load } of runs) {
+				for (const { label, idle, readFile, load } of runs) {
 					if (load.rows !== hugeRows) throw new Error(`the node in n8n (${label}) loaded ${load.rows} of ${hugeRows}`);
 					process.stdout.write(`(e) n8n process peak RSS (VmHWM), ${label}:\n`);
-					process.stdout.write(`${row(`    Read File alone (no node), ${size}`, 0, floor.seconds, floor.peakRssMb)}\n`);
-					process.stdout.write(`${row(`    node in n8n, ${size}`, load.rows, load.seconds, load.peakRssMb)}\n`);
+					process.stdout.write(`${row('    n8n alone, trivial workflow', 0, idle.seconds, idle.peakRssMib)}\n`);
+					process.stdout.write(`${row(`    Read File alone, ${size}`, 0, readFile.seconds, readFile.peakRssMib)}\n`);
+					process.stdout.write(`${row(`    Read File -> node, ${size}`, load.rows, load.seconds, load.peakRssMib)}\n`);
 				}
-				const lean = runs[runs.length - 1].load.peakRssMb;
-				process.stdout.write(`goal: n8n peak RSS < 300 MB for a 1 GB CSV: ${lean < 300 ? 'met' : 'NOT met'} with ${runs[runs.length - 1].label} (${lean.toFixed(0)} MB); with n8n's defaults ${runs[0].load.peakRssMb.toFixed(0)} MB (n8n reading the file without the node: ${runs[0].floor.peakRssMb.toFixed(0)} MB)\n`);
+				const mb = (mib: number) => mibToMb(mib).toFixed(0);
+				const [plain, lean] = runs;
+				process.stdout.write(
+					`goal: n8n peak RSS < 300 MB for a 1 GB CSV: ${mibToMb(lean.load.peakRssMib) < 300 ? 'met' : 'NOT met'} with ${lean.label} (${mb(lean.load.peakRssMib)} MB; ` +
+						`n8n alone ${mb(lean.idle.peakRssMib)} MB, reading the file without the node ${mb(lean.readFile.peakRssMib)} MB); ` +
+						`with n8n's defaults ${mb(plain.load.peakRssMib)} MB (n8n alone ${mb(plain.idle.peakRssMib)} MB, reading the file ${mb(plain.readFile.peakRssMib)} MB)\n`,
+				);
 				rmSync(huge, { force: true });
 			}
 

@@ -16,7 +16,7 @@ import { copyFieldWriter, copyJson, type ColumnType } from '../lib/lakehouse/col
 import { loadStream } from '../lib/lakehouse/loader';
 import { finishRun, startRun } from '../lib/lakehouse/runs';
 import { parseArgs } from '../bin/args';
-import { measure, reportedSeconds, row, withScratchDatabase } from './common';
+import { measure, mibToMb, reportedSeconds, row, withScratchDatabase } from './common';
 import { journalItems } from './dataset';
 
 const PAGE_SIZE = 5_000; // a typical source page (Odoo/GitHub pages are 100–5,000 records)
@@ -87,15 +87,15 @@ async function main(): Promise<void> {
 		const ours = async (mode: string) => {
 			await checkpoint();
 			const m = measure(self[0], [...self.slice(1), '--worker', mode, '--url', url, '--rows', String(rows)]);
-			return { seconds: reportedSeconds(m.stdout), peakRssMb: m.peakRssMb };
+			return { seconds: reportedSeconds(m.stdout), peakRssMib: m.peakRssMib };
 		};
 		process.stdout.write(
 			`Loading ${rows.toLocaleString('en-US')} journal items (13 mixed-type columns + metadata + raw jsonb), pages of ${PAGE_SIZE.toLocaleString('en-US')}\n`,
 		);
 		const append = await ours('append');
-		process.stdout.write(`${row('ipai loader, append', rows, append.seconds, append.peakRssMb)}\n`);
+		process.stdout.write(`${row('ipai loader, append', rows, append.seconds, append.peakRssMib)}\n`);
 		const merge = await ours('merge');
-		process.stdout.write(`${row('ipai loader, merge by id', rows, merge.seconds, merge.peakRssMb)}\n`);
+		process.stdout.write(`${row('ipai loader, merge by id', rows, merge.seconds, merge.peakRssMib)}\n`);
 
 		const dir = mkdtempSync(join(tmpdir(), 'ipai-bench-'));
 		try {
@@ -107,10 +107,10 @@ async function main(): Promise<void> {
 			const quoted = columns.map((c) => `"${c}"`).join(', ');
 			await checkpoint();
 			const copy = measure('psql', [url, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy ipai_bronze_erp.bench_copy (${quoted}) from '${file}' with (format text)`]);
-			process.stdout.write(`${row('psql \\copy (the limit)', rows, copy.seconds, copy.peakRssMb)}\n`);
+			process.stdout.write(`${row('psql \\copy (the limit)', rows, copy.seconds, copy.peakRssMib)}\n`);
 			const limit = rows / copy.seconds;
 			const ratio = (seconds: number) => (rows / seconds / limit).toFixed(2);
-			const rssOk = Math.max(append.peakRssMb, merge.peakRssMb) < 256;
+			const rssOk = mibToMb(Math.max(append.peakRssMib, merge.peakRssMib)) < 256;
 			process.stdout.write(`goals: append >= 0.80, merge >= 0.40 of \\copy; peak RSS < 256 MB (${rssOk ? 'met' : 'NOT met'})\n`);
 			process.stdout.write(`load append/copy=${ratio(append.seconds)} merge/copy=${ratio(merge.seconds)}\n`);
 		} finally {

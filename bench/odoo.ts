@@ -122,9 +122,9 @@ async function main(): Promise<void> {
 
 		const ours = await withScratchDatabase(async (url) => {
 			const m = measure(process.execPath, [__filename, '--worker', 'ours', '--url', url, '--odoo', sim.url]);
-			return { seconds: reportedSeconds(m.stdout), rows: Number(/IPAI_ROWS=(\d+)/.exec(m.stdout)![1]), calls: Number(/IPAI_CALLS=(\d+)/.exec(m.stdout)![1]), peak: m.peakRssMb };
+			return { seconds: reportedSeconds(m.stdout), rows: Number(/IPAI_ROWS=(\d+)/.exec(m.stdout)![1]), calls: Number(/IPAI_CALLS=(\d+)/.exec(m.stdout)![1]), peak: m.peakRssMib };
 		});
-		process.stdout.write(`ipai odoo → bronze                   ${rate(ours.rows, ours.seconds).toLocaleString('en-US').padStart(8)} records/s  ${ours.calls} RPC calls  peak RSS ${ours.peak.toFixed(0)} MB\n`);
+		process.stdout.write(`ipai odoo → bronze                   ${rate(ours.rows, ours.seconds).toLocaleString('en-US').padStart(8)} records/s  ${ours.calls} RPC calls  peak RSS ${ours.peak.toFixed(0)} MiB\n`);
 
 		const builtin = await n8nBuiltin(sim.url, fields);
 		process.stdout.write(
