@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
-import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -246,7 +246,7 @@ describe('CSV straight into COPY, and the checked reader it gives way to', () =>
 		expect(index.rows[0].n).toBe(1);
 	});
 
-	it('a local file is read into a few reused buffers, and every byte still arrives as it was in the file', async () => {
+	it('a local file is read into a few reused buffers, every byte arrives as it was in the file, and a load that stops early closes it', async () => {
 		// 600,000 distinct rows of varying length (~43 MB, ~43 chunks of 1 MiB): a buffer reused while the
 		// COPY still held bytes of it would change or lose rows, and the digest would differ.
 		const lines: string[] = [];
@@ -272,6 +272,20 @@ describe('CSV straight into COPY, and the checked reader it gives way to', () =>
 		expect(taken).toBeGreaterThanOrEqual(Math.floor(statSync(path).size / (1 << 20)));
 		expect(allocated).toBeLessThan(taken / 3);
 		expect(allocated).toBeLessThanOrEqual(16);
+
+		// A load that stops early (a bad value on line 2, 40 MB unread) closes the file: n8n workers
+		// run for weeks, a descriptor per failed load would add up.
+		const error = await ingestFile(db.pool, localFileSource(path, 'distinct-rows.csv'), { connectorId, runId, table: { ...table, name: `${table.name}_fail` }, columnTypes: { payload: 'bigint' } }).catch((e) => e);
+		expect(error).toBeInstanceOf(BadRowError);
+		await new Promise((resolve) => setTimeout(resolve, 100));
+		const descriptors = readdirSync('/proc/self/fd').map((fd) => {
+			try {
+				return readlinkSync(`/proc/self/fd/${fd}`);
+			} catch {
+				return '';
+			}
+		});
+		expect(descriptors.filter((target) => target === path)).toEqual([]);
 	});
 
 	it('_ipai_raw keeps the original text of values its typed column normalises, in both COPY modes, and nothing else', async () => {

@@ -80,6 +80,9 @@ export function counted(stream: Readable, counter: { bytes: number }): Readable 
 		},
 	});
 	stream.on('error', (error) => counting.destroy(error));
+	// A reader that stops early (a bad row, the COPY giving way) destroys the streams it reads;
+	// pipe() would leave the source open, and with it a file descriptor.
+	counting.once('close', () => void (stream.destroyed || stream.destroy()));
 	return stream.pipe(counting);
 }
 

@@ -68,6 +68,8 @@ export class ChunkRecycler implements CopyBufferTracker {
 export class RecyclingFileStream extends Readable {
 	readonly recycler: ChunkRecycler;
 	private fd: number | null = null;
+	private reading = false;
+	private closeAfterRead: (() => void) | null = null;
 
 	constructor(
 		private readonly path: string,
@@ -79,14 +81,17 @@ export class RecyclingFileStream extends Readable {
 
 	_construct(callback: (error?: Error | null) => void): void {
 		open(this.path, 'r', (error, fd) => {
-			this.fd = fd;
+			this.fd = error ? null : fd;
 			callback(error);
 		});
 	}
 
 	_read(): void {
 		const buffer = this.recycler.take();
+		this.reading = true;
 		read(this.fd!, buffer, 0, buffer.length, null, (error, bytesRead) => {
+			this.reading = false;
+			if (this.closeAfterRead) return this.closeAfterRead();
 			if (error) return void this.destroy(error);
 			if (bytesRead === 0) {
 				this.recycler.giveBack(buffer);
@@ -97,8 +102,15 @@ export class RecyclingFileStream extends Readable {
 	}
 
 	_destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-		if (this.fd === null) return callback(error);
-		close(this.fd, () => callback(error));
-		this.fd = null;
+		const closeFile = (): void => {
+			this.closeAfterRead = null;
+			if (this.fd === null) return callback(error);
+			const fd = this.fd;
+			this.fd = null;
+			close(fd, () => callback(error));
+		};
+		// Not while a read is in flight: the descriptor's number could be reused by then.
+		if (this.reading) this.closeAfterRead = closeFile;
+		else closeFile();
 	}
 }
