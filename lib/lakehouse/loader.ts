@@ -695,14 +695,20 @@ export async function copyCsvStream(pool: Pool, options: CsvCopyOptions): Promis
 			// A few chunks of read-ahead: the caller scans the next chunk while the server parses this one.
 			const source = Readable.from(rows, { objectMode: true, highWaterMark: 4 });
 			if (tracker) {
-				// When the COPY stream has passed everything on (drain) and pg's socket (not in its
-				// typings) holds nothing unsent, the last piece given to the COPY is in the kernel.
+				// Each piece is written to the COPY on its 'data' event. Whenever the COPY stream has
+				// passed everything on and pg's socket (not in its typings) holds nothing unsent, the
+				// last piece written is in the kernel: checked before the next piece is written, and
+				// when the COPY drains after the socket was full.
 				const socket = (client as unknown as { connection?: { stream?: { writableLength?: unknown } } }).connection?.stream;
 				let last: Buffer | null = null;
-				source.on('data', (piece: Buffer) => void (last = piece));
-				copy.on('drain', () => {
-					if (last && socket?.writableLength === 0) tracker.flushed(last);
+				const reportIfSent = (): void => {
+					if (last && copy.writableLength === 0 && socket?.writableLength === 0) tracker.flushed(last);
+				};
+				source.on('data', (piece: Buffer) => {
+					reportIfSent();
+					last = piece;
 				});
+				copy.on('drain', reportIfSent);
 			}
 			await pipeline(source, copy);
 			return copy.rowCount ?? 0;
