@@ -75,9 +75,9 @@ async function binarySource(fn: IExecuteFunctions, i: number): Promise<FileSourc
 	const property = fn.getNodeParameter('binaryPropertyName', i, 'data') as string;
 	const binary = fn.helpers.assertBinaryData(i, property);
 	const name = binary.fileName ?? `item ${i} (${property})`;
-	// Filesystem binary data is a local file: read it directly, into reused buffers (range reads
-	// for Parquet too). S3 binary data is streamed from storage; either way never read whole. In
-	// the in-memory mode n8n already holds the bytes; we stream from that copy.
+	// Filesystem binary data is a local file: read it by its path, into reused buffers. Other
+	// modes (S3, database) are streamed from storage; either way never read whole. In the
+	// in-memory mode n8n already holds the bytes; we stream from that copy.
 	if (binary.id?.startsWith('filesystem')) {
 		const path = fn.helpers.getBinaryPath(binary.id);
 		if (isAbsolute(path)) return localFileSource(path, name);
