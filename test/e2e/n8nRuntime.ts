@@ -566,7 +566,7 @@ export class N8nInstance {
 		const result = await this.cli(args, options);
 		if (result.code !== 0) {
 			throw new Error(
-				`n8n ${args[0]} failed (exit ${result.code}${result.timedOut ? ', timed out' : ''}):\n` +
+				`n8n ${args[0]} failed (exit ${result.code ?? `by ${result.signal}`}${result.timedOut ? ', timed out' : ''}):\n` +
 					`${tail(result.stdout, 20)}\n${tail(result.stderr, 20)}`,
 			);
 		}
@@ -627,7 +627,7 @@ export class N8nInstance {
 		const result = await this.cli(['execute', '--id', id, '--rawOutput'], options);
 		if (result.code !== 0) {
 			throw new Error(
-				`n8n execute --id ${id} failed (exit ${result.code}${result.timedOut ? ', timed out' : ''}):\n` +
+				`n8n execute --id ${id} failed (exit ${result.code ?? `by ${result.signal}`}${result.timedOut ? ', timed out' : ''}):\n` +
 					`${tail(result.stdout, 60)}\n${tail(result.stderr, 20)}`,
 			);
 		}
