@@ -203,7 +203,7 @@ async function nodeInN8n(url: string, dir: string, file: string): Promise<N8nRun
 				{ parameters: {}, id: 'n1', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0] },
 				path
 					? { parameters: { operation: 'read', fileSelector: path, options: {} }, id: 'n2', name: 'Read File', type: 'n8n-nodes-base.readWriteFile', typeVersion: 1.1, position: [200, 0] }
-					: { parameters: {}, id: 'n2', name: 'Read File', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [200, 0] },
+					: { parameters: {}, id: 'n2', name: 'Read File', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [200, 0], notes: 'nothing to read: n8n alone' },
 				...(table ? [{ parameters: { source: 'binary', schema: 'ipai_bronze_core', table }, id: 'n3', name: 'Ingest', type: 'n8n-nodes-ipai-lakehouse.ipaiFileIngest', typeVersion: 1, position: [400, 0], credentials }] : []),
 			];
 			await n8n.importWorkflow({

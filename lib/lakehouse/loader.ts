@@ -698,7 +698,9 @@ export async function copyCsvStream(pool: Pool, options: CsvCopyOptions): Promis
 				// Each piece is written to the COPY on its 'data' event. Whenever the COPY stream has
 				// passed everything on and pg's socket (not in its typings) holds nothing unsent, the
 				// last piece written is in the kernel: checked before the next piece is written, and
-				// when the COPY drains after the socket was full.
+				// when the COPY drains after the socket was full. (Reporting the previous piece, not
+				// this one, holds whichever 'data' listener runs first; the source starts flowing on
+				// the next tick, after pipeline() below has piped it.)
 				const socket = (client as unknown as { connection?: { stream?: { writableLength?: unknown } } }).connection?.stream;
 				let last: Buffer | null = null;
 				const reportIfSent = (): void => {

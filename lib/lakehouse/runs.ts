@@ -290,7 +290,6 @@ export async function currentRunOf(pool: Pool, connector: { id?: string; connect
 	return rows.length === 1 ? rows[0].run_id : null;
 }
 
-/** The running run an n8n execution started (for an Error Trigger that knows the failed execution). */
 /**
  * The run an n8n execution started — a still-running one first (a Connector Run → Start whose
  * workflow failed later, even after a source node finished a run of its own), else the latest —

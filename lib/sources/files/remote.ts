@@ -92,13 +92,18 @@ export interface S3Settings {
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
 
+interface S3Connection {
+	get: () => Promise<{ sdk: S3Sdk; client: InstanceType<S3Sdk['S3Client']> }>;
+	close: () => void;
+}
+
 /**
  * The S3 client, made on first use: n8n loads every community node in every process (main,
  * workers, each `n8n execute`), and the AWS SDK is a fifth of this package's code that most
  * workflows never run.
  */
-function s3Connection(settings: S3Settings): { get: () => Promise<{ sdk: S3Sdk; client: InstanceType<S3Sdk['S3Client']> }>; close: () => void } {
-	let connection: ReturnType<ReturnType<typeof s3Connection>['get']> | null = null;
+function s3Connection(settings: S3Settings): S3Connection {
+	let connection: ReturnType<S3Connection['get']> | null = null;
 	return {
 		get: () =>
 			(connection ??= import('@aws-sdk/client-s3').then((sdk) => ({
@@ -118,7 +123,7 @@ export function s3Store(settings: S3Settings): ObjectStore {
 	return s3StoreOn(s3Connection(settings), settings.bucket);
 }
 
-function s3StoreOn(s3: ReturnType<typeof s3Connection>, Bucket: string): ObjectStore {
+function s3StoreOn(s3: S3Connection, Bucket: string): ObjectStore {
 	return {
 		label: `s3://${Bucket}`,
 		close: s3.close,
