@@ -23,7 +23,7 @@ import { getStreamState, setStreamState } from '../../lakehouse/state';
 import type { TableRef } from '../../lakehouse/tables';
 import type { OdooClient } from './client';
 import { mapRecord, planColumns, planFields, type FieldPlan, type FieldSelection, type FieldsGet } from './fields';
-import { presetOf, tableNameFor } from './presets';
+import { presetOf, tableNameFor, withPresetFields } from './presets';
 
 export type Domain = unknown[];
 
@@ -66,9 +66,8 @@ const DEFAULT_PAGE = 1000;
 
 export async function syncModel(pool: Pool, odoo: OdooClient, run: { connectorId: string; runId: string }, options: ModelSyncOptions): Promise<ModelSyncResult> {
 	const model = options.model;
-	const preset = presetOf(model);
 	const fieldsGet = await odoo.call<FieldsGet>(model, 'fields_get', { attributes: ['type', 'string', 'store', 'relation'] });
-	const plans = planFields(fieldsGet, { ...options, extraFields: options.extraFields ?? preset?.extraFields });
+	const plans = planFields(fieldsGet, withPresetFields(model, fieldsGet, options));
 	if (!plans.some((p) => p.field === 'write_date')) throw new Error(`${model} has no write_date field, so it cannot be synced incrementally`);
 	const table = options.table ?? { schema: 'ipai_bronze_erp', name: tableNameFor(model) };
 	const context = { active_test: false, lang: options.lang ?? 'en_US' };
