@@ -32,7 +32,7 @@ import { asRole, useScratchDatabase } from '../helpers/database';
 jest.setTimeout(120_000);
 
 const db = useScratchDatabase();
-const MODELS = ['account.account', 'account.journal', 'res.partner', 'account.move', 'account.move.line', 'product.product', 'project.project', 'project.task'];
+const MODELS = ['res.currency', 'res.company', 'account.account', 'account.journal', 'res.partner', 'account.move', 'account.move.line', 'product.product', 'project.project', 'project.task'];
 const GOLD_ERP = ['ipai_gold_erp.account_balance_daily', 'ipai_gold_erp.cash_flow', 'ipai_gold_erp.dso_dpo', 'ipai_gold_erp.open_items', 'ipai_gold_erp.profit_and_loss'];
 const PLATINUM_ERP = ['ipai_platinum_erp.partner_payment_behaviour', 'ipai_platinum_erp.reconciliation_candidates'];
 const PUBLISHED = [...GOLD_ERP, ...PLATINUM_ERP];
