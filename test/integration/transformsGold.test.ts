@@ -162,6 +162,14 @@ describe.each([
 		}
 	});
 
+	it('DSO and DPO per month equal the oracle', async () => {
+		const gold = await rows(`select month::text as k, credit_sales::text, receivables_end::text, dso_days::text, credit_purchases::text, payables_end::text, dpo_days::text from ipai_gold_erp.dso_dpo`);
+		const expected = [...oracle.dsoDpo()].map(([k, v]) => [k, [v.sales, v.receivables].map((x) => scaled(formatMinor(x, 2)).toString()), v.dso, [v.purchases, v.payables].map((x) => scaled(formatMinor(x, 2)).toString()), v.dpo]);
+		const got = gold.map((r) => [r.k, [r.credit_sales, r.receivables_end].map((x) => scaled(x).toString()), r.dso_days, [r.credit_purchases, r.payables_end].map((x) => scaled(x).toString()), r.dpo_days]);
+		expect(expected.length).toBe(12);
+		expect(got.sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual(expected);
+	});
+
 	it('partner payment behaviour comes from receivable/payable lines when display_type is absent, and equals the oracle', async () => {
 		const gold = await rows(
 			`select partner_id || '|' || partner_role as k, invoice_count::int, paid_count::int, avg_days_late::text, open_balance::text from ipai_platinum_erp.partner_payment_behaviour`,
