@@ -178,3 +178,8 @@ grant execute on function ipai_meta.agent_settings_restore(uuid) to ipai_guard;
 alter table ipai_meta.transform_table enable row level security;
 drop policy if exists ipai_transform_read on ipai_meta.transform_table;
 create policy ipai_transform_read on ipai_meta.transform_table for select to ipai_transform, service_role using (true);
+
+-- The migration ledger is in ipai_meta too: RLS on, readable (where granted) by everyone.
+alter table ipai_meta.schema_migrations enable row level security;
+drop policy if exists ipai_read_all on ipai_meta.schema_migrations;
+create policy ipai_read_all on ipai_meta.schema_migrations for select using (true);
