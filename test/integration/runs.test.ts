@@ -183,4 +183,27 @@ describe('the ledger', () => {
 			startRun(db.pool, { connector: { connectorType: 'github', name: 'leaky', config: { auth: { apiKey: 'ghp_abc' } } } }),
 		).rejects.not.toThrow(/ghp_abc/);
 	});
+
+	it.each([
+		[{ url: 'postgres://u:PW-9f8e7d@h/db' }, /config\.url holds a URL with a password/, 'PW-9f8e7d'],
+		[{ headers: { Authorization: 'Bearer eyJhbGciOi.longtoken' } }, /config\.headers\.Authorization holds an Authorization header/, 'longtoken'],
+		[{ note: 'ghp_0123456789abcdefghijABCDEFGHIJ012345' }, /config\.note holds a GitHub token/, 'ghp_0123'],
+		[{ files: ['https://b.s3.amazonaws.com/f.csv?X-Amz-Signature=abcdef0123'] }, /config\.files\[0\] holds a signed URL/, 'abcdef0123'],
+		[{ dsn: 'host=db user=app password=Sup3rS3cret' }, /config\.dsn holds a password, secret or token value/, 'Sup3rS3cret'],
+	])('refuses a config value that looks like a secret whatever its key (%j), pointing to the credential or vault_secret_refs', async (config, message, secret) => {
+		const error = await startRun(db.pool, { connector: { connectorType: 'http', name: 'leaky-value', config } }).catch((e: unknown) => e as Error);
+		expect((error as Error).message).toMatch(message);
+		expect((error as Error).message).toMatch(/n8n credential.*vaultSecretRefs|vault_secret_refs|vaultSecretRefs/);
+		expect((error as Error).message).not.toContain(secret);
+		const { rows } = await db.pool.query(`select count(*)::int as n from ipai_connector_config where name = 'leaky-value'`);
+		expect(rows[0].n).toBe(0);
+	});
+
+	it('masks password= and Bearer values in failRun even when the caller names no secret', async () => {
+		const start = await startRun(db.pool, { connector: { connectorType: 'odoo', name: 'fails-unnamed' } });
+		if (start.status !== 'running') throw new Error('expected running');
+		await failRun(db.pool, start.runId, { error: new Error('login failed: password=Sup3rS3cret, sent Authorization: Bearer abcdefghijklmnop') });
+		const row = await db.pool.query('select error_message from ipai_connector_run where id = $1', [start.runId]);
+		expect(row.rows[0].error_message).toBe('login failed: password=***, sent Authorization: Bearer ***');
+	});
 });
