@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Client, type Pool, type PoolClient } from 'pg';
-import { writeAudit } from '../lakehouse/audit';
+import { storable, storableDeep, writeAudit } from '../lakehouse/audit';
 import { redact, safeError, secretsOf, toPoolConfig, type ConnectionOptions } from '../lakehouse/connection';
 import { getAgent, MAX_ROWS_LIMIT, type Agent, type AgentOperation } from './registry';
 
@@ -41,6 +41,8 @@ export type RefusalCode =
 	| 'operation_not_allowed'
 	| 'schema_not_allowed'
 	| 'not_a_query'
+	| 'login_settings_changed'
+	| 'not_recorded'
 	| 'run_cost_budget'
 	| 'daily_cost_budget'
 	| 'daily_latency_budget';
@@ -101,7 +103,15 @@ export function decide(agent: Agent | undefined, codeName: string, req: Authoriz
 		};
 	}
 	if (req.schema) {
-		const [schema, relation] = req.schema.split('.');
+		const parts = req.schema.split('.');
+		if (parts.length > 2 || !parts.every((p) => /^[A-Za-z0-9_]+$/.test(p))) {
+			return {
+				allowed: false,
+				code: 'schema_not_allowed',
+				reason: `"${req.schema}" is not a schema or schema.relation name: Authorize takes one schema (ipai_gold_erp) or one relation (ipai_gold_erp.profit_and_loss), unquoted; three-part names are refused`,
+			};
+		}
+		const [schema, relation] = parts;
 		const ok = agent.allowedSchemas.some((e) => e === schema || (relation !== undefined && e === `${schema}.${relation}`));
 		if (!ok) {
 			return {
@@ -185,7 +195,7 @@ function budgetMetadata(facts: BudgetFacts[]): Record<string, unknown> {
 }
 
 export interface RunRecord {
-	status: 'success' | 'failed' | 'refused';
+	status: 'success' | 'failed' | 'refused' | 'running';
 	startedAt: Date;
 	endedAt?: Date;
 	inputSummary?: Record<string, unknown>;
@@ -204,8 +214,9 @@ async function insertRun(client: PoolClient, agentId: string | null, ctx: CallCo
 		 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning id`,
 		[
 			agentId, ctx.userId ?? null, ctx.sessionId ?? null, run.startedAt, run.endedAt ?? new Date(), run.status,
-			run.inputSummary ?? {}, run.outputSummary ?? {}, run.tokensUsed ?? null, run.costUsd ?? null,
-			run.latencyMs ?? null, run.errorMessage ?? null, { ...(run.metadata ?? {}), ...(reservationId ? { reservation_id: reservationId } : {}) },
+			storableDeep(run.inputSummary ?? {}), storableDeep(run.outputSummary ?? {}), run.tokensUsed ?? null, run.costUsd ?? null,
+			run.latencyMs ?? null, run.errorMessage == null ? null : storable(redact(run.errorMessage)).text,
+			storableDeep({ ...(run.metadata ?? {}), ...(reservationId ? { reservation_id: reservationId } : {}) }),
 		],
 	);
 	// The run's spend is added by the usage trigger in this transaction; its reservation goes now.
@@ -216,7 +227,7 @@ async function insertRun(client: PoolClient, agentId: string | null, ctx: CallCo
 		entityId: agentId,
 		userId: ctx.userId ?? null,
 		action: `agent_${String(run.inputSummary?.tool ?? 'call')}_${run.status}`,
-		details: { run_id: rows[0].id, session_id: ctx.sessionId ?? null, error: run.errorMessage ?? null, ...(run.metadata ?? {}) },
+		details: storableDeep({ run_id: rows[0].id, session_id: ctx.sessionId ?? null, error: run.errorMessage ?? null, ...(run.metadata ?? {}) }),
 	});
 	return rows[0].id;
 }
@@ -238,6 +249,73 @@ export async function recordRun(pool: Pool, agentId: string | null, ctx: CallCon
 	} finally {
 		client.release();
 	}
+}
+
+/** Inserts a `running` run (no end, no spend yet; the reservation stays held) and returns its id. */
+async function openRun(pool: Pool, agentId: string, ctx: CallContext, run: RunRecord, reservationId: string | null): Promise<string> {
+	const { rows } = await pool.query<{ id: string }>(
+		`insert into public.ipai_agent_run (agent_id, user_id, session_id, started_at, ended_at, status, input_summary, metadata)
+		 values ($1, $2, $3, $4, null, 'running', $5, $6) returning id`,
+		[
+			agentId, ctx.userId ?? null, ctx.sessionId ?? null, run.startedAt, storableDeep(run.inputSummary ?? {}),
+			storableDeep({ ...(run.metadata ?? {}), ...(reservationId ? { reservation_id: reservationId } : {}) }),
+		],
+	);
+	return rows[0].id;
+}
+
+/**
+ * Ends a run opened by openRun: its outcome, the spend (added by the usage trigger when the status
+ * leaves `running`), the reservation settled and the audit entry, in one transaction.
+ */
+async function closeRun(pool: Pool, runId: string, agentId: string, ctx: CallContext, run: RunRecord, reservationId: string | null): Promise<void> {
+	const client = await pool.connect();
+	try {
+		await client.query('begin');
+		await client.query(
+			`update public.ipai_agent_run
+			    set status = $2, ended_at = $3, output_summary = $4, tokens_used = $5, cost_usd = $6, latency_ms = $7,
+			        error_message = $8, metadata = coalesce(metadata, '{}') || $9
+			  where id = $1 and status = 'running'`,
+			[
+				runId, run.status, run.endedAt ?? new Date(), storableDeep(run.outputSummary ?? {}), run.tokensUsed ?? null, run.costUsd ?? null,
+				run.latencyMs ?? null, run.errorMessage == null ? null : storable(redact(run.errorMessage)).text, storableDeep(run.metadata ?? {}),
+			],
+		);
+		if (reservationId) await client.query('select ipai_meta.agent_settle($1, $2)', [reservationId, runId]);
+		await writeAudit(client, {
+			eventType: 'agent_run',
+			entityType: 'agent',
+			entityId: agentId,
+			userId: ctx.userId ?? null,
+			action: `agent_${String(run.inputSummary?.tool ?? 'call')}_${run.status}`,
+			details: { run_id: runId, session_id: ctx.sessionId ?? null, error: run.errorMessage ?? null, ...(run.metadata ?? {}) },
+		});
+		await client.query('commit');
+	} catch (error) {
+		await client.query('rollback').catch(() => undefined);
+		throw error;
+	} finally {
+		client.release();
+	}
+}
+
+/**
+ * The agent's login must carry only the role settings the guard gave it (read-only transactions,
+ * its statement timeout, …): a client holding the agent's password can `ALTER ROLE self SET`.
+ * Restores them when they differ and returns the refusal that says what was found.
+ */
+async function loginSettingsRefusal(guard: AgentGuard, agent: Agent): Promise<{ code: RefusalCode; reason: string } | null> {
+	if (!agent.loginName) return null;
+	const { rows } = await guard.pool.query<{ found: string[] | null }>('select ipai_meta.agent_settings_restore($1) as found', [agent.id]);
+	const found = rows[0]?.found ?? [];
+	if (found.length === 0) return null;
+	return {
+		code: 'login_settings_changed',
+		reason:
+			`Agent "${agent.codeName}"'s database login ${agent.loginName} had role settings the guard did not set (${found.join(', ')}); ` +
+			'they were reset and this call is refused. Whoever holds the agent\'s password changed them: rotate it (Update the agent) and check who uses that login.',
+	};
 }
 
 export interface AuthorizeResult {
@@ -294,6 +372,8 @@ export async function authorize(guard: AgentGuard, codeName: string, req: Author
 		return { allowed: false, code: r.code, reason: r.reason, runId, ...(r.budget ? { budget: r.budget } : {}) };
 	};
 	if (!decision.allowed) return refused(decision);
+	const tampered = await loginSettingsRefusal(guard, agent!);
+	if (tampered) return refused(tampered);
 	let reservationId: string | null = null;
 	if (hasDailyBudget(agent!)) {
 		const held = await reserve(guard.pool, agent!, {
@@ -450,10 +530,15 @@ export async function query(guard: AgentGuard, codeName: string, sql: string, op
 	const ctx = { userId: options.userId, sessionId: options.sessionId };
 	const startedAt = new Date();
 	const text = typeof sql === 'string' ? sql : '';
-	const inputSummary = {
+	// The ledger must be able to hold the text it records: NUL and lone surrogates become U+FFFD
+	// there (the hash is of the text as given), and the run notes how many were replaced.
+	const shown = storable(text.length > 2000 ? `${text.slice(0, 2000)}…` : text);
+	const unstorable = storable(text).replaced;
+	const inputSummary: Record<string, unknown> = {
 		tool: 'query',
-		sql: text.length > 2000 ? `${text.slice(0, 2000)}…` : text,
+		sql: shown.text,
 		sql_sha256: createHash('sha256').update(text).digest('hex'),
+		...(unstorable ? { sql_unstorable_characters_replaced: unstorable } : {}),
 	};
 	const agent = await getAgent(guard.pool, codeName);
 	const refuse = async (r: { code: RefusalCode; reason: string; budget?: BudgetFacts }): Promise<never> => {
@@ -469,6 +554,12 @@ export async function query(guard: AgentGuard, codeName: string, sql: string, op
 			reason: `Agent "${codeName}" may only run one read-only query (SELECT, WITH, VALUES or TABLE); got ${keyword ? `"${keyword.toUpperCase()}"` : 'no statement'}`,
 		});
 	}
+	if (text.includes('\u0000')) {
+		// PostgreSQL's protocol ends a query at NUL: what ran would not be what was asked.
+		return refuse({ code: 'not_a_query', reason: `Agent "${codeName}"'s query text contains a NUL character (U+0000), which PostgreSQL cannot receive; remove it` });
+	}
+	const tampered = await loginSettingsRefusal(guard, agent!);
+	if (tampered) return refuse(tampered);
 	const { id: agentId, loginName } = agent!;
 	const configured = numberOr(agent!.config.max_rows);
 	const maxRows = Math.max(1, Math.min(MAX_ROWS_LIMIT, Math.floor(options.maxRows ?? configured ?? DEFAULT_MAX_ROWS), configured ?? MAX_ROWS_LIMIT));
@@ -504,6 +595,21 @@ export async function query(guard: AgentGuard, codeName: string, sql: string, op
 		throw credentialError;
 	}
 	const secrets = [...secretsOf(guard.connection), cred[0].password];
+	// Recorded before it runs, so a query that ran is never missing from the ledger: when the run
+	// cannot be written, the query does not run.
+	let runId: string;
+	try {
+		runId = await openRun(guard.pool, agentId, ctx, { status: 'running', startedAt, inputSummary, metadata: { max_rows: maxRows } }, reservationId);
+	} catch (error) {
+		if (reservationId) await guard.pool.query('select ipai_meta.agent_settle($1, null)', [reservationId]).catch(() => undefined);
+		const safe = safeError(error, secrets);
+		const refused = new AgentRefusedError(
+			'not_recorded',
+			`Agent "${codeName}"'s query was not run: its run could not be recorded in ipai_agent_run (${safe.message})`,
+			null,
+		) as AgentRefusedError & { code?: string };
+		throw refused;
+	}
 	const config = toPoolConfig({
 		...guard.connection,
 		connectionString: undefined,
@@ -551,7 +657,7 @@ export async function query(guard: AgentGuard, codeName: string, sql: string, op
 			: dayCapped
 				? [{ kind: 'daily_latency', limit: numberOr(agent!.config.daily_latency_budget_ms) ?? budgetMs, used: (numberOr(agent!.config.daily_latency_budget_ms) ?? budgetMs) - budgetMs + latencyMs }]
 				: [{ kind: 'run_latency', limit: budgetMs, used: latencyMs }];
-		const runId = await recordRun(guard.pool, agentId, ctx, {
+		await closeRun(guard.pool, runId, agentId, ctx, {
 			status: 'failed', startedAt, endedAt, inputSummary, latencyMs, costUsd: 0, errorMessage: message,
 			metadata: { sqlstate: code ?? null, ...budgetMetadata(over) },
 		}, reservationId);
@@ -562,7 +668,7 @@ export async function query(guard: AgentGuard, codeName: string, sql: string, op
 	}
 	const truncated = rows.length > maxRows;
 	if (truncated) rows = rows.slice(0, maxRows);
-	const runId = await recordRun(guard.pool, agentId, ctx, {
+	await closeRun(guard.pool, runId, agentId, ctx, {
 		status: 'success', startedAt, endedAt, inputSummary, latencyMs, costUsd: 0,
 		outputSummary: { rows: rows.length, truncated, columns },
 		metadata: { max_rows: maxRows },

@@ -6,6 +6,7 @@
  * created and dropped inside the transaction that uses them.
  */
 import { Pool, type ClientBase, type PoolClient, type PoolConfig } from 'pg';
+import { urlSecrets } from './secrets';
 
 /** Anything that runs a query: a pool, or one client inside a transaction. */
 export type Queryable = Pool | ClientBase;
@@ -102,6 +103,7 @@ export function secretsOf(options: ConnectionOptions): string[] {
 				secrets.add(url.password);
 				secrets.add(decodeURIComponent(url.password));
 			}
+			for (const secret of urlSecrets(options.connectionString)) secrets.add(secret);
 		} catch {
 			// not a URL: the whole string is already listed
 		}
@@ -109,30 +111,8 @@ export function secretsOf(options: ConnectionOptions): string[] {
 	return [...secrets].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
 }
 
-/** Removes secrets (and any password inside a URL) from a text meant for people or logs. */
-export function redact(text: string, secrets: readonly string[] = []): string {
-	let out = text;
-	for (const secret of secrets) out = out.split(secret).join('***');
-	return out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^@\s]*@/gi, '$1***@');
-}
-
-/** A copy of an error that is safe to show: message and details redacted, pg's fields kept. */
-export function safeError(error: unknown, secrets: readonly string[] = []): Error {
-	// Duck-typed rather than instanceof: errors raised in another realm (a vm context, a worker)
-	// are not instances of this realm's Error but carry the same fields.
-	const source = (isErrorLike(error) ? error : new Error(String(error))) as Error;
-	const safe = new Error(redact(source.message, secrets));
-	safe.name = source.name ?? 'Error';
-	for (const key of ['code', 'detail', 'hint', 'schema', 'table', 'column', 'constraint', 'where', 'position'] as const) {
-		const value = (source as unknown as Record<string, unknown>)[key];
-		if (value !== undefined) (safe as unknown as Record<string, unknown>)[key] = typeof value === 'string' ? redact(value, secrets) : value;
-	}
-	return safe;
-}
-
-function isErrorLike(value: unknown): value is { message: string; name?: string } {
-	return typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string';
-}
+// Masking lives in secrets.ts; these names stay exported here for the modules that import them from the connection.
+export { redact, safeError } from './secrets';
 
 /** A pool whose idle-client errors are contained instead of crashing the n8n process. */
 export function openPool(options: ConnectionOptions): Pool {

@@ -14,7 +14,8 @@ import { hostname } from 'node:os';
 import type { ClientBase, Pool } from 'pg';
 import { parseCron } from '../slo/cron';
 import { writeAudit } from './audit';
-import { inTransaction, redact } from './connection';
+import { inTransaction } from './connection';
+import { looksLikeSecret, redact, redactDeep, secretKind } from './secrets';
 
 export interface ConnectorRegistration {
 	connectorType: string;
@@ -64,15 +65,23 @@ export class RunStateError extends Error {}
 
 const SECRET_KEY = /(pass(word)?|secret|token|api[-_]?key|private[-_]?key|credential)/i;
 
-/** Refuses config objects that carry secrets; names the offending path, never the value. */
+/**
+ * Refuses config objects that carry secrets: by key name, and by value (a password in a URL, an
+ * Authorization header, a provider token, a private key… — the shapes secrets.ts masks). Names the
+ * offending path and the kind of secret, never the value.
+ */
 export function assertNoSecrets(value: unknown, path = 'config'): void {
+	const advice =
+		'connector configs are readable by platform staff (admin and data_engineer JWTs, ipai_transform). Keep it in the n8n credential, or store it in Supabase Vault and name it in vaultSecretRefs';
+	if (typeof value === 'string') {
+		if (looksLikeSecret(value)) throw new RunStateError(`${path} holds ${secretKind(value)}; ${advice}`);
+		return;
+	}
 	if (value === null || typeof value !== 'object') return;
 	for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
-		const here = `${path}.${key}`;
+		const here = Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`;
 		if (SECRET_KEY.test(key) && typeof inner === 'string' && inner.length > 0) {
-			throw new RunStateError(
-				`${here} looks like a secret; connector configs are readable by platform staff. Keep it in the n8n credential or reference a Vault secret by name in vaultSecretRefs`,
-			);
+			throw new RunStateError(`${here} looks like a secret; ${advice}`);
 		}
 		assertNoSecrets(inner, here);
 	}
@@ -271,7 +280,7 @@ export async function failRun(
 			        metadata = coalesce(metadata, '{}') || $5
 			                   || jsonb_build_object('duration_ms', round(extract(epoch from (greatest(now(), started_at) - started_at)) * 1000))
 			  where id = $1`,
-			[runId, message, options.rowsRead ?? null, options.rowsWritten ?? null, options.metadata ?? {}],
+			[runId, message, options.rowsRead ?? null, options.rowsWritten ?? null, redactDeep(options.metadata ?? {}, options.secrets ?? [])],
 		);
 		await client.query('delete from public.ipai_connector_lease where connector_id = $1 and run_id = $2', [run.connector_id, runId]);
 		await audit(client, run.connector_id, 'fail', { run_id: runId, error: message });

@@ -4,6 +4,7 @@
  * names each offender, so CI fails on the object rather than on a vague count.
  */
 import type { Queryable } from './connection';
+import { looksLikeSecret, secretKind } from './secrets';
 
 export interface SecurityFinding {
 	rule: string;
@@ -17,17 +18,116 @@ const NOT_EXTENSION_MEMBER = `not exists (select 1 from pg_depend d where d.obji
 
 interface Rule {
 	name: string;
-	sql: string;
+	/** A query returning one `object` per offender; or check, for what SQL cannot judge. */
+	sql?: string;
+	check?: (client: Queryable) => Promise<string[]>;
 	detail: string;
 }
+
+/** Roles of the product and of the API that must never rewrite history. */
+const NON_OWNER_ROLES = `(values ('ipai_ingest'), ('ipai_transform'), ('ipai_read'), ('ipai_guard'), ('anon'), ('authenticated')) as w(role)`;
+const AGENT_LOGINS = `(select c.login_name, c.agent_id from public.ipai_agent_credential c join pg_roles r on r.rolname = c.login_name where r.rolcanlogin)`;
 
 const RULES: Rule[] = [
 	{
 		name: 'rls_disabled',
-		detail: 'table in an exposed schema without row level security',
+		detail: 'table in an exposed or ipai_meta schema without row level security',
 		sql: `select format('%I.%I', n.nspname, c.relname) as object
 		        from pg_class c join pg_namespace n on n.oid = c.relnamespace
-		       where c.relkind in ('r', 'p') and ${EXPOSED} and not c.relrowsecurity and ${NOT_EXTENSION_MEMBER}`,
+		       where c.relkind in ('r', 'p') and ${OURS} and not c.relrowsecurity and ${NOT_EXTENSION_MEMBER}`,
+	},
+	{
+		name: 'ledger_history_writable',
+		detail: 'a role other than the owner can delete run history or change SLO definitions (ledger and SLO changes go through their owners)',
+		sql: `with checks(tbl, privilege) as (
+		        values ('public.ipai_connector_run', 'delete'), ('public.ipai_connector_run', 'truncate'),
+		               ('public.ipai_agent_run', 'delete'), ('public.ipai_agent_run', 'truncate'),
+		               ('public.ipai_connector_config', 'delete'), ('public.ipai_connector_config', 'truncate'),
+		               ('public.ipai_audit_log', 'update'), ('public.ipai_audit_log', 'delete'), ('public.ipai_audit_log', 'truncate'),
+		               ('public.ipai_slo', 'insert'), ('public.ipai_slo', 'update'), ('public.ipai_slo', 'delete'), ('public.ipai_slo', 'truncate'))
+		      select format('%s (%s by %s)', k.tbl, k.privilege, w.role) as object
+		        from checks k cross join ${NON_OWNER_ROLES}
+		       where to_regclass(k.tbl) is not null and exists (select 1 from pg_roles where rolname = w.role)
+		         and has_table_privilege(w.role, k.tbl, k.privilege)`,
+	},
+	{
+		name: 'audit_time_writable',
+		detail: 'a role can choose an audit row\'s id or created_at (the server sets them)',
+		sql: `select format('public.ipai_audit_log.%s (insert by %s)', col, w.role) as object
+		        from (values ('id'), ('created_at')) as cols(col)
+		        cross join (select role from ${NON_OWNER_ROLES} union all select 'service_role') w
+		       where exists (select 1 from pg_roles where rolname = w.role)
+		         and has_column_privilege(w.role, 'public.ipai_audit_log', col, 'insert')`,
+	},
+	{
+		name: 'records_trigger_missing',
+		detail: 'a trigger that keeps the records honest is missing or disabled',
+		sql: `select format('%s trigger %s', t.tbl, t.trigger) as object
+		        from (values ('public.ipai_connector_run', 'ipai_connector_run_ended_is_history'),
+		                     ('public.ipai_agent_run', 'ipai_agent_run_ended_is_history'),
+		                     ('public.ipai_audit_log', 'ipai_audit_log_server_fields'),
+		                     ('public.ipai_audit_log', 'ipai_audit_log_no_update_delete'),
+		                     ('public.ipai_audit_log', 'ipai_audit_log_no_truncate')) as t(tbl, trigger)
+		       where not exists (select 1 from pg_trigger g where g.tgrelid = to_regclass(t.tbl) and g.tgname = t.trigger and g.tgenabled <> 'D')`,
+	},
+	{
+		name: 'agent_login_connect_elsewhere',
+		detail: 'an agent login may connect to another database on this server: revoke CONNECT there from PUBLIC (and the login), and limit agent logins in pg_hba.conf',
+		sql: `select format('%I → database %I', a.login_name, d.datname) as object
+		        from ${AGENT_LOGINS} a cross join pg_database d
+		       where d.datallowconn and d.datname <> current_database()
+		         and has_database_privilege(a.login_name, d.oid, 'connect')`,
+	},
+	{
+		name: 'agent_login_role_settings',
+		detail: 'an agent login carries role settings the guard did not give it (the next Authorize/Query resets them and refuses)',
+		sql: `select format('%I: %s', a.login_name, cfg) as object
+		        from ${AGENT_LOGINS} a
+		        join pg_roles r on r.rolname = a.login_name
+		        join pg_db_role_setting s on s.setrole = r.oid
+		        cross join lateral unnest(s.setconfig) cfg
+		       where s.setdatabase <> 0 or not (cfg = any (ipai_meta.agent_expected_settings(a.agent_id)))`,
+	},
+	{
+		name: 'agent_scope_not_two_part',
+		detail: 'an agent scope entry is not a lakehouse data schema or schema.relation',
+		sql: `select format('%s: %s', a.code_name, e) as object
+		        from public.ipai_agent a cross join unnest(a.allowed_schemas) e
+		       where e !~ '^ipai_(bronze|silver|gold|platinum)_[a-z0-9_]+(\\.[A-Za-z0-9_]+)?$'`,
+	},
+	{
+		name: 'bronze_table_name_unusable',
+		detail: 'bronze table whose name needs quoting (Load Items and the sources name tables in snake_case)',
+		sql: `select format('%I.%I', n.nspname, c.relname) as object
+		        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+		       where c.relkind in ('r', 'p') and n.nspname ~ '^ipai_bronze_' and c.relname !~ '^[a-z_][a-z0-9_]*$'`,
+	},
+	{
+		name: 'bronze_column_hash_shaped_without_source',
+		detail: 'bronze column named like a shortened long name (…_<8 hex>) but recording no source field: two source fields may share it',
+		sql: `select format('%I.%I.%I', n.nspname, c.relname, a.attname) as object
+		        from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+		       where c.relkind in ('r', 'p') and n.nspname ~ '^ipai_bronze_' and a.attnum > 0 and not a.attisdropped
+		         and a.attname ~ '_[0-9a-f]{8}$' and coalesce(col_description(c.oid, a.attnum), '') !~ '^source field: '`,
+	},
+	{
+		name: 'connector_config_secret',
+		detail: 'connector config holds a value that looks like a secret (readable by platform staff): move it to the n8n credential or Vault (vault_secret_refs)',
+		check: async (client) => {
+			const { rows } = await client.query<{ connector_type: string; name: string; config: unknown }>(
+				'select connector_type, name, config from public.ipai_connector_config order by connector_type, name',
+			);
+			const out: string[] = [];
+			const walk = (value: unknown, path: string, owner: string) => {
+				if (typeof value === 'string') {
+					if (looksLikeSecret(value)) out.push(`${owner} ${path} (${secretKind(value)})`);
+				} else if (value && typeof value === 'object') {
+					for (const [k, v] of Object.entries(value)) walk(v, `${path}.${k}`, owner);
+				}
+			};
+			for (const r of rows) walk(r.config, 'config', `${r.connector_type}/${r.name}`);
+			return out;
+		},
 	},
 	{
 		name: 'view_not_security_invoker',
@@ -95,8 +195,8 @@ const RULES: Rule[] = [
 export async function runSecurityLint(client: Queryable): Promise<SecurityFinding[]> {
 	const findings: SecurityFinding[] = [];
 	for (const rule of RULES) {
-		const { rows } = await client.query<{ object: string }>(rule.sql);
-		for (const row of rows) findings.push({ rule: rule.name, object: row.object, detail: rule.detail });
+		const objects = rule.check ? await rule.check(client) : (await client.query<{ object: string }>(rule.sql!)).rows.map((r) => r.object);
+		for (const object of objects) findings.push({ rule: rule.name, object, detail: rule.detail });
 	}
 	return findings.sort((a, b) => a.rule.localeCompare(b.rule) || a.object.localeCompare(b.object));
 }

@@ -6,7 +6,8 @@
 import type { ClientBase } from 'pg';
 import { writeAudit } from './audit';
 import { conversionExpression, fromSqlType, sqlTypeName, widen, type ColumnType } from './columnTypes';
-import { fitIdentifier, qualifiedName, quoteIdent, quoteLiteral } from './sql';
+import { createHash } from 'node:crypto';
+import { MAX_IDENTIFIER_BYTES, qualifiedName, quoteIdent, quoteLiteral } from './sql';
 
 /** Metadata columns every bronze table carries (DESIGN.md, lakehouse contract). */
 export const META = {
@@ -34,6 +35,8 @@ export interface TableShape {
 	columns: Map<string, ColumnType | null>;
 	/** Data columns of the primary key after _ipai_connector_id; null for an append table. */
 	key: string[] | null;
+	/** Column → the source field it was named for, where that differs from the column (its comment). */
+	sources?: Map<string, string>;
 }
 
 export interface SchemaChange {
@@ -46,12 +49,79 @@ export interface SchemaChange {
 
 export class SchemaError extends Error {}
 
-/** The column a source field lands in: the field's own name when PostgreSQL can hold it. */
+/** The shape of a shortened name: `<prefix>_<8 hex digits of the full name's SHA-256>`. */
+const SHORTENED = /_[0-9a-f]{8}$/;
+
+/**
+ * The column a source field lands in: the field's own name when PostgreSQL can hold it as is;
+ * otherwise (too long, or holding NUL) its first bytes and a hash of the whole name. Injective by
+ * construction: a name kept as is never has the shortened shape — a field that merely looks like
+ * one (`…_0123abcd`) is shortened too — so a field can never take the column of a long field
+ * named differently. Two shortened names share a column only if their 54-byte prefixes and 32-bit
+ * hashes both match; evolveTable() and createTable() refuse that instead of merging them.
+ */
 export function columnNameFor(field: string): string {
 	if (field.startsWith(META_PREFIX)) {
 		throw new SchemaError(`Source field "${field}" uses the reserved prefix ${META_PREFIX}; rename it before loading`);
 	}
-	return fitIdentifier(field);
+	const keep = field.length > 0 && !field.includes('\u0000') && Buffer.byteLength(field, 'utf8') <= MAX_IDENTIFIER_BYTES && !SHORTENED.test(field);
+	return keep ? field : shortened(field);
+}
+
+/** The same shortening as sql.ts's fitIdentifier for long names, so existing columns keep their names. */
+function shortened(name: string): string {
+	const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+	let prefix = name.replace(/\u0000/g, '');
+	while (Buffer.byteLength(prefix, 'utf8') > MAX_IDENTIFIER_BYTES - 9) prefix = prefix.slice(0, -1);
+	return `${prefix}_${hash}`;
+}
+
+/** Refuses two fields of one batch that would land in one column (a hash collision). */
+function assertDistinctColumns(table: string, fields: string[]): void {
+	const owner = new Map<string, string>();
+	for (const field of fields) {
+		const column = columnNameFor(field);
+		const other = owner.get(column);
+		if (other !== undefined && other !== field) {
+			throw new SchemaError(`Source fields ${JSON.stringify(other)} and ${JSON.stringify(field)} would share column "${column}" of ${table}; rename one of them`);
+		}
+		owner.set(column, field);
+	}
+}
+
+/** PostgreSQL's reserved key words (SQL Key Words appendix): a table named so needs quotes everywhere. */
+const RESERVED = new Set(
+	('all analyse analyze and any array as asc asymmetric authorization binary both case cast check collate collation column ' +
+		'concurrently constraint create cross current_catalog current_date current_role current_schema current_time ' +
+		'current_timestamp current_user default deferrable desc distinct do else end except false fetch for foreign freeze ' +
+		'from full grant group having ilike in initially inner intersect into is isnull join lateral leading left like limit ' +
+		'localtime localtimestamp natural not notnull null offset on only or order outer overlaps placing primary references ' +
+		'returning right select session_user similar some symmetric system_user table tablesample then to trailing true union ' +
+		'unique user using variadic verbose when where window with').split(' '),
+);
+
+/**
+ * A bronze table name that works unquoted, from what a person typed: snake_case letters, digits and
+ * `_` (accents dropped, `a.b` → `a_b`, `x"; drop …` → `x_drop`), not a reserved word, within
+ * PostgreSQL's identifier length. The rules of the file headers and the source presets; names
+ * that already follow them are kept as they are.
+ */
+export function bronzeTableName(input: string): string {
+	let s = String(input ?? '')
+		.trim()
+		.normalize('NFKD')
+		.replace(/[\u0300-\u036f]/g, '')
+		.replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+		.replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+		.toLowerCase()
+		.replace(/[^a-z0-9_]+/g, '_')
+		.replace(/_+/g, '_')
+		.replace(/^_+|_+$/g, '');
+	if (s === '') throw new SchemaError(`Table name ${JSON.stringify(input)} has no letters or digits; name the table in snake_case, e.g. crm_contacts`);
+	if (/^[0-9]/.test(s)) s = `t_${s}`;
+	if (RESERVED.has(s)) s = `${s}_`;
+	if (Buffer.byteLength(s, 'utf8') > MAX_IDENTIFIER_BYTES) s = shortened(s).replace(/_+/g, '_');
+	return s;
 }
 
 export function tableName(ref: TableRef): string {
@@ -59,9 +129,10 @@ export function tableName(ref: TableRef): string {
 }
 
 export async function describeTable(client: ClientBase, ref: TableRef): Promise<TableShape | null> {
-	const { rows } = await client.query<{ attname: string; type: string; in_key: number | null }>(
+	const { rows } = await client.query<{ attname: string; type: string; in_key: number | null; source: string | null }>(
 		`select a.attname, format_type(a.atttypid, a.atttypmod) as type,
-		        array_position(i.indkey::int2[], a.attnum) as in_key
+		        array_position(i.indkey::int2[], a.attnum) as in_key,
+		        substring(col_description(c.oid, a.attnum) from '^source field: (.*)$') as source
 		   from pg_attribute a
 		   join pg_class c on c.oid = a.attrelid
 		   join pg_namespace n on n.oid = c.relnamespace
@@ -72,13 +143,15 @@ export async function describeTable(client: ClientBase, ref: TableRef): Promise<
 	);
 	if (rows.length === 0) return null;
 	const columns = new Map<string, ColumnType | null>();
+	const sources = new Map<string, string>();
 	const keyed: Array<{ name: string; position: number }> = [];
 	for (const row of rows) {
 		columns.set(row.attname, fromSqlType(row.type));
+		if (row.source !== null) sources.set(row.attname, row.source);
 		if (row.in_key !== null && row.attname !== META.connectorId) keyed.push({ name: row.attname, position: row.in_key });
 	}
 	keyed.sort((a, b) => a.position - b.position);
-	return { columns, key: keyed.length > 0 ? keyed.map((k) => k.name) : null };
+	return { columns, key: keyed.length > 0 ? keyed.map((k) => k.name) : null, sources };
 }
 
 /**
@@ -95,6 +168,7 @@ export async function createTable(
 	await client.query('select pg_advisory_xact_lock(hashtext($1))', [`ipai_table:${ref.schema}.${ref.name}`]);
 	if (await describeTable(client, ref)) return [];
 
+	assertDistinctColumns(`${ref.schema}.${ref.name}`, columns.map((c) => c.field));
 	const keyColumns = key?.map(columnNameFor) ?? [];
 	const definitions = columns.map((c) => {
 		const name = columnNameFor(c.field);
@@ -142,8 +216,17 @@ export async function evolveTable(
 
 	const changes: SchemaChange[] = [];
 	const added: ColumnSpec[] = [];
+	assertDistinctColumns(`${ref.schema}.${ref.name}`, needed.map((c) => c.field));
 	for (const spec of needed) {
 		const column = columnNameFor(spec.field);
+		// A comment the loader wrote (its field shortens to this column) names the column's owner;
+		// other comments (a file header renamed to snake_case) say nothing about ownership.
+		const recorded = shape.sources?.get(column);
+		if (recorded !== undefined && recorded !== spec.field && !recorded.startsWith(META_PREFIX) && columnNameFor(recorded) === column) {
+			throw new SchemaError(
+				`Source field ${JSON.stringify(spec.field)} would land in column "${column}" of ${ref.schema}.${ref.name}, which holds source field ${JSON.stringify(recorded)}; rename one of them`,
+			);
+		}
 		if (!shape.columns.has(column)) {
 			await client.query(`alter table ${table} add column ${quoteIdent(column)} ${sqlTypeName(spec.type)}`);
 			shape.columns.set(column, spec.type);

@@ -504,6 +504,147 @@ describe('agent guard', () => {
 		await expect(registerAgent(guardPool, { codeName: `x_${tag}`, displayName: 'x', allowedSchemas: ['public'] })).rejects.toThrow(/not a lakehouse data schema/);
 		await expect(registerAgent(guardPool, { codeName: GOLD, displayName: 'again' })).rejects.toThrow(/already registered/);
 	});
+	describe('records (issue 16, security and records 1, 4, 7)', () => {
+		const REC = `rec_${tag}`;
+		const agentLogin = () => `ipai_agent_${REC}`;
+
+		beforeAll(async () => {
+			await registerAgent(guardPool, {
+				codeName: REC, displayName: 'Recorded', allowedTools: ['lakehouse_query'], allowedSchemas: ['ipai_gold_erp'],
+				allowedOperations: ['read'], latencyBudgetMs: 60_000,
+			});
+		});
+
+		async function lastRun(): Promise<{ id: string; status: string; ended_at: Date | null; error_message: string | null; input_summary: Record<string, unknown>; metadata: Record<string, unknown> }> {
+			const { rows } = await db.pool.query(
+				`select r.id, r.status, r.ended_at, r.error_message, r.input_summary, r.metadata from public.ipai_agent_run r
+				   join public.ipai_agent a on a.id = r.agent_id where a.code_name = $1 order by r.started_at desc, r.id desc limit 1`,
+				[REC],
+			);
+			return rows[0];
+		}
+
+		it('records a query whose text holds a lone surrogate: text made storable, the fact noted, audited', async () => {
+			const result = await query(guard, REC, 'select 1 as one -- \ud800 lone');
+			expect(result.rows).toEqual([{ one: 1 }]);
+			const run = await lastRun();
+			expect(run).toMatchObject({ id: result.runId, status: 'success' });
+			expect(run.input_summary.sql).toBe('select 1 as one -- \ufffd lone');
+			expect(run.input_summary.sql_unstorable_characters_replaced).toBe(1);
+			const audit = await db.pool.query(`select action from public.ipai_audit_log where details->>'run_id' = $1`, [result.runId]);
+			expect(audit.rows).toEqual([{ action: 'agent_query_success' }]);
+		});
+
+		it('refuses a text with NUL (PostgreSQL would run a cut text), and records the refusal', async () => {
+			const error = await query(guard, REC, 'select 1 as one -- a\u0000b').catch((e: unknown) => e);
+			expect(error).toBeInstanceOf(AgentRefusedError);
+			expect((error as AgentRefusedError).message).toMatch(/NUL character/);
+			const run = await lastRun();
+			expect(run).toMatchObject({ id: (error as AgentRefusedError).runId, status: 'refused' });
+			expect(run.input_summary.sql).toBe('select 1 as one -- a\ufffdb');
+		});
+
+		it('records the run before the query runs (a blocked query is already in the ledger as running)', async () => {
+			const holder = new Client({ connectionString: db.url });
+			await holder.connect();
+			try {
+				await holder.query('select pg_advisory_lock(4242)');
+				const pending = query(guard, REC, 'select pg_advisory_xact_lock_shared(4242)::text as waited');
+				// Wait (by condition, not by time) until the agent's statement is blocked on the lock.
+				for (;;) {
+					const { rows } = await db.pool.query(`select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = 4242 and not granted`);
+					if (rows[0].n > 0) break;
+					await new Promise((r) => setTimeout(r, 20));
+				}
+				const during = await lastRun();
+				expect(during).toMatchObject({ status: 'running', ended_at: null });
+				expect(during.input_summary.sql).toContain('pg_advisory_xact_lock_shared(4242)');
+				await holder.query('select pg_advisory_unlock(4242)');
+				const result = await pending;
+				expect(result.runId).toBe(during.id);
+				expect(await lastRun()).toMatchObject({ id: during.id, status: 'success' });
+			} finally {
+				await holder.end();
+			}
+		}, 30_000);
+
+		it('does not run a query whose run cannot be recorded', async () => {
+			await db.pool.query(`
+				create function public.refuse_probe_run() returns trigger language plpgsql set search_path = '' as $$
+				begin
+				  if new.input_summary->>'sql' like '%unrecordable%' then raise exception 'ledger is unavailable'; end if;
+				  return new;
+				end $$;
+				create trigger refuse_probe_run before insert on public.ipai_agent_run for each row execute function public.refuse_probe_run();`);
+			const holder = new Client({ connectionString: db.url });
+			await holder.connect();
+			try {
+				// Were the query executed, it would wait on this lock until its 60 s budget.
+				await holder.query('select pg_advisory_lock(4243)');
+				const error = await query(guard, REC, 'select pg_advisory_xact_lock_shared(4243)::text /* unrecordable */').catch((e: unknown) => e);
+				expect(error).toBeInstanceOf(AgentRefusedError);
+				expect(error).toMatchObject({ code: 'not_recorded' });
+				expect((error as Error).message).toMatch(/was not run: its run could not be recorded .*ledger is unavailable/);
+				const { rows } = await db.pool.query(`select count(*)::int as n from pg_stat_activity where usename = $1`, [agentLogin()]);
+				expect(rows[0].n).toBe(0);
+			} finally {
+				await holder.end();
+				await db.pool.query('drop trigger refuse_probe_run on public.ipai_agent_run; drop function public.refuse_probe_run()');
+			}
+		}, 30_000);
+
+		it('resets role settings an agent login gave itself, and refuses that call (Query and Authorize)', async () => {
+			const { rows: agentRows } = await db.pool.query(`select id from public.ipai_agent where code_name = $1`, [REC]);
+			const { rows: cred } = await db.pool.query(`select login_name, password from ipai_meta.agent_credential($1)`, [agentRows[0].id]);
+			const url = new URL(db.url);
+			url.username = cred[0].login_name;
+			url.password = cred[0].password;
+			const settingsOf = async () =>
+				(await db.pool.query(
+					`select coalesce(d.datname, '*') as db, s.setconfig from pg_db_role_setting s join pg_roles r on r.oid = s.setrole
+					   left join pg_database d on d.oid = s.setdatabase where r.rolname = $1 order by 1`,
+					[cred[0].login_name],
+				)).rows;
+			const before = await settingsOf();
+			const tamper = async () => {
+				const self = new Client({ connectionString: url.toString() });
+				await self.connect();
+				try {
+					// What an attacker with the password does: the session first, then the role for later sessions.
+					await self.query('set default_transaction_read_only = off');
+					await self.query('alter role current_user set default_transaction_read_only = off');
+					await self.query('alter role current_user set statement_timeout = 0');
+					await self.query(`alter role current_user in database "${db.name}" set work_mem = '1GB'`);
+				} finally {
+					await self.end();
+				}
+			};
+			await tamper();
+			const error = await query(guard, REC, 'select 1 as one').catch((e: unknown) => e);
+			expect(error).toBeInstanceOf(AgentRefusedError);
+			expect(error).toMatchObject({ code: 'login_settings_changed' });
+			expect((error as Error).message).toMatch(/default_transaction_read_only=off/);
+			expect((error as Error).message).toMatch(/statement_timeout=0/);
+			expect((error as Error).message).toMatch(/work_mem=1GB \(in database/);
+			expect(await settingsOf()).toEqual(before);
+			expect(await lastRun()).toMatchObject({ status: 'refused', metadata: expect.objectContaining({ refusal: 'login_settings_changed' }) });
+			await expect(query(guard, REC, 'select 1 as one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
+
+			await tamper();
+			await expect(authorize(guard, REC, { tool: 'lakehouse_query', operation: 'read' })).resolves.toMatchObject({ allowed: false, code: 'login_settings_changed' });
+			expect(await settingsOf()).toEqual(before);
+			await expect(authorize(guard, REC, { tool: 'lakehouse_query', operation: 'read' })).resolves.toMatchObject({ allowed: true });
+		});
+
+		it('refuses three-part and quoted names in Authorize', async () => {
+			for (const schema of ['ipai_gold_erp.profit_and_loss.x', 'ipai_gold_erp..x', '"ipai_gold_erp".x', 'ipai_gold_erp.']) {
+				const result = await authorize(guard, REC, { tool: 'lakehouse_query', operation: 'read', schema });
+				expect(result).toMatchObject({ allowed: false, code: 'schema_not_allowed', reason: expect.stringMatching(/not a schema or schema\.relation name/) });
+			}
+			await expect(authorize(guard, REC, { tool: 'lakehouse_query', operation: 'read', schema: 'ipai_gold_erp.profit_and_loss' })).resolves.toMatchObject({ allowed: true });
+		});
+	});
+
 	/**
 	 * Supabase Vault is a C extension (libsodium) that plain PostgreSQL lacks. This stand-in has
 	 * supabase_vault 0.3.0's interface as the guard uses it, copied from its SQL: vault.secrets with

@@ -330,3 +330,28 @@ describe('the lease guards every page', () => {
 		await finishRun(db.pool, second.runId);
 	});
 });
+
+describe('column naming over a table\'s lifetime (issue 16, security and records 5)', () => {
+	it('a field named like a long field\'s shortened column lands in a column of its own, in one page and across loads', async () => {
+		const run = await runningConnector(db.pool);
+		const table = nextTable();
+		const longField = `quarterly_revenue_by_region_and_product_line_${'detail_'.repeat(4)}total`;
+		const first = await loadStream(db.pool, pagesOf([{ id: 1, [longField]: 10 }]), { ...run, stream: 's', table, key: ['id'] });
+		expect(first.rowsWritten).toBe(1);
+		const { rows: cols } = await db.pool.query<{ attname: string }>(
+			`select attname from pg_attribute where attrelid = $1::regclass and attnum > 0 and attname not like '\\_ipai\\_%' order by attnum`,
+			[`${table.schema}.${table.name}`],
+		);
+		const shortened = cols.map((c) => c.attname).find((c) => c !== 'id')!;
+		expect(shortened).toMatch(/_[0-9a-f]{8}$/);
+		// A later source adds a field named exactly like that column, with another value.
+		await loadStream(db.pool, pagesOf([{ id: 1, [longField]: 10, [shortened]: 99 }]), { ...run, stream: 's', table, key: ['id'] });
+		const [row] = await rows(table, 'id');
+		expect(Number(row[shortened])).toBe(10);
+		const own = Object.keys(row).filter((k) => k !== 'id' && k !== shortened && !k.startsWith('_ipai_'));
+		expect(own).toHaveLength(1);
+		expect(Number(row[own[0]])).toBe(99);
+		expect(JSON.parse(JSON.stringify(row._ipai_raw))).toEqual({ id: 1, [longField]: 10, [shortened]: 99 });
+		await finishRun(db.pool, run.runId);
+	});
+});

@@ -144,6 +144,70 @@ describe('ipai_ingest', () => {
 	});
 });
 
+describe('records the ingest role cannot rewrite (issue 16, security and records 2)', () => {
+	it.each([
+		['delete a run', `delete from public.ipai_connector_run`],
+		['truncate the ledger', `truncate public.ipai_connector_run`],
+		['delete a connector (which would cascade to its SLOs)', `delete from public.ipai_connector_config`],
+		['change an SLO', `update public.ipai_slo set is_enabled = false`],
+		['change the agent-budget SLO', `update public.ipai_slo set objective = 0.01 where sli_type = 'agent_budget'`],
+		['delete an SLO', `delete from public.ipai_slo`],
+		['create an SLO', `insert into public.ipai_slo (code_name, sli_type, objective, period) values ('x', 'connector_success', 0.9, '7 days')`],
+		['backdate an audit row', `insert into public.ipai_audit_log (event_type, entity_type, action, created_at) values ('connector_run', 'connector', 'finish', '2000-01-01')`],
+		['choose an audit row id', `insert into public.ipai_audit_log (id, event_type, entity_type, action) values (gen_random_uuid(), 'connector_run', 'connector', 'finish')`],
+	])('refuses: %s', async (_what, sql) => {
+		await expect(asRole(db.pool, 'ipai_ingest', null, (c) => c.query(sql))).rejects.toMatchObject({ code: '42501' });
+	});
+
+	it('still reads SLOs (evaluation) and writes the runs it owns while they run', async () => {
+		await asRole(db.pool, 'ipai_ingest', null, async (c) => {
+			expect((await c.query(`select count(*)::int as n from public.ipai_slo`)).rows[0].n).toBeGreaterThan(0);
+			const run = await c.query(
+				`insert into ipai_connector_run (connector_id, started_at, status) values ('11111111-1111-1111-1111-111111111111', now(), 'running') returning id`,
+			);
+			await c.query(`update ipai_connector_run set rows_read = 5 where id = $1`, [run.rows[0].id]);
+			await c.query(`update ipai_connector_run set status = 'success', ended_at = now() where id = $1`, [run.rows[0].id]);
+		});
+	});
+
+	it('a finished run is history, for every role including the owner', async () => {
+		for (const role of ['ipai_ingest', null]) {
+			const attempt = async (c: import('pg').ClientBase) => c.query(`update ipai_connector_run set status = 'failed', error_message = 'rewritten' where status = 'success'`);
+			const result = role ? asRole(db.pool, role, null, attempt) : db.pool.query(`update ipai_connector_run set status = 'failed' where status = 'success'`);
+			await expect(result).rejects.toThrow(/has ended \(success\); a finished run cannot be changed/);
+		}
+	});
+
+	it('the server sets an audit row\'s id and time, whoever inserts it', async () => {
+		const { rows } = await db.pool.query(
+			`insert into public.ipai_audit_log (id, event_type, entity_type, action, created_at)
+			 values ('00000000-0000-0000-0000-000000000001', 'connector_run', 'connector', 'finish', '2000-01-01')
+			 returning id::text, created_at > now() - interval '1 minute' as fresh`,
+		);
+		expect(rows[0].id).not.toBe('00000000-0000-0000-0000-000000000001');
+		expect(rows[0].fresh).toBe(true);
+	});
+
+	it('ipai_slo_admin owns SLO definitions', async () => {
+		await asRole(db.pool, 'ipai_slo_admin', null, async (c) => {
+			await c.query(`insert into public.ipai_slo (code_name, sli_type, objective, period) values ('rls-probe', 'connector_success', 0.9, '7 days')`);
+			await c.query(`update public.ipai_slo set objective = 0.95 where code_name = 'rls-probe'`);
+			await c.query(`delete from public.ipai_slo where code_name = 'rls-probe'`);
+		});
+	});
+});
+
+describe('ipai_meta.transform_table (issue 16, security and records 6)', () => {
+	it('has row level security, and only the transform role (and service_role) reads it', async () => {
+		const { rows } = await db.pool.query(`select relrowsecurity from pg_class where oid = 'ipai_meta.transform_table'::regclass`);
+		expect(rows[0].relrowsecurity).toBe(true);
+		await asRole(db.pool, 'ipai_transform', null, async (c) => expect(await count(c, 'ipai_meta.transform_table')).toBeGreaterThan(0));
+		for (const role of ['ipai_ingest', 'ipai_read', 'authenticated']) {
+			await expect(asRole(db.pool, role, ADMIN, (c) => count(c, 'ipai_meta.transform_table'))).rejects.toMatchObject({ code: '42501' });
+		}
+	});
+});
+
 describe('ipai_read', () => {
 	it('reads gold but not bronze', async () => {
 		await asRole(db.pool, 'ipai_read', null, async (c) => expect(await count(c, 'ipai_gold_erp.rls_probe')).toBe(3));

@@ -11,6 +11,7 @@ import {
 	startRun,
 	type StartRunResult,
 } from '../../lib/lakehouse/runs';
+import { loadStream } from '../../lib/lakehouse/loader';
 import { setStreamState } from '../../lib/lakehouse/state';
 import { useScratchDatabase } from '../helpers/database';
 
@@ -182,5 +183,67 @@ describe('the ledger', () => {
 		await expect(
 			startRun(db.pool, { connector: { connectorType: 'github', name: 'leaky', config: { auth: { apiKey: 'ghp_abc' } } } }),
 		).rejects.not.toThrow(/ghp_abc/);
+	});
+
+	it.each([
+		[{ url: 'postgres://u:PW-9f8e7d@h/db' }, /config\.url holds a URL with a password/, 'PW-9f8e7d'],
+		[{ headers: { Authorization: 'Bearer eyJhbGciOi.longtoken' } }, /config\.headers\.Authorization holds an Authorization header/, 'longtoken'],
+		[{ note: 'ghp_0123456789abcdefghijABCDEFGHIJ012345' }, /config\.note holds a GitHub token/, 'ghp_0123'],
+		[{ files: ['https://b.s3.amazonaws.com/f.csv?X-Amz-Signature=abcdef0123'] }, /config\.files\[0\] holds a signed URL/, 'abcdef0123'],
+		[{ dsn: 'host=db user=app password=Sup3rS3cret' }, /config\.dsn holds a password, secret or token value/, 'Sup3rS3cret'],
+	])('refuses a config value that looks like a secret whatever its key (%j), pointing to the credential or vault_secret_refs', async (config, message, secret) => {
+		const error = await startRun(db.pool, { connector: { connectorType: 'http', name: 'leaky-value', config } }).catch((e: unknown) => e as Error);
+		expect((error as Error).message).toMatch(message);
+		expect((error as Error).message).toMatch(/n8n credential.*vaultSecretRefs|vault_secret_refs|vaultSecretRefs/);
+		expect((error as Error).message).not.toContain(secret);
+		const { rows } = await db.pool.query(`select count(*)::int as n from ipai_connector_config where name = 'leaky-value'`);
+		expect(rows[0].n).toBe(0);
+	});
+
+	it('masks password= and Bearer values in failRun even when the caller names no secret', async () => {
+		const start = await startRun(db.pool, { connector: { connectorType: 'odoo', name: 'fails-unnamed' } });
+		if (start.status !== 'running') throw new Error('expected running');
+		await failRun(db.pool, start.runId, { error: new Error('login failed: password=Sup3rS3cret, sent Authorization: Bearer abcdefghijklmnop') });
+		const row = await db.pool.query('select error_message from ipai_connector_run where id = $1', [start.runId]);
+		expect(row.rows[0].error_message).toBe('login failed: password=***, sent Authorization: Bearer ***');
+	});
+});
+
+describe('the ledger paths under the least-privilege grants (issue 16, security and records 2)', () => {
+	it('an ingest-only login starts, loads, heartbeats, finishes and fails runs, and its audit rows carry the server\'s time', async () => {
+		const role = `ingest_only_${process.pid}_${Date.now() % 100000}`;
+		await db.pool.query(`create role ${role} login in role ipai_ingest`);
+		const url = new URL(db.url);
+		url.username = role;
+		const ingest = new Pool({ connectionString: url.toString(), max: 2 });
+		ingest.on('error', () => undefined);
+		try {
+			const started = await startRun(ingest, { connector: { connectorType: 'test', name: 'least-privilege', config: { region: 'eu' } } });
+			if (started.status !== 'running') throw new Error('expected running');
+			const loaded = await loadStream(ingest, [{ records: [{ id: 1, v: 'a' }, { id: 2, v: 'b' }], cursor: { n: 2 } }], {
+				...started, stream: 's', table: { schema: 'ipai_bronze_core', name: 'least_privilege' }, key: ['id'],
+			});
+			expect(loaded.rowsWritten).toBe(2);
+			await heartbeat(ingest, started.runId, { rowsRead: 2 });
+			await finishRun(ingest, started.runId, { rowsRead: 2, rowsWritten: 2 });
+			const second = await startRun(ingest, { connector: { id: started.connectorId } });
+			if (second.status !== 'running') throw new Error('expected running');
+			await failRun(ingest, second.runId, { error: new Error('token=abc123def456 rejected') });
+			const { rows } = await db.pool.query(
+				`select r.status, r.error_message from ipai_connector_run r where r.connector_id = $1 order by r.started_at`,
+				[started.connectorId],
+			);
+			expect(rows).toEqual([{ status: 'success', error_message: null }, { status: 'failed', error_message: 'token=*** rejected' }]);
+			const audit = await db.pool.query(
+				`select count(*)::int as n, bool_and(created_at > now() - interval '10 minutes') as fresh from ipai_audit_log where entity_id = $1`,
+				[started.connectorId],
+			);
+			expect(audit.rows[0]).toEqual({ n: expect.any(Number), fresh: true });
+			expect(audit.rows[0].n).toBeGreaterThanOrEqual(5);
+			await expect(ingest.query('delete from ipai_connector_run where id = $1', [second.runId])).rejects.toMatchObject({ code: '42501' });
+		} finally {
+			await ingest.end();
+			await db.pool.query(`drop owned by ${role}; drop role ${role}`);
+		}
 	});
 });

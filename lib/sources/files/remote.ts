@@ -7,20 +7,25 @@
  */
 import { Readable } from 'node:stream';
 import type { Pool } from 'pg';
+import { maskUrl } from '../../lakehouse/secrets';
 import { getStreamState } from '../../lakehouse/state';
 import { ingestFile, type FileSummary, type IngestOptions } from './ingest';
 import type { FileSource } from './types';
 
 // --- HTTP(S) ------------------------------------------------------------------------------------
 
-/** The URL as shown in errors and summaries: no user info, no query string (it may hold a token). */
+/**
+ * The URL as shown in errors and summaries: scheme, host, path and harmless query parameters, so a
+ * person can tell which file failed; the password and secret-looking query values (signatures,
+ * tokens, keys) masked.
+ */
 export function displayUrl(url: string): string {
 	try {
-		const u = new URL(url);
-		return `${u.protocol}//${u.host}${u.pathname}`;
+		new URL(url);
 	} catch {
 		return '(invalid URL)';
 	}
+	return maskUrl(url);
 }
 
 export async function httpSource(url: string, headers: Record<string, string> = {}, name = displayUrl(url)): Promise<FileSource> {

@@ -7,7 +7,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { isColumnType } from '../../../lib/lakehouse/columnTypes';
 import { loadStream, type Page } from '../../../lib/lakehouse/loader';
-import type { ColumnSpec } from '../../../lib/lakehouse/tables';
+import { bronzeTableName, SchemaError, type ColumnSpec } from '../../../lib/lakehouse/tables';
 import { underRun } from '../../shared/connectorRun';
 import { nodeError } from '../../shared/lakehouse';
 import { objectParameter, type Operation } from '../../shared/items';
@@ -15,14 +15,23 @@ import { objectParameter, type Operation } from '../../shared/items';
 export const loadItems: Operation = async function (session, items) {
 	const node = this.getNode();
 	const schema = this.getNodeParameter('schema', 0) as string;
-	const table = this.getNodeParameter('table', 0) as string;
+	const requested = this.getNodeParameter('table', 0) as string;
 	const options = this.getNodeParameter('loadOptions', 0, {}) as IDataObject;
 	const key = (this.getNodeParameter('keyFields', 0, '') as string).split(',').map((k) => k.trim()).filter(Boolean);
 	const pageSize = Math.max(1, Number(options.pageSize ?? 5000));
-	const stream = (options.stream as string) || table;
 	const paired = items.map((_, i) => ({ item: i }));
 
 	try {
+		// The same name rules as the file and source paths: a table usable without quotes.
+		let table: string;
+		try {
+			table = bronzeTableName(requested);
+		} catch (error) {
+			if (error instanceof SchemaError) throw new NodeOperationError(node, error.message, { itemIndex: 0 });
+			throw error;
+		}
+		const renamed = table !== requested;
+		const stream = (options.stream as string) || table;
 		if (!/^ipai_bronze_[a-z0-9_]+$/.test(schema)) {
 			throw new NodeOperationError(node, `Load Items writes bronze schemas only (ipai_bronze_*), not "${schema}"`, { itemIndex: 0 });
 		}
@@ -46,7 +55,8 @@ export const loadItems: Operation = async function (session, items) {
 					key: key.length > 0 ? key : undefined,
 					columns,
 				});
-				return { summary: { table: `${schema}.${table}`, ...result } as unknown as IDataObject };
+				const naming = renamed ? { requestedTable: requested, notice: `Table name ${JSON.stringify(requested)} became "${table}" (snake_case letters, digits and _, usable without quotes)` } : {};
+				return { summary: { table: `${schema}.${table}`, ...naming, ...result } as unknown as IDataObject };
 			},
 		);
 		return [{ json: summary, pairedItem: paired }];

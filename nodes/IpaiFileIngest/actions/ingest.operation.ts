@@ -9,6 +9,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeOperationError } from 'n8n-workflow';
 import { isColumnType, type ColumnType } from '../../../lib/lakehouse/columnTypes';
 import { failRun, finishRun, startRun } from '../../../lib/lakehouse/runs';
+import { urlSecrets } from '../../../lib/lakehouse/secrets';
 import {
 	httpSource,
 	ingestFile,
@@ -129,7 +130,9 @@ export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionDat
 					const url = this.getNodeParameter('url', i) as string;
 					const rawHeaders = this.getNodeParameter('headers', i, '{}') as string | IDataObject;
 					const headers = (typeof rawHeaders === 'string' ? JSON.parse(rawHeaders || '{}') : rawHeaders) as Record<string, string>;
-					secrets.push(...Object.values(headers).map(String), url);
+					// Only the URL's secret parts (password, signed-URL values) are masked: errors and the
+					// ledger still name the file by scheme, host and path.
+					secrets.push(...Object.values(headers).map(String), ...urlSecrets(url));
 					summaries = [await ingestFile(session.pool, await httpSource(url, headers), { ...base, ...ids })];
 				} else {
 					let store: ObjectStore;
