@@ -79,7 +79,7 @@ export async function deliverDue(pool: Pool, target: MattermostTarget, options: 
 					eventType: 'alert', entityType: 'slo', entityId: alert.slo_id, action: `notify_${notification.kind}`,
 					details: { fingerprint: alert.fingerprint, severity: notification.severity, dedup_key: notification.dedupKey, post_id: delivered.postId, target: target.mode },
 				});
-				result = reportOf(notification, true, delivered.postId, delivered.attempts);
+				result = reportOf(notification, true, delivered.postId, notification.attempts + delivered.attempts);
 			} catch (error) {
 				const message = error instanceof MattermostError ? error.message : `Delivery failed: ${(error as Error).message}`;
 				// attempts counts HTTP requests made (a failure before any request adds none).
