@@ -134,3 +134,75 @@ values
    '{"warning_runs": 3, "ticket_repeat_interval": "1 day"}',
    '{"team": "data-platform"}', null)
 on conflict (code_name) do nothing;
+
+-- Finished runs per connector and UTC hour, kept by statement triggers on the run ledger, so the
+-- monitor counts a 7-day window from ~170 rows per connector plus the raw runs of the partial hours
+-- at its edges instead of every run of the week. Reads and writes go through the triggers'
+-- SECURITY DEFINER function; the monitor (ipai_ingest) only reads.
+create table if not exists ipai_meta.connector_run_hourly (
+    connector_id uuid not null,
+    hour timestamptz not null,         -- date_trunc('hour', ended_at, 'UTC')
+    finished bigint not null default 0,
+    bad bigint not null default 0,     -- failed or abandoned
+    primary key (connector_id, hour)
+);
+alter table ipai_meta.connector_run_hourly enable row level security;
+grant select on ipai_meta.connector_run_hourly to ipai_ingest, ipai_transform;
+drop policy if exists ipai_read_all on ipai_meta.connector_run_hourly;
+create policy ipai_read_all on ipai_meta.connector_run_hourly for select to ipai_ingest, ipai_transform using (true);
+
+create or replace function ipai_meta.connector_run_hourly_apply() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+begin
+  -- Buckets are locked in (connector, hour) order, so concurrent statements cannot deadlock here.
+  if tg_op in ('UPDATE', 'DELETE') then
+    insert into ipai_meta.connector_run_hourly as h (connector_id, hour, finished, bad)
+    select connector_id, date_trunc('hour', ended_at, 'UTC'), -count(*), -count(*) filter (where status <> 'success')
+      from old_rows
+     where status in ('success', 'failed', 'abandoned') and ended_at is not null and connector_id is not null
+     group by 1, 2 order by 1, 2
+    on conflict (connector_id, hour) do update set finished = h.finished + excluded.finished, bad = h.bad + excluded.bad;
+  end if;
+  if tg_op in ('INSERT', 'UPDATE') then
+    insert into ipai_meta.connector_run_hourly as h (connector_id, hour, finished, bad)
+    select connector_id, date_trunc('hour', ended_at, 'UTC'), count(*), count(*) filter (where status <> 'success')
+      from new_rows
+     where status in ('success', 'failed', 'abandoned') and ended_at is not null and connector_id is not null
+     group by 1, 2 order by 1, 2
+    on conflict (connector_id, hour) do update set finished = h.finished + excluded.finished, bad = h.bad + excluded.bad;
+  end if;
+  return null;
+end;
+$$;
+revoke all on function ipai_meta.connector_run_hourly_apply() from public;
+
+drop trigger if exists ipai_connector_run_hourly_ins on public.ipai_connector_run;
+create trigger ipai_connector_run_hourly_ins after insert on public.ipai_connector_run
+  referencing new table as new_rows for each statement execute function ipai_meta.connector_run_hourly_apply();
+drop trigger if exists ipai_connector_run_hourly_upd on public.ipai_connector_run;
+create trigger ipai_connector_run_hourly_upd after update on public.ipai_connector_run
+  referencing old table as old_rows new table as new_rows for each statement execute function ipai_meta.connector_run_hourly_apply();
+drop trigger if exists ipai_connector_run_hourly_del on public.ipai_connector_run;
+create trigger ipai_connector_run_hourly_del after delete on public.ipai_connector_run
+  referencing old table as old_rows for each statement execute function ipai_meta.connector_run_hourly_apply();
+
+-- Backfill: the triggers count from here on; the ledger so far is counted once.
+lock table public.ipai_connector_run in share row exclusive mode;
+delete from ipai_meta.connector_run_hourly;
+insert into ipai_meta.connector_run_hourly (connector_id, hour, finished, bad)
+select connector_id, date_trunc('hour', ended_at, 'UTC'), count(*), count(*) filter (where status <> 'success')
+  from public.ipai_connector_run
+ where status in ('success', 'failed', 'abandoned') and ended_at is not null and connector_id is not null
+ group by 1, 2;
+
+create or replace function ipai_meta.connector_run_hourly_truncate() returns trigger
+language plpgsql security definer set search_path = pg_catalog, public as $$
+begin
+  delete from ipai_meta.connector_run_hourly;
+  return null;
+end;
+$$;
+revoke all on function ipai_meta.connector_run_hourly_truncate() from public;
+drop trigger if exists ipai_connector_run_hourly_trunc on public.ipai_connector_run;
+create trigger ipai_connector_run_hourly_trunc after truncate on public.ipai_connector_run
+  for each statement execute function ipai_meta.connector_run_hourly_truncate();

@@ -386,12 +386,84 @@ function countSql(
 	         group by ${targetColumn}`;
 }
 
+const HOUR_MS = 3_600_000;
+
+/**
+ * Finished runs and bad runs per connector for each window (now - w, now]: whole UTC hours from
+ * ipai_meta.connector_run_hourly (kept by triggers on the ledger), the partial hours at the edges
+ * from the runs themselves (a range scan of under an hour each). Windows shorter than that are
+ * counted from the runs alone.
+ */
+async function countConnectorWindows(ctx: Context, windowSeconds: number[]): Promise<Map<string, Map<number, Counts>>> {
+	const sorted = [...new Set(windowSeconds)].sort((a, b) => a - b);
+	const now = ctx.now.getTime();
+	const lastHour = Math.floor(now / HOUR_MS) * HOUR_MS; // B: buckets end here; [B, now] is raw
+	const plans = sorted.map((seconds) => {
+		const start = now - seconds * 1000;
+		const firstHour = Math.floor(start / HOUR_MS) * HOUR_MS + HOUR_MS; // A: first bucket wholly after start
+		return { seconds, start, firstHour, bucketed: firstHour < lastHour };
+	});
+	// Raw parameters: $1 now, $2 B, then per window its start and (bucketed) A.
+	const params: unknown[] = [ctx.now, new Date(lastHour)];
+	const rawConds: string[] = [];
+	const ranges: string[] = [];
+	for (const p of plans) {
+		params.push(new Date(p.start));
+		const s = `$${params.length}`;
+		if (p.bucketed) {
+			params.push(new Date(p.firstHour));
+			const a = `$${params.length}`;
+			rawConds.push(`((ended_at > ${s} and ended_at < ${a}) or ended_at >= $2)`);
+			ranges.push(`(ended_at > ${s} and ended_at < ${a})`);
+		} else {
+			rawConds.push(`ended_at > ${s}`);
+			ranges.push(`ended_at > ${s}`);
+		}
+	}
+	ranges.push('ended_at >= $2');
+	const columns = rawConds.flatMap((c, i) => [`count(*) filter (where ${c}) as t${i}`, `count(*) filter (where ${c} and status <> 'success') as b${i}`]);
+	const rawSql = `select connector_id as target_id, ${columns.join(', ')}
+	                  from public.ipai_connector_run
+	                 where status in ('success', 'failed', 'abandoned') and ended_at <= $1 and (${ranges.join(' or ')})
+	                 group by connector_id`;
+	const bucketed = plans.map((p, i) => ({ ...p, i })).filter((p) => p.bucketed);
+	const bucketParams: unknown[] = [new Date(lastHour), ...bucketed.map((p) => new Date(p.firstHour))];
+	const bucketSql = bucketed.length
+		? `select connector_id as target_id, ${bucketed
+				.flatMap((p, j) => [`coalesce(sum(finished) filter (where hour >= $${j + 2}), 0) as t${p.i}`, `coalesce(sum(bad) filter (where hour >= $${j + 2}), 0) as b${p.i}`])
+				.join(', ')}
+		     from ipai_meta.connector_run_hourly
+		    where hour < $1 and hour >= $${2 + bucketed.findIndex((p) => p.firstHour === Math.min(...bucketed.map((b) => b.firstHour)))}
+		    group by connector_id`
+		: null;
+	const [raw, buckets] = await Promise.all([
+		ctx.pool.query<Record<string, string>>(rawSql, params),
+		bucketSql ? ctx.pool.query<Record<string, string>>(bucketSql, bucketParams) : Promise.resolve({ rows: [] as Array<Record<string, string>> }),
+	]);
+	const out = new Map<string, Map<number, Counts>>();
+	const add = (row: Record<string, string>) => {
+		const byWindow = out.get(row.target_id) ?? new Map<number, Counts>();
+		plans.forEach((p, i) => {
+			if (row[`t${i}`] === undefined) return;
+			const c = byWindow.get(p.seconds) ?? { total: 0, bad: 0, latTotal: 0, slow: new Map() };
+			c.total += Number(row[`t${i}`]);
+			c.bad += Number(row[`b${i}`]);
+			byWindow.set(p.seconds, c);
+		});
+		out.set(row.target_id, byWindow);
+	};
+	raw.rows.forEach(add);
+	buckets.rows.forEach(add);
+	return out;
+}
+
 async function countByWindow(
 	ctx: Context,
 	table: 'connector' | 'agent',
 	windowSeconds: number[],
 	thresholds: number[] = [],
 ): Promise<Map<string, Map<number, Counts>>> {
+	if (table === 'connector') return countConnectorWindows(ctx, windowSeconds);
 	const sorted = [...new Set(windowSeconds)].sort((a, b) => a - b);
 	const sql = countSql(table, sorted.length, thresholds);
 	const params: unknown[] = [ctx.now, ...sorted.map((s) => ctx.at(s)), ...thresholds];
