@@ -100,17 +100,31 @@ export async function applyEvaluation(pool: Pool, evaluation: EvaluationResult, 
 		);
 		const byFingerprint = new Map(existing.map((a) => [a.fingerprint, a]));
 
+		// Still firing: annotations refreshed in one statement. Back within the hold: the same
+		// incident, flapping (its thread gets one notice).
+		const still = [...candidates.values()].filter((c) => byFingerprint.get(c.fingerprint)?.state === 'firing');
+		if (still.length) {
+			const { rows } = await client.query<AlertRow>(
+				`update public.ipai_alert a
+				    set labels = u.labels, annotations = u.annotations, last_evaluated_at = $5, keep_firing_until = u.keep_until,
+				        flap_count = a.flap_count + (case when a.quiet_since is null then 0 else 1 end), quiet_since = null
+				   from unnest($1::text[], $2::jsonb[], $3::jsonb[], $4::timestamptz[]) as u(fingerprint, labels, annotations, keep_until)
+				  where a.fingerprint = u.fingerprint
+				  returning a.*`,
+				[
+					still.map((c) => c.fingerprint),
+					still.map((c) => JSON.stringify(c.labels)),
+					still.map((c) => annotationsJson(c.annotations)),
+					still.map((c) => keepUntil(c.keepFiringForSeconds, now)),
+					now,
+				],
+			);
+			for (const row of rows) byFingerprint.set(row.fingerprint, row);
+		}
 		for (const c of candidates.values()) {
 			const current = byFingerprint.get(c.fingerprint);
 			if (current?.state === 'firing') {
-				// Back within the hold: the same incident, flapping (its thread gets one notice).
-				const { rows } = await client.query<AlertRow>(
-					`update public.ipai_alert set labels = $2, annotations = $3, last_evaluated_at = $4, keep_firing_until = $5,
-					        flap_count = flap_count + (case when quiet_since is null then 0 else 1 end), quiet_since = null
-					  where fingerprint = $1 returning *`,
-					[c.fingerprint, c.labels, annotationsJson(c.annotations), now, keepUntil(c.keepFiringForSeconds, now)],
-				);
-				byFingerprint.set(c.fingerprint, rows[0]);
+				continue;
 			} else {
 				// A new episode: notification bookkeeping starts over.
 				const { rows } = await client.query<AlertRow>(
@@ -173,8 +187,11 @@ export async function applyEvaluation(pool: Pool, evaluation: EvaluationResult, 
 			// alert right after the page resolves.
 			const sticky = alert.state === 'firing' && alert.inhibited_by !== null && alert.notified_state === null ? alert.inhibited_by : null;
 			const silencedBy = silences.filter((s) => matches(s.matchers, alert.labels)).map((s) => s.id);
-			alert.inhibited_by = inhibitor?.fingerprint ?? sticky;
-			alert.silenced_by = silencedBy.length ? silencedBy : null;
+			const inhibitedBy = inhibitor?.fingerprint ?? sticky;
+			const silenced = silencedBy.length ? silencedBy : null;
+			if (inhibitedBy === alert.inhibited_by && JSON.stringify(silenced) === JSON.stringify(alert.silenced_by)) continue;
+			alert.inhibited_by = inhibitedBy;
+			alert.silenced_by = silenced;
 			await client.query('update public.ipai_alert set inhibited_by = $2, silenced_by = $3 where fingerprint = $1', [
 				alert.fingerprint,
 				alert.inhibited_by,
@@ -197,11 +214,11 @@ export async function applyEvaluation(pool: Pool, evaluation: EvaluationResult, 
 				if (alert.labels.alertname === 'SLODefinitionInvalid') continue; // reported once
 				if (alert.notified_state === 'firing' && alert.last_notified_at) {
 					const repeat = repeatBySlo.get(`${alert.slo_id}/${alert.severity}`) ?? (alert.severity === 'page' ? 4 : 24) * 3600;
-					const pending = await client.query(
-						`select 1 from public.ipai_alert_notification where fingerprint = $1 and episode = $2 and status = 'pending'`,
-						[alert.fingerprint, episode],
-					);
-					if (pending.rowCount === 0 && now.getTime() - alert.last_notified_at.getTime() >= repeat * 1000) {
+					const due = now.getTime() - alert.last_notified_at.getTime() >= repeat * 1000;
+					const pending = due
+						? await client.query(`select 1 from public.ipai_alert_notification where fingerprint = $1 and episode = $2 and status = 'pending'`, [alert.fingerprint, episode])
+						: null;
+					if (due && pending!.rowCount === 0) {
 						await enqueue(client, alert, 'repeat', `repeat:${episode}:${alert.notification_count}`, now, enqueued);
 					}
 				}
