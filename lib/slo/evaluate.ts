@@ -514,9 +514,13 @@ async function evaluateConnectorSlos(ctx: Context, slos: SloDefinition[]): Promi
 	const freshPairs = targetsOf(slos, 'connector_freshness', connectors, (s) => s.connectorId);
 
 	const ids = connectors.map((c) => c.id);
+	// The stale-time scan runs alongside the counts (it needs the facts only to word its statuses).
+	const factsPromise = connectorFacts(ctx, ids);
+	const freshnessPromise = freshnessStatuses(ctx, freshPairs, factsPromise);
+	freshnessPromise.catch(() => undefined); // awaited below; a failure elsewhere first must not leave it unhandled
 	const [counts, facts] = await Promise.all([
 		successSlos.length ? countByWindow(ctx, 'connector', successSlos.flatMap(windowSecondsOf)) : Promise.resolve(new Map<string, Map<number, Counts>>()),
-		connectorFacts(ctx, ids),
+		factsPromise,
 	]);
 
 	const statuses: SloStatus[] = [];
@@ -532,7 +536,7 @@ async function evaluateConnectorSlos(ctx: Context, slos: SloDefinition[]): Promi
 			pageOrTicket.set(slo.id, list);
 		}
 	}
-	const freshness = await freshnessStatuses(ctx, freshPairs, facts);
+	const freshness = await freshnessPromise;
 	statuses.push(...freshness);
 	for (const status of freshness) {
 		if (status.status === 'page' || status.status === 'ticket') {
@@ -740,28 +744,39 @@ function connectorSuccessStatus(
 async function freshnessStatuses(
 	ctx: Context,
 	pairs: Array<[SloDefinition, ConnectorRow]>,
-	facts: Map<string, ConnectorFacts>,
+	factsPromise: Promise<Map<string, ConnectorFacts>>,
 ): Promise<SloStatus[]> {
 	interface Plan { slo: SloDefinition; c: ConnectorRow; gap: number | null; ticketAfter: number; pageAfter: number }
 	const plans: Plan[] = [];
 	const statuses: SloStatus[] = [];
+	const unscheduled: Array<[SloDefinition, ConnectorRow]> = [];
 	for (const [slo, c] of pairs) {
 		const gap = ctx.scheduleGap(c.schedule);
 		const grace = durationParam(slo, 'grace', 600)!;
 		const ticketAfter = durationParam(slo, 'max_age', gap === null ? null : gap * numberParam(slo, 'warn_factor', 2) + grace);
 		const pageAfter = durationParam(slo, 'page_after', gap === null ? null : gap * numberParam(slo, 'page_factor', 4) + grace);
 		if (ticketAfter === null || pageAfter === null) {
+			unscheduled.push([slo, c]);
+			continue;
+		}
+		plans.push({ slo, c, gap, ticketAfter, pageAfter });
+	}
+	const noData = async () => {
+		const facts = await factsPromise;
+		for (const [slo, c] of unscheduled) {
 			statuses.push({
 				...baseStatus(ctx, slo, connectorTarget(c)),
 				status: 'no_data',
 				reason: 'The connector has no schedule (or an unparseable one) and the SLO sets no params.max_age / params.page_after',
 				lastError: facts.get(c.id)?.lastError ?? null,
 			});
-			continue;
 		}
-		plans.push({ slo, c, gap, ticketAfter, pageAfter });
+		return facts;
+	};
+	if (plans.length === 0) {
+		await noData();
+		return statuses;
 	}
-	if (plans.length === 0) return statuses;
 
 	// Stale time over the period: for consecutive successes (plus the connector's first run as a
 	// baseline and `now` closing the open gap), the part of each gap beyond the threshold, clipped
@@ -796,6 +811,7 @@ async function freshnessStatuses(
 		],
 	);
 	const stale = new Map(rows.map((r) => [Number(r.i), Number(r.stale_seconds ?? 0)]));
+	const facts = await noData();
 	plans.forEach((p, i) => {
 		const f = facts.get(p.c.id);
 		const lastSuccess = f?.lastSuccessAt ?? null;
