@@ -10,7 +10,7 @@
  * Printed in the same run: the limit (one bare index-only count of the finished runs in the SLO
  * period — the least any evaluation must read), the read-only evaluation, and a full monitor tick
  * (evaluation + alert state + notification decisions), each the median of --repeat runs after one
- * warm-up; ratios against the limit and the 500 ms goal. Last line: `slo eval_ms=<full tick median>`.
+ * warm-up; ratios against the limit and the 250 ms goal. Last line: `slo eval_ms=<full tick median>`.
  */
 import { Pool } from 'pg';
 import { parseArgs } from '../bin/args';
@@ -18,7 +18,7 @@ import { evaluateSlos } from '../lib/slo/evaluate';
 import { runEvaluation } from '../lib/slo/state';
 import { withScratchDatabase } from './common';
 
-const GOAL_MS = 500;
+const GOAL_MS = 250; // issue 16: under 250 ms for this work, so it stays under 500 ms on a busy machine
 
 function median(values: number[]): number {
 	const sorted = [...values].sort((a, b) => a - b);

@@ -174,9 +174,10 @@ export async function startRun(pool: Pool, options: StartRunOptions): Promise<St
 			await client.query(
 				`update public.ipai_connector_run
 				    set status = 'abandoned', ended_at = greatest(now(), started_at),
-				        error_message = format('No heartbeat for more than %s seconds; presumed dead and taken over by run %s', $3::int, $2::text)
+				        error_message = format('No heartbeat for more than %s seconds; presumed dead and taken over by run %s', $3::int, $2::text),
+				        metadata = coalesce(metadata, '{}') || jsonb_build_object('last_heartbeat_at', $4::timestamptz)
 				  where id = $1 and status = 'running'`,
-				[abandonedRunId, runId, lease.rows[0].timeout_seconds],
+				[abandonedRunId, runId, lease.rows[0].timeout_seconds, lease.rows[0].heartbeat_at],
 			);
 			await audit(client, connectorId, 'abandon', { run_id: abandonedRunId, taken_over_by: runId });
 		}
@@ -285,6 +286,58 @@ export async function failRun(
 		await client.query('delete from public.ipai_connector_lease where connector_id = $1 and run_id = $2', [run.connector_id, runId]);
 		await audit(client, run.connector_id, 'fail', { run_id: runId, error: message });
 		return { status: 'failed', changed: true, errorMessage: message };
+	});
+}
+
+export interface AbandonedRun {
+	runId: string;
+	connectorId: string;
+	startedAt: Date;
+	lastHeartbeatAt: Date | null;
+	holder: string | null;
+}
+
+/**
+ * Marks `abandoned` every run whose worker stopped heartbeating past its lease timeout, and frees
+ * its lease, without waiting for the connector's next start (a connector that never starts again
+ * would otherwise keep a `running` run forever). A run still `running` without any lease (its lease
+ * was taken by a later run or deleted) is abandoned once its start is older than `orphanAfterSeconds`.
+ * The run ends when its lease expired, so a monitor on an injected clock sees it in order.
+ */
+export async function abandonExpiredRuns(pool: Pool, options: { now?: Date; orphanAfterSeconds?: number } = {}): Promise<AbandonedRun[]> {
+	return inTransaction(pool, async (client) => {
+		const now = options.now ?? (await client.query<{ now: Date }>('select now() as now')).rows[0].now;
+		const { rows } = await client.query<{
+			run_id: string; connector_id: string; started_at: Date; heartbeat_at: Date | null; holder: string | null; timeout_seconds: number | null;
+		}>(
+			`select r.id as run_id, r.connector_id, r.started_at, l.heartbeat_at, l.holder, l.timeout_seconds
+			   from public.ipai_connector_run r
+			   left join public.ipai_connector_lease l on l.run_id = r.id and l.connector_id = r.connector_id
+			  where r.status = 'running' and r.started_at <= $1
+			    and (case when l.run_id is not null then l.heartbeat_at + make_interval(secs => l.timeout_seconds) < $1
+			              else r.started_at + make_interval(secs => $2::int) < $1 end)
+			  order by r.started_at
+			    for update of r skip locked`,
+			[now, options.orphanAfterSeconds ?? 86_400],
+		);
+		const out: AbandonedRun[] = [];
+		for (const r of rows) {
+			const endedAt = r.heartbeat_at && r.timeout_seconds !== null ? new Date(r.heartbeat_at.getTime() + r.timeout_seconds * 1000) : now;
+			const message = r.heartbeat_at
+				? `No heartbeat since ${r.heartbeat_at.toISOString()} (lease timeout ${r.timeout_seconds} s; holder ${r.holder ?? 'unknown'}); the worker is presumed dead and the run was marked abandoned`
+				: 'Still running without a lease long after it started; the worker is presumed dead and the run was marked abandoned';
+			await client.query(
+				`update public.ipai_connector_run
+				    set status = 'abandoned', ended_at = greatest($2::timestamptz, started_at), error_message = coalesce(error_message, $3),
+				        metadata = coalesce(metadata, '{}') || jsonb_build_object('last_heartbeat_at', $4::timestamptz, 'abandoned_by', 'lease expiry')
+				  where id = $1 and status = 'running'`,
+				[r.run_id, endedAt, message, r.heartbeat_at],
+			);
+			await client.query('delete from public.ipai_connector_lease where connector_id = $1 and run_id = $2', [r.connector_id, r.run_id]);
+			await audit(client, r.connector_id, 'abandon', { run_id: r.run_id, last_heartbeat_at: r.heartbeat_at?.toISOString() ?? null, reason: 'lease expired' });
+			out.push({ runId: r.run_id, connectorId: r.connector_id, startedAt: r.started_at, lastHeartbeatAt: r.heartbeat_at, holder: r.holder });
+		}
+		return out;
 	});
 }
 

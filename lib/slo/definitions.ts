@@ -6,11 +6,12 @@
 import type { Pool } from 'pg';
 import { writeAudit } from '../lakehouse/audit';
 import { inTransaction } from '../lakehouse/connection';
-import { loadSlos, repeatIntervalSeconds, SloDefinitionError } from './evaluate';
+import { loadSlos, SloDefinitionError } from './evaluate';
+import { paramsProblem } from './params';
 import type { SliType, SloDefinition } from './types';
-import { catalogFromParams, parseDuration } from './windows';
+import { parseDuration } from './windows';
 
-export const SLI_TYPES: readonly SliType[] = ['connector_success', 'connector_freshness', 'agent_failures', 'agent_latency', 'agent_budget'];
+export const SLI_TYPES: readonly SliType[] = ['connector_success', 'connector_freshness', 'connector_warnings', 'agent_failures', 'agent_latency', 'agent_budget'];
 
 export interface SloInput {
 	codeName: string;
@@ -28,39 +29,10 @@ export interface SloInput {
 	enabled?: boolean;
 }
 
-const NUMERIC_PARAMS = ['min_events', 'min_bad_events', 'absent_factor', 'warn_factor', 'page_factor', 'max_failures_per_day', 'threshold_ms', 'warn_fraction', 'min_run_events'];
-const DURATION_PARAMS = ['grace', 'absent_after', 'max_age', 'page_after', 'repeat_interval', 'page_repeat_interval', 'ticket_repeat_interval', 'run_window'];
-
+/** Throws SloDefinitionError naming the first field of params that breaks the rules (lib/slo/params.ts). */
 export function validateSloParams(codeName: string, params: Record<string, unknown>): void {
-	const fail = (message: string) => {
-		throw new SloDefinitionError(`SLO "${codeName}": ${message}`);
-	};
-	for (const key of NUMERIC_PARAMS) {
-		if (params[key] === undefined || params[key] === null) continue;
-		const n = Number(params[key]);
-		if (!Number.isFinite(n) || n < 0) fail(`params.${key} must be a non-negative number`);
-	}
-	for (const key of DURATION_PARAMS) {
-		if (params[key] === undefined || params[key] === null || params[key] === '') continue;
-		try {
-			parseDuration(params[key], `params.${key}`);
-		} catch (error) {
-			fail((error as Error).message);
-		}
-	}
-	for (const key of ['absent_severity', 'exhausted_severity', 'run_severity']) {
-		if (params[key] !== undefined && params[key] !== 'page' && params[key] !== 'ticket') fail(`params.${key} must be "page" or "ticket"`);
-	}
-	if (params.warn_fraction !== undefined && params.warn_fraction !== null && Number(params.warn_fraction) > 1) {
-		fail('params.warn_fraction is a share of the daily budget between 0 (no warning) and 1, e.g. 0.8');
-	}
-	try {
-		catalogFromParams(params.alert_windows);
-		repeatIntervalSeconds({ params, codeName }, 'page');
-		repeatIntervalSeconds({ params, codeName }, 'ticket');
-	} catch (error) {
-		fail((error as Error).message);
-	}
+	const problem = paramsProblem(params);
+	if (problem) throw new SloDefinitionError(`SLO "${codeName}": ${problem.message}`);
 }
 
 export async function upsertSlo(pool: Pool, input: SloInput): Promise<SloDefinition> {

@@ -20,13 +20,15 @@ import type {
 	EvaluationResult,
 	FailingConnector,
 	LastError,
+	LastRun,
 	SliType,
 	SloDefinition,
 	SloStatus,
 	SloTarget,
 	WindowResult,
 } from './types';
-import { catalogFromParams, formatDuration, parseDuration, round, scaledWindows, type AlertWindow, type Severity } from './windows';
+import { paramsProblem } from './params';
+import { catalogFromParams, formatDuration, numeric, parseDuration, round, scaledWindows, type AlertWindow, type Severity } from './windows';
 
 export interface EvaluateOptions {
 	/** The evaluation instant (default: the database clock). */
@@ -37,6 +39,11 @@ export interface EvaluateOptions {
 	n8nBaseUrl?: string;
 	/** Runbook when an SLO names none. */
 	defaultRunbookUrl?: string;
+	/**
+	 * Where docs/runbooks/<name>.md are served (default: the package's repository); '' links none.
+	 * Every message links the runbook of its alert kind and, for the seeded SLOs, of its SLO.
+	 */
+	runbookBaseUrl?: string;
 	/** Secrets to scrub from run errors before they enter a status or message. */
 	secrets?: string[];
 }
@@ -70,6 +77,8 @@ interface ConnectorFacts {
 	lastFailureAt: Date | null;
 	lastStartedAt: Date | null;
 	lastError: LastError | null;
+	/** The latest run started by `now` (a run that ended after `now` counts as running then). */
+	lastRun: LastRun | null;
 }
 
 const DAY = 86_400;
@@ -115,28 +124,85 @@ export function fingerprintOf(labels: Record<string, string>): string {
 export async function evaluateSlos(pool: Pool, options: EvaluateOptions = {}): Promise<EvaluationResult> {
 	const started = Date.now();
 	const now = options.now ?? (await pool.query<{ now: Date }>('select now() as now')).rows[0].now;
-	const slos = await loadSlos(pool, options.slos);
+	const loaded = await loadSlos(pool, options.slos);
 	const ctx = new Context(pool, now, options);
 
+	// A row whose params break the rules (written before the database checked them) is skipped and
+	// reported as a ticket naming it; every other SLO is evaluated as usual.
+	const invalid: InvalidSlo[] = [];
+	const slos: SloDefinition[] = [];
+	for (const slo of loaded) {
+		const problem = paramsProblem(slo.params);
+		if (problem) invalid.push({ slo, ...problem });
+		else slos.push(slo);
+	}
+
 	const connectorSlos = slos.filter((s) => s.sliType === 'connector_success' || s.sliType === 'connector_freshness');
+	const warningSlos = slos.filter((s) => s.sliType === 'connector_warnings');
 	const agentSlos = slos.filter((s) => s.sliType === 'agent_failures' || s.sliType === 'agent_latency');
 	const budgetSlos = slos.filter((s) => s.sliType === 'agent_budget');
 
-	const statuses: SloStatus[] = [];
-	const candidates: AlertCandidate[] = [];
-	const [connectorPart, agentPart, budgetPart] = await Promise.all([
-		connectorSlos.length ? evaluateConnectorSlos(ctx, connectorSlos) : { statuses: [], candidates: [] },
-		agentSlos.length ? evaluateAgentSlos(ctx, agentSlos) : { statuses: [], candidates: [] },
-		budgetSlos.length ? evaluateBudgetSlos(ctx, budgetSlos) : { statuses: [], candidates: [] },
+	const none = { statuses: [], candidates: [], burning: [] };
+	const parts = await Promise.all([
+		connectorSlos.length ? evaluateConnectorSlos(ctx, connectorSlos) : none,
+		warningSlos.length ? evaluateWarningSlos(ctx, warningSlos) : none,
+		agentSlos.length ? evaluateAgentSlos(ctx, agentSlos) : none,
+		budgetSlos.length ? evaluateBudgetSlos(ctx, budgetSlos) : none,
 	]);
-	statuses.push(...connectorPart.statuses, ...agentPart.statuses, ...budgetPart.statuses);
-	candidates.push(...connectorPart.candidates, ...agentPart.candidates, ...budgetPart.candidates);
+	const statuses: SloStatus[] = parts.flatMap((p) => p.statuses);
+	const candidates: AlertCandidate[] = [...parts.flatMap((p) => p.candidates), ...invalid.map((i) => invalidSloCandidate(ctx, i))];
 	return {
 		now: now.toISOString(),
 		statuses,
 		candidates,
+		burning: parts.flatMap((p) => p.burning ?? []),
 		evaluatedSloIds: slos.map((s) => s.id),
+		invalidSlos: invalid.map((i) => ({ sloId: i.slo.id, codeName: i.slo.codeName, field: i.field, message: i.message })),
 		durationMs: Date.now() - started,
+	};
+}
+
+interface InvalidSlo {
+	slo: SloDefinition;
+	field: string;
+	message: string;
+}
+
+interface Part {
+	statuses: SloStatus[];
+	candidates: AlertCandidate[];
+	/** Fingerprints of firing-capable alerts whose condition is off but whose windows still burn. */
+	burning?: EvaluationResult['burning'];
+}
+
+function invalidSloCandidate(ctx: Context, i: InvalidSlo): AlertCandidate {
+	const identity: Record<string, string> = { alertname: 'SLODefinitionInvalid', slo: i.slo.codeName, severity: 'ticket' };
+	const target: SloTarget = { kind: 'slo', id: i.slo.id, name: i.slo.codeName, type: i.slo.sliType };
+	return {
+		keepFiringForSeconds: 0,
+		fingerprint: fingerprintOf(identity),
+		sloId: i.slo.id,
+		alertname: 'SLODefinitionInvalid',
+		severity: 'ticket',
+		targetId: i.slo.id,
+		labels: { ...i.slo.labels, ...identity, sli_type: i.slo.sliType },
+		annotations: {
+			title: `SLO "${i.slo.codeName}" is not evaluated: ${i.field} is invalid`,
+			summary: `The row of public.ipai_slo with code_name "${i.slo.codeName}" (id ${i.slo.id}) is skipped until it is fixed: ${i.message}. Every other SLO is evaluated as usual.`,
+			action: `Fix ${i.field} of SLO "${i.slo.codeName}" (IPAI SLO Monitor › Set SLO, or update public.ipai_slo), or disable the row; this ticket resolves at the next evaluation after that.`,
+			slo: i.slo.codeName,
+			sloDescription: i.slo.description,
+			objective: i.slo.objective,
+			periodSeconds: i.slo.periodSeconds,
+			target,
+			burnRate: null,
+			firingWindows: [],
+			errorBudgetRemaining: null,
+			failingConnectors: [],
+			runbookUrl: null,
+			alertRunbookUrl: runbookFor(ctx, ALERT_RUNBOOKS.SLODefinitionInvalid),
+			executionUrl: null,
+		},
 	};
 }
 
@@ -173,6 +239,35 @@ class Context {
 	}
 }
 
+/** Where the runbooks shipped in docs/runbooks are read when no base URL is configured. */
+export const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/ipai/n8n-nodes-ipai-lakehouse/blob/main/docs/runbooks/';
+
+/** SLOs seeded by the migrations, each with docs/runbooks/<code_name>.md. */
+export const SEEDED_SLO_RUNBOOKS: readonly string[] = [
+	'connector-run-success', 'connector-freshness', 'connector-warnings', 'agent-failures-per-day', 'agent-p95-latency', 'agent-budget',
+];
+
+/** Every alert kind, each with docs/runbooks/<name>.md. */
+export const ALERT_RUNBOOKS: Record<AlertName, string> = {
+	SLOBurnRate: 'alert-slo-burn-rate',
+	ConnectorAbsent: 'alert-connector-absent',
+	ConnectorStale: 'alert-connector-stale',
+	ConnectorWarnings: 'alert-connector-warnings',
+	AgentOverBudget: 'alert-agent-over-budget',
+	SLODefinitionInvalid: 'alert-slo-definition-invalid',
+};
+
+function runbookFor(ctx: Context, name: string): string | null {
+	const base = ctx.options.runbookBaseUrl === undefined ? DEFAULT_RUNBOOK_BASE_URL : ctx.options.runbookBaseUrl;
+	if (!base) return null;
+	return `${base.replace(/\/*$/, '/')}${name}.md`;
+}
+
+/** An SLO's runbook: its own, else the configured default, else the shipped one of a seeded SLO. */
+function sloRunbook(ctx: Context, slo: SloDefinition): string | null {
+	return slo.runbookUrl ?? ctx.options.defaultRunbookUrl ?? (SEEDED_SLO_RUNBOOKS.includes(slo.codeName) ? runbookFor(ctx, slo.codeName) : null);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shared window math
 
@@ -187,7 +282,7 @@ function windowsOf(slo: SloDefinition): AlertWindow[] {
 function numberParam(slo: SloDefinition, name: string, fallback: number): number {
 	const value = slo.params[name];
 	if (value === undefined || value === null) return fallback;
-	const n = Number(value);
+	const n = numeric(value);
 	if (!Number.isFinite(n) || n < 0) throw new SloDefinitionError(`SLO "${slo.codeName}": params.${name} must be a non-negative number`);
 	return n;
 }
@@ -291,12 +386,84 @@ function countSql(
 	         group by ${targetColumn}`;
 }
 
+const HOUR_MS = 3_600_000;
+
+/**
+ * Finished runs and bad runs per connector for each window (now - w, now]: whole UTC hours from
+ * ipai_meta.connector_run_hourly (kept by triggers on the ledger), the partial hours at the edges
+ * from the runs themselves (a range scan of under an hour each). Windows shorter than that are
+ * counted from the runs alone.
+ */
+async function countConnectorWindows(ctx: Context, windowSeconds: number[]): Promise<Map<string, Map<number, Counts>>> {
+	const sorted = [...new Set(windowSeconds)].sort((a, b) => a - b);
+	const now = ctx.now.getTime();
+	const lastHour = Math.floor(now / HOUR_MS) * HOUR_MS; // B: buckets end here; [B, now] is raw
+	const plans = sorted.map((seconds) => {
+		const start = now - seconds * 1000;
+		const firstHour = Math.floor(start / HOUR_MS) * HOUR_MS + HOUR_MS; // A: first bucket wholly after start
+		return { seconds, start, firstHour, bucketed: firstHour < lastHour };
+	});
+	// Raw parameters: $1 now, $2 B, then per window its start and (bucketed) A.
+	const params: unknown[] = [ctx.now, new Date(lastHour)];
+	const rawConds: string[] = [];
+	const ranges: string[] = [];
+	for (const p of plans) {
+		params.push(new Date(p.start));
+		const s = `$${params.length}`;
+		if (p.bucketed) {
+			params.push(new Date(p.firstHour));
+			const a = `$${params.length}`;
+			rawConds.push(`((ended_at > ${s} and ended_at < ${a}) or ended_at >= $2)`);
+			ranges.push(`(ended_at > ${s} and ended_at < ${a})`);
+		} else {
+			rawConds.push(`ended_at > ${s}`);
+			ranges.push(`ended_at > ${s}`);
+		}
+	}
+	ranges.push('ended_at >= $2');
+	const columns = rawConds.flatMap((c, i) => [`count(*) filter (where ${c}) as t${i}`, `count(*) filter (where ${c} and status <> 'success') as b${i}`]);
+	const rawSql = `select connector_id as target_id, ${columns.join(', ')}
+	                  from public.ipai_connector_run
+	                 where status in ('success', 'failed', 'abandoned') and ended_at <= $1 and (${ranges.join(' or ')})
+	                 group by connector_id`;
+	const bucketed = plans.map((p, i) => ({ ...p, i })).filter((p) => p.bucketed);
+	const bucketParams: unknown[] = [new Date(lastHour), ...bucketed.map((p) => new Date(p.firstHour))];
+	const bucketSql = bucketed.length
+		? `select connector_id as target_id, ${bucketed
+				.flatMap((p, j) => [`coalesce(sum(finished) filter (where hour >= $${j + 2}), 0) as t${p.i}`, `coalesce(sum(bad) filter (where hour >= $${j + 2}), 0) as b${p.i}`])
+				.join(', ')}
+		     from ipai_meta.connector_run_hourly
+		    where hour < $1 and hour >= $${2 + bucketed.findIndex((p) => p.firstHour === Math.min(...bucketed.map((b) => b.firstHour)))}
+		    group by connector_id`
+		: null;
+	const [raw, buckets] = await Promise.all([
+		ctx.pool.query<Record<string, string>>(rawSql, params),
+		bucketSql ? ctx.pool.query<Record<string, string>>(bucketSql, bucketParams) : Promise.resolve({ rows: [] as Array<Record<string, string>> }),
+	]);
+	const out = new Map<string, Map<number, Counts>>();
+	const add = (row: Record<string, string>) => {
+		const byWindow = out.get(row.target_id) ?? new Map<number, Counts>();
+		plans.forEach((p, i) => {
+			if (row[`t${i}`] === undefined) return;
+			const c = byWindow.get(p.seconds) ?? { total: 0, bad: 0, latTotal: 0, slow: new Map() };
+			c.total += Number(row[`t${i}`]);
+			c.bad += Number(row[`b${i}`]);
+			byWindow.set(p.seconds, c);
+		});
+		out.set(row.target_id, byWindow);
+	};
+	raw.rows.forEach(add);
+	buckets.rows.forEach(add);
+	return out;
+}
+
 async function countByWindow(
 	ctx: Context,
 	table: 'connector' | 'agent',
 	windowSeconds: number[],
 	thresholds: number[] = [],
 ): Promise<Map<string, Map<number, Counts>>> {
+	if (table === 'connector') return countConnectorWindows(ctx, windowSeconds);
 	const sorted = [...new Set(windowSeconds)].sort((a, b) => a - b);
 	const sql = countSql(table, sorted.length, thresholds);
 	const params: unknown[] = [ctx.now, ...sorted.map((s) => ctx.at(s)), ...thresholds];
@@ -337,7 +504,7 @@ function targetsOf<T extends { id: string }>(slos: SloDefinition[], type: SliTyp
 	return pairs;
 }
 
-async function evaluateConnectorSlos(ctx: Context, slos: SloDefinition[]): Promise<{ statuses: SloStatus[]; candidates: AlertCandidate[] }> {
+async function evaluateConnectorSlos(ctx: Context, slos: SloDefinition[]): Promise<Part> {
 	const { rows: connectors } = await ctx.pool.query<ConnectorRow>(
 		`select id, connector_type, name, schedule, created_at from public.ipai_connector_config
 		  where is_enabled is not false order by connector_type, name`,
@@ -347,9 +514,13 @@ async function evaluateConnectorSlos(ctx: Context, slos: SloDefinition[]): Promi
 	const freshPairs = targetsOf(slos, 'connector_freshness', connectors, (s) => s.connectorId);
 
 	const ids = connectors.map((c) => c.id);
+	// The stale-time scan runs alongside the counts (it needs the facts only to word its statuses).
+	const factsPromise = connectorFacts(ctx, ids);
+	const freshnessPromise = freshnessStatuses(ctx, freshPairs, factsPromise);
+	freshnessPromise.catch(() => undefined); // awaited below; a failure elsewhere first must not leave it unhandled
 	const [counts, facts] = await Promise.all([
 		successSlos.length ? countByWindow(ctx, 'connector', successSlos.flatMap(windowSecondsOf)) : Promise.resolve(new Map<string, Map<number, Counts>>()),
-		connectorFacts(ctx, ids),
+		factsPromise,
 	]);
 
 	const statuses: SloStatus[] = [];
@@ -365,7 +536,7 @@ async function evaluateConnectorSlos(ctx: Context, slos: SloDefinition[]): Promi
 			pageOrTicket.set(slo.id, list);
 		}
 	}
-	const freshness = await freshnessStatuses(ctx, freshPairs, facts);
+	const freshness = await freshnessPromise;
 	statuses.push(...freshness);
 	for (const status of freshness) {
 		if (status.status === 'page' || status.status === 'ticket') {
@@ -376,17 +547,51 @@ async function evaluateConnectorSlos(ctx: Context, slos: SloDefinition[]): Promi
 	}
 
 	const byId = new Map(slos.map((s) => [s.id, s]));
+	const burning: EvaluationResult['burning'] = [];
 	for (const status of statuses) {
 		const slo = byId.get(status.sloId)!;
 		const failing = orderFailing(pageOrTicket.get(slo.id) ?? [], status.target.name);
 		if (status.sliType === 'connector_success') {
-			for (const severity of firingSeverities(status)) candidates.push(candidate(slo, status, 'SLOBurnRate', severity, failing));
-			if (status.absent?.firing) candidates.push(candidate(slo, status, 'ConnectorAbsent', status.absent.severity, failing));
+			for (const severity of firingSeverities(status)) candidates.push(candidate(ctx, slo, status, 'SLOBurnRate', severity, failing));
+			burning.push(...burningFingerprints(slo, status));
+			if (status.absent?.firing) candidates.push(candidate(ctx, slo, status, 'ConnectorAbsent', status.absent.severity, failing));
 		} else {
-			for (const severity of firingSeverities(status)) candidates.push(candidate(slo, status, 'ConnectorStale', severity, failing));
+			for (const severity of firingSeverities(status)) candidates.push(candidate(ctx, slo, status, 'ConnectorStale', severity, failing));
 		}
 	}
-	return { statuses, candidates };
+	return { statuses, candidates, burning };
+}
+
+/**
+ * Burn-rate alerts of a target whose condition is off while a window of their severity still burns
+ * above its factor (long or short): an incident is not over while its long window burns, so a
+ * firing alert stays open through the gaps of a burst instead of resolving and paging again.
+ */
+function burningFingerprints(slo: SloDefinition, status: SloStatus): EvaluationResult['burning'] {
+	const firing = new Set(firingSeverities(status));
+	const out: EvaluationResult['burning'] = [];
+	for (const severity of ['page', 'ticket'] as const) {
+		if (firing.has(severity)) continue;
+		if (status.windows.some((w) => w.severity === severity && (w.longBurnRate > w.factor || w.shortBurnRate > w.factor))) {
+			out.push({ fingerprint: fingerprintOf(burnIdentity(slo, status.target, severity)), keepFiringForSeconds: holdSeconds(slo, status, severity) });
+		}
+	}
+	return out;
+}
+
+function burnIdentity(slo: SloDefinition, t: SloTarget, severity: Severity): Record<string, string> {
+	return { alertname: 'SLOBurnRate', slo: slo.codeName, severity, [`${t.kind}_id`]: t.id };
+}
+
+/**
+ * How long a burn-rate alert keeps firing once both windows of every pair of its severity are back
+ * under the factor (Prometheus' keep_firing_for): params.keep_firing_for, else the longest short
+ * window of that severity but at least 15 minutes.
+ */
+function holdSeconds(slo: SloDefinition, status: SloStatus, severity: Severity): number {
+	const configured = durationParam(slo, 'keep_firing_for', null);
+	if (configured !== null) return configured;
+	return Math.max(15 * 60, ...status.windows.filter((w) => w.severity === severity).map((w) => w.shortSeconds));
 }
 
 /** The alerting connector first, then up to nine others failing the same SLO. */
@@ -415,21 +620,29 @@ function firingSeverities(status: SloStatus): Severity[] {
 async function connectorFacts(ctx: Context, ids: string[]): Promise<Map<string, ConnectorFacts>> {
 	if (ids.length === 0) return new Map();
 	const { rows } = await ctx.pool.query<{
-		id: string; last_success_at: Date | null; last_started_at: Date | null;
+		id: string; last_success_at: Date | null;
 		failed_at: Date | null; error_message: string | null; execution_id: string | null; workflow_id: string | null;
+		run_id: string | null; run_status: string | null; run_started_at: Date | null; run_heartbeat_at: Date | null;
 	}>(
 		`select c.id,
 		        (select max(r.ended_at) from public.ipai_connector_run r
 		          where r.connector_id = c.id and r.status = 'success' and r.ended_at <= $1) as last_success_at,
-		        (select max(r.started_at) from public.ipai_connector_run r
-		          where r.connector_id = c.id and r.started_at <= $1) as last_started_at,
 		        f.ended_at as failed_at, f.error_message,
-		        f.metadata ->> 'n8n_execution_id' as execution_id, f.metadata ->> 'n8n_workflow_id' as workflow_id
+		        f.metadata ->> 'n8n_execution_id' as execution_id, f.metadata ->> 'n8n_workflow_id' as workflow_id,
+		        l.id as run_id, l.st as run_status, l.started_at as run_started_at,
+		        coalesce(lease.heartbeat_at, (l.metadata ->> 'last_heartbeat_at')::timestamptz) as run_heartbeat_at
 		   from unnest($2::uuid[]) as c(id)
 		   left join lateral (
 		        select r.ended_at, r.error_message, r.metadata from public.ipai_connector_run r
 		         where r.connector_id = c.id and r.status in ('failed', 'abandoned') and r.ended_at <= $1
-		         order by r.ended_at desc limit 1) f on true`,
+		         order by r.ended_at desc limit 1) f on true
+		   left join lateral (
+		        select r.id, r.started_at, r.metadata,
+		               case when r.status <> 'running' and r.ended_at > $1 then 'running' else r.status end as st
+		          from public.ipai_connector_run r
+		         where r.connector_id = c.id and r.started_at <= $1
+		         order by r.started_at desc limit 1) l on true
+		   left join public.ipai_connector_lease lease on lease.run_id = l.id and l.st = 'running'`,
 		[ctx.now, ids],
 	);
 	return new Map(
@@ -437,8 +650,11 @@ async function connectorFacts(ctx: Context, ids: string[]): Promise<Map<string, 
 			r.id,
 			{
 				lastSuccessAt: r.last_success_at,
-				lastStartedAt: r.last_started_at,
+				lastStartedAt: r.run_started_at,
 				lastFailureAt: r.failed_at,
+				lastRun: r.run_id
+					? { id: r.run_id, status: r.run_status!, startedAt: r.run_started_at!.toISOString(), lastHeartbeatAt: r.run_heartbeat_at?.toISOString() ?? null }
+					: null,
 				lastError: r.failed_at
 					? {
 							at: r.failed_at.toISOString(),
@@ -516,7 +732,8 @@ function connectorSuccessStatus(
 		windows,
 		absent,
 		lastError: facts?.lastError ?? null,
-		runbookUrl: slo.runbookUrl ?? ctx.options.defaultRunbookUrl ?? null,
+		lastRun: facts?.lastRun ?? null,
+		runbookUrl: sloRunbook(ctx, slo),
 	};
 	const rank = { no_data: 0, ok: 0, ticket: 1, page: 2 } as const;
 	if (absent?.firing && rank[absent.severity] > rank[status.status]) status.status = absent.severity;
@@ -527,28 +744,39 @@ function connectorSuccessStatus(
 async function freshnessStatuses(
 	ctx: Context,
 	pairs: Array<[SloDefinition, ConnectorRow]>,
-	facts: Map<string, ConnectorFacts>,
+	factsPromise: Promise<Map<string, ConnectorFacts>>,
 ): Promise<SloStatus[]> {
 	interface Plan { slo: SloDefinition; c: ConnectorRow; gap: number | null; ticketAfter: number; pageAfter: number }
 	const plans: Plan[] = [];
 	const statuses: SloStatus[] = [];
+	const unscheduled: Array<[SloDefinition, ConnectorRow]> = [];
 	for (const [slo, c] of pairs) {
 		const gap = ctx.scheduleGap(c.schedule);
 		const grace = durationParam(slo, 'grace', 600)!;
 		const ticketAfter = durationParam(slo, 'max_age', gap === null ? null : gap * numberParam(slo, 'warn_factor', 2) + grace);
 		const pageAfter = durationParam(slo, 'page_after', gap === null ? null : gap * numberParam(slo, 'page_factor', 4) + grace);
 		if (ticketAfter === null || pageAfter === null) {
+			unscheduled.push([slo, c]);
+			continue;
+		}
+		plans.push({ slo, c, gap, ticketAfter, pageAfter });
+	}
+	const noData = async () => {
+		const facts = await factsPromise;
+		for (const [slo, c] of unscheduled) {
 			statuses.push({
 				...baseStatus(ctx, slo, connectorTarget(c)),
 				status: 'no_data',
 				reason: 'The connector has no schedule (or an unparseable one) and the SLO sets no params.max_age / params.page_after',
 				lastError: facts.get(c.id)?.lastError ?? null,
 			});
-			continue;
 		}
-		plans.push({ slo, c, gap, ticketAfter, pageAfter });
+		return facts;
+	};
+	if (plans.length === 0) {
+		await noData();
+		return statuses;
 	}
-	if (plans.length === 0) return statuses;
 
 	// Stale time over the period: for consecutive successes (plus the connector's first run as a
 	// baseline and `now` closing the open gap), the part of each gap beyond the threshold, clipped
@@ -583,6 +811,7 @@ async function freshnessStatuses(
 		],
 	);
 	const stale = new Map(rows.map((r) => [Number(r.i), Number(r.stale_seconds ?? 0)]));
+	const facts = await noData();
 	plans.forEach((p, i) => {
 		const f = facts.get(p.c.id);
 		const lastSuccess = f?.lastSuccessAt ?? null;
@@ -608,6 +837,7 @@ async function freshnessStatuses(
 				staleSecondsInPeriod: Math.round(staleSeconds),
 			},
 			lastError: f?.lastError ?? null,
+			lastRun: f?.lastRun ?? null,
 		});
 	});
 	return statuses;
@@ -629,14 +859,14 @@ function baseStatus(ctx: Context, slo: SloDefinition, target: SloTarget): SloSta
 		errorBudgetRemaining: null,
 		periodBurnRate: null,
 		windows: [],
-		runbookUrl: slo.runbookUrl ?? ctx.options.defaultRunbookUrl ?? null,
+		runbookUrl: sloRunbook(ctx, slo),
 	};
 }
 
 // ---------------------------------------------------------------------------------------------
 // Agents
 
-async function evaluateAgentSlos(ctx: Context, slos: SloDefinition[]): Promise<{ statuses: SloStatus[]; candidates: AlertCandidate[] }> {
+async function evaluateAgentSlos(ctx: Context, slos: SloDefinition[]): Promise<Part> {
 	const { rows: agents } = await ctx.pool.query<AgentRow>(
 		`select id, code_name, agent_type from public.ipai_agent where is_active is not false order by code_name`,
 	);
@@ -672,6 +902,7 @@ async function evaluateAgentSlos(ctx: Context, slos: SloDefinition[]): Promise<{
 
 	const statuses: SloStatus[] = [];
 	const candidates: AlertCandidate[] = [];
+	const burning: EvaluationResult['burning'] = [];
 	for (const type of ['agent_failures', 'agent_latency'] as const) {
 		for (const [slo, agent] of targetsOf(slos, type, agents, agentParam)) {
 			const byWindow = counts.get(agent.id);
@@ -723,10 +954,11 @@ async function evaluateAgentSlos(ctx: Context, slos: SloDefinition[]): Promise<{
 			}
 			if (status.status === 'no_data') status.reason = 'No finished agent run in the SLO period';
 			statuses.push(status);
-			for (const severity of firingSeverities(status)) candidates.push(candidate(slo, status, 'SLOBurnRate', severity, []));
+			for (const severity of firingSeverities(status)) candidates.push(candidate(ctx, slo, status, 'SLOBurnRate', severity, []));
+			burning.push(...burningFingerprints(slo, status));
 		}
 	}
-	return { statuses, candidates };
+	return { statuses, candidates, burning };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -772,7 +1004,7 @@ function severityParam(slo: SloDefinition, name: string, fallback: Severity): Se
 	return v;
 }
 
-async function evaluateBudgetSlos(ctx: Context, slos: SloDefinition[]): Promise<{ statuses: SloStatus[]; candidates: AlertCandidate[] }> {
+async function evaluateBudgetSlos(ctx: Context, slos: SloDefinition[]): Promise<Part> {
 	const { rows: all } = await ctx.pool.query<BudgetAgentRow>(
 		`select id, code_name, agent_type, cost_budget_usd, latency_budget_ms, config
 		   from public.ipai_agent where is_active is not false order by code_name`,
@@ -891,7 +1123,7 @@ async function evaluateBudgetSlos(ctx: Context, slos: SloDefinition[]): Promise<
 			};
 			if (status.status === 'no_data') status.reason = 'No agent call in the SLO period';
 			statuses.push(status);
-			for (const b of budgets) for (const severity of b.severities) candidates.push(budgetCandidate(slo, status, b, severity));
+			for (const b of budgets) for (const severity of b.severities) candidates.push(budgetCandidate(ctx, slo, status, b, severity));
 		}
 	}
 	return { statuses, candidates };
@@ -941,7 +1173,7 @@ export function describeBudget(agent: string, b: AgentBudgetState): { title: str
 	};
 }
 
-function budgetCandidate(slo: SloDefinition, status: SloStatus, b: AgentBudgetState, severity: Severity): AlertCandidate {
+function budgetCandidate(ctx: Context, slo: SloDefinition, status: SloStatus, b: AgentBudgetState, severity: Severity): AlertCandidate {
 	const t = status.target;
 	const identity: Record<string, string> = { alertname: 'AgentOverBudget', slo: slo.codeName, severity, agent_id: t.id, budget: b.kind };
 	const text = describeBudget(t.name, b);
@@ -968,6 +1200,7 @@ function budgetCandidate(slo: SloDefinition, status: SloStatus, b: AgentBudgetSt
 			errorBudgetRemaining: status.errorBudgetRemaining,
 			failingConnectors: [],
 			runbookUrl: status.runbookUrl,
+			alertRunbookUrl: runbookFor(ctx, ALERT_RUNBOOKS.AgentOverBudget),
 			executionUrl: null,
 		},
 	};
@@ -981,6 +1214,7 @@ function pct(value: number | null): string {
 }
 
 function candidate(
+	ctx: Context,
 	slo: SloDefinition,
 	status: SloStatus,
 	alertname: AlertName,
@@ -988,7 +1222,8 @@ function candidate(
 	failing: FailingConnector[],
 ): AlertCandidate {
 	const t = status.target;
-	const identity: Record<string, string> = { alertname, slo: slo.codeName, severity, [`${t.kind}_id`]: t.id };
+	const identity: Record<string, string> =
+		alertname === 'SLOBurnRate' ? burnIdentity(slo, t, severity) : { alertname, slo: slo.codeName, severity, [`${t.kind}_id`]: t.id };
 	const labels: Record<string, string> = {
 		...slo.labels,
 		...identity,
@@ -1001,27 +1236,41 @@ function candidate(
 		.map((w) => ({ name: w.name, longSeconds: w.longSeconds, shortSeconds: w.shortSeconds, factor: w.factor, longBurnRate: w.longBurnRate, shortBurnRate: w.shortBurnRate }));
 	const burnRate = firingWindows.length ? Math.max(...firingWindows.map((w) => w.longBurnRate)) : null;
 	const who = `${t.kind === 'connector' ? `${t.type}/` : 'agent '}${t.name}`;
+	const stuck = stuckRunText(status.lastRun ?? null);
 	let summary: string;
 	let title: string;
+	let action: string;
 	if (alertname === 'ConnectorAbsent') {
 		const a = status.absent!;
-		title = `${who} stopped reporting runs`;
-		summary = `No run of ${who} started ${a.lastRunStartedAt ? `since ${a.lastRunStartedAt}` : 'yet'}; expected at least every ${formatDuration(a.absentAfterSeconds)}.`;
+		title = stuck ? `${who}: ${stuck.title}` : `${who} stopped reporting runs`;
+		summary = `${stuck ? `${stuck.summary} ` : ''}No run of ${who} started ${a.lastRunStartedAt ? `since ${a.lastRunStartedAt}` : 'yet'}; expected at least every ${formatDuration(a.absentAfterSeconds)}.`;
+		action = stuck
+			? `Find why the worker of run ${status.lastRun!.id} died (n8n worker logs, out-of-memory kills), then run the connector's workflow again; the alert resolves when a run starts.`
+			: `Check that the connector's schedule workflow is active in n8n and that its dispatcher and workers are running; start the workflow by hand to confirm.`;
 	} else if (alertname === 'ConnectorStale') {
 		const f = status.freshness!;
 		title = `${who} data is stale`;
-		summary = `Last successful run ${f.lastSuccessAt ? `finished ${formatDuration(f.ageSeconds ?? 0)} ago (${f.lastSuccessAt})` : 'never happened'}; ${severity} threshold ${formatDuration(severity === 'page' ? f.pageAfterSeconds : f.ticketAfterSeconds)}. Error budget left ${pct(status.errorBudgetRemaining)}.`;
+		summary = `Last successful run ${f.lastSuccessAt ? `finished ${formatDuration(f.ageSeconds ?? 0)} ago (${f.lastSuccessAt})` : 'never happened'}; ${severity} threshold ${formatDuration(severity === 'page' ? f.pageAfterSeconds : f.ticketAfterSeconds)}. Error budget left ${pct(status.errorBudgetRemaining)}.${stuck ? ` ${stuck.summary}` : ''}`;
+		action = status.lastError?.message
+			? `Fix the last error (${oneLineText(status.lastError.message, 120)}) and re-run the connector; the alert resolves after its next successful run.`
+			: `Check the connector's latest runs in ipai_connector_run and re-run it; the alert resolves after its next successful run.`;
 	} else {
 		title = `${slo.codeName}: ${who} is burning its error budget`;
 		const w = firingWindows[0];
 		summary = `Burn rate ${burnRate ?? 'n/a'}× over ${w ? formatDuration(w.longSeconds) : 'n/a'} (threshold ${w?.factor ?? 'n/a'}×, confirmed over ${w ? formatDuration(w.shortSeconds) : 'n/a'}); ${status.badEvents} of ${status.events} ${t.kind === 'connector' ? 'runs' : 'calls'} bad over ${formatDuration(slo.periodSeconds)}; error budget left ${pct(status.errorBudgetRemaining)}.`;
 		if (status.latency?.p95Ms !== undefined && status.latency.p95Ms !== null) summary += ` p95 latency ${status.latency.p95Ms} ms (target < ${status.latency.thresholdMs} ms).`;
 		if (status.failures) summary += ` ${status.failures.lastDay} failed calls in the last day (limit ${status.failures.maxPerDay}).`;
+		action =
+			t.kind === 'connector'
+				? status.lastError?.message
+					? `Open the failed execution and fix its cause (${oneLineText(status.lastError.message, 120)}); silence the alert while a known outage of the source lasts.`
+					: `Look at the connector's failed runs in ipai_connector_run and fix their cause; silence the alert while a known outage of the source lasts.`
+				: status.latency
+					? `Find the slow calls in ipai_agent_run (latency_ms) and make them cheaper, or raise params.threshold_ms if the target is wrong.`
+					: `Read the errors of the agent's failed calls in ipai_agent_run and fix their cause (model provider, tool, permissions).`;
 	}
 	return {
-		// Burn-rate alerts hold for their short window (the reset time the workbook designs for);
-		// absent and stale alerts resolve as soon as a run / a success shows up.
-		keepFiringForSeconds: alertname === 'SLOBurnRate' ? Math.max(0, ...status.windows.filter((w) => w.severity === severity).map((w) => w.shortSeconds)) : 0,
+		keepFiringForSeconds: alertname === 'SLOBurnRate' ? holdSeconds(slo, status, severity) : 0,
 		fingerprint: fingerprintOf(identity),
 		sloId: slo.id,
 		alertname,
@@ -1031,6 +1280,7 @@ function candidate(
 		annotations: {
 			title,
 			summary,
+			action,
 			slo: slo.codeName,
 			sloDescription: slo.description,
 			objective: slo.objective,
@@ -1041,7 +1291,109 @@ function candidate(
 			errorBudgetRemaining: status.errorBudgetRemaining,
 			failingConnectors: failing,
 			runbookUrl: status.runbookUrl,
+			alertRunbookUrl: runbookFor(ctx, ALERT_RUNBOOKS[alertname]),
 			executionUrl: status.lastError?.executionUrl ?? null,
 		},
 	};
+}
+
+/** The words for a connector's latest run when it is stuck (running past now's lease) or abandoned. */
+function stuckRunText(run: LastRun | null): { title: string; summary: string } | null {
+	if (!run || (run.status !== 'abandoned' && run.status !== 'running')) return null;
+	const beat = run.lastHeartbeatAt ? `last heartbeat ${run.lastHeartbeatAt}` : 'no heartbeat recorded';
+	if (run.status === 'abandoned') {
+		return {
+			title: `run ${run.id} was abandoned (worker presumed dead)`,
+			summary: `Its latest run ${run.id} started ${run.startedAt}, ${beat}, and was marked abandoned when its lease expired.`,
+		};
+	}
+	return { title: `run ${run.id} is stuck`, summary: `Its latest run ${run.id} started ${run.startedAt} and is still running (${beat}).` };
+}
+
+function oneLineText(text: string, max: number): string {
+	const flat = text.replace(/\s+/g, ' ').trim();
+	return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connector warnings (connector_warnings): a source that skipped repositories, streams or files
+// still finishes `success`, with what it skipped in metadata.warnings (an array of texts). One such
+// run is noise (a repository deleted mid-sync); warnings that persist — each of the last
+// params.warning_runs successful runs (default 3) carries some — mean part of the source is not
+// loaded, and open a ticket. A run without warnings resolves it.
+
+async function evaluateWarningSlos(ctx: Context, slos: SloDefinition[]): Promise<Part> {
+	const { rows: connectors } = await ctx.pool.query<ConnectorRow>(
+		`select id, connector_type, name, schedule, created_at from public.ipai_connector_config
+		  where is_enabled is not false order by connector_type, name`,
+	);
+	const pairs = targetsOf(slos, 'connector_warnings', connectors, (s) => s.connectorId);
+	const statuses: SloStatus[] = [];
+	const candidates: AlertCandidate[] = [];
+	if (pairs.length === 0) return { statuses, candidates };
+	const required = new Map(slos.map((s) => [s.id, Math.max(1, Math.floor(numberParam(s, 'warning_runs', 3)))]));
+	const depth = Math.max(...required.values());
+	const { rows } = await ctx.pool.query<{ connector_id: string; id: string; ended_at: Date; warnings: unknown }>(
+		`select c.id as connector_id, r.id, r.ended_at, r.metadata -> 'warnings' as warnings
+		   from unnest($2::uuid[]) as c(id)
+		  cross join lateral (
+		        select r.id, r.ended_at, r.metadata from public.ipai_connector_run r
+		         where r.connector_id = c.id and r.status = 'success' and r.ended_at <= $1
+		         order by r.started_at desc limit $3) r`,
+		[ctx.now, [...new Set(pairs.map(([, c]) => c.id))], depth],
+	);
+	const runsBy = new Map<string, Array<{ runId: string; endedAt: string; warnings: string[] }>>();
+	for (const r of rows) {
+		const warnings = Array.isArray(r.warnings) ? r.warnings.map((w) => ctx.clean(String(w)) ?? '') : [];
+		const list = runsBy.get(r.connector_id) ?? [];
+		list.push({ runId: r.id, endedAt: r.ended_at.toISOString(), warnings });
+		runsBy.set(r.connector_id, list);
+	}
+	for (const [slo, c] of pairs) {
+		const need = required.get(slo.id)!;
+		const runs = (runsBy.get(c.id) ?? []).slice(0, need);
+		const withWarnings = runs.filter((r) => r.warnings.length > 0).length;
+		const firing = runs.length >= need && withWarnings === need;
+		const status: SloStatus = {
+			...baseStatus(ctx, slo, connectorTarget(c)),
+			status: firing ? 'ticket' : runs.length === 0 ? 'no_data' : 'ok',
+			reason: runs.length === 0 ? 'No successful run yet' : undefined,
+			events: runs.length,
+			badEvents: withWarnings,
+			warnings: { runs: runs.length, required: need, withWarnings, latest: runs },
+		};
+		statuses.push(status);
+		if (!firing) continue;
+		const identity: Record<string, string> = { alertname: 'ConnectorWarnings', slo: slo.codeName, severity: 'ticket', connector_id: c.id };
+		const who = `${c.connector_type}/${c.name}`;
+		const distinct = [...new Set(runs.flatMap((r) => r.warnings))];
+		const shown = distinct.slice(0, 5).map((w) => oneLineText(w, 200));
+		candidates.push({
+			keepFiringForSeconds: 0,
+			fingerprint: fingerprintOf(identity),
+			sloId: slo.id,
+			alertname: 'ConnectorWarnings',
+			severity: 'ticket',
+			targetId: c.id,
+			labels: { ...slo.labels, ...identity, connector: c.name, connector_type: c.connector_type, sli_type: slo.sliType },
+			annotations: {
+				title: `${who}: its last ${need} successful runs skipped part of the source`,
+				summary: `Each of the last ${need} successful runs of ${who} (the latest ${runs[0].runId}, ended ${runs[0].endedAt}) reported warnings: ${shown.join('; ')}${distinct.length > shown.length ? ` (+${distinct.length - shown.length} more)` : ''}.`,
+				action: `Read metadata.warnings of the connector's latest runs in ipai_connector_run and give the connector access to what it skipped (token scope, repository or file permissions), or remove it from the connector's config.`,
+				slo: slo.codeName,
+				sloDescription: slo.description,
+				objective: slo.objective,
+				periodSeconds: slo.periodSeconds,
+				target: status.target,
+				burnRate: null,
+				firingWindows: [],
+				errorBudgetRemaining: null,
+				failingConnectors: [],
+				runbookUrl: status.runbookUrl,
+				alertRunbookUrl: runbookFor(ctx, ALERT_RUNBOOKS.ConnectorWarnings),
+				executionUrl: null,
+			},
+		});
+	}
+	return { statuses, candidates };
 }

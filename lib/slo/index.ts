@@ -8,3 +8,4 @@ export * from './state';
 export * from './types';
 export * from './windows';
 export * from './definitions';
+export * from './params';

@@ -37,6 +37,8 @@ export interface PostBody {
 }
 
 export class MattermostError extends Error {
+	/** HTTP requests made before giving up (set by postToMattermost). */
+	attempts = 0;
 	constructor(message: string, readonly status: number | null, readonly retryable: boolean, readonly errorId?: string) {
 		super(message);
 		this.name = 'MattermostError';
@@ -72,11 +74,17 @@ function pct(value: number | null | undefined): string {
 export function buildPost(n: DueNotification, secrets: readonly string[] = []): PostBody {
 	const p = n.payload;
 	const resolved = n.kind === 'resolved';
-	const tag = resolved ? 'RESOLVED' : n.severity === 'page' ? 'PAGE' : 'TICKET';
-	const icon = resolved ? ':white_check_mark:' : n.severity === 'page' ? ':rotating_light:' : ':warning:';
+	const flapping = n.kind === 'flapping';
+	const tag = resolved ? 'RESOLVED' : flapping ? 'FLAPPING' : n.severity === 'page' ? 'PAGE' : 'TICKET';
+	const icon = resolved ? ':white_check_mark:' : flapping ? ':repeat:' : n.severity === 'page' ? ':rotating_light:' : ':warning:';
 	const repeat = n.kind === 'repeat' ? ' (still firing)' : '';
 	const headline = `${icon} **[${tag}]** ${p.title}${repeat}`;
-	const lines = [headline, resolved ? `Resolved at ${p.resolvedAt ?? 'now'} after firing since ${p.startedAt ?? 'n/a'}.` : p.summary];
+	const second = resolved
+		? `Resolved at ${p.resolvedAt ?? 'now'} after firing since ${p.startedAt ?? 'n/a'}.`
+		: flapping
+			? `The condition cleared and came back within the hold${p.flapCount && p.flapCount > 1 ? ` (${p.flapCount} times)` : ''}: this is still the incident paged at ${p.startedAt ?? 'n/a'}, not a new one. It resolves once every window stays under its threshold for the hold period.`
+			: p.summary;
+	const lines = [headline, second];
 
 	const failing = (p.failingConnectors ?? []).map((f) => {
 		const error = f.lastError?.message ? `: ${oneLine(f.lastError.message, 300)}` : '';
@@ -86,7 +94,11 @@ export function buildPost(n: DueNotification, secrets: readonly string[] = []): 
 	const windows = (p.firingWindows ?? []).map(
 		(w) => `${w.name}: ${w.longBurnRate}× over ${formatDuration(w.longSeconds)}, ${w.shortBurnRate}× over ${formatDuration(w.shortSeconds)} (threshold ${w.factor}×)`,
 	);
-	const links = [p.executionUrl ? `[Failed n8n execution](${p.executionUrl})` : '', p.runbookUrl ? `[Runbook](${p.runbookUrl})` : ''].filter(Boolean);
+	const links = [
+		p.executionUrl ? `[Failed n8n execution](${p.executionUrl})` : '',
+		p.runbookUrl ? `[Runbook](${p.runbookUrl})` : '',
+		p.alertRunbookUrl && p.alertRunbookUrl !== p.runbookUrl ? `[${p.runbookUrl ? 'Alert runbook' : 'Runbook'}](${p.alertRunbookUrl})` : '',
+	].filter(Boolean);
 
 	const fields: Attachment['fields'] = [
 		{ title: 'SLO', value: `${p.slo} (${pct(p.objective)} over ${formatDuration(p.periodSeconds)})`, short: true },
@@ -98,6 +110,7 @@ export function buildPost(n: DueNotification, secrets: readonly string[] = []): 
 	if (!resolved && p.budget) fields.splice(2, 0, { title: 'Budget', value: budgetLine(p.budget), short: true });
 	else if (!resolved) fields.splice(2, 0, { title: 'Burn rate', value: p.burnRate === null || p.burnRate === undefined ? 'n/a' : `${p.burnRate}×`, short: true });
 	if (!resolved && p.action) fields.push({ title: 'What to do', value: p.action, short: false });
+	else if (resolved) fields.push({ title: 'What to do', value: 'Nothing urgent: note the cause in the incident thread; the runbook lists follow-ups.', short: false });
 	if (windows.length && !resolved) fields.push({ title: 'Windows', value: windows.join('\n'), short: false });
 	if (failing.length) fields.push({ title: 'Failing connectors', value: failing.join('\n'), short: false });
 	if (links.length) fields.push({ title: 'Links', value: links.join(' · '), short: false });
@@ -106,13 +119,13 @@ export function buildPost(n: DueNotification, secrets: readonly string[] = []): 
 		fallback: cutRunes(`[${tag}] ${p.title}`, 1000),
 		color: resolved ? COLOURS.resolved : COLOURS[n.severity],
 		title: p.title,
-		title_link: p.runbookUrl ?? undefined,
+		title_link: p.runbookUrl ?? p.alertRunbookUrl ?? undefined,
 		text: p.sloDescription ?? '',
 		fields,
 		footer: `IPAI SLO monitor · alert ${n.fingerprint.slice(0, 12)}`,
 	};
 	const body: PostBody = { text: lines.join('\n'), attachments: [attachment] };
-	if (!resolved && n.severity === 'page') body.priority = { priority: 'urgent', requested_ack: true };
+	if (!resolved && !flapping && n.severity === 'page') body.priority = { priority: 'urgent', requested_ack: true };
 	return sanitize(body, secrets);
 }
 
@@ -187,6 +200,8 @@ export interface DeliveryOptions {
 	timeoutMs?: number;
 	sleep?: (ms: number) => Promise<void>;
 	fetchImpl?: typeof fetch;
+	/** Secrets to mask besides the target's own (hook key, token). */
+	secrets?: readonly string[];
 }
 
 export interface Delivered {
@@ -223,7 +238,9 @@ function webhookUrl(raw: string): string {
 
 /** Posts one message, retrying as the module comment says. */
 export async function postToMattermost(target: MattermostTarget, body: PostBody, options: DeliveryOptions = {}): Promise<Delivered> {
-	const secrets = secretsOfTarget(target);
+	const secrets = [...secretsOfTarget(target), ...(options.secrets ?? [])];
+	// Whatever built the body, nothing leaves without passing redact() here.
+	body = redactDeep(body, secrets);
 	const doFetch = options.fetchImpl ?? fetch;
 	const sleep = options.sleep ?? sleepReal;
 	const maxAttempts = options.maxAttempts ?? 4;
@@ -249,7 +266,8 @@ export async function postToMattermost(target: MattermostTarget, body: PostBody,
 			props: { attachments: body.attachments },
 		};
 		if (options.rootId) payload.root_id = options.rootId;
-		if (body.priority) payload.metadata = { priority: body.priority };
+		// Mattermost sets priority on root posts only; a reply in a thread goes without it.
+		else if (body.priority) payload.metadata = { priority: body.priority };
 		init = {
 			method: 'POST',
 			headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${target.token}` },
@@ -258,8 +276,10 @@ export async function postToMattermost(target: MattermostTarget, body: PostBody,
 	}
 
 	let lastError: MattermostError | undefined;
+	let requests = 0;
 	for (let attempt = 1; attempt <= maxAttempts; attempt++) {
 		let response: Response;
+		requests = attempt;
 		try {
 			response = await doFetch(url, { ...init, signal: AbortSignal.timeout(options.timeoutMs ?? 15_000) });
 		} catch (error) {
@@ -291,7 +311,19 @@ export async function postToMattermost(target: MattermostTarget, body: PostBody,
 		if (!lastError.retryable) break;
 		if (attempt < maxAttempts) await sleep(backoff(baseDelay, attempt));
 	}
-	throw lastError ?? new MattermostError('Mattermost delivery failed', null, true);
+	const failure = lastError ?? new MattermostError('Mattermost delivery failed', null, true);
+	failure.attempts = requests;
+	throw failure;
+}
+
+/** Every string of a JSON-like value through redact() (the last gate before a post leaves). */
+export function redactDeep<T>(value: T, secrets: readonly string[]): T {
+	if (typeof value === 'string') return redact(value, secrets) as T;
+	if (Array.isArray(value)) return value.map((v) => redactDeep(v, secrets)) as T;
+	if (value && typeof value === 'object') {
+		return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, redactDeep(v, secrets)])) as T;
+	}
+	return value;
 }
 
 /** X-Ratelimit-Reset: seconds until reset (an epoch value is converted); Retry-After as fallback. */

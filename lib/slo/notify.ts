@@ -9,7 +9,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { writeAudit } from '../lakehouse/audit';
-import { inTransaction } from '../lakehouse/connection';
+import { inTransaction, redact } from '../lakehouse/connection';
 import { buildPost, MattermostError, postToMattermost, secretsOfTarget, type DeliveryOptions, type MattermostTarget } from './mattermost';
 import { activeSilences, matches } from './silences';
 import { DELIVERY_ORDER, episodeOf, toDue, type AlertRow } from './state';
@@ -19,8 +19,6 @@ export interface NotifyOptions extends DeliveryOptions {
 	now?: Date;
 	/** At most this many deliveries per call. */
 	limit?: number;
-	/** Extra secrets to keep out of messages (the lakehouse credential's, say). */
-	secrets?: string[];
 }
 
 export interface DeliveryReport {
@@ -52,11 +50,12 @@ export async function deliverDue(pool: Pool, target: MattermostTarget, options: 
 				const silenced = (await activeSilences(client, now)).some((s) => matches(s.matchers, alert.labels));
 				if (silenced || alert.inhibited_by) return 'skip' as const;
 			}
-			const rootId = notification.kind === 'resolved' && target.mode === 'bot' ? await threadRoot(client, notification) : null;
+			// Everything after the page of an episode replies in its thread (bot mode; webhooks cannot thread).
+			const rootId = notification.kind !== 'firing' && target.mode === 'bot' ? await threadRoot(client, notification) : null;
 			let result: DeliveryReport;
 			try {
 				const body = buildPost(notification, secrets);
-				const delivered = await postToMattermost(target, body, { ...options, rootId });
+				const delivered = await postToMattermost(target, body, { ...options, secrets, rootId });
 				await client.query(
 					`update public.ipai_alert_notification
 					    set status = 'sent', sent_at = $2, attempts = attempts + $3, last_attempt_at = $2,
@@ -80,16 +79,18 @@ export async function deliverDue(pool: Pool, target: MattermostTarget, options: 
 					eventType: 'alert', entityType: 'slo', entityId: alert.slo_id, action: `notify_${notification.kind}`,
 					details: { fingerprint: alert.fingerprint, severity: notification.severity, dedup_key: notification.dedupKey, post_id: delivered.postId, target: target.mode },
 				});
-				result = reportOf(notification, true, delivered.postId, delivered.attempts);
+				result = reportOf(notification, true, delivered.postId, notification.attempts + delivered.attempts);
 			} catch (error) {
 				const message = error instanceof MattermostError ? error.message : `Delivery failed: ${(error as Error).message}`;
+				// attempts counts HTTP requests made (a failure before any request adds none).
+				const requests = error instanceof MattermostError ? error.attempts : 0;
 				await client.query(
 					`update public.ipai_alert_notification
-					    set attempts = attempts + 1, last_attempt_at = $2, last_error = $3
+					    set attempts = attempts + $4, last_attempt_at = $2, last_error = $3
 					  where id = $1`,
-					[notification.id, now, message],
+					[notification.id, now, redact(message, secrets), requests],
 				);
-				result = { ...reportOf(notification, false, null, notification.attempts + 1), error: message };
+				result = { ...reportOf(notification, false, null, notification.attempts + requests), error: redact(message, secrets) };
 			}
 			return result;
 		});

@@ -18,6 +18,7 @@
  */
 import type { ClientBase, Pool } from 'pg';
 import { inTransaction } from '../lakehouse/connection';
+import { abandonExpiredRuns } from '../lakehouse/runs';
 import { evaluateSlos, repeatIntervalSeconds, type EvaluateOptions } from './evaluate';
 import { activeSilences, matches, type Silence } from './silences';
 import type { AlertAnnotations, AlertCandidate, DueNotification, EvaluationResult, NotificationKind } from './types';
@@ -41,6 +42,8 @@ export interface AlertRow {
 	silenced_by: string[] | null;
 	inhibited_by: string | null;
 	keep_firing_until: Date | null;
+	quiet_since: Date | null;
+	flap_count: number;
 }
 
 export interface AlertView {
@@ -76,6 +79,8 @@ export const episodeOf = (startedAt: Date): string => String(startedAt.getTime()
 /** Evaluates every SLO and applies the result to the alert state in one transaction. */
 export async function runEvaluation(pool: Pool, options: EvaluateOptions = {}): Promise<MonitorResult> {
 	const now = options.now ?? (await pool.query<{ now: Date }>('select now() as now')).rows[0].now;
+	// Runs whose worker died stop counting as running before the SLOs read the ledger.
+	await abandonExpiredRuns(pool, { now });
 	const evaluation = await evaluateSlos(pool, { ...options, now });
 	return applyEvaluation(pool, evaluation, now);
 }
@@ -95,15 +100,31 @@ export async function applyEvaluation(pool: Pool, evaluation: EvaluationResult, 
 		);
 		const byFingerprint = new Map(existing.map((a) => [a.fingerprint, a]));
 
+		// Still firing: annotations refreshed in one statement. Back within the hold: the same
+		// incident, flapping (its thread gets one notice).
+		const still = [...candidates.values()].filter((c) => byFingerprint.get(c.fingerprint)?.state === 'firing');
+		if (still.length) {
+			const { rows } = await client.query<AlertRow>(
+				`update public.ipai_alert a
+				    set labels = u.labels, annotations = u.annotations, last_evaluated_at = $5, keep_firing_until = u.keep_until,
+				        flap_count = a.flap_count + (case when a.quiet_since is null then 0 else 1 end), quiet_since = null
+				   from unnest($1::text[], $2::jsonb[], $3::jsonb[], $4::timestamptz[]) as u(fingerprint, labels, annotations, keep_until)
+				  where a.fingerprint = u.fingerprint
+				  returning a.*`,
+				[
+					still.map((c) => c.fingerprint),
+					still.map((c) => JSON.stringify(c.labels)),
+					still.map((c) => annotationsJson(c.annotations)),
+					still.map((c) => keepUntil(c.keepFiringForSeconds, now)),
+					now,
+				],
+			);
+			for (const row of rows) byFingerprint.set(row.fingerprint, row);
+		}
 		for (const c of candidates.values()) {
 			const current = byFingerprint.get(c.fingerprint);
 			if (current?.state === 'firing') {
-				const { rows } = await client.query<AlertRow>(
-					`update public.ipai_alert set labels = $2, annotations = $3, last_evaluated_at = $4, keep_firing_until = $5
-					  where fingerprint = $1 returning *`,
-					[c.fingerprint, c.labels, annotationsJson(c.annotations), now, keepUntil(c, now)],
-				);
-				byFingerprint.set(c.fingerprint, rows[0]);
+				continue;
 			} else {
 				// A new episode: notification bookkeeping starts over.
 				const { rows } = await client.query<AlertRow>(
@@ -116,9 +137,9 @@ export async function applyEvaluation(pool: Pool, evaluation: EvaluationResult, 
 					        severity = excluded.severity, state = 'firing', started_at = excluded.started_at,
 					        resolved_at = null, last_evaluated_at = excluded.last_evaluated_at, last_notified_at = null,
 					        notified_state = null, notification_count = 0, thread_ref = null, target_id = excluded.target_id,
-					        keep_firing_until = excluded.keep_firing_until, inhibited_by = null
+					        keep_firing_until = excluded.keep_firing_until, inhibited_by = null, quiet_since = null, flap_count = 0
 					 returning *`,
-					[c.fingerprint, c.sloId, c.labels, annotationsJson(c.annotations), c.severity, now, c.targetId, keepUntil(c, now)],
+					[c.fingerprint, c.sloId, c.labels, annotationsJson(c.annotations), c.severity, now, c.targetId, keepUntil(c.keepFiringForSeconds, now)],
 				);
 				byFingerprint.set(c.fingerprint, rows[0]);
 			}
@@ -126,19 +147,33 @@ export async function applyEvaluation(pool: Pool, evaluation: EvaluationResult, 
 
 		// Firing alerts of evaluated SLOs that no longer hold resolve (as do alerts of SLOs that were
 		// disabled since: nothing evaluates them any more).
+		// A firing alert whose windows still burn stays firing with its hold restarted; one that
+		// neither fires nor burns holds for keep_firing_for (quiet_since marks the start) and then
+		// resolves.
 		const evaluated = new Set(evaluation.evaluatedSloIds);
+		const burning = new Map((evaluation.burning ?? []).map((b) => [b.fingerprint, b.keepFiringForSeconds]));
 		const enabled = await enabledSloIds(client);
 		for (const alert of [...byFingerprint.values()]) {
 			if (alert.state !== 'firing' || candidates.has(alert.fingerprint)) continue;
 			if (alert.slo_id && !evaluated.has(alert.slo_id) && enabled.has(alert.slo_id)) continue;
-			const holding = alert.slo_id !== null && enabled.has(alert.slo_id) && alert.keep_firing_until !== null && now < alert.keep_firing_until;
-			const { rows } = await client.query<AlertRow>(
-				holding
-					? `update public.ipai_alert set last_evaluated_at = $2 where fingerprint = $1 returning *`
-					: `update public.ipai_alert set state = 'resolved', resolved_at = $2, last_evaluated_at = $2
-					    where fingerprint = $1 returning *`,
-				[alert.fingerprint, now],
-			);
+			const live = alert.slo_id !== null && enabled.has(alert.slo_id);
+			const burn = live ? burning.get(alert.fingerprint) : undefined;
+			const holding = live && alert.keep_firing_until !== null && now < alert.keep_firing_until;
+			const { rows } =
+				burn !== undefined
+					? await client.query<AlertRow>(
+							`update public.ipai_alert set last_evaluated_at = $2, keep_firing_until = $3,
+							        flap_count = flap_count + (case when quiet_since is null then 0 else 1 end), quiet_since = null
+							  where fingerprint = $1 returning *`,
+							[alert.fingerprint, now, keepUntil(burn, now)],
+						)
+					: await client.query<AlertRow>(
+							holding
+								? `update public.ipai_alert set last_evaluated_at = $2, quiet_since = coalesce(quiet_since, $2) where fingerprint = $1 returning *`
+								: `update public.ipai_alert set state = 'resolved', resolved_at = $2, last_evaluated_at = $2, quiet_since = null
+								    where fingerprint = $1 returning *`,
+							[alert.fingerprint, now],
+						);
 			byFingerprint.set(alert.fingerprint, rows[0]);
 		}
 
@@ -152,8 +187,11 @@ export async function applyEvaluation(pool: Pool, evaluation: EvaluationResult, 
 			// alert right after the page resolves.
 			const sticky = alert.state === 'firing' && alert.inhibited_by !== null && alert.notified_state === null ? alert.inhibited_by : null;
 			const silencedBy = silences.filter((s) => matches(s.matchers, alert.labels)).map((s) => s.id);
-			alert.inhibited_by = inhibitor?.fingerprint ?? sticky;
-			alert.silenced_by = silencedBy.length ? silencedBy : null;
+			const inhibitedBy = inhibitor?.fingerprint ?? sticky;
+			const silenced = silencedBy.length ? silencedBy : null;
+			if (inhibitedBy === alert.inhibited_by && JSON.stringify(silenced) === JSON.stringify(alert.silenced_by)) continue;
+			alert.inhibited_by = inhibitedBy;
+			alert.silenced_by = silenced;
 			await client.query('update public.ipai_alert set inhibited_by = $2, silenced_by = $3 where fingerprint = $1', [
 				alert.fingerprint,
 				alert.inhibited_by,
@@ -168,13 +206,19 @@ export async function applyEvaluation(pool: Pool, evaluation: EvaluationResult, 
 				if (quiet) continue;
 				if (alert.notified_state === null) {
 					await enqueue(client, alert, 'firing', `firing:${episode}`, now, enqueued);
-				} else if (alert.notified_state === 'firing' && alert.last_notified_at) {
+				} else if (alert.notified_state === 'firing' && alert.flap_count > 0) {
+					// Once per episode, in the thread: the on-call person learns the alert is flapping
+					// without a second page.
+					await enqueue(client, alert, 'flapping', `flapping:${episode}`, now, enqueued);
+				}
+				if (alert.labels.alertname === 'SLODefinitionInvalid') continue; // reported once
+				if (alert.notified_state === 'firing' && alert.last_notified_at) {
 					const repeat = repeatBySlo.get(`${alert.slo_id}/${alert.severity}`) ?? (alert.severity === 'page' ? 4 : 24) * 3600;
-					const pending = await client.query(
-						`select 1 from public.ipai_alert_notification where fingerprint = $1 and episode = $2 and status = 'pending'`,
-						[alert.fingerprint, episode],
-					);
-					if (pending.rowCount === 0 && now.getTime() - alert.last_notified_at.getTime() >= repeat * 1000) {
+					const due = now.getTime() - alert.last_notified_at.getTime() >= repeat * 1000;
+					const pending = due
+						? await client.query(`select 1 from public.ipai_alert_notification where fingerprint = $1 and episode = $2 and status = 'pending'`, [alert.fingerprint, episode])
+						: null;
+					if (due && pending!.rowCount === 0) {
 						await enqueue(client, alert, 'repeat', `repeat:${episode}:${alert.notification_count}`, now, enqueued);
 					}
 				}
@@ -182,7 +226,7 @@ export async function applyEvaluation(pool: Pool, evaluation: EvaluationResult, 
 				// Resolved: whatever was not delivered for this episode is moot …
 				await client.query(
 					`update public.ipai_alert_notification set status = 'superseded'
-					  where fingerprint = $1 and episode = $2 and kind in ('firing', 'repeat') and status = 'pending'`,
+					  where fingerprint = $1 and episode = $2 and kind in ('firing', 'repeat', 'flapping') and status = 'pending'`,
 					[alert.fingerprint, episode],
 				);
 				// … and exactly one resolved message follows a delivered firing one. It goes out even
@@ -216,20 +260,27 @@ function inhibits(source: AlertRow, target: AlertRow): boolean {
 	return source.labels.alertname === 'ConnectorAbsent' || (source.labels.alertname === 'SLOBurnRate' && source.severity === 'page');
 }
 
-function keepUntil(c: AlertCandidate, now: Date): Date | null {
-	return c.keepFiringForSeconds > 0 ? new Date(now.getTime() + c.keepFiringForSeconds * 1000) : null;
+function keepUntil(seconds: number, now: Date): Date | null {
+	return seconds > 0 ? new Date(now.getTime() + seconds * 1000) : null;
 }
 
 function annotationsJson(a: AlertAnnotations): string {
 	return JSON.stringify(a);
 }
 
+/** Repeat intervals of the enabled SLOs; a row with an unreadable one keeps the default (the evaluator reports it). */
 async function repeatIntervals(pool: Pool): Promise<Map<string, number>> {
-	const { rows } = await pool.query<{ id: string; code_name: string; params: Record<string, unknown> }>('select id, code_name, params from public.ipai_slo');
+	const { rows } = await pool.query<{ id: string; code_name: string; params: Record<string, unknown> }>(
+		'select id, code_name, params from public.ipai_slo where is_enabled',
+	);
 	const out = new Map<string, number>();
 	for (const r of rows) {
 		for (const severity of ['page', 'ticket'] as const) {
-			out.set(`${r.id}/${severity}`, repeatIntervalSeconds({ params: r.params ?? {}, codeName: r.code_name }, severity));
+			try {
+				out.set(`${r.id}/${severity}`, repeatIntervalSeconds({ params: r.params ?? {}, codeName: r.code_name }, severity));
+			} catch {
+				// default below
+			}
 		}
 	}
 	return out;
@@ -254,6 +305,7 @@ async function enqueue(
 		labels: alert.labels,
 		startedAt: alert.started_at.toISOString(),
 		...(kind === 'resolved' && alert.resolved_at ? { resolvedAt: alert.resolved_at.toISOString() } : {}),
+		...(kind === 'flapping' ? { flapCount: alert.flap_count } : {}),
 	};
 	// A pending message keeps the latest annotations (Alertmanager: annotations are always the most
 	// recent); a delivered or superseded one is history and stays as it was.

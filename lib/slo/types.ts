@@ -1,7 +1,7 @@
 /** Shapes shared by the SLO engine: definitions, evaluated status, alert candidates, notifications. */
 import type { AlertWindow, Severity } from './windows';
 
-export type SliType = 'connector_success' | 'connector_freshness' | 'agent_failures' | 'agent_latency' | 'agent_budget';
+export type SliType = 'connector_success' | 'connector_freshness' | 'connector_warnings' | 'agent_failures' | 'agent_latency' | 'agent_budget';
 
 export interface SloDefinition {
 	id: string;
@@ -19,7 +19,8 @@ export interface SloDefinition {
 }
 
 export interface SloTarget {
-	kind: 'connector' | 'agent';
+	/** slo: an alert about the SLO row itself (it cannot be evaluated). */
+	kind: 'connector' | 'agent' | 'slo';
 	id: string;
 	name: string;
 	/** connector_type for connectors, agent_type for agents. */
@@ -46,6 +47,15 @@ export interface LastError {
 	executionId: string | null;
 	workflowId: string | null;
 	executionUrl: string | null;
+}
+
+/** A connector's latest run, so a stuck or abandoned one can be named. */
+export interface LastRun {
+	id: string;
+	status: string;
+	startedAt: string;
+	/** The lease's heartbeat while running; the last one recorded for an abandoned run. */
+	lastHeartbeatAt: string | null;
 }
 
 export interface SloStatus {
@@ -83,13 +93,17 @@ export interface SloStatus {
 	latency?: { p95Ms: number | null; thresholdMs: number };
 	/** agent_failures. */
 	failures?: { maxPerDay: number; lastDay: number };
+	/** connector_warnings: the last successful runs and the warnings they carried. */
+	warnings?: { runs: number; required: number; withWarnings: number; latest: Array<{ runId: string; endedAt: string; warnings: string[] }> };
+	/** Connector SLIs: the latest run (named by absent/stale alerts when it is stuck or abandoned). */
+	lastRun?: LastRun | null;
 	/** agent_budget: each budget the agent has, and where it stands. */
 	budgets?: AgentBudgetState[];
 	lastError?: LastError | null;
 	runbookUrl: string | null;
 }
 
-export type AlertName = 'SLOBurnRate' | 'ConnectorAbsent' | 'ConnectorStale' | 'AgentOverBudget';
+export type AlertName = 'SLOBurnRate' | 'ConnectorAbsent' | 'ConnectorStale' | 'ConnectorWarnings' | 'AgentOverBudget' | 'SLODefinitionInvalid';
 
 /** One of an agent's budgets as the agent_budget SLI sees it (amounts in USD or milliseconds). */
 export interface AgentBudgetState {
@@ -131,18 +145,25 @@ export interface AlertAnnotations {
 	errorBudgetRemaining: number | null;
 	failingConnectors: FailingConnector[];
 	runbookUrl: string | null;
+	/** The runbook of the alert kind (docs/runbooks/alert-*.md). */
+	alertRunbookUrl?: string | null;
 	executionUrl: string | null;
 	/** AgentOverBudget: the budget, its limit and what was used. */
 	budget?: AgentBudgetState;
 	/** What the person on call should do. */
 	action?: string;
+	/** How often the condition came back within the hold (flapping notices). */
+	flapCount?: number;
 	/** Set on resolved notifications. */
 	resolvedAt?: string;
 	startedAt?: string;
 }
 
 export interface AlertCandidate {
-	/** After the condition stops holding, the alert keeps firing this long (0: resolve at once). */
+	/**
+	 * Once neither the condition holds nor any window of its severity burns above its factor, the
+	 * alert keeps firing this long before it resolves (0: resolve at once).
+	 */
 	keepFiringForSeconds: number;
 	fingerprint: string;
 	sloId: string;
@@ -157,12 +178,19 @@ export interface EvaluationResult {
 	now: string;
 	statuses: SloStatus[];
 	candidates: AlertCandidate[];
+	/**
+	 * Alerts whose condition is off but whose windows still burn above the factor (the long window
+	 * of a burst): a firing one keeps firing, its hold not yet started.
+	 */
+	burning: Array<{ fingerprint: string; keepFiringForSeconds: number }>;
 	/** SLO ids that were evaluated: only their alerts may be resolved. */
 	evaluatedSloIds: string[];
+	/** Enabled SLOs skipped because their params break the rules (each raises one ticket). */
+	invalidSlos: Array<{ sloId: string; codeName: string; field: string; message: string }>;
 	durationMs: number;
 }
 
-export type NotificationKind = 'firing' | 'repeat' | 'resolved';
+export type NotificationKind = 'firing' | 'repeat' | 'resolved' | 'flapping';
 
 export interface DueNotification {
 	id: string;

@@ -66,16 +66,26 @@ export function catalogFromParams(value: unknown): AlertWindowSpec[] | undefined
 	if (value === undefined || value === null) return undefined;
 	if (!Array.isArray(value) || value.length === 0) throw new Error('params.alert_windows must be a non-empty array');
 	return value.map((raw, i) => {
+		if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`params.alert_windows[${i}] must be an object {name, severity, budget_percent, long, short}`);
 		const w = raw as Record<string, unknown>;
 		const severity = w.severity;
 		if (severity !== 'page' && severity !== 'ticket') throw new Error(`params.alert_windows[${i}].severity must be "page" or "ticket"`);
-		const budgetPercent = Number(w.budget_percent);
+		const budgetPercent = numeric(w.budget_percent);
 		if (!(budgetPercent > 0 && budgetPercent <= 100)) throw new Error(`params.alert_windows[${i}].budget_percent must be in (0, 100]`);
 		const longSeconds = parseDuration(w.long, `params.alert_windows[${i}].long`);
 		const shortSeconds = parseDuration(w.short, `params.alert_windows[${i}].short`);
 		if (shortSeconds > longSeconds) throw new Error(`params.alert_windows[${i}]: the short window is longer than the long one`);
 		return { name: String(w.name ?? `${severity}-${i}`), severity, budgetPercent, longSeconds, shortSeconds };
 	});
+}
+
+const NUMERIC_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+
+/** A JSON number, or a text holding a decimal number; anything else is NaN (no hex, no booleans). */
+export function numeric(value: unknown): number {
+	if (typeof value === 'number') return value;
+	if (typeof value === 'string' && NUMERIC_TEXT.test(value)) return Number(value);
+	return NaN;
 }
 
 const UNITS: Record<string, number> = {
@@ -91,7 +101,10 @@ export function parseDuration(value: unknown, what = 'duration'): number {
 	if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
 	if (typeof value !== 'string' || value.trim() === '') throw new Error(`${what} must be a duration such as "5m", "6 hours" or "3d"`);
 	const text = value.trim().toLowerCase();
-	if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+	if (/^\d+(\.\d+)?$/.test(text)) {
+		if (Number(text) <= 0) throw new Error(`${what} must be longer than zero`);
+		return Number(text);
+	}
 	let total = 0;
 	let rest = text;
 	const part = /^(\d+(?:\.\d+)?)\s*([a-z]+)\s*/;

@@ -111,6 +111,14 @@ export const properties: INodeProperties[] = [
 				placeholder: 'https://n8n.example.com',
 				description: 'For links to the failed executions; empty uses this instance\'s URL',
 			},
+			{
+				displayName: 'Runbook Base URL',
+				name: 'runbookBaseUrl',
+				type: 'string',
+				default: '',
+				placeholder: 'https://wiki.example.com/runbooks/',
+				description: 'Where the runbooks shipped in docs/runbooks are served (each alert links &lt;base&gt;/&lt;name&gt;.md). Empty: the package repository on GitHub.',
+			},
 		],
 	},
 
@@ -193,6 +201,7 @@ export const properties: INodeProperties[] = [
 			{ name: 'Agent Latency', value: 'agent_latency', description: 'Share of agent calls faster than params.threshold_ms (e.g. p95 < 5 s ⇔ 95%)' },
 			{ name: 'Connector Freshness', value: 'connector_freshness', description: 'Time since the last successful run, against thresholds derived from the schedule' },
 			{ name: 'Connector Run Success', value: 'connector_success', description: 'Share of finished runs that succeed; also alerts when a scheduled connector stops running' },
+			{ name: 'Connector Warnings', value: 'connector_warnings', description: 'A ticket when the last params.warning_runs successful runs all skipped part of the source (metadata.warnings)' },
 		],
 		default: 'connector_success',
 		displayOptions: show(['setSlo']),
@@ -221,7 +230,7 @@ export const properties: INodeProperties[] = [
 		default: '',
 		placeholder: 'odoo',
 		description: 'With Connector Name: this SLO applies to that connector only (and overrides the template of the same type for it). Empty: every enabled connector.',
-		displayOptions: { show: { operation: ['setSlo'], sliType: ['connector_success', 'connector_freshness'] } },
+		displayOptions: { show: { operation: ['setSlo'], sliType: ['connector_success', 'connector_freshness', 'connector_warnings'] } },
 	},
 	{
 		displayName: 'Connector Name',
@@ -229,7 +238,7 @@ export const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'odoo-production',
-		displayOptions: { show: { operation: ['setSlo'], sliType: ['connector_success', 'connector_freshness'] } },
+		displayOptions: { show: { operation: ['setSlo'], sliType: ['connector_success', 'connector_freshness', 'connector_warnings'] } },
 	},
 	{
 		displayName: 'Params',

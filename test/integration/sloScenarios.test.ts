@@ -420,7 +420,7 @@ describe('least privilege', () => {
 			await addRuns(db.pool, id, { from: BURST, to: BURST + HOUR, every: 5 * MINUTE, status: () => 'failed' });
 			await db.pool.query(`insert into public.ipai_agent (code_name, display_name, agent_type) values ('ingest-agent', 'A', 'custom')`);
 			const result = await runEvaluation(ingest, { now: new Date(BURST + HOUR) });
-			expect(result.statuses.map((s) => s.slo).sort()).toEqual(['agent-failures-per-day', 'agent-p95-latency', 'connector-freshness', 'connector-run-success']);
+			expect(result.statuses.map((s) => s.slo).sort()).toEqual(['agent-failures-per-day', 'agent-p95-latency', 'connector-freshness', 'connector-run-success', 'connector-warnings']);
 			const [report] = await deliverDue(ingest, hook(), { now: new Date(BURST + HOUR) });
 			expect(report).toMatchObject({ delivered: true, kind: 'firing', severity: 'page' });
 			const s = await createSilence(ingest, { matchers: [{ label: 'connector', op: '=', value: 'odoo-ingest' }], durationSeconds: 600, createdBy: 'ops', comment: 'ack', now: new Date(BURST + HOUR) });

@@ -4,6 +4,7 @@ export type { Operation } from '../../shared/items';
 
 export interface MonitorOptions {
 	runbookUrl?: string;
+	runbookBaseUrl?: string;
 	n8nBaseUrl?: string;
 	failOnDeliveryError?: boolean;
 	maxAttempts?: number;

@@ -22,6 +22,7 @@ export const evaluate: Operation = async function (session, items) {
 			slos: sloList(this, i),
 			n8nBaseUrl: n8nBaseUrl(this, options),
 			defaultRunbookUrl: options.runbookUrl || undefined,
+			runbookBaseUrl: options.runbookBaseUrl || undefined,
 			secrets: session.secrets,
 		});
 		const summary = plain({
@@ -45,6 +46,7 @@ export const getStatus: Operation = async function (session, items) {
 			slos: sloList(this, i),
 			n8nBaseUrl: n8nBaseUrl(this, options),
 			defaultRunbookUrl: options.runbookUrl || undefined,
+			runbookBaseUrl: options.runbookBaseUrl || undefined,
 			secrets: session.secrets,
 		});
 		const now = new Date(evaluation.now);

@@ -18,6 +18,7 @@ export const notify: Operation = async function (session, items) {
 				slos: sloList(this, i),
 				n8nBaseUrl: n8nBaseUrl(this, options),
 				defaultRunbookUrl: options.runbookUrl || undefined,
+				runbookBaseUrl: options.runbookBaseUrl || undefined,
 				secrets: session.secrets,
 			});
 			firing = result.alerts.filter((a) => a.state === 'firing').length;
