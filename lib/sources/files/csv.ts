@@ -13,7 +13,7 @@ import { parse as parseSync } from 'csv-parse/sync';
 import { fitsType, inferTextType, newColumnType, sqlTypeName, widen, type ColumnType } from '../../lakehouse/columnTypes';
 import type { LoadRecord } from '../../lakehouse/loader';
 import { CsvScanner, NotCopyable } from './csvScanner';
-import { ColumnNamer } from './names';
+import { baseName, ColumnNamer } from './names';
 import { BadRowError, FileFormatError, type CsvOptions, type FileReader, type ReadBatch, type ReadOptions, type Reject, type SourceColumn } from './types';
 
 export const SAMPLE_BYTES = 1 << 20;
@@ -118,9 +118,18 @@ function widthThroughout(text: string, delimiter: string, quote: string, newline
 	return uneven ? null : width;
 }
 
-/** The delimiter and quote that read `text` best: every row as wide as the others, the most columns. */
+/**
+ * The delimiter and quote that read `text` best. A reading is judged by the first row (the header,
+ * or the first record): `share` is the part of the rows exactly as wide as it. A reading that
+ * splits the first row into several fields and on which at least half the rows agree with it
+ * beats any one-column reading, so a ragged row (one field too many or too few) cannot make the
+ * file a one-column TSV: it stays a row of the right dialect, for *Bad Rows* to handle. Among
+ * such readings the one most rows agree with wins, then the one with more columns. Without one,
+ * the old rule decides: every row as wide as the others, then the most columns.
+ */
 function dialectContest(text: string, delimiters: string[], quotes: string[]): Candidate | null {
 	let best: Candidate | null = null;
+	let bestScore: number[] = [];
 	// A delimiter or quote that never occurs reads the text like any other that never occurs: only
 	// the first of them (in order, which breaks ties) is tried.
 	const absent = (c: string) => c !== '' && !text.includes(c);
@@ -134,19 +143,28 @@ function dialectContest(text: string, delimiters: string[], quotes: string[]): C
 				continue; // this quote/delimiter pair cannot read the sample
 			}
 			if (rows.length === 0) continue;
-			const counts = new Map<number, number>();
-			for (const row of rows) counts.set(row.length, (counts.get(row.length) ?? 0) + 1);
-			const [columns, hits] = [...counts].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0];
-			const share = hits / rows.length;
+			const columns = rows[0].length;
+			let agree = 0;
+			for (const row of rows) if (row.length === columns) agree++;
+			const share = agree / rows.length;
 			const consistent = share === 1;
-			const better =
-				!best ||
-				(consistent && !best.consistent) ||
-				(consistent === best.consistent && (columns > best.columns || (columns === best.columns && share > best.share)));
-			if (better) best = { delimiter, quote, consistent, columns, share, rows };
+			// Higher is better, compared element by element.
+			const score = [columns > 1 && share >= 0.5 ? 1 : 0, ...(columns > 1 && share >= 0.5 ? [share, columns] : [consistent ? 1 : 0, columns, share])];
+			if (!best || compareScores(score, bestScore) > 0) {
+				best = { delimiter, quote, consistent, columns, share, rows };
+				bestScore = score;
+			}
 		}
 	}
 	return best;
+}
+
+function compareScores(a: number[], b: number[]): number {
+	for (let i = 0; i < Math.max(a.length, b.length); i++) {
+		const d = (a[i] ?? 0) - (b[i] ?? 0);
+		if (d !== 0) return d;
+	}
+	return 0;
 }
 
 /**
@@ -188,22 +206,52 @@ function isUtf8(bytes: Buffer, complete: boolean): boolean {
  * another width say nothing) unless declared. Shared by the checked reader and the COPY path, so
  * both decide the same table from the same file.
  */
-export function decideColumns(names: string[], sample: string[][], options: ReadOptions): SourceColumn[] {
+export function decideColumns(names: string[], sample: Array<Array<string | null>>, options: ReadOptions, file: string): SourceColumn[] {
 	const width = names.length;
+	if (options.csv?.strictHeaders) assertUniqueHeaders(names, file);
 	const namer = new ColumnNamer();
 	const overrides = options.columnTypes ?? {};
 	return names.map((source, i) => {
-		const column = namer.name(source, i);
+		const column = namer.fresh(source, i);
 		const declared = overrides[source] ?? overrides[column];
 		if (declared) return { source, column, type: declared, inferred: false };
 		let type: ColumnType | null = null;
 		for (const record of sample) {
 			if (record.length !== width) continue;
-			type = widen(type, inferTextType(record[i]));
+			type = widen(type, inferTextType(record[i] ?? ''));
 			if (type === 'text') break;
 		}
 		return { source, column, type: type === null ? 'text' : newColumnType(type), inferred: true };
 	});
+}
+
+/**
+ * Strict headers: every header names one column of its own. Headers that are equal, or become the
+ * same column name (`a` and `A`, `Cost $` and `cost`), are an error naming the file and the headers.
+ */
+function assertUniqueHeaders(names: string[], file: string): void {
+	const byBase = new Map<string, number[]>();
+	names.forEach((name, i) => {
+		const base = baseName(name, i);
+		byBase.set(base, [...(byBase.get(base) ?? []), i]);
+	});
+	const clashes = [...byBase.values()].filter((positions) => positions.length > 1);
+	if (clashes.length === 0) return;
+	const described = clashes.map((positions) => {
+		const headers = [...new Set(positions.map((p) => names[p]))];
+		const where = `columns ${positions.map((p) => p + 1).join(', ')}`;
+		return headers.length === 1 ? `the header ${JSON.stringify(headers[0])} appears ${positions.length} times (${where})` : `the headers ${headers.map((h) => JSON.stringify(h)).join(', ')} (${where}) would become the same column`;
+	});
+	throw new FileFormatError(file, `${described.join('; ')}. Strict headers are on: rename the headers in the file, or turn Strict Headers off to number the repeats (a, a_2, …)`);
+}
+
+/** Headers that share a name with an earlier header, and the column each was given instead. */
+export function repeatedHeaders(columns: SourceColumn[]): Array<{ header: string; position: number; column: string }> {
+	const result: Array<{ header: string; position: number; column: string }> = [];
+	columns.forEach((c, i) => {
+		if (c.column !== baseName(c.source, i)) result.push({ header: c.source, position: i + 1, column: c.column });
+	});
+	return result;
 }
 
 const CANONICAL_INTEGER = /^-?(?:0|[1-9]\d*)$/;
@@ -261,6 +309,9 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 		info: true,
 		raw: skip,
 		skip_records_with_error: skip,
+		// PostgreSQL's CSV rule: an unquoted empty field is NULL (null here), a quoted one ("") is
+		// the empty string.
+		cast: (value: string, context: { quoting: boolean }) => (value === '' && !context.quoting ? null : value),
 	};
 	const parser = stream.pipe(parse(parserOptions));
 	stream.on('error', (error) => parser.destroy(error));
@@ -270,8 +321,8 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 			parseRejects.push({ line: error.lines ?? null, column: null, reason: error.message, raw: error.raw ?? null });
 		});
 	}
-	type Parsed = { record: string[]; info: { lines: number }; raw?: string };
-	const rawLine = (row: Parsed, values: string[]): string => (row.raw !== undefined ? row.raw.replace(/\r?\n$|\r$/, '') : values.join(dialect.delimiter));
+	type Parsed = { record: Array<string | null>; info: { lines: number }; raw?: string };
+	const rawLine = (row: Parsed, values: Array<string | null>): string => (row.raw !== undefined ? row.raw.replace(/\r?\n$|\r$/, '') : values.join(dialect.delimiter));
 	const iterator = parser[Symbol.asyncIterator]() as AsyncIterator<Parsed>;
 	const next = async (): Promise<Parsed | null> => {
 		try {
@@ -290,7 +341,7 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 	let first: Parsed | null = await next();
 	if (!first) throw new FileFormatError(file, 'the file is empty (no rows, no header)');
 	if (dialect.header) {
-		names = first.record.map((n) => n.trim());
+		names = first.record.map((n) => (n ?? '').trim());
 		first = null;
 	} else {
 		names = first.record.map((_, i) => `column${i}`);
@@ -310,12 +361,13 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 		throw new FileFormatError(file, `the file has a header (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}) but no data rows`);
 	}
 
-	const columns = decideColumns(names, sample.map((row) => row.record), options);
+	const columns = decideColumns(names, sample.map((row) => row.record), options, file);
 	const keys = columns.map((c) => c.column);
 	// What each column checks: nothing for text; the engine's type rules otherwise.
 	const checks = columns.map((c) => (c.type === 'text' || c.type === 'jsonb' ? null : c.type));
 	const pageRows = options.pageRows ?? 5_000;
 	const compact = (options.rawRecord ?? 'compact') === 'compact';
+	const textColumn = columns.map((c) => c.type === 'text');
 	const sampled = sample.length;
 
 	async function* batches(): AsyncGenerator<ReadBatch> {
@@ -334,8 +386,18 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 			let kept: Record<string, string> | null = null;
 			for (let i = 0; i < width; i++) {
 				const value = values[i];
-				if (value === '') {
+				if (value === null) {
 					record[keys[i]] = null;
+					continue;
+				}
+				if (value === '') {
+					// A quoted empty field: the empty string. A typed column cannot hold it: NULL
+					// there, and _ipai_raw keeps the "" (in either raw mode).
+					if (textColumn[i]) record[keys[i]] = '';
+					else {
+						record[keys[i]] = null;
+						(kept ??= {})[keys[i]] = '';
+					}
 					continue;
 				}
 				const check = checks[i];
@@ -350,10 +412,10 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 			}
 			records.push(record);
 			if (compact) raws.push(kept ?? EMPTY_RAW);
+			else raws.push(kept === null ? record : { ...record, ...kept });
 		};
 		const flush = (): ReadBatch => {
-			const batch: ReadBatch = { records, rejects: parseRejects.length > 0 ? [...rejects, ...parseRejects.splice(0)] : rejects };
-			if (compact) batch.raws = raws;
+			const batch: ReadBatch = { records, rejects: parseRejects.length > 0 ? [...rejects, ...parseRejects.splice(0)] : rejects, raws };
 			records = [];
 			raws = [];
 			rejects = [];
