@@ -309,6 +309,20 @@ async function copyFile(pool: Pool, source: FileSource, options: IngestOptions, 
 	};
 }
 
+/**
+ * A file that failed while the workflow went on (n8n's Continue On Fail): an entry in the run's
+ * metadata.failed_files, so the ledger shows it whether or not the run itself ends failed.
+ * The message must already be free of secrets.
+ */
+export async function recordFailedFile(pool: Pool, runId: string, failure: { file: string | null; item: number; error: string }): Promise<void> {
+	await pool.query(
+		`update public.ipai_connector_run
+		    set metadata = coalesce(metadata, '{}') || jsonb_build_object('failed_files', coalesce(metadata->'failed_files', '[]') || jsonb_build_array($2::jsonb))
+		  where id = $1`,
+		[runId, JSON.stringify(failure)],
+	);
+}
+
 /** The target table as summaries, rejects and messages name it: schema.table. */
 function summaryTable(table: TableRef): string {
 	return `${table.schema}.${table.name}`;
