@@ -56,7 +56,10 @@ export function sniffDialect(head: Buffer, complete: boolean, file: string, opti
 		if (cut > 0) text = text.slice(0, cut + 1);
 	}
 	if (text.trim().length === 0) throw new FileFormatError(file, 'the file is empty (no rows, no header)');
-	const newline = text.includes('\r\n') ? '\r\n' : text.includes('\n') ? '\n' : text.includes('\r') ? '\r' : '\n';
+	// The first line end (the header's, as a rule) says how lines end: a line break inside a quoted
+	// value further down must not decide it.
+	const lf = text.indexOf('\n');
+	const newline = lf > 0 && text[lf - 1] === '\r' ? '\r\n' : lf !== -1 ? '\n' : text.includes('\r') ? '\r' : '\n';
 
 	const delimiters = options.delimiter !== undefined ? [options.delimiter] : tsvHint ? ['\t', ...DELIMITERS.filter((d) => d !== '\t')] : DELIMITERS;
 	const quotes = options.quote !== undefined ? [options.quote] : QUOTES;
@@ -72,7 +75,7 @@ export function sniffDialect(head: Buffer, complete: boolean, file: string, opti
 			const width = widthThroughout(text, probe.delimiter, probe.quote, newline);
 			if (width === probe.columns) {
 				// The header rule reads the first 1,001 rows, as from the whole sample.
-				best = { ...probe, rows: parseSync(text, { delimiter: probe.delimiter, quote: probe.quote === '' ? false : probe.quote, relax_column_count: true, skip_empty_lines: true, to: 1001 }) as string[][] };
+				best = { ...probe, rows: parseSync(text, { delimiter: probe.delimiter, quote: probe.quote === '' ? false : probe.quote, escape: probe.quote === '' ? null : probe.quote, relax_column_count: true, skip_empty_lines: true, to: 1001 }) as string[][] };
 			} else if (width === undefined) {
 				const confirmed = dialectContest(text, [probe.delimiter], [probe.quote]);
 				if (confirmed?.consistent && confirmed.columns === probe.columns) best = confirmed;
@@ -138,7 +141,7 @@ function dialectContest(text: string, delimiters: string[], quotes: string[]): C
 		for (const quote of quotes.filter((q, i) => !absent(q) || quotes.findIndex(absent) === i)) {
 			let rows: string[][];
 			try {
-				rows = parseSync(text, { delimiter, quote: quote === '' ? false : quote, relax_column_count: true, skip_empty_lines: true }) as string[][];
+				rows = parseSync(text, { delimiter, quote: quote === '' ? false : quote, escape: quote === '' ? null : quote, relax_column_count: true, skip_empty_lines: true }) as string[][];
 			} catch {
 				continue; // this quote/delimiter pair cannot read the sample
 			}
@@ -149,7 +152,9 @@ function dialectContest(text: string, delimiters: string[], quotes: string[]): C
 			const share = agree / rows.length;
 			const consistent = share === 1;
 			// Higher is better, compared element by element.
-			const score = [columns > 1 && share >= 0.5 ? 1 : 0, ...(columns > 1 && share >= 0.5 ? [share, columns] : [consistent ? 1 : 0, columns, share])];
+			// Last: a quote that occurs in the text reads it better than one that does not (`'x'` is quoted).
+			const quoted = quote !== '' && text.includes(quote) ? 1 : 0;
+			const score = [columns > 1 && share >= 0.5 ? 1 : 0, ...(columns > 1 && share >= 0.5 ? [share, columns] : [consistent ? 1 : 0, columns, share]), quoted];
 			if (!best || compareScores(score, bestScore) > 0) {
 				best = { delimiter, quote, consistent, columns, share, rows };
 				bestScore = score;
@@ -184,6 +189,53 @@ function detectHeader(rows: string[][]): boolean {
 		if (!fitsType(type, inferTextType(rows[0][c] ?? ''))) return true;
 	}
 	return !anyTyped;
+}
+
+/**
+ * The line a record ends on, from the bytes read so far: 1 + the line feeds before the record's
+ * last byte (its own line end excluded). Asked in increasing order; chunks are let go once passed.
+ */
+class LineFeeds {
+	private readonly chunks: Buffer[] = [];
+	/** Byte offset where chunks[0] starts, and how far into it line feeds are counted. */
+	private chunkStart = 0;
+	private counted = 0;
+	private feeds = 0;
+
+	push(chunk: Buffer): void {
+		this.chunks.push(chunk);
+	}
+
+	lineEndingAt(bytes: number): number {
+		this.countTo(bytes - 1);
+		const last = this.byteAt(bytes - 1);
+		this.countTo(bytes);
+		return 1 + this.feeds - (last === 10 ? 1 : 0);
+	}
+
+	private byteAt(offset: number): number | undefined {
+		let start = this.chunkStart;
+		for (const chunk of this.chunks) {
+			if (offset < start + chunk.length) return offset >= start ? chunk[offset - start] : undefined;
+			start += chunk.length;
+		}
+		return undefined;
+	}
+
+	/** Counts line feeds up to (not including) byte `to`. */
+	private countTo(to: number): void {
+		while (this.chunks.length > 0 && this.counted < to) {
+			const chunk = this.chunks[0];
+			const from = this.counted - this.chunkStart;
+			const end = Math.min(chunk.length, to - this.chunkStart);
+			for (let i = chunk.indexOf(10, from); i !== -1 && i < end; i = chunk.indexOf(10, i + 1)) this.feeds++;
+			this.counted = this.chunkStart + end;
+			if (end === chunk.length) {
+				this.chunks.shift();
+				this.chunkStart += chunk.length;
+			} else break;
+		}
+	}
 }
 
 function isUtf8(bytes: Buffer, complete: boolean): boolean {
@@ -313,6 +365,10 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 		// the empty string.
 		cast: (value: string, context: { quoting: boolean }) => (value === '' && !context.quoting ? null : value),
 	};
+	// Line numbers are physical lines (line feeds), as the COPY path counts them: csv-parse's own
+	// count also takes a carriage return inside quotes for a line.
+	const lineFeeds = new LineFeeds();
+	stream.on('data', (chunk: Buffer) => lineFeeds.push(chunk));
 	const parser = stream.pipe(parse(parserOptions));
 	stream.on('error', (error) => parser.destroy(error));
 	const parseRejects: Reject[] = [];
@@ -321,13 +377,15 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 			parseRejects.push({ line: error.lines ?? null, column: null, reason: error.message, raw: error.raw ?? null });
 		});
 	}
-	type Parsed = { record: Array<string | null>; info: { lines: number }; raw?: string };
+	type Parsed = { record: Array<string | null>; info: { lines: number; bytes: number }; raw?: string };
 	const rawLine = (row: Parsed, values: Array<string | null>): string => (row.raw !== undefined ? row.raw.replace(/\r?\n$|\r$/, '') : values.join(dialect.delimiter));
 	const iterator = parser[Symbol.asyncIterator]() as AsyncIterator<Parsed>;
 	const next = async (): Promise<Parsed | null> => {
 		try {
 			const result = await iterator.next();
-			return result.done ? null : result.value;
+			if (result.done) return null;
+			result.value.info.lines = lineFeeds.lineEndingAt(result.value.info.bytes);
+			return result.value;
 		} catch (error) {
 			if (error instanceof FileFormatError) throw error;
 			const e = error as Error & { code?: string; lines?: number };
@@ -384,8 +442,11 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 			}
 			const record: LoadRecord = {};
 			let kept: Record<string, string> | null = null;
+			// Whole-record mode: every field as the file wrote it (null: unquoted empty).
+			const full: Record<string, string | null> | null = compact ? null : {};
 			for (let i = 0; i < width; i++) {
 				const value = values[i];
+				if (full) full[keys[i]] = value;
 				if (value === null) {
 					record[keys[i]] = null;
 					continue;
@@ -412,7 +473,7 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 			}
 			records.push(record);
 			if (compact) raws.push(kept ?? EMPTY_RAW);
-			else raws.push(kept === null ? record : { ...record, ...kept });
+			else raws.push(full);
 		};
 		const flush = (): ReadBatch => {
 			const batch: ReadBatch = { records, rejects: parseRejects.length > 0 ? [...rejects, ...parseRejects.splice(0)] : rejects, raws };

@@ -329,13 +329,22 @@ export async function readJson(stream: Readable, file: string, options: ReadOpti
 	const namer = new ColumnNamer();
 	const overrides = options.columnTypes ?? {};
 	const types = new Map<string, ColumnType | null>();
+	// An empty array says nothing about an array column's element type, but it is a value: beside
+	// numbers or strings it makes the column jsonb (a bigint column cannot hold []).
+	const emptyArrays = new Set<string>();
 	for (const row of sample) {
 		if (!row.value) continue;
 		for (const field in row.value) {
 			const current = types.get(field) ?? null;
 			if (current === 'text' || current === 'jsonb') continue;
-			types.set(field, widen(current, inferValueType(row.value[field])));
+			const value = row.value[field];
+			if (Array.isArray(value) && value.length === 0) emptyArrays.add(field);
+			types.set(field, widen(current, inferValueType(value)));
 		}
+	}
+	for (const field of emptyArrays) {
+		const type = types.get(field) ?? null;
+		if (type !== 'text' && !type?.endsWith('[]')) types.set(field, 'jsonb');
 	}
 	const columns: SourceColumn[] = [...types].map(([source, type], i) => {
 		const column = namer.name(source, i);
@@ -365,7 +374,8 @@ export async function readJson(stream: Readable, file: string, options: ReadOpti
 					record[namer.name(field)] = value;
 					continue;
 				}
-				if (value !== null && value !== undefined && spec.type !== 'text' && spec.type !== 'jsonb' && !fitsType(spec.type, inferValueType(value))) {
+				const type = Array.isArray(value) && value.length === 0 ? (spec.type.endsWith('[]') ? null : 'jsonb') : inferValueType(value);
+				if (value !== null && value !== undefined && spec.type !== 'text' && spec.type !== 'jsonb' && !fitsType(spec.type, type)) {
 					return reject(row, field, `${toJson(value, { nulReplaced: 0 }).slice(0, 80)} is not a ${sqlTypeName(spec.type)} value (the column's type ${
 						spec.inferred ? `was inferred from the first ${sampled} records` : 'was declared'
 					})`);
