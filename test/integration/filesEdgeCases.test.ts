@@ -4,7 +4,7 @@
  * written, and the run's ledger row. CSV cases run on both paths: COPY (default) and the checked
  * reader (rawRecord "full").
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localFileSource } from '../../lib/sources/files/bytes';
@@ -195,6 +195,26 @@ describe('JSON and NDJSON', () => {
 		expect(missing.error!.message).toBe('dump.json: the records path "data.rows" is not in the file: "data" has no "rows" (its keys: "total", "items"; line 18)');
 		expect(missing.exists).toBe(false);
 		expect(missing.run).toEqual({ rows_read: 0, rows_written: 0, rejected: null });
+	});
+
+	it('5. Records Path on real GeoJSON (vega-datasets earthquakes.json, USGS): one row per feature, values as JSON.parse reads them', async () => {
+		const path = join(__dirname, '..', '..', 'node_modules', 'vega-datasets', 'data', 'earthquakes.json');
+		const text = readFileSync(path, 'utf8');
+		const collection = JSON.parse(text) as { features: Array<{ id: string; properties: Record<string, unknown>; geometry: unknown }> };
+		const result = await load('earthquakes.json', text, { recordsPath: 'features' });
+		expect(result.summary).toMatchObject({ format: 'json', rows: collection.features.length, rejects: 0 });
+		expect(result.summary!.columns.map((c) => [c.column, c.type])).toEqual([
+			['type', 'text'],
+			['properties', 'jsonb'],
+			['geometry', 'jsonb'],
+			['id', 'text'],
+		]);
+		const { rows } = await db.pool.query(`select id, properties, geometry from ${result.qualified}`);
+		const byId = new Map(rows.map((r) => [r.id, r]));
+		expect(byId.size).toBe(collection.features.length);
+		for (const feature of collection.features) {
+			expect(byId.get(feature.id)).toEqual({ id: feature.id, properties: feature.properties, geometry: feature.geometry });
+		}
 	});
 
 	it('a truncated pretty object and text after a closing brace are errors with the line', async () => {

@@ -64,9 +64,10 @@ export function detectFormat(head: Buffer, name: string): FileFormat {
 }
 
 /**
- * Whether the first JSON value of `text` (an object) ends on the line it starts on: NDJSON, read
- * line by line. A value that spans lines (pretty-printed) or does not end within the sample is a
- * JSON document, read value by value: whitespace never decides how a record is read.
+ * Whether `text` (starting with an object) is NDJSON, read line by line: its first value ends on
+ * the line it starts on and more follows. A value that spans lines (pretty-printed), does not end
+ * within the sample, or is all there is, is a JSON document, read value by value (a records path
+ * then streams from it): whitespace never decides how a record is read.
  */
 function firstValueOnOneLine(text: string): boolean {
 	let depth = 0;
@@ -81,7 +82,7 @@ function firstValueOnOneLine(text: string): boolean {
 			else if (c === 34) inString = false;
 		} else if (c === 34) inString = true;
 		else if (c === 123 || c === 91) depth++;
-		else if ((c === 125 || c === 93) && --depth === 0) return true;
+		else if ((c === 125 || c === 93) && --depth === 0) return text.slice(i + 1).trim().length > 0;
 	}
 	return false;
 }
