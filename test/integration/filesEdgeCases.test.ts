@@ -222,6 +222,9 @@ describe('JSON and NDJSON', () => {
 		expect(cut.error!.message).toBe('cut.json: the JSON document is not closed: the file ends inside it (line 3); it may be truncated');
 		const junk = await load('junk.json', '{\n  "a": 1\n}\n]');
 		expect(junk.error!.message).toBe('junk.json: not valid JSON: unexpected "]" (line 4)');
-		expect(junk.exists).toBe(false);
+		for (const failed of [cut, junk]) {
+			expect(failed.exists).toBe(false);
+			expect(failed.run).toEqual({ rows_read: 0, rows_written: 0, rejected: null });
+		}
 	});
 });
