@@ -206,6 +206,20 @@ class LineFeeds {
 		this.chunks.push(chunk);
 	}
 
+	/** Bytes [start, end) as text (not yet passed by lineEndingAt). */
+	text(start: number, end: number, encoding: BufferEncoding): string {
+		const pieces: Buffer[] = [];
+		let at = this.chunkStart;
+		for (const chunk of this.chunks) {
+			const from = Math.max(start, at);
+			const to = Math.min(end, at + chunk.length);
+			if (from < to) pieces.push(chunk.subarray(from - at, to - at));
+			at += chunk.length;
+			if (at >= end) break;
+		}
+		return (pieces.length === 1 ? pieces[0] : Buffer.concat(pieces)).toString(encoding);
+	}
+
 	lineEndingAt(bytes: number): number {
 		this.countTo(bytes - 1);
 		const last = this.byteAt(bytes - 1);
@@ -236,6 +250,34 @@ class LineFeeds {
 			} else break;
 		}
 	}
+}
+
+/**
+ * Which fields of a record csv-parse accepted were quoted, from its text (blank lines before it,
+ * and a BOM at the start of the file, are skipped as csv-parse skipped them).
+ */
+function quotedFields(text: string, delimiter: string, quote: string, count: number, fileStart: boolean): boolean[] {
+	const quoted = new Array<boolean>(count).fill(false);
+	let i = fileStart && text.charCodeAt(0) === 0xfeff ? 1 : 0;
+	while (i < text.length && (text[i] === '\n' || text[i] === '\r')) i++;
+	for (let f = 0; f < count && i <= text.length; f++) {
+		if (quote !== '' && text[i] === quote) {
+			quoted[f] = true;
+			let j = i + 1;
+			while (j < text.length) {
+				if (text[j] === quote) {
+					if (text[j + 1] === quote) j += 2;
+					else break;
+				} else j++;
+			}
+			i = j + 1;
+			if (text.startsWith(delimiter, i)) i += delimiter.length;
+		} else {
+			const next = text.indexOf(delimiter, i);
+			i = next === -1 ? text.length + 1 : next + delimiter.length;
+		}
+	}
+	return quoted;
 }
 
 function isUtf8(bytes: Buffer, complete: boolean): boolean {
@@ -361,13 +403,12 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 		info: true,
 		raw: skip,
 		skip_records_with_error: skip,
-		// PostgreSQL's CSV rule: an unquoted empty field is NULL (null here), a quoted one ("") is
-		// the empty string.
-		cast: (value: string, context: { quoting: boolean }) => (value === '' && !context.quoting ? null : value),
 	};
 	// Line numbers are physical lines (line feeds), as the COPY path counts them: csv-parse's own
 	// count also takes a carriage return inside quotes for a line.
 	const lineFeeds = new LineFeeds();
+	const encoding: BufferEncoding = dialect.encoding === 'utf-8' ? 'utf8' : 'latin1';
+	let recordEnd = 0;
 	stream.on('data', (chunk: Buffer) => lineFeeds.push(chunk));
 	const parser = stream.pipe(parse(parserOptions));
 	stream.on('error', (error) => parser.destroy(error));
@@ -384,8 +425,18 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 		try {
 			const result = await iterator.next();
 			if (result.done) return null;
-			result.value.info.lines = lineFeeds.lineEndingAt(result.value.info.bytes);
-			return result.value;
+			const row = result.value;
+			const start = recordEnd;
+			recordEnd = row.info.bytes;
+			// PostgreSQL's CSV rule: an unquoted empty field is NULL (null here), a quoted one ("")
+			// the empty string. csv-parse gives '' for both: a record with an empty field is looked
+			// at in the file's bytes (csv-parse's per-field cast costs ~8× the whole read).
+			if (row.record.includes('')) {
+				const quoted = quotedFields(lineFeeds.text(start, recordEnd, encoding), dialect.delimiter, dialect.quote, row.record.length, start === 0);
+				for (let i = 0; i < row.record.length; i++) if (row.record[i] === '' && !quoted[i]) row.record[i] = null;
+			}
+			row.info.lines = lineFeeds.lineEndingAt(recordEnd);
+			return row;
 		} catch (error) {
 			if (error instanceof FileFormatError) throw error;
 			const e = error as Error & { code?: string; lines?: number };
