@@ -165,7 +165,7 @@ function isRealDate(value: string): boolean {
 
 function inferArrayType(values: unknown[]): ColumnType | null {
 	if (values.length === 0) return null;
-	if (values.every((v) => (typeof v === 'number' && Number.isSafeInteger(v)) || typeof v === 'bigint')) return 'bigint[]';
+	if (values.every((v) => (typeof v === 'number' && Number.isSafeInteger(v)) || (typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX))) return 'bigint[]';
 	if (values.every((v) => typeof v === 'string')) return 'text[]';
 	return 'jsonb';
 }

@@ -678,10 +678,13 @@ export async function copyCsvStream(pool: Pool, options: CsvCopyOptions): Promis
 
 		const { delimiter, quote, encoding } = options.csv;
 		const data = options.columns.map((c) => quoteIdent(columnNameFor(c.field)));
-		// FORCE_NULL: a quoted empty field is NULL too, as an unquoted one is (a file's "" is no value).
+		// PostgreSQL's CSV rule: an unquoted empty field is NULL, a quoted one ("") the empty string.
+		// Only a text column can hold the empty string; FORCE_NULL makes "" NULL in the others (the
+		// caller keeps the "" in _ipai_raw).
+		const forceNull = options.columns.filter((c) => c.type !== 'text').map((c) => quoteIdent(columnNameFor(c.field)));
 		const copyOptions =
 			`format csv, delimiter ${quoteLiteral(delimiter)}, quote ${quoteLiteral(quote)}, escape ${quoteLiteral(quote)}, ` +
-			`null '', encoding ${quoteLiteral(encoding)}${data.length > 0 ? `, force_null (${data.join(', ')})` : ''}`;
+			`null '', encoding ${quoteLiteral(encoding)}${forceNull.length > 0 ? `, force_null (${forceNull.join(', ')})` : ''}`;
 		const target = tableName(options.table);
 		const staging = quoteIdent(`_ipai_stage_csv_${process.pid}`);
 		if (keyColumns) {

@@ -182,7 +182,7 @@ export const properties: INodeProperties[] = [
 					{ name: 'Arrow IPC / Feather', value: 'arrow' },
 					{ name: 'CSV', value: 'csv' },
 					{ name: 'Detect', value: 'auto' },
-					{ name: 'JSON Array', value: 'json' },
+					{ name: 'JSON (Array, Object or Documents)', value: 'json' },
 					{ name: 'NDJSON (JSON Lines)', value: 'ndjson' },
 					{ name: 'Parquet', value: 'parquet' },
 					{ name: 'TSV', value: 'tsv' },
@@ -235,6 +235,15 @@ export const properties: INodeProperties[] = [
 				default: 'compact',
 			},
 			{
+				displayName: 'Records Path (JSON)',
+				name: 'recordsPath',
+				type: 'string',
+				default: '',
+				placeholder: 'features',
+				description:
+					'Where the records are in a JSON or NDJSON document, as dot-separated keys: features (GeoJSON), data.items (API dumps). One row per element of the array there. Empty: the elements of a top-level array, or a top-level object as one row.',
+			},
+			{
 				displayName: 'Sample Rows',
 				name: 'sampleRows',
 				type: 'number',
@@ -248,6 +257,14 @@ export const properties: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				description: 'Name of the connector stream whose state remembers loaded files (default: derived from bucket and prefix)',
+			},
+			{
+				displayName: 'Strict Headers (CSV/TSV)',
+				name: 'strictHeaders',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether a repeated header (also a and A, which become the same column name) fails the file with the file and header named. Off: repeats get numbered columns (a, a_2, …), listed in the output\'s repeatedHeaders.',
 			},
 		],
 	},

@@ -35,6 +35,7 @@ beforeAll(async () => {
 	const lines = readFileSync(join(DATA, 'stocks.csv'), 'utf8').split('\n');
 	lines[42] = lines[42].replace(/,[^,]*$/, ',n/a');
 	writeFileSync(join(files, 'stocks-bad.csv'), lines.join('\n'));
+	writeFileSync(join(files, 'empty.csv'), '');
 	await n8n.installPackage(packPackage());
 	await n8n.importCredentials([lakehouseCredential('lakehouseFile01', lakehouse.url)]);
 });
@@ -138,6 +139,29 @@ it('a bad row fails the node with file, line and column, and its own run is mark
 		expect((await pool.query(`select to_regclass('ipai_bronze_core.stocks') as t`)).rows[0].t).toBeNull();
 		const runs = await pool.query(`select r.status from ipai_connector_run r join ipai_connector_config c on c.id = r.connector_id where c.name = 'ipai_bronze_core.stocks'`);
 		expect(runs.rows.map((r) => r.status)).toEqual(['failed']);
+	} finally {
+		await pool.end();
+	}
+});
+
+it('Continue On Fail: an empty file is an output item with its error, and the run of the node is failed with the message', async () => {
+	await n8n.importWorkflow(
+		workflow('ipaiFileCof0001', [
+			trigger,
+			readFile(join(files, 'empty.csv')),
+			{ name: 'Ingest', type: `${PACKAGE_NAME}.ipaiFileIngest`, credentials, onError: 'continueRegularOutput', parameters: { source: 'binary', schema: 'ipai_bronze_core', table: 'empty_cof' } },
+		]),
+	);
+	const [item] = nodeOutput(await n8n.executeWorkflow('ipaiFileCof0001'), 'Ingest');
+	expect(item).toMatchObject({ error: 'empty.csv: the file is empty (0 bytes)', file: 'empty.csv', status: 'failed' });
+	const pool = new Pool({ connectionString: lakehouse.url });
+	try {
+		const runs = await pool.query(
+			`select r.status, r.error_message, r.metadata->'failed_files' as failed from ipai_connector_run r join ipai_connector_config c on c.id = r.connector_id where c.name = 'ipai_bronze_core.empty_cof'`,
+		);
+		expect(runs.rows).toEqual([
+			{ status: 'failed', error_message: '1 of 1 file failed: empty.csv: the file is empty (0 bytes)', failed: [{ file: 'empty.csv', item: 0, error: 'empty.csv: the file is empty (0 bytes)' }] },
+		]);
 	} finally {
 		await pool.end();
 	}

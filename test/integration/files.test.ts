@@ -165,7 +165,7 @@ describe('bad rows', () => {
 	it('skip: good rows load, bad rows land in the reject table with raw line, line number and reason', async () => {
 		const path = corrupted();
 		const { summary, qualified, runId } = await load(path, { onBadRow: 'skip', sampleRows: 1000 }, 'birdstrikes-bad.csv');
-		expect(summary).toMatchObject({ rows: 9_998, rejects: 2 });
+		expect(summary).toMatchObject({ rows: 9_998, rowsRead: 10_000, rejects: 2 });
 		expect(summary.detected).toMatchObject({ path: 'copy' });
 		expect((await db.pool.query(`select count(*)::int as n from ${qualified}`)).rows[0].n).toBe(9_998);
 		const { rows } = await db.pool.query(
@@ -359,7 +359,12 @@ describe('CSV straight into COPY, and the checked reader it gives way to', () =>
 			return line;
 		});
 		const { summary, qualified, runId } = await load(path, { onBadRow: 'skip' }, 'birds-60k-skip.csv');
-		expect(summary).toMatchObject({ rows: 60_000 - 3, rowsRead: 60_000 - 3, rejects: 3 });
+		// Every row read is counted, the rejected ones too, on the summary and on the run.
+		expect(summary).toMatchObject({ rows: 60_000 - 3, rowsRead: 60_000, rejects: 3, table: 'ipai_bronze_core.f' + tableCounter + '_birds_60k_skip_csv' });
+		const run = await db.pool.query(`select rows_read::int, rows_written::int, metadata->'rows_rejected' as rejected from ipai_connector_run where id = $1`, [runId]);
+		expect(run.rows[0]).toEqual({ rows_read: 60_000, rows_written: 60_000 - 3, rejected: 3 });
+		const targets = await db.pool.query('select distinct target_table from ipai_bronze_core.ipai_load_reject where run_id = $1', [runId]);
+		expect(targets.rows).toEqual([{ target_table: summary.table }]);
 		expect(summary.detected).toMatchObject({ path: 'copy' });
 		expect((await db.pool.query(`select count(*)::int as n from ${qualified}`)).rows[0].n).toBe(60_000 - 3);
 		const { rows } = await db.pool.query(

@@ -13,7 +13,7 @@ import { parse as parseSync } from 'csv-parse/sync';
 import { fitsType, inferTextType, newColumnType, sqlTypeName, widen, type ColumnType } from '../../lakehouse/columnTypes';
 import type { LoadRecord } from '../../lakehouse/loader';
 import { CsvScanner, NotCopyable } from './csvScanner';
-import { ColumnNamer } from './names';
+import { baseName, ColumnNamer } from './names';
 import { BadRowError, FileFormatError, type CsvOptions, type FileReader, type ReadBatch, type ReadOptions, type Reject, type SourceColumn } from './types';
 
 export const SAMPLE_BYTES = 1 << 20;
@@ -56,7 +56,10 @@ export function sniffDialect(head: Buffer, complete: boolean, file: string, opti
 		if (cut > 0) text = text.slice(0, cut + 1);
 	}
 	if (text.trim().length === 0) throw new FileFormatError(file, 'the file is empty (no rows, no header)');
-	const newline = text.includes('\r\n') ? '\r\n' : text.includes('\n') ? '\n' : text.includes('\r') ? '\r' : '\n';
+	// The first line end (the header's, as a rule) says how lines end: a line break inside a quoted
+	// value further down must not decide it.
+	const lf = text.indexOf('\n');
+	const newline = lf > 0 && text[lf - 1] === '\r' ? '\r\n' : lf !== -1 ? '\n' : text.includes('\r') ? '\r' : '\n';
 
 	const delimiters = options.delimiter !== undefined ? [options.delimiter] : tsvHint ? ['\t', ...DELIMITERS.filter((d) => d !== '\t')] : DELIMITERS;
 	const quotes = options.quote !== undefined ? [options.quote] : QUOTES;
@@ -72,7 +75,7 @@ export function sniffDialect(head: Buffer, complete: boolean, file: string, opti
 			const width = widthThroughout(text, probe.delimiter, probe.quote, newline);
 			if (width === probe.columns) {
 				// The header rule reads the first 1,001 rows, as from the whole sample.
-				best = { ...probe, rows: parseSync(text, { delimiter: probe.delimiter, quote: probe.quote === '' ? false : probe.quote, relax_column_count: true, skip_empty_lines: true, to: 1001 }) as string[][] };
+				best = { ...probe, rows: parseSync(text, { delimiter: probe.delimiter, quote: probe.quote === '' ? false : probe.quote, escape: probe.quote === '' ? null : probe.quote, relax_column_count: true, skip_empty_lines: true, to: 1001 }) as string[][] };
 			} else if (width === undefined) {
 				const confirmed = dialectContest(text, [probe.delimiter], [probe.quote]);
 				if (confirmed?.consistent && confirmed.columns === probe.columns) best = confirmed;
@@ -118,9 +121,18 @@ function widthThroughout(text: string, delimiter: string, quote: string, newline
 	return uneven ? null : width;
 }
 
-/** The delimiter and quote that read `text` best: every row as wide as the others, the most columns. */
+/**
+ * The delimiter and quote that read `text` best. A reading is judged by the first row (the header,
+ * or the first record): `share` is the part of the rows exactly as wide as it. A reading that
+ * splits the first row into several fields and on which at least half the rows agree with it
+ * beats any one-column reading, so a ragged row (one field too many or too few) cannot make the
+ * file a one-column TSV: it stays a row of the right dialect, for *Bad Rows* to handle. Among
+ * such readings the one most rows agree with wins, then the one with more columns. Without one,
+ * the old rule decides: every row as wide as the others, then the most columns.
+ */
 function dialectContest(text: string, delimiters: string[], quotes: string[]): Candidate | null {
 	let best: Candidate | null = null;
+	let bestScore: number[] = [];
 	// A delimiter or quote that never occurs reads the text like any other that never occurs: only
 	// the first of them (in order, which breaks ties) is tried.
 	const absent = (c: string) => c !== '' && !text.includes(c);
@@ -129,24 +141,35 @@ function dialectContest(text: string, delimiters: string[], quotes: string[]): C
 		for (const quote of quotes.filter((q, i) => !absent(q) || quotes.findIndex(absent) === i)) {
 			let rows: string[][];
 			try {
-				rows = parseSync(text, { delimiter, quote: quote === '' ? false : quote, relax_column_count: true, skip_empty_lines: true }) as string[][];
+				rows = parseSync(text, { delimiter, quote: quote === '' ? false : quote, escape: quote === '' ? null : quote, relax_column_count: true, skip_empty_lines: true }) as string[][];
 			} catch {
 				continue; // this quote/delimiter pair cannot read the sample
 			}
 			if (rows.length === 0) continue;
-			const counts = new Map<number, number>();
-			for (const row of rows) counts.set(row.length, (counts.get(row.length) ?? 0) + 1);
-			const [columns, hits] = [...counts].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0];
-			const share = hits / rows.length;
+			const columns = rows[0].length;
+			let agree = 0;
+			for (const row of rows) if (row.length === columns) agree++;
+			const share = agree / rows.length;
 			const consistent = share === 1;
-			const better =
-				!best ||
-				(consistent && !best.consistent) ||
-				(consistent === best.consistent && (columns > best.columns || (columns === best.columns && share > best.share)));
-			if (better) best = { delimiter, quote, consistent, columns, share, rows };
+			// Higher is better, compared element by element.
+			// Last: a quote that occurs in the text reads it better than one that does not (`'x'` is quoted).
+			const quoted = quote !== '' && text.includes(quote) ? 1 : 0;
+			const score = [columns > 1 && share >= 0.5 ? 1 : 0, ...(columns > 1 && share >= 0.5 ? [share, columns] : [consistent ? 1 : 0, columns, share]), quoted];
+			if (!best || compareScores(score, bestScore) > 0) {
+				best = { delimiter, quote, consistent, columns, share, rows };
+				bestScore = score;
+			}
 		}
 	}
 	return best;
+}
+
+function compareScores(a: number[], b: number[]): number {
+	for (let i = 0; i < Math.max(a.length, b.length); i++) {
+		const d = (a[i] ?? 0) - (b[i] ?? 0);
+		if (d !== 0) return d;
+	}
+	return 0;
 }
 
 /**
@@ -166,6 +189,95 @@ function detectHeader(rows: string[][]): boolean {
 		if (!fitsType(type, inferTextType(rows[0][c] ?? ''))) return true;
 	}
 	return !anyTyped;
+}
+
+/**
+ * The line a record ends on, from the bytes read so far: 1 + the line feeds before the record's
+ * last byte (its own line end excluded). Asked in increasing order; chunks are let go once passed.
+ */
+class LineFeeds {
+	private readonly chunks: Buffer[] = [];
+	/** Byte offset where chunks[0] starts, and how far into it line feeds are counted. */
+	private chunkStart = 0;
+	private counted = 0;
+	private feeds = 0;
+
+	push(chunk: Buffer): void {
+		this.chunks.push(chunk);
+	}
+
+	/** Bytes [start, end) as text (not yet passed by lineEndingAt). */
+	text(start: number, end: number, encoding: BufferEncoding): string {
+		const pieces: Buffer[] = [];
+		let at = this.chunkStart;
+		for (const chunk of this.chunks) {
+			const from = Math.max(start, at);
+			const to = Math.min(end, at + chunk.length);
+			if (from < to) pieces.push(chunk.subarray(from - at, to - at));
+			at += chunk.length;
+			if (at >= end) break;
+		}
+		return (pieces.length === 1 ? pieces[0] : Buffer.concat(pieces)).toString(encoding);
+	}
+
+	lineEndingAt(bytes: number): number {
+		this.countTo(bytes - 1);
+		const last = this.byteAt(bytes - 1);
+		this.countTo(bytes);
+		return 1 + this.feeds - (last === 10 ? 1 : 0);
+	}
+
+	private byteAt(offset: number): number | undefined {
+		let start = this.chunkStart;
+		for (const chunk of this.chunks) {
+			if (offset < start + chunk.length) return offset >= start ? chunk[offset - start] : undefined;
+			start += chunk.length;
+		}
+		return undefined;
+	}
+
+	/** Counts line feeds up to (not including) byte `to`. */
+	private countTo(to: number): void {
+		while (this.chunks.length > 0 && this.counted < to) {
+			const chunk = this.chunks[0];
+			const from = this.counted - this.chunkStart;
+			const end = Math.min(chunk.length, to - this.chunkStart);
+			for (let i = chunk.indexOf(10, from); i !== -1 && i < end; i = chunk.indexOf(10, i + 1)) this.feeds++;
+			this.counted = this.chunkStart + end;
+			if (end === chunk.length) {
+				this.chunks.shift();
+				this.chunkStart += chunk.length;
+			} else break;
+		}
+	}
+}
+
+/**
+ * Which fields of a record csv-parse accepted were quoted, from its text (blank lines before it,
+ * and a BOM at the start of the file, are skipped as csv-parse skipped them).
+ */
+function quotedFields(text: string, delimiter: string, quote: string, count: number, fileStart: boolean): boolean[] {
+	const quoted = new Array<boolean>(count).fill(false);
+	let i = fileStart && text.charCodeAt(0) === 0xfeff ? 1 : 0;
+	while (i < text.length && (text[i] === '\n' || text[i] === '\r')) i++;
+	for (let f = 0; f < count && i <= text.length; f++) {
+		if (quote !== '' && text[i] === quote) {
+			quoted[f] = true;
+			let j = i + 1;
+			while (j < text.length) {
+				if (text[j] === quote) {
+					if (text[j + 1] === quote) j += 2;
+					else break;
+				} else j++;
+			}
+			i = j + 1;
+			if (text.startsWith(delimiter, i)) i += delimiter.length;
+		} else {
+			const next = text.indexOf(delimiter, i);
+			i = next === -1 ? text.length + 1 : next + delimiter.length;
+		}
+	}
+	return quoted;
 }
 
 function isUtf8(bytes: Buffer, complete: boolean): boolean {
@@ -188,22 +300,52 @@ function isUtf8(bytes: Buffer, complete: boolean): boolean {
  * another width say nothing) unless declared. Shared by the checked reader and the COPY path, so
  * both decide the same table from the same file.
  */
-export function decideColumns(names: string[], sample: string[][], options: ReadOptions): SourceColumn[] {
+export function decideColumns(names: string[], sample: Array<Array<string | null>>, options: ReadOptions, file: string): SourceColumn[] {
 	const width = names.length;
+	if (options.csv?.strictHeaders) assertUniqueHeaders(names, file);
 	const namer = new ColumnNamer();
 	const overrides = options.columnTypes ?? {};
 	return names.map((source, i) => {
-		const column = namer.name(source, i);
+		const column = namer.fresh(source, i);
 		const declared = overrides[source] ?? overrides[column];
 		if (declared) return { source, column, type: declared, inferred: false };
 		let type: ColumnType | null = null;
 		for (const record of sample) {
 			if (record.length !== width) continue;
-			type = widen(type, inferTextType(record[i]));
+			type = widen(type, inferTextType(record[i] ?? ''));
 			if (type === 'text') break;
 		}
 		return { source, column, type: type === null ? 'text' : newColumnType(type), inferred: true };
 	});
+}
+
+/**
+ * Strict headers: every header names one column of its own. Headers that are equal, or become the
+ * same column name (`a` and `A`, `Cost $` and `cost`), are an error naming the file and the headers.
+ */
+function assertUniqueHeaders(names: string[], file: string): void {
+	const byBase = new Map<string, number[]>();
+	names.forEach((name, i) => {
+		const base = baseName(name, i);
+		byBase.set(base, [...(byBase.get(base) ?? []), i]);
+	});
+	const clashes = [...byBase.values()].filter((positions) => positions.length > 1);
+	if (clashes.length === 0) return;
+	const described = clashes.map((positions) => {
+		const headers = [...new Set(positions.map((p) => names[p]))];
+		const where = `columns ${positions.map((p) => p + 1).join(', ')}`;
+		return headers.length === 1 ? `the header ${JSON.stringify(headers[0])} appears ${positions.length} times (${where})` : `the headers ${headers.map((h) => JSON.stringify(h)).join(', ')} (${where}) would become the same column`;
+	});
+	throw new FileFormatError(file, `${described.join('; ')}. Strict headers are on: rename the headers in the file, or turn Strict Headers off to number the repeats (a, a_2, …)`);
+}
+
+/** Headers that share a name with an earlier header, and the column each was given instead. */
+export function repeatedHeaders(columns: SourceColumn[]): Array<{ header: string; position: number; column: string }> {
+	const result: Array<{ header: string; position: number; column: string }> = [];
+	columns.forEach((c, i) => {
+		if (c.column !== baseName(c.source, i)) result.push({ header: c.source, position: i + 1, column: c.column });
+	});
+	return result;
 }
 
 const CANONICAL_INTEGER = /^-?(?:0|[1-9]\d*)$/;
@@ -262,6 +404,12 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 		raw: skip,
 		skip_records_with_error: skip,
 	};
+	// Line numbers are physical lines (line feeds), as the COPY path counts them: csv-parse's own
+	// count also takes a carriage return inside quotes for a line.
+	const lineFeeds = new LineFeeds();
+	const encoding: BufferEncoding = dialect.encoding === 'utf-8' ? 'utf8' : 'latin1';
+	let recordEnd = 0;
+	stream.on('data', (chunk: Buffer) => lineFeeds.push(chunk));
 	const parser = stream.pipe(parse(parserOptions));
 	stream.on('error', (error) => parser.destroy(error));
 	const parseRejects: Reject[] = [];
@@ -270,13 +418,25 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 			parseRejects.push({ line: error.lines ?? null, column: null, reason: error.message, raw: error.raw ?? null });
 		});
 	}
-	type Parsed = { record: string[]; info: { lines: number }; raw?: string };
-	const rawLine = (row: Parsed, values: string[]): string => (row.raw !== undefined ? row.raw.replace(/\r?\n$|\r$/, '') : values.join(dialect.delimiter));
+	type Parsed = { record: Array<string | null>; info: { lines: number; bytes: number }; raw?: string };
+	const rawLine = (row: Parsed, values: Array<string | null>): string => (row.raw !== undefined ? row.raw.replace(/\r?\n$|\r$/, '') : values.join(dialect.delimiter));
 	const iterator = parser[Symbol.asyncIterator]() as AsyncIterator<Parsed>;
 	const next = async (): Promise<Parsed | null> => {
 		try {
 			const result = await iterator.next();
-			return result.done ? null : result.value;
+			if (result.done) return null;
+			const row = result.value;
+			const start = recordEnd;
+			recordEnd = row.info.bytes;
+			// PostgreSQL's CSV rule: an unquoted empty field is NULL (null here), a quoted one ("")
+			// the empty string. csv-parse gives '' for both: a record with an empty field is looked
+			// at in the file's bytes (csv-parse's per-field cast costs ~8× the whole read).
+			if (row.record.includes('')) {
+				const quoted = quotedFields(lineFeeds.text(start, recordEnd, encoding), dialect.delimiter, dialect.quote, row.record.length, start === 0);
+				for (let i = 0; i < row.record.length; i++) if (row.record[i] === '' && !quoted[i]) row.record[i] = null;
+			}
+			row.info.lines = lineFeeds.lineEndingAt(recordEnd);
+			return row;
 		} catch (error) {
 			if (error instanceof FileFormatError) throw error;
 			const e = error as Error & { code?: string; lines?: number };
@@ -290,7 +450,7 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 	let first: Parsed | null = await next();
 	if (!first) throw new FileFormatError(file, 'the file is empty (no rows, no header)');
 	if (dialect.header) {
-		names = first.record.map((n) => n.trim());
+		names = first.record.map((n) => (n ?? '').trim());
 		first = null;
 	} else {
 		names = first.record.map((_, i) => `column${i}`);
@@ -310,12 +470,13 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 		throw new FileFormatError(file, `the file has a header (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}) but no data rows`);
 	}
 
-	const columns = decideColumns(names, sample.map((row) => row.record), options);
+	const columns = decideColumns(names, sample.map((row) => row.record), options, file);
 	const keys = columns.map((c) => c.column);
 	// What each column checks: nothing for text; the engine's type rules otherwise.
 	const checks = columns.map((c) => (c.type === 'text' || c.type === 'jsonb' ? null : c.type));
 	const pageRows = options.pageRows ?? 5_000;
 	const compact = (options.rawRecord ?? 'compact') === 'compact';
+	const textColumn = columns.map((c) => c.type === 'text');
 	const sampled = sample.length;
 
 	async function* batches(): AsyncGenerator<ReadBatch> {
@@ -332,10 +493,23 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 			}
 			const record: LoadRecord = {};
 			let kept: Record<string, string> | null = null;
+			// Whole-record mode: every field as the file wrote it (null: unquoted empty).
+			const full: Record<string, string | null> | null = compact ? null : {};
 			for (let i = 0; i < width; i++) {
 				const value = values[i];
-				if (value === '') {
+				if (full) full[keys[i]] = value;
+				if (value === null) {
 					record[keys[i]] = null;
+					continue;
+				}
+				if (value === '') {
+					// A quoted empty field: the empty string. A typed column cannot hold it: NULL
+					// there, and _ipai_raw keeps the "" (in either raw mode).
+					if (textColumn[i]) record[keys[i]] = '';
+					else {
+						record[keys[i]] = null;
+						(kept ??= {})[keys[i]] = '';
+					}
 					continue;
 				}
 				const check = checks[i];
@@ -350,10 +524,10 @@ export async function readCsv(stream: Readable, head: Buffer, complete: boolean,
 			}
 			records.push(record);
 			if (compact) raws.push(kept ?? EMPTY_RAW);
+			else raws.push(full);
 		};
 		const flush = (): ReadBatch => {
-			const batch: ReadBatch = { records, rejects: parseRejects.length > 0 ? [...rejects, ...parseRejects.splice(0)] : rejects };
-			if (compact) batch.raws = raws;
+			const batch: ReadBatch = { records, rejects: parseRejects.length > 0 ? [...rejects, ...parseRejects.splice(0)] : rejects, raws };
 			records = [];
 			raws = [];
 			rejects = [];

@@ -21,7 +21,7 @@ import { fitsType, inferTextType, widen } from '../../lakehouse/columnTypes';
 import type { CsvCopyOptions } from '../../lakehouse/loader';
 import type { TableShape } from '../../lakehouse/tables';
 import { badValueReason, decideColumns, describeDialect, keepsText, type CsvDialect } from './csv';
-import { CsvScanner, ESCAPED, NotCopyable, type OnRecord } from './csvScanner';
+import { CsvScanner, ESCAPED, NotCopyable, QUOTED, type OnRecord } from './csvScanner';
 import { BadRowError, type ReadOptions, type Reject, type SourceColumn } from './types';
 
 export { NotCopyable };
@@ -184,7 +184,7 @@ export async function planCsvCopy(
 	if (names === null) throw new NotCopyable('no header row was read');
 	if (sample.length === 0) throw new NotCopyable('the file has no data rows');
 	const header: string[] = names;
-	const columns = decideColumns(header, sample, options);
+	const columns = decideColumns(header, sample, options, file);
 	const sampled = sample.length;
 	const kinds = columns.map((c) => c.type);
 	if (kinds.some((t) => t === 'jsonb' || t === 'bigint[]' || t === 'text[]')) throw new NotCopyable('a column is declared as jsonb or an array');
@@ -266,7 +266,12 @@ export async function planCsvCopy(
 				const { index, column, check } = typed[t];
 				const s = starts[index];
 				const e = ends[index];
-				if (s === e) continue; // NULL (FORCE_NULL makes a quoted "" NULL too)
+				if (s === e) {
+					// Unquoted: NULL. Quoted (""), the empty string, which a typed column cannot hold:
+					// FORCE_NULL makes it NULL there and _ipai_raw keeps the "" (as the checked reader does).
+					if (flags[index] & QUOTED) kept = `${kept === null ? '' : `${kept},`}${rawKeys[index]}:""`;
+					continue;
+				}
 				let verdict = check !== null && (flags[index] & ESCAPED) === 0 ? check(buf, s, e) : -1;
 				let text: string | null = null;
 				if (verdict === -1) {

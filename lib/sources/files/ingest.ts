@@ -12,7 +12,7 @@ import { quoteIdent, quoteLiteral } from '../../lakehouse/sql';
 import { tableName, type SchemaChange, type TableRef } from '../../lakehouse/tables';
 import { readArrow, ARROW_MAGIC } from './arrow';
 import { counted, fileRanges, gunzip, isGzip, peek, spool } from './bytes';
-import { DEFAULT_SAMPLE_ROWS, readCsv, SAMPLE_BYTES, sniffDialect } from './csv';
+import { DEFAULT_SAMPLE_ROWS, readCsv, repeatedHeaders, SAMPLE_BYTES, sniffDialect } from './csv';
 import { NotCopyable, planCsvCopy } from './csvCopy';
 import { readJson } from './json';
 import { RecyclingFileStream, type ChunkRecycler } from './recycle';
@@ -39,7 +39,10 @@ export interface FileSummary {
 	table: string;
 	rows: number;
 	rowsRead: number;
+	/** Rows rejected (written to the reject table); rowsRead counts them too. */
 	rejects: number;
+	/** CSV/TSV headers that repeat an earlier one, and the column each was given (a → a_2). */
+	repeatedHeaders?: Array<{ header: string; position: number; column: string }>;
 	bytes: number;
 	durationMs: number;
 	schemaChanges: SchemaChange[];
@@ -55,9 +58,33 @@ export function detectFormat(head: Buffer, name: string): FileFormat {
 	const text = head.subarray(0, 4096).toString('utf8').replace(/^\uFEFF/, '').trimStart();
 	if (ext === 'ndjson' || ext === 'jsonl') return 'ndjson';
 	if (text.startsWith('[')) return 'json';
-	if (text.startsWith('{')) return 'ndjson';
+	if (text.startsWith('{')) return firstValueOnOneLine(head.toString('utf8').replace(/^\uFEFF/, '').trimStart()) ? 'ndjson' : 'json';
 	if (ext === 'json') return 'json';
 	return ext === 'tsv' || ext === 'tab' ? 'tsv' : 'csv';
+}
+
+/**
+ * Whether `text` (starting with an object) is NDJSON, read line by line: its first value ends on
+ * the line it starts on and more follows. A value that spans lines (pretty-printed), does not end
+ * within the sample, or is all there is, is a JSON document, read value by value (a records path
+ * then streams from it): whitespace never decides how a record is read.
+ */
+function firstValueOnOneLine(text: string): boolean {
+	let depth = 0;
+	let inString = false;
+	let escaped = false;
+	for (let i = 0; i < text.length; i++) {
+		const c = text.charCodeAt(i);
+		if (c === 10) return false;
+		if (inString) {
+			if (escaped) escaped = false;
+			else if (c === 92) escaped = true;
+			else if (c === 34) inString = false;
+		} else if (c === 34) inString = true;
+		else if (c === 123 || c === 91) depth++;
+		else if ((c === 125 || c === 93) && --depth === 0) return text.slice(i + 1).trim().length > 0;
+	}
+	return false;
 }
 
 /** A file's bytes, decompressed, with its first bytes and its format. */
@@ -161,7 +188,7 @@ export async function ingestFile(pool: Pool, source: FileSource, options: Ingest
 	try {
 		const key = keyColumns(source.name, reader.columns, options.key);
 		let rejects = 0;
-		const target = tableName(options.table);
+		const target = summaryTable(options.table);
 		const renamed = reader.columns.filter((c) => c.column !== c.source);
 
 		async function* pages(): AsyncGenerator<Page> {
@@ -178,6 +205,7 @@ export async function ingestFile(pool: Pool, source: FileSource, options: Ingest
 				state: options.state,
 				afterWrite: async (client) => {
 					if (renamed.length > 0) await commentColumns(client, options.table, renamed);
+					await countRejects(client, options.runId, rejects);
 				},
 			};
 		}
@@ -191,13 +219,15 @@ export async function ingestFile(pool: Pool, source: FileSource, options: Ingest
 			atomic: true,
 		});
 		const detected = reader.format === 'csv' || reader.format === 'tsv' ? { ...reader.detected, path: 'checked', ...(checkedBecause ? { checkedBecause } : {}) } : reader.detected;
+		const repeated = reader.format === 'csv' || reader.format === 'tsv' ? repeatedHeaders(reader.columns) : [];
 		return {
 			file: source.name,
 			format: reader.format,
-			table: `${options.table.schema}.${options.table.name}`,
+			table: target,
 			rows: result.rowsWritten,
-			rowsRead: result.rowsRead,
+			rowsRead: result.rowsRead + rejects,
 			rejects,
+			...(repeated.length > 0 ? { repeatedHeaders: repeated } : {}),
 			bytes: bytes.bytes,
 			durationMs: Date.now() - started,
 			schemaChanges: result.schemaChanges,
@@ -213,7 +243,8 @@ export async function ingestFile(pool: Pool, source: FileSource, options: Ingest
 function keyColumns(file: string, columns: SourceColumn[], key: string[] | undefined): string[] | undefined {
 	const keyOf = new Map<string, string>();
 	for (const c of columns) {
-		keyOf.set(c.source, c.column);
+		// A repeated header names its first column (the others are a_2, … by their own names).
+		if (!keyOf.has(c.source)) keyOf.set(c.source, c.column);
 		keyOf.set(c.column, c.column);
 	}
 	return key?.map((k) => {
@@ -245,7 +276,7 @@ async function copyFile(pool: Pool, source: FileSource, options: IngestOptions, 
 	const dialect = sniffDialect(opened.head, opened.complete, file, options.csv, opened.format === 'tsv');
 	const plan = await planCsvCopy(opened.stream[Symbol.asyncIterator](), dialect, file, options, options.sampleRows ?? DEFAULT_SAMPLE_ROWS);
 	const key = keyColumns(file, plan.columns, options.key);
-	const target = tableName(options.table);
+	const target = summaryTable(options.table);
 	const renamed = plan.columns.filter((c) => c.column !== c.source);
 	const result = await copyCsvStream(pool, {
 		connectorId: options.connectorId,
@@ -259,21 +290,57 @@ async function copyFile(pool: Pool, source: FileSource, options: IngestOptions, 
 		afterWrite: async (client) => {
 			if (plan.rejects.length > 0) await writeRejects(client, options, file, target, plan.rejects);
 			if (renamed.length > 0) await commentColumns(client, options.table, renamed);
+			await countRejects(client, options.runId, plan.stats.rejects);
 		},
 	});
+	const repeated = repeatedHeaders(plan.columns);
 	return {
 		file,
 		format: dialect.delimiter === '\t' ? 'tsv' : 'csv',
-		table: `${options.table.schema}.${options.table.name}`,
+		table: target,
 		rows: result.rowsWritten,
-		rowsRead: result.rowsRead,
+		rowsRead: result.rowsRead + plan.stats.rejects,
 		rejects: plan.stats.rejects,
+		...(repeated.length > 0 ? { repeatedHeaders: repeated } : {}),
 		bytes: bytes.bytes,
 		durationMs: Date.now() - started,
 		schemaChanges: result.schemaChanges,
 		columns: plan.columns.map(({ source: s, column, type }) => ({ source: s, column, type })),
 		detected: { ...plan.detected, path: 'copy' },
 	};
+}
+
+/**
+ * A file that failed while the workflow went on (n8n's Continue On Fail): an entry in the run's
+ * metadata.failed_files, so the ledger shows it whether or not the run itself ends failed.
+ * The message must already be free of secrets.
+ */
+export async function recordFailedFile(pool: Pool, runId: string, failure: { file: string | null; item: number; error: string }): Promise<void> {
+	await pool.query(
+		`update public.ipai_connector_run
+		    set metadata = coalesce(metadata, '{}') || jsonb_build_object('failed_files', coalesce(metadata->'failed_files', '[]') || jsonb_build_array($2::jsonb))
+		  where id = $1`,
+		[runId, JSON.stringify(failure)],
+	);
+}
+
+/** The target table as summaries, rejects and messages name it: schema.table. */
+function summaryTable(table: TableRef): string {
+	return `${table.schema}.${table.name}`;
+}
+
+/**
+ * Rejected rows were read too: the run counts them in rows_read and, separately, in
+ * metadata.rows_rejected (present, 0 or more, on every run that loaded a file).
+ */
+async function countRejects(client: ClientBase, runId: string, rejects: number): Promise<void> {
+	await client.query(
+		`update public.ipai_connector_run
+		    set rows_read = coalesce(rows_read, 0) + $2,
+		        metadata = coalesce(metadata, '{}') || jsonb_build_object('rows_rejected', coalesce((metadata->>'rows_rejected')::bigint, 0) + $2)
+		  where id = $1`,
+		[runId, rejects],
+	);
 }
 
 async function writeRejects(client: ClientBase, options: IngestOptions, file: string, target: string, rejects: Reject[]): Promise<void> {

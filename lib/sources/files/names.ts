@@ -40,15 +40,30 @@ export class ColumnNamer {
 	name(source: string, position?: number): string {
 		const known = this.bySource.get(source);
 		if (known !== undefined) return known;
-		let base = snakeCase(source);
-		if (base === '') base = `column_${(position ?? this.used.size) + 1}`;
-		if (RESERVED.has(base)) base = `${base}_`;
-		if (base.startsWith('_ipai_') || base === '_ipai') base = `src${base}`;
-		base = fitIdentifier(base);
-		let candidate = base;
-		for (let n = 2; this.used.has(candidate); n++) candidate = fitIdentifier(`${base}_${n}`);
-		this.used.add(candidate);
+		const candidate = this.fresh(source, position);
 		this.bySource.set(source, candidate);
 		return candidate;
 	}
+
+	/**
+	 * A new column for a header at a position, even when the same header came before (a CSV file
+	 * may repeat one: `a,a,b,A` → a, a_2, b, a_3). Names depend only on the headers and their
+	 * order, so the same header row always gives the same columns.
+	 */
+	fresh(source: string, position?: number): string {
+		const base = baseName(source, position ?? this.used.size);
+		let candidate = base;
+		for (let n = 2; this.used.has(candidate); n++) candidate = fitIdentifier(`${base}_${n}`);
+		this.used.add(candidate);
+		return candidate;
+	}
+}
+
+/** The column name a header asks for before de-duplication (position: 0-based, for empty headers). */
+export function baseName(source: string, position: number): string {
+	let base = snakeCase(source);
+	if (base === '') base = `column_${position + 1}`;
+	if (RESERVED.has(base)) base = `${base}_`;
+	if (base.startsWith('_ipai_') || base === '_ipai') base = `src${base}`;
+	return fitIdentifier(base);
 }

@@ -26,6 +26,12 @@ export interface CsvOptions {
 	header?: boolean;
 	/** Text encoding; detected (UTF-8, or Latin-1 when the sample is not valid UTF-8) when omitted. */
 	encoding?: 'utf-8' | 'latin1';
+	/**
+	 * Headers must be unique (also after normalisation: `a` and `A`); a repeat is an error naming
+	 * the file and the header. Off (default): repeats get numbered columns (a, a_2, …), listed in
+	 * the summary's `repeatedHeaders`.
+	 */
+	strictHeaders?: boolean;
 }
 
 export interface ReadOptions {
@@ -45,6 +51,12 @@ export interface ReadOptions {
 	 * lets the file go straight into COPY. `full`: the whole record on every row (the checked path).
 	 */
 	rawRecord?: 'compact' | 'full';
+	/**
+	 * JSON/NDJSON: where the records are, as dot-separated keys (`features` for GeoJSON,
+	 * `data.items`): the elements of the array there, one row each. Default: a top-level array's
+	 * elements, or the top-level object itself as one row.
+	 */
+	recordsPath?: string;
 }
 
 /** A column of the file: its name in the file, its column in the table, its type. */

@@ -14,6 +14,7 @@ import {
 	httpSource,
 	ingestFile,
 	localFileSource,
+	recordFailedFile,
 	s3Store,
 	supabaseStore,
 	syncObjectStore,
@@ -63,7 +64,9 @@ function readOptions(fn: IExecuteFunctions, i: number): Base {
 		columnTypes,
 		sampleRows: options.sampleRows ? Number(options.sampleRows) : undefined,
 		rawRecord: options.rawRecord === 'full' ? 'full' : 'compact',
+		recordsPath: (options.recordsPath as string) || undefined,
 		csv: {
+			strictHeaders: options.strictHeaders === true,
 			delimiter: (options.delimiter as string) || undefined,
 			quote: (options.quote as string) || undefined,
 			header,
@@ -118,6 +121,9 @@ export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionDat
 			ownRun = { runId, connectorId };
 		}
 
+		// Files that failed under Continue On Fail: each is on the run (metadata.failed_files), and a
+		// run of the node's own with any failed file ends failed, with their messages.
+		const failures: string[] = [];
 		for (let i = 0; i < items.length; i++) {
 			try {
 				const base = readOptions(this, i);
@@ -178,11 +184,19 @@ export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionDat
 			} catch (error) {
 				const safe = error instanceof NodeOperationError ? error : nodeError(node, error, i, secrets);
 				if (this.continueOnFail()) {
-					out.push({ json: { error: safe.message }, pairedItem: { item: i } });
+					const file = typeof (error as { file?: unknown }).file === 'string' ? ((error as { file: string }).file) : null;
+					await recordFailedFile(session.pool, runId, { file, item: i, error: safe.message });
+					failures.push(safe.message);
+					out.push({ json: { error: safe.message, ...(file !== null ? { file } : {}), runId, connectorId, status: 'failed' }, pairedItem: { item: i } });
 					continue;
 				}
 				throw safe;
 			}
+		}
+		if (ownRun && failures.length > 0) {
+			const message = `${failures.length} of ${items.length} file${items.length === 1 ? '' : 's'} failed: ${failures.join(' | ')}`;
+			await failRun(session.pool, ownRun.runId, { error: new Error(message), secrets });
+			ownRun = null;
 		}
 		if (ownRun) await finishRun(session.pool, ownRun.runId);
 		return out;
