@@ -307,8 +307,10 @@ function isoSeconds(ms: number): string {
  * Workflow runs: `created` windows read oldest first. History before the re-read range is read as
  * one window, halved until each part holds fewer than 1,000 runs; the re-read range (re-runs
  * change runs up to 30 days after creation) is cut into windows aligned to fixed dates so their
- * URLs repeat between syncs and unchanged windows answer 304. The cursor is the end of the
- * newest window read; each window is a checkpoint.
+ * URLs repeat between syncs and unchanged windows answer 304. Every page of a window keeps its
+ * own ETag: runs are listed by creation, so a run that changes (re-run, completion) stays on its
+ * page, and a 304 on page 1 says nothing about page 2. The cursor is the end of the newest window
+ * read; each window is a checkpoint.
  */
 export const readWorkflowRuns: Reader = async function* ({ client, repo, cursor, state, options }) {
 	const now = options.now?.() ?? Date.now();
@@ -319,8 +321,8 @@ export const readWorkflowRuns: Reader = async function* ({ client, repo, cursor,
 		? Date.parse(options.startDate ?? repo.createdAt ?? new Date(now - 365 * DAY).toISOString())
 		: cursorMs;
 	const start = Math.min(Number.isNaN(firstMs) ? reReadStart : Math.floor(firstMs / 1000) * 1000, reReadStart);
-	const oldEtags = (state.etags ?? {}) as Record<string, string>;
-	const etags: Record<string, string> = {};
+	const oldWindows = (state.windows ?? {}) as Record<string, PageMemo[]>;
+	const windows: Record<string, PageMemo[]> = {};
 	const url = path(repo, '/actions/runs');
 
 	const segments: Array<[number, number]> = [];
@@ -329,30 +331,32 @@ export const readWorkflowRuns: Reader = async function* ({ client, repo, cursor,
 
 	async function* window(from: number, to: number): AsyncGenerator<Page> {
 		const created = `${isoSeconds(from)}..${isoSeconds(to - 1000)}`;
-		let res: GitHubResponse<{ total_count?: number }> = await client.get(url, { created, per_page: options.perPage }, oldEtags[created]);
-		if (res.notModified) {
-			etags[created] = oldEtags[created];
-			return;
+		const memo = Array.isArray(oldWindows[created]) ? oldWindows[created] : [];
+		const pages: PageMemo[] = [];
+		let next: string | undefined = url;
+		let params: Record<string, unknown> = { created, per_page: options.perPage };
+		for (let i = 0; next; i++) {
+			const res: GitHubResponse<{ total_count?: number }> = await client.get(next, params, memo[i]?.url === next ? memo[i].etag : undefined);
+			if (i === 0 && !res.notModified && (res.data.total_count ?? 0) >= RUNS_RESULT_CAP && to - from > 2000) {
+				const mid = from + Math.floor((to - from) / 2000) * 1000;
+				yield* window(from, mid);
+				yield* window(mid, to);
+				return;
+			}
+			const after: string | undefined = res.notModified ? memo[i]?.next : res.next;
+			pages.push({ url: next, etag: res.etag ?? memo[i]?.etag, next: after });
+			if (!res.notModified) yield { records: asArray(res.data, 'workflow_runs').map((r) => tag(repo, r)) };
+			next = after;
+			params = {};
 		}
-		if ((res.data.total_count ?? 0) >= RUNS_RESULT_CAP && to - from > 2000) {
-			const mid = from + Math.floor((to - from) / 2000) * 1000;
-			yield* window(from, mid);
-			yield* window(mid, to);
-			return;
-		}
-		if (res.etag) etags[created] = res.etag;
-		for (;;) {
-			yield { records: asArray(res.data, 'workflow_runs').map((r) => tag(repo, r)) };
-			if (!res.next) return;
-			res = await client.get(res.next);
-		}
+		windows[created] = pages;
 	}
 
 	for (const [from, to] of segments) {
 		yield* window(from, to);
-		// Kept: ETags of windows still inside the re-read range, read now or earlier.
-		const kept = Object.fromEntries(Object.entries({ ...oldEtags, ...etags }).filter(([k]) => Date.parse(k.split('..')[0]) >= reReadStart));
-		yield { records: [], cursor: isoSeconds(Math.min(to, now)), state: { etags: kept } };
+		// Kept: page ETags of windows still inside the re-read range, read now or earlier.
+		const kept = Object.fromEntries(Object.entries({ ...oldWindows, ...windows }).filter(([k]) => Date.parse(k.split('..')[0]) >= reReadStart));
+		yield { records: [], cursor: isoSeconds(Math.min(to, now)), state: { windows: kept } };
 	}
 };
 

@@ -178,7 +178,9 @@ export async function* readRepositories(
 export function bronzeParents(pool: Pool, connectorId: string, schema: string): ParentSource {
 	return async function* (parent, repo, after) {
 		const table = tableName({ schema, name: STREAM_SPECS[parent].table });
-		let position: ChildCursor | null = after;
+		// Parents updated in the cursor's own second are read again: GitHub's timestamps are whole
+		// seconds, so a child added later in that second left its parent's updated_at unchanged.
+		let position: ChildCursor | null = after ? { updated_at: after.updated_at, id: 0 } : null;
 		for (;;) {
 			let rows: Array<{ id: string; updated_at: Date; number: number | null }>;
 			try {
