@@ -233,6 +233,8 @@ export async function syncGitHub(pool: Pool, client: GitHubClient, options: GitH
 	await load('repositories', selectionLabel, 'repositories', readRepositories(client, options.selection, repoState.state, reader.perPage, repos, skipped));
 
 	const unavailable = new Set<string>();
+	/** Repositories whose issues or pull requests were read from the start by this run: nothing to scan yet. */
+	const firstRead = new Set<string>();
 	const parents = bronzeParents(pool, options.connectorId, schema);
 	for (const stream of streams) {
 		if (stream === 'repositories') continue;
@@ -240,6 +242,7 @@ export async function syncGitHub(pool: Pool, client: GitHubClient, options: GitH
 			if (unavailable.has(repo.fullName)) continue;
 			const stateKey = `${stream}:${repo.fullName}`;
 			const saved = await getStreamState(pool, options.connectorId, stateKey);
+			if ((stream === 'issues' || stream === 'pull_requests') && (saved.cursor === null || saved.cursor === undefined)) firstRead.add(repo.fullName);
 			try {
 				await load(stream, repo.fullName, stateKey, READERS[stream]({ client, repo, cursor: saved.cursor, state: saved.state, options: reader, parents }));
 			} catch (error) {
@@ -262,6 +265,11 @@ export async function syncGitHub(pool: Pool, client: GitHubClient, options: GitH
 			const key = `deletes:${repo.fullName}`;
 			const last = (await getStreamState(pool, options.connectorId, key)).cursor;
 			if (typeof last === 'string' && now - Date.parse(last) < scanHours * 3_600_000) continue;
+			if (typeof last !== 'string' && firstRead.has(repo.fullName)) {
+				// Everything was just listed; the first scan is due one interval from now.
+				await setStreamState(pool, options.connectorId, key, { cursor: new Date(now).toISOString(), runId: options.runId });
+				continue;
+			}
 			try {
 				const scan = await scanDeletes(pool, client, { ...ids, schema, repo, streams: scanned });
 				deletes.push(...scan.deletes);
