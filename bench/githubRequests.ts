@@ -33,12 +33,12 @@ async function measureRequests(url: string): Promise<void> {
 		for (let i = 0; i < 800; i++) sim.addCommit(repo);
 		for (let i = 0; i < 700; i++) sim.addRun(repo);
 		for (let i = 0; i < 50; i++) sim.addRelease(repo, `v${i}`);
-		const sync = async (name: string) => {
+		const sync = async (name: string, deleteScanHours?: number) => {
 			const client = new GitHubClient({ auth: { type: 'token', token: 'ghp_simulated_token' }, baseUrl: sim.url });
 			const run = await startRun(pool, { connector: { connectorType: 'github', name } });
 			if (run.status !== 'running') throw new Error('no run');
 			const streams = STREAMS.filter((s) => s !== 'pull_request_reviews' && s !== 'workflow_jobs' && s !== 'deployment_statuses');
-			const result = await syncGitHub(pool, client, { connectorId: run.connectorId, runId: run.runId, selection: { mode: 'list', repositories: [repo] }, streams });
+			const result = await syncGitHub(pool, client, { connectorId: run.connectorId, runId: run.runId, selection: { mode: 'list', repositories: [repo] }, streams, deleteScanHours });
 			await finishRun(pool, run.runId);
 			return result;
 		};
@@ -47,15 +47,20 @@ async function measureRequests(url: string): Promise<void> {
 		for (let i = 0; i < 10; i++) sim.addRun(repo);
 		const incremental = await sync('bench');
 		const unchanged = await sync('bench');
+		const scan = await sync('bench', 0); // unchanged, plus the delete scan (due every 24 h by default)
 		const peer = await sync('bench-full-reread'); // a new connector: no cursors, reads everything
 		const line = (label: string, r: Awaited<ReturnType<typeof sync>>) =>
 			`${label}: ${r.requests} requests (${r.notModified} × 304) for ${r.rowsRead} records read → ${r.rowsRead ? (r.requests / r.rowsRead).toFixed(4) : 'n/a'} requests/record`;
 		console.log(line('initial', initial));
 		console.log(line('incremental', incremental));
 		console.log(line('unchanged', unchanged));
+		console.log(line('unchanged + delete scan', scan));
 		console.log(line('peer (full re-read)', peer));
 		console.log(`incremental vs peer: ${(incremental.requests / peer.requests).toFixed(3)}× the requests; limit (per_page=100): 0.0100 requests/record`);
-		console.log(`github initial_requests_per_record=${(initial.requests / initial.rowsRead).toFixed(4)} unchanged_counted_requests=${unchanged.requests - unchanged.notModified}`);
+		console.log(
+			`github initial_requests_per_record=${(initial.requests / initial.rowsRead).toFixed(4)} unchanged_counted_requests=${unchanged.requests - unchanged.notModified} ` +
+				`delete_scan_counted_requests=${scan.requests - scan.notModified - (unchanged.requests - unchanged.notModified)} (limit: ${Math.ceil(2100 / 100)} for 2,100 issues and PRs at 100 per page)`,
+		);
 	} finally {
 		await sim.stop();
 		await pool.end();

@@ -101,6 +101,14 @@ export const properties: INodeProperties[] = [
 		default: {},
 		options: [
 			{ displayName: 'Commit Look-Back (Hours)', name: 'commitLookbackHours', type: 'number', default: 24, description: 'Commits with committer dates this much older than the newest seen are read again (late pushes)' },
+			{
+				displayName: 'Delete Scan Every (Hours)',
+				name: 'deleteScanHours',
+				type: 'number',
+				default: 24,
+				description:
+					'How often issues and pull requests are checked for deletes and transfers (a listing of every issue number, then one request per missing one); 0 checks every sync, -1 never',
+			},
 			{ displayName: 'Max Rate-Limit Wait (Seconds)', name: 'maxWaitSeconds', type: 'number', default: 900, description: 'Longest wait for a rate-limit reset; past it the sync stops and says when to run again' },
 			{ displayName: 'Page Size', name: 'perPage', type: 'number', typeOptions: { minValue: 1, maxValue: 100 }, default: 100 },
 			{ displayName: 'Start Date', name: 'startDate', type: 'dateTime', default: '', description: 'Oldest data read on a first sync; empty reads everything' },

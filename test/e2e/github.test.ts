@@ -1,7 +1,8 @@
 /**
  * The GitHub nodes in a real n8n 2.x with the packed package installed:
  * - IPAI GitHub (Sync to lakehouse) run by `n8n execute` against the GitHub simulator: bronze
- *   equals the simulator's data, the run row has the budget;
+ *   equals the simulator's data, the run row has the budget; a gone repository ends the run
+ *   `success` with a warning (output, execution hint, metadata.warnings);
  * - IPAI GitHub Trigger activated through the public API, receiving signed deliveries over HTTP:
  *   a bad or missing signature answers 401, never runs the workflow and never reaches the
  *   lakehouse; the same delivery twice lands once and runs the workflow once.
@@ -67,7 +68,7 @@ it('syncs GitHub into bronze from a workflow run by n8n', async () => {
 				parameters: {
 					operation: 'sync',
 					repositorySource: 'list',
-					repositories: ['acme/e2e'],
+					repositories: ['acme/e2e', 'acme/gone'],
 					streams: ['repositories', 'issues', 'pull_requests', 'workflows', 'workflow_runs', 'workflow_jobs'],
 					connectorName: 'github-e2e',
 				},
@@ -81,7 +82,12 @@ it('syncs GitHub into bronze from a workflow run by n8n', async () => {
 	});
 	const run = await n8n.executeWorkflow('ipaiGhSync0001');
 	const [summary] = nodeOutput(run, 'GitHub');
-	expect(summary).toMatchObject({ status: 'success', repositories: ['acme/e2e'], skipped: [] });
+	// A repository that is gone is skipped: the run still succeeds, with a warning in the output,
+	// as an execution hint n8n shows on the node, and in the ledger.
+	expect(summary).toMatchObject({ status: 'success', repositories: ['acme/e2e'], skipped: [expect.objectContaining({ repository: 'acme/gone', status: 404 })] });
+	expect(summary.warnings).toEqual([expect.stringMatching(/^acme\/gone: repository skipped \(HTTP 404\)/)]);
+	const hints = (run.data.resultData.runData.GitHub[0] as { hints?: Array<{ message: string; type?: string }> }).hints ?? [];
+	expect(hints).toEqual([expect.objectContaining({ type: 'warning', message: expect.stringContaining('acme/gone: repository skipped') })]);
 	const counts = await pool.query(
 		`select (select count(*)::int from ipai_bronze_devops.github_issues) issues,
 		        (select count(*)::int from ipai_bronze_devops.github_pull_requests) pulls,
@@ -91,6 +97,7 @@ it('syncs GitHub into bronze from a workflow run by n8n', async () => {
 	expect(counts.rows[0]).toEqual({ issues: 7, pulls: 7, runs: 7, jobs: 7 });
 	const ledger = await pool.query('select status, metadata from ipai_connector_run where id = $1', [summary.runId]);
 	expect(ledger.rows[0].status).toBe('success');
+	expect(ledger.rows[0].metadata.warnings).toEqual(summary.warnings);
 	expect(ledger.rows[0].metadata.github.rate_limit.core.limit).toBe(5000);
 	expect(JSON.stringify(ledger.rows[0])).not.toContain('ghp_e2e_token');
 });

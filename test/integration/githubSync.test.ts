@@ -186,7 +186,7 @@ async function expectBronzeEqualsGitHubFor(fullName: string, connectorId: string
 	for (const stream of streams) {
 		const rows = await bronze(stream, repoId, connectorId);
 		const objects = sim.state(fullName)[stream];
-		expect(rows.map((r) => `${r.id}@${r.updated_at}`).sort()).toEqual(objects.map((o) => `${o.id}@${o.updated_at}`).sort());
+		expect([stream, rows.map((r) => `${r.id}@${r.updated_at}`).sort()]).toEqual([stream, objects.map((o) => `${o.id}@${o.updated_at}`).sort()]);
 	}
 }
 

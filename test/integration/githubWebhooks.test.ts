@@ -54,3 +54,29 @@ it('is bronze: data engineers read it, anon and analysts do not', async () => {
 	expect(await count('authenticated', { app_metadata: { ipai_role: 'analyst' } })).toBe(0);
 	expect(await count('anon', null)).toMatch(/permission denied/);
 });
+
+it('an issues delivery with action deleted or transferred marks that issue deleted in bronze (real payloads)', async () => {
+	const issues = examples.find((g) => g.name === 'issues')!.examples;
+	const deleted = issues.find((e) => e.action === 'deleted')!;
+	const transferred = issues.find((e) => e.action === 'transferred')!;
+	const goneIds = [deleted, transferred].map((e) => (e.issue as { id: number }).id);
+	const other = issues.find((e) => e.action !== 'deleted' && e.action !== 'transferred' && !goneIds.includes((e.issue as { id: number }).id))!; // e.g. milestoned
+	const ids = [deleted, transferred, other].map((e) => (e.issue as { id: number }).id);
+	expect(new Set(ids).size).toBe(3);
+	const connector = '00000000-0000-4000-8000-000000000022';
+	const run = '00000000-0000-4000-8000-000000000023';
+	for (const id of ids) {
+		await db.pool.query(
+			`insert into ipai_bronze_devops.github_issues (_ipai_connector_id, _ipai_run_id, _ipai_extracted_at, _ipai_raw, id, number)
+			 values ($1, $2, now(), '{}', $3, 1)`,
+			[connector, run, id],
+		);
+	}
+	for (const [i, payload] of [deleted, transferred, other].entries()) {
+		const headers = delivery('issues', `issues-${i}`);
+		const landed = await landEvent(db.pool, { name: 'hooks' }, eventRecord(headers, payload), headers);
+		expect(landed.issuesMarkedDeleted ?? 0).toBe(payload === other ? 0 : 1);
+	}
+	const { rows } = await db.pool.query(`select id, _ipai_deleted_at is not null as gone from ipai_bronze_devops.github_issues order by id`);
+	expect(Object.fromEntries(rows.map((r) => [String(r.id), r.gone]))).toEqual({ [ids[0]]: true, [ids[1]]: true, [ids[2]]: false });
+});

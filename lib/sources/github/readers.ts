@@ -75,70 +75,163 @@ function asArray(data: unknown, wrappedKey?: string): GitHubObject[] {
 	return Array.isArray(list) ? (list as GitHubObject[]) : [];
 }
 
-/** Issues: since + sort=updated asc, keyset paging; pull requests (items with pull_request) left to their stream. */
+/** Re-reads of a one-timestamp group of issues before its end is trusted. */
+export const ISSUE_GROUP_ROUNDS = 5;
+
+/**
+ * Issues: since + sort=updated asc, keyset paging (each request restarts at since=<last updated_at>);
+ * pull requests (items with pull_request) are left to their stream. `since` is inclusive, so a
+ * page boundary inside one timestamp re-reads rather than skips. A full page of ONE timestamp
+ * cannot move the keyset: that group is read through the Link pages, which an edit can shift
+ * (the edited issue leaves the group for the end, the next unread one slides onto a read page),
+ * so the group is then re-read until no issue of it is new. When the last page is not full, its
+ * request's `since` becomes the cursor with its ETag: whatever changes next is appended to that
+ * very page, so an unchanged repository answers the next sync with a free 304.
+ */
 export const readIssues: Reader = async function* ({ client, repo, cursor, state, options }) {
 	let since = (typeof cursor === 'string' ? cursor : undefined) ?? options.startDate;
 	const base = { state: 'all', sort: 'updated', direction: 'asc', per_page: options.perPage };
-	let link: string | undefined;
-	let current = { ...state };
-	for (;;) {
-		const etag = !link && current.etag && current.etagSince === (since ?? '') ? String(current.etag) : undefined;
-		const res: GitHubResponse<GitHubObject[]> = link
-			? await client.get(link)
-			: await client.get(path(repo, '/issues'), since ? { ...base, since } : base, etag);
+	const query = (s: string | undefined) => (s ? { ...base, since: s } : base);
+	const issues = (items: GitHubObject[]) => items.filter((i) => !('pull_request' in i)).map((i) => tag(repo, i));
+	for (let first = true; ; first = false) {
+		const etag = first && typeof state.etag === 'string' && state.etagSince === (since ?? '') ? state.etag : undefined;
+		let res: GitHubResponse<GitHubObject[]> = await client.get(path(repo, '/issues'), query(since), etag);
 		if (res.notModified) return;
-		const items = asArray(res.data);
-		const last = items.length > 0 ? String(items[items.length - 1].updated_at) : since;
-		if (!link) current = { etag: res.etag, etagSince: since ?? '' };
-		yield { records: items.filter((i) => !('pull_request' in i)).map((i) => tag(repo, i)), cursor: last ?? undefined, state: current };
-		if (items.length < options.perPage) return;
-		if (last === since) {
-			// A full page of one timestamp: keyset cannot move, so follow the Link header past it.
-			link = res.next;
-			if (!link) return;
-		} else {
-			since = last;
-			link = undefined;
+		let items = asArray(res.data);
+		if (items.length < options.perPage) {
+			// What changes next lands at the end of THIS page (it is not full), so its ETag answers for it.
+			yield { records: issues(items), cursor: since, state: { etag: res.etag, etagSince: since ?? '' } };
+			return;
 		}
+		if (!res.next) {
+			// A full last page: a change would start page 2 and leave this page's ETag matching.
+			yield { records: issues(items), cursor: String(items[items.length - 1].updated_at), state: {} };
+			return;
+		}
+		const last = String(items[items.length - 1].updated_at);
+		if (last !== since) {
+			yield { records: issues(items), cursor: last, state: {} };
+			since = last;
+			continue;
+		}
+		// A full page of one timestamp: follow the Link pages to its end, then re-read it until stable.
+		const group = new Set<unknown>();
+		let after: string | undefined;
+		let stable = false;
+		for (let round = 0; round <= ISSUE_GROUP_ROUNDS; round++) {
+			let added = 0;
+			for (;;) {
+				const fresh = items.filter((i) => String(i.updated_at) === since && !group.has(i.id));
+				for (const i of fresh) group.add(i.id);
+				added += fresh.length;
+				const beyond = items.filter((i) => String(i.updated_at) !== since);
+				// Only the first round reads past the group; later rounds look for group members only.
+				if (round === 0 && beyond.length > 0) after = String(beyond[beyond.length - 1].updated_at);
+				yield { records: issues(round === 0 ? items : fresh) };
+				if (beyond.length > 0 || !res.next) break;
+				res = await client.get(res.next);
+				items = asArray(res.data);
+			}
+			if (round > 0 && added === 0) {
+				stable = true;
+				break;
+			}
+			res = await client.get(path(repo, '/issues'), query(since));
+			items = asArray(res.data);
+		}
+		if (!stable || !after) {
+			// Unverified (still changing), or the group ends the list: the next sync starts at it again.
+			yield { records: [], cursor: since, state: {} };
+			return;
+		}
+		yield { records: [], cursor: after, state: {} };
+		since = after;
 	}
 };
 
+/** How many times a pull-request read re-checks the newest page for edits made while it paged. */
+export const PULLS_CATCH_UP_ROUNDS = 5;
+
+interface PullsPass {
+	/** updated_at of the newest pull request when the pass began: everything edited since is at or after it. */
+	top: string;
+	/** The next page of the newest-first listing to read. */
+	page: number;
+}
+
+function pageOf(url: string | undefined): number | undefined {
+	if (!url) return undefined;
+	const page = Number(new URL(url, 'http://x').searchParams.get('page'));
+	return Number.isInteger(page) && page > 0 ? page : undefined;
+}
+
 /**
- * Pull requests have no `since`: ascending by updated on the first sync (each page a checkpoint),
- * then descending from the newest, stopping at the first one older than the cursor. The first
- * descending page has a fixed URL, so an unchanged repository answers 304.
+ * Pull requests have no `since`, so they are read newest first (sort=updated, direction=desc),
+ * down to the cursor (or the start date). Page-number paging cannot skip in this order: an edit
+ * moves a pull request to the front, so unread ones only slide later (and may be read twice),
+ * never onto a page already read — unlike ascending order, where every unread one slides earlier
+ * and the first of the next page is lost (issue 22). The one edited pull request that jumps to
+ * the front is caught by re-reading the newest page until it answers 304 against its own ETag,
+ * i.e. until nothing changed while the pass ran; that ETag also makes the next unchanged sync
+ * cost one free 304. Each page is a checkpoint (the pass's top and next page), so a long first
+ * sync resumes where it stopped; the cursor moves only when a pass and its catch-up are done.
  */
 export const readPulls: Reader = async function* ({ client, repo, cursor, state, options }) {
 	const url = path(repo, '/pulls');
-	const since = typeof cursor === 'string' ? cursor : undefined;
-	if (!since) {
-		let res: GitHubResponse<GitHubObject[]> = await client.get(url, { state: 'all', sort: 'updated', direction: 'asc', per_page: options.perPage });
+	const params = { state: 'all', sort: 'updated', direction: 'desc', per_page: options.perPage };
+	const floor = typeof cursor === 'string' ? cursor : options.startDate;
+	const saved = state.pass as PullsPass | undefined;
+	const updated = (i: GitHubObject) => String(i.updated_at);
+
+	let res: GitHubResponse<GitHubObject[]>;
+	let top: string;
+	let etag: string | undefined;
+	if (saved && typeof saved.top === 'string' && Number.isInteger(saved.page)) {
+		top = saved.top;
+		res = await client.get(url, { ...params, page: saved.page });
+	} else {
+		res = await client.get(url, params, typeof state.etag === 'string' ? state.etag : undefined);
+		if (res.notModified) return;
+		etag = res.etag;
+		const first = asArray(res.data);
+		top = first.length > 0 ? updated(first[0]) : (floor ?? '');
+	}
+	// Newest-first pass down to the floor.
+	for (let page = saved?.page ?? 1; ; ) {
+		const items = asArray(res.data);
+		const fresh = floor ? items.filter((i) => updated(i) >= floor) : items;
+		const next = fresh.length < items.length ? undefined : res.next;
+		if (!next) {
+			yield { records: fresh.map((i) => tag(repo, i)) };
+			break;
+		}
+		page = pageOf(next) ?? page + 1;
+		yield { records: fresh.map((i) => tag(repo, i)), state: { pass: { top, page } satisfies PullsPass } };
+		res = await client.get(next);
+	}
+	// Catch-up: what was edited while the pass ran is now at the front, at or after `top`.
+	for (let round = 0; round < PULLS_CATCH_UP_ROUNDS; round++) {
+		res = await client.get(url, params, etag);
+		if (res.notModified) {
+			yield { records: [], cursor: top || undefined, state: { etag } };
+			return;
+		}
+		etag = res.etag;
+		const first = asArray(res.data);
+		const newTop = first.length > 0 ? updated(first[0]) : top;
 		for (;;) {
-			const items = asArray(res.data).filter((i) => !options.startDate || String(i.updated_at) >= options.startDate);
-			const all = asArray(res.data);
-			yield { records: items.map((i) => tag(repo, i)), cursor: all.length > 0 ? String(all[all.length - 1].updated_at) : undefined };
-			if (!res.next) return;
+			const items = asArray(res.data);
+			const fresh = items.filter((i) => updated(i) >= top);
+			yield { records: fresh.map((i) => tag(repo, i)) };
+			if (fresh.length < items.length || !res.next) break;
 			res = await client.get(res.next);
 		}
+		top = newTop;
+		// Checkpoint: everything before this round's top is in bronze.
+		yield { records: [], cursor: top || undefined, state: {} };
 	}
-	let res: GitHubResponse<GitHubObject[]> = await client.get(
-		url,
-		{ state: 'all', sort: 'updated', direction: 'desc', per_page: options.perPage },
-		typeof state.etag === 'string' ? state.etag : undefined,
-	);
-	if (res.notModified) return;
-	const firstEtag = res.etag;
-	const first = asArray(res.data);
-	const newest = first.length > 0 ? String(first[0].updated_at) : since;
-	for (;;) {
-		const items = asArray(res.data);
-		const fresh = items.filter((i) => String(i.updated_at) >= since);
-		const done = fresh.length < items.length || !res.next;
-		// Descending pages cannot checkpoint: the cursor moves only once the newest-first pass is complete.
-		yield done ? { records: fresh.map((i) => tag(repo, i)), cursor: newest, state: { etag: firstEtag } } : { records: fresh.map((i) => tag(repo, i)) };
-		if (done) return;
-		res = await client.get(res.next!);
-	}
+	// Still changing after several rounds: the cursor stays at the last completed round's top,
+	// so the next sync reads whatever changed since.
 };
 
 /** Commits of the default branch since the newest committer date seen, less a look-back. */
@@ -214,8 +307,10 @@ function isoSeconds(ms: number): string {
  * Workflow runs: `created` windows read oldest first. History before the re-read range is read as
  * one window, halved until each part holds fewer than 1,000 runs; the re-read range (re-runs
  * change runs up to 30 days after creation) is cut into windows aligned to fixed dates so their
- * URLs repeat between syncs and unchanged windows answer 304. The cursor is the end of the
- * newest window read; each window is a checkpoint.
+ * URLs repeat between syncs and unchanged windows answer 304. Every page of a window keeps its
+ * own ETag: runs are listed by creation, so a run that changes (re-run, completion) stays on its
+ * page, and a 304 on page 1 says nothing about page 2. The cursor is the end of the newest window
+ * read; each window is a checkpoint.
  */
 export const readWorkflowRuns: Reader = async function* ({ client, repo, cursor, state, options }) {
 	const now = options.now?.() ?? Date.now();
@@ -226,8 +321,8 @@ export const readWorkflowRuns: Reader = async function* ({ client, repo, cursor,
 		? Date.parse(options.startDate ?? repo.createdAt ?? new Date(now - 365 * DAY).toISOString())
 		: cursorMs;
 	const start = Math.min(Number.isNaN(firstMs) ? reReadStart : Math.floor(firstMs / 1000) * 1000, reReadStart);
-	const oldEtags = (state.etags ?? {}) as Record<string, string>;
-	const etags: Record<string, string> = {};
+	const oldWindows = (state.windows ?? {}) as Record<string, PageMemo[]>;
+	const windows: Record<string, PageMemo[]> = {};
 	const url = path(repo, '/actions/runs');
 
 	const segments: Array<[number, number]> = [];
@@ -236,30 +331,32 @@ export const readWorkflowRuns: Reader = async function* ({ client, repo, cursor,
 
 	async function* window(from: number, to: number): AsyncGenerator<Page> {
 		const created = `${isoSeconds(from)}..${isoSeconds(to - 1000)}`;
-		let res: GitHubResponse<{ total_count?: number }> = await client.get(url, { created, per_page: options.perPage }, oldEtags[created]);
-		if (res.notModified) {
-			etags[created] = oldEtags[created];
-			return;
+		const memo = Array.isArray(oldWindows[created]) ? oldWindows[created] : [];
+		const pages: PageMemo[] = [];
+		let next: string | undefined = url;
+		let params: Record<string, unknown> = { created, per_page: options.perPage };
+		for (let i = 0; next; i++) {
+			const res: GitHubResponse<{ total_count?: number }> = await client.get(next, params, memo[i]?.url === next ? memo[i].etag : undefined);
+			if (i === 0 && !res.notModified && (res.data.total_count ?? 0) >= RUNS_RESULT_CAP && to - from > 2000) {
+				const mid = from + Math.floor((to - from) / 2000) * 1000;
+				yield* window(from, mid);
+				yield* window(mid, to);
+				return;
+			}
+			const after: string | undefined = res.notModified ? memo[i]?.next : res.next;
+			pages.push({ url: next, etag: res.etag ?? memo[i]?.etag, next: after });
+			if (!res.notModified) yield { records: asArray(res.data, 'workflow_runs').map((r) => tag(repo, r)) };
+			next = after;
+			params = {};
 		}
-		if ((res.data.total_count ?? 0) >= RUNS_RESULT_CAP && to - from > 2000) {
-			const mid = from + Math.floor((to - from) / 2000) * 1000;
-			yield* window(from, mid);
-			yield* window(mid, to);
-			return;
-		}
-		if (res.etag) etags[created] = res.etag;
-		for (;;) {
-			yield { records: asArray(res.data, 'workflow_runs').map((r) => tag(repo, r)) };
-			if (!res.next) return;
-			res = await client.get(res.next);
-		}
+		windows[created] = pages;
 	}
 
 	for (const [from, to] of segments) {
 		yield* window(from, to);
-		// Kept: ETags of windows still inside the re-read range, read now or earlier.
-		const kept = Object.fromEntries(Object.entries({ ...oldEtags, ...etags }).filter(([k]) => Date.parse(k.split('..')[0]) >= reReadStart));
-		yield { records: [], cursor: isoSeconds(Math.min(to, now)), state: { etags: kept } };
+		// Kept: page ETags of windows still inside the re-read range, read now or earlier.
+		const kept = Object.fromEntries(Object.entries({ ...oldWindows, ...windows }).filter(([k]) => Date.parse(k.split('..')[0]) >= reReadStart));
+		yield { records: [], cursor: isoSeconds(Math.min(to, now)), state: { windows: kept } };
 	}
 };
 

@@ -60,7 +60,7 @@ export const STREAM_SPECS: Record<StreamName, StreamSpec> = {
 		name: 'issues',
 		table: 'github_issues',
 		key: ['id'],
-		strategy: 'since=<cursor>, sort=updated asc, keyset paging (each page restarts at the last updated_at); pull requests filtered out',
+		strategy: 'since=<cursor>, sort=updated asc, keyset paging (each page restarts at the last updated_at), ETag on the last page; pull requests filtered out; deletes and transfers found by a periodic id scan',
 		columns: cols({
 			...REPO_REF,
 			bigint: ['id', 'repository_id', 'number'],
@@ -72,7 +72,7 @@ export const STREAM_SPECS: Record<StreamName, StreamSpec> = {
 		name: 'pull_requests',
 		table: 'github_pull_requests',
 		key: ['id'],
-		strategy: 'sort=updated: ascending with a checkpoint per page on the first sync, then descending with early stop at the cursor',
+		strategy: 'sort=updated desc down to the cursor (an edit mid-sync cannot skip one), a checkpoint per page, then the newest page re-read until it answers 304; deletes found by a periodic id scan',
 		columns: cols({
 			...REPO_REF,
 			bigint: ['id', 'repository_id', 'number'],
@@ -116,7 +116,7 @@ export const STREAM_SPECS: Record<StreamName, StreamSpec> = {
 		name: 'workflow_runs',
 		table: 'github_workflow_runs',
 		key: ['id'],
-		strategy: 'created=<from>..<to> windows (bisected below the 1,000-result cap), re-reading the last 32 days for re-runs; ETag per window',
+		strategy: 'created=<from>..<to> windows (bisected below the 1,000-result cap), re-reading the last 32 days for re-runs; ETag per page of each window',
 		columns: cols({
 			...REPO_REF,
 			bigint: ['id', 'repository_id', 'workflow_id', 'run_number', 'run_attempt', 'check_suite_id'],

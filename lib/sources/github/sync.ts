@@ -7,9 +7,10 @@
  * remaining budget go on the run row (metadata.github).
  */
 import type { Pool } from 'pg';
+import { inTransaction } from '../../lakehouse/connection';
 import { loadStream, type Page } from '../../lakehouse/loader';
-import { heartbeat } from '../../lakehouse/runs';
-import { getStreamState } from '../../lakehouse/state';
+import { heartbeat, holdLease } from '../../lakehouse/runs';
+import { getStreamState, setStreamState } from '../../lakehouse/state';
 import { tableName } from '../../lakehouse/tables';
 import { GitHubApiError, type ClientStats, type GitHubClient, type GitHubResponse } from './client';
 import { READERS, type ChildCursor, type ParentRow, type ParentSource, type ReaderOptions, type RepoRef } from './readers';
@@ -26,6 +27,11 @@ export interface GitHubSyncOptions extends Partial<ReaderOptions> {
 	selection: RepositorySelection;
 	streams: string[];
 	schema?: string;
+	/**
+	 * Hours between two delete scans of a repository's issues and pull requests (default 24;
+	 * 0 scans every sync; a negative number never scans). See scanDeletes.
+	 */
+	deleteScanHours?: number;
 	onProgress?: (progress: { stream: string; repository: string; rowsRead: number; rowsWritten: number }) => void;
 }
 
@@ -41,13 +47,29 @@ export interface StreamSummary {
 	repository: string;
 	pages: number;
 	rowsRead: number;
+	/** Distinct rows this run inserted or changed (a row written twice counts once). */
 	rowsWritten: number;
+}
+
+/** An issue or pull request found gone by a delete scan and marked `_ipai_deleted_at`. */
+export interface InferredDelete {
+	repository: string;
+	stream: 'issues' | 'pull_requests';
+	id: number;
+	number: number;
+	/** deleted: GitHub answers 410; transferred: 301 to another repository; gone: 404. */
+	reason: 'deleted' | 'transferred' | 'gone';
+	/** Where a transferred issue went (owner/name#number). */
+	movedTo?: string;
 }
 
 export interface GitHubSyncResult {
 	repositories: string[];
 	streams: StreamSummary[];
 	skipped: SkippedRepository[];
+	deletes: InferredDelete[];
+	/** What a person should know although the run succeeded (skipped repositories or streams, …). */
+	warnings: string[];
 	rowsRead: number;
 	rowsWritten: number;
 	requests: number;
@@ -156,7 +178,9 @@ export async function* readRepositories(
 export function bronzeParents(pool: Pool, connectorId: string, schema: string): ParentSource {
 	return async function* (parent, repo, after) {
 		const table = tableName({ schema, name: STREAM_SPECS[parent].table });
-		let position: ChildCursor | null = after;
+		// Parents updated in the cursor's own second are read again: GitHub's timestamps are whole
+		// seconds, so a child added later in that second left its parent's updated_at unchanged.
+		let position: ChildCursor | null = after ? { updated_at: after.updated_at, id: 0 } : null;
 		for (;;) {
 			let rows: Array<{ id: string; updated_at: Date; number: number | null }>;
 			try {
@@ -209,6 +233,8 @@ export async function syncGitHub(pool: Pool, client: GitHubClient, options: GitH
 	await load('repositories', selectionLabel, 'repositories', readRepositories(client, options.selection, repoState.state, reader.perPage, repos, skipped));
 
 	const unavailable = new Set<string>();
+	/** Repositories whose issues or pull requests were read from the start by this run: nothing to scan yet. */
+	const firstRead = new Set<string>();
 	const parents = bronzeParents(pool, options.connectorId, schema);
 	for (const stream of streams) {
 		if (stream === 'repositories') continue;
@@ -216,6 +242,7 @@ export async function syncGitHub(pool: Pool, client: GitHubClient, options: GitH
 			if (unavailable.has(repo.fullName)) continue;
 			const stateKey = `${stream}:${repo.fullName}`;
 			const saved = await getStreamState(pool, options.connectorId, stateKey);
+			if ((stream === 'issues' || stream === 'pull_requests') && (saved.cursor === null || saved.cursor === undefined)) firstRead.add(repo.fullName);
 			try {
 				await load(stream, repo.fullName, stateKey, READERS[stream]({ client, repo, cursor: saved.cursor, state: saved.state, options: reader, parents }));
 			} catch (error) {
@@ -226,21 +253,191 @@ export async function syncGitHub(pool: Pool, client: GitHubClient, options: GitH
 			}
 		}
 	}
+
+	const deletes: InferredDelete[] = [];
+	const warnings: string[] = [];
+	const scanHours = options.deleteScanHours ?? 24;
+	const scanned = streams.filter((s): s is 'issues' | 'pull_requests' => s === 'issues' || s === 'pull_requests');
+	if (scanHours >= 0 && scanned.length > 0) {
+		const now = reader.now?.() ?? Date.now();
+		for (const repo of repos) {
+			if (unavailable.has(repo.fullName)) continue;
+			const key = `deletes:${repo.fullName}`;
+			const last = (await getStreamState(pool, options.connectorId, key)).cursor;
+			if (typeof last === 'string' && now - Date.parse(last) < scanHours * 3_600_000) continue;
+			if (typeof last !== 'string' && firstRead.has(repo.fullName)) {
+				// Everything was just listed; the first scan is due one interval from now.
+				await setStreamState(pool, options.connectorId, key, { cursor: new Date(now).toISOString(), runId: options.runId });
+				continue;
+			}
+			try {
+				const scan = await scanDeletes(pool, client, { ...ids, schema, repo, streams: scanned });
+				deletes.push(...scan.deletes);
+				if (scan.unconfirmed > 0) {
+					warnings.push(`${repo.fullName}: ${scan.unconfirmed} issues or pull requests missing from the listing were not checked yet (at most ${DELETE_CHECKS_PER_SCAN} per scan); the next sync checks them`);
+				} else {
+					await setStreamState(pool, options.connectorId, key, { cursor: new Date(now).toISOString(), runId: options.runId });
+				}
+			} catch (error) {
+				if (!isUnavailable(error)) throw error;
+				warnings.push(`${repo.fullName}: delete scan skipped — ${error.message}`);
+			}
+		}
+	}
+
+	// A row re-read within the run (edited between two pages, or a page boundary re-read) is
+	// upserted twice; rowsWritten counts it once: the rows this run left its id on.
+	const upserts = summaries.reduce((n, s) => n + s.rowsWritten, 0);
+	await countDistinctWrites(pool, schema, ids, summaries, repos);
 	const rowsRead = summaries.reduce((n, s) => n + s.rowsRead, 0);
+	const rowsWritten = summaries.reduce((n, s) => n + s.rowsWritten, 0);
+	for (const skip of skipped) {
+		warnings.unshift(`${skip.repository}: ${skip.stream === 'repositories' ? 'repository' : `stream ${skip.stream}`} skipped (HTTP ${skip.status}) — ${skip.reason}`);
+	}
 	const result: GitHubSyncResult = {
 		repositories: [...new Set(repos.map((r) => r.fullName))],
 		streams: summaries,
 		skipped,
+		deletes,
+		warnings,
 		rowsRead,
-		rowsWritten: summaries.reduce((n, s) => n + s.rowsWritten, 0),
+		rowsWritten,
 		requests: client.stats.requests,
 		notModified: client.stats.notModified,
 		requestsPerRecord: rowsRead > 0 ? Math.round((client.stats.requests / rowsRead) * 1000) / 1000 : null,
 		rateLimit: client.stats.budget,
 		waits: client.stats.waits,
 	};
-	await heartbeat(pool, options.runId, { metadata: { github: runMetadata(result) } });
+	// The loader added every upsert to the run's rows_written page by page; keep only distinct rows.
+	const { rows } = await pool.query<{ rows_written: string | null; warnings: unknown }>(
+		`select rows_written, metadata->'warnings' as warnings from public.ipai_connector_run where id = $1`,
+		[options.runId],
+	);
+	const before = Array.isArray(rows[0]?.warnings) ? (rows[0].warnings as string[]) : [];
+	await heartbeat(pool, options.runId, {
+		rowsWritten: Math.max(0, Number(rows[0]?.rows_written ?? 0) - upserts + rowsWritten),
+		metadata: { github: runMetadata(result), ...(warnings.length > 0 ? { warnings: [...before, ...warnings] } : {}) },
+	});
 	return result;
+}
+
+/** Replaces each summary's upsert count by the distinct rows this run wrote for that stream and repository. */
+async function countDistinctWrites(
+	pool: Pool,
+	schema: string,
+	ids: { connectorId: string; runId: string },
+	summaries: StreamSummary[],
+	repos: RepoRef[],
+): Promise<void> {
+	const names = new Map(repos.map((r) => [String(r.id), r.fullName]));
+	for (const stream of new Set(summaries.map((s) => s.stream as StreamName))) {
+		const table = tableName({ schema, name: STREAM_SPECS[stream].table });
+		const byRepo = stream === 'repositories' ? 'null::text' : 'repository_id::text';
+		let rows: Array<{ repo: string | null; n: string }>;
+		try {
+			({ rows } = await pool.query(
+				`select ${byRepo} as repo, count(*) as n from ${table} where _ipai_connector_id = $1 and _ipai_run_id = $2 group by 1`,
+				[ids.connectorId, ids.runId],
+			));
+		} catch (error) {
+			if ((error as { code?: string }).code === '42P01') continue; // nothing was ever written
+			throw error;
+		}
+		const counts = new Map(rows.map((r) => [r.repo === null ? null : (names.get(r.repo) ?? r.repo), Number(r.n)]));
+		for (const summary of summaries.filter((s) => s.stream === stream)) {
+			summary.rowsWritten = counts.get(stream === 'repositories' ? null : summary.repository) ?? 0;
+			counts.delete(stream === 'repositories' ? null : summary.repository);
+		}
+	}
+}
+
+/** Confirmations (one GET each) a delete scan makes per repository; the rest wait for the next sync. */
+export const DELETE_CHECKS_PER_SCAN = 200;
+
+/**
+ * Inferred deletes for issues and pull requests (issue 22). GitHub lists no deleted or
+ * transferred issue and sends no tombstone, so a scan lists every issue number of the repository
+ * (`/issues?state=all&sort=created&direction=asc` — pull requests are issues there, and creation
+ * order does not move on edits) and compares with bronze. A row missing from the listing is only
+ * a candidate — a listing can skip an item when another is deleted while it pages — and is
+ * confirmed one by one: `GET …/issues/{n}` answering 410 (deleted), 301 to another repository
+ * (transferred; fetch follows the redirect, so the answer is the issue elsewhere) or 404 (gone);
+ * `GET …/pulls/{n}` answering 404. Confirmed rows get `_ipai_deleted_at` (with this run's id);
+ * anything still answering 200 stays live.
+ */
+export async function scanDeletes(
+	pool: Pool,
+	client: GitHubClient,
+	options: { connectorId: string; runId: string; schema: string; repo: RepoRef; streams: Array<'issues' | 'pull_requests'> },
+): Promise<{ deletes: InferredDelete[]; unconfirmed: number }> {
+	const { repo } = options;
+	const base = `/repos/${repo.fullName.split('/').map(encodeURIComponent).join('/')}`;
+	const issueIds = new Set<number>();
+	const pullNumbers = new Set<number>();
+	let res: GitHubResponse<Array<Record<string, unknown>>> | undefined = await client.get(`${base}/issues`, {
+		state: 'all',
+		sort: 'created',
+		direction: 'asc',
+		per_page: 100,
+	});
+	while (res) {
+		for (const item of res.data ?? []) {
+			if ('pull_request' in item) pullNumbers.add(Number(item.number));
+			else issueIds.add(Number(item.id));
+		}
+		res = res.next ? await client.get(res.next) : undefined;
+	}
+
+	const candidates: Array<{ stream: 'issues' | 'pull_requests'; id: number; number: number }> = [];
+	for (const stream of options.streams) {
+		const table = tableName({ schema: options.schema, name: STREAM_SPECS[stream].table });
+		let rows: Array<{ id: string; number: string }>;
+		try {
+			({ rows } = await pool.query(
+				`select id, number from ${table} where _ipai_connector_id = $1 and repository_id = $2 and _ipai_deleted_at is null`,
+				[options.connectorId, repo.id],
+			));
+		} catch (error) {
+			if ((error as { code?: string }).code === '42P01') continue;
+			throw error;
+		}
+		for (const row of rows) {
+			const id = Number(row.id);
+			const number = Number(row.number);
+			if (stream === 'issues' ? !issueIds.has(id) : !pullNumbers.has(number)) candidates.push({ stream, id, number });
+		}
+	}
+
+	const deletes: InferredDelete[] = [];
+	for (const candidate of candidates.slice(0, DELETE_CHECKS_PER_SCAN)) {
+		const url = `${base}/${candidate.stream === 'issues' ? 'issues' : 'pulls'}/${candidate.number}`;
+		try {
+			const answer = await client.get<{ id?: number; number?: number; repository_url?: string; html_url?: string }>(url);
+			const where = String(answer.data?.repository_url ?? '').replace(/^.*\/repos\//, '');
+			if (candidate.stream === 'issues' && where && where.toLowerCase() !== repo.fullName.toLowerCase()) {
+				deletes.push({ repository: repo.fullName, ...candidate, reason: 'transferred', movedTo: `${where}#${answer.data.number}` });
+			}
+		} catch (error) {
+			if (!(error instanceof GitHubApiError) || error.rateLimited || ![404, 410].includes(error.status)) throw error;
+			deletes.push({ repository: repo.fullName, ...candidate, reason: error.status === 410 ? 'deleted' : 'gone' });
+		}
+	}
+	if (deletes.length > 0) {
+		await inTransaction(pool, async (db) => {
+			await holdLease(db, options.connectorId, options.runId);
+			for (const stream of options.streams) {
+				const gone = deletes.filter((d) => d.stream === stream).map((d) => d.id);
+				if (gone.length === 0) continue;
+				await db.query(
+					`update ${tableName({ schema: options.schema, name: STREAM_SPECS[stream].table })}
+					    set _ipai_deleted_at = now(), _ipai_run_id = $2
+					  where _ipai_connector_id = $1 and repository_id = $3 and id = any($4::bigint[]) and _ipai_deleted_at is null`,
+					[options.connectorId, options.runId, repo.id, gone],
+				);
+			}
+		});
+	}
+	return { deletes, unconfirmed: Math.max(0, candidates.length - DELETE_CHECKS_PER_SCAN) };
 }
 
 /** What goes on the run row: the budget and what the sync spent, never a token. */
@@ -252,6 +449,7 @@ export function runMetadata(result: GitHubSyncResult): Record<string, unknown> {
 		rate_limit: result.rateLimit,
 		rate_limit_waits: result.waits,
 		skipped: result.skipped,
+		deletes: result.deletes,
 		repositories: result.repositories.length,
 	};
 }

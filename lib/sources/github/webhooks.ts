@@ -9,11 +9,11 @@
  *   delivery, lands once — decided by the lakehouse, not by any process's memory.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Pool } from 'pg';
+import type { ClientBase, Pool } from 'pg';
 import { inTransaction } from '../../lakehouse/connection';
 import { registerConnector } from '../../lakehouse/runs';
 import { qualifiedName } from '../../lakehouse/sql';
-import { BRONZE_SCHEMA, EVENTS_TABLE } from './streams';
+import { BRONZE_SCHEMA, EVENTS_TABLE, STREAM_SPECS } from './streams';
 
 export function signPayload(secret: string, body: Buffer | string): string {
 	return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
@@ -107,6 +107,8 @@ export interface LandResult {
 	/** false: this delivery id had landed before (a redelivery) and nothing was written. */
 	inserted: boolean;
 	connectorId: string;
+	/** Bronze issue rows an `issues` deleted/transferred delivery marked `_ipai_deleted_at`. */
+	issuesMarkedDeleted?: number;
 }
 
 /**
@@ -139,8 +141,29 @@ export async function landEvent(pool: Pool, connector: { name: string }, event: 
 				JSON.stringify(headers),
 			],
 		);
-		return { inserted: (rowCount ?? 0) === 1, connectorId };
+		const inserted = (rowCount ?? 0) === 1;
+		const gone = inserted ? await markIssueGone(client, event) : 0;
+		return { inserted, connectorId, ...(gone > 0 ? { issuesMarkedDeleted: gone } : {}) };
 	});
+}
+
+/**
+ * The fast path for inferred deletes: an `issues` delivery with action `deleted` or `transferred`
+ * marks that issue (GitHub ids are global, so under every sync connector) `_ipai_deleted_at` in
+ * the same transaction as the delivery lands. The sync's periodic delete scan stays the source of
+ * truth (GitHub does not retry failed deliveries); a transferred issue reappears under its new
+ * repository when that repository is synced.
+ */
+async function markIssueGone(client: ClientBase, event: GitHubEvent): Promise<number> {
+	if (event.event !== 'issues' || (event.action !== 'deleted' && event.action !== 'transferred')) return 0;
+	const issueId = num((event.payload.issue as { id?: unknown } | undefined)?.id);
+	if (issueId === null) return 0;
+	const { rowCount } = await client.query(
+		`update ${qualifiedName(BRONZE_SCHEMA, STREAM_SPECS.issues.table)} set _ipai_deleted_at = $2
+		  where id = $1 and _ipai_deleted_at is null`,
+		[issueId, event.received_at],
+	);
+	return rowCount ?? 0;
 }
 
 /** PostgreSQL's jsonb cannot hold U+0000: replaced by U+FFFD, as the loader does for bronze. */

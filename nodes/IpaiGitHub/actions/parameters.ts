@@ -24,6 +24,7 @@ export function readOptions(fn: IExecuteFunctions, i: number) {
 		startDate: options.startDate ? String(options.startDate) : undefined,
 		runsReReadDays: number('runsReReadDays'),
 		commitLookbackHours: number('commitLookbackHours'),
+		deleteScanHours: number('deleteScanHours'),
 		maxWaitSeconds: number('maxWaitSeconds'),
 	};
 }

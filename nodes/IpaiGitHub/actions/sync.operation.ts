@@ -45,7 +45,14 @@ async function syncItem(
 		{ connectorType: 'github', name: 'github', initialConfig: { selection: chosen, streams } },
 		async (run) => {
 			const result = await syncGitHub(session.pool, client, { ...run, selection: chosen, streams, ...options });
-			return { summary: result as unknown as IDataObject, metadata: { github: runMetadata(result) } };
+			// A run that skipped something still succeeds, but says so where the user looks.
+			if (result.warnings.length > 0) {
+				fn.addExecutionHints(
+					...result.warnings.map((message) => ({ message: `Item ${i}: ${message}`, type: 'warning' as const, location: 'outputPane' as const })),
+				);
+			}
+			const metadata = { github: runMetadata(result), ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}) };
+			return { summary: result as unknown as IDataObject, metadata };
 		},
 		{
 			secrets,
