@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { defaultMigrationsDirectory, listMigrations, migrate, MigrationError } from '../../lib/lakehouse/migrate';
 import { createScratchDatabase, withClient, type ScratchDatabase } from '../helpers/database';
 
+// Applying every migration to a fresh database takes seconds, more on a busy machine.
+jest.setTimeout(120_000);
+
 /** Everything a migration can change, as one comparable text (objects, columns, policies, grants). */
 async function catalogFingerprint(url: string): Promise<string> {
 	return withClient(url, async (c) => {

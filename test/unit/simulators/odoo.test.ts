@@ -688,25 +688,20 @@ describe('Odoo simulator — JSON-2 and /web/version (Odoo 19.0)', () => {
 });
 
 describe('Odoo simulator — volume', () => {
-  test('100,000 extra journal items seed quickly and page over XML-RPC with one call per page', async () => {
+  // Speed belongs to bench:odoo; this checks volume and paging correctness only.
+  test('100,000 extra journal items seed and page over XML-RPC with one call per page', async () => {
     const sim = new OdooSimulator();
-    const t0 = Date.now();
     const demo = seedDemoCompany(sim, { scale: 100_000 });
-    const seedMs = Date.now() - t0;
     expect(demo.extraLines).toBe(100_000);
-    expect(seedMs).toBeLessThan(5_000);
     const server = await sim.start();
     try {
       const object = rpc(`${server.url}/xmlrpc/2/object`);
       const total = (await object('execute_kw', [DB, 2, 'admin', 'account.move.line', 'search_count', [[]]])) as number;
       expect(total).toBeGreaterThan(100_000);
       sim.resetStats();
-      // One page far into the table: sorting 100k rows happens once and is cached until a commit.
-      const t1 = Date.now();
+      // One page far into the table.
       const page = (await object('execute_kw', [DB, 2, 'admin', 'account.move.line', 'search_read', [[['write_date', '>=', '2025-03-01 00:00:00']]], { fields: ['write_date', 'debit', 'credit', 'account_id', 'move_id'], order: 'write_date asc, id asc', offset: 20_000, limit: 1000 }])) as Rec[];
-      const pageMs = Date.now() - t1;
       expect(page).toHaveLength(1000);
-      expect(pageMs).toBeLessThan(2_000);
       let seen = 0;
       let lastId = 0;
       let pages = 0;
