@@ -594,6 +594,8 @@ export interface CsvCopyOptions {
 	afterWrite?: (client: ClientBase) => Promise<void>;
 	/** Follows the buffers of `rows` to the socket, for a reader that reuses them. */
 	tracker?: CopyBufferTracker;
+	/** Rows are COPY text format (tab-separated, \N for NULL, backslash escapes; UTF-8) instead of `csv`. */
+	textFormat?: boolean;
 }
 
 /** The metadata DEFAULTs a COPY load relies on (see CsvCopyOptions). */
@@ -679,8 +681,9 @@ export async function copyCsvStream(pool: Pool, options: CsvCopyOptions): Promis
 		const { delimiter, quote, encoding } = options.csv;
 		const data = options.columns.map((c) => quoteIdent(columnNameFor(c.field)));
 		// FORCE_NULL: a quoted empty field is NULL too, as an unquoted one is (a file's "" is no value).
-		const copyOptions =
-			`format csv, delimiter ${quoteLiteral(delimiter)}, quote ${quoteLiteral(quote)}, escape ${quoteLiteral(quote)}, ` +
+		const copyOptions = options.textFormat
+			? `format text, encoding 'UTF8'`
+			: `format csv, delimiter ${quoteLiteral(delimiter)}, quote ${quoteLiteral(quote)}, escape ${quoteLiteral(quote)}, ` +
 			`null '', encoding ${quoteLiteral(encoding)}${data.length > 0 ? `, force_null (${data.join(', ')})` : ''}`;
 		const target = tableName(options.table);
 		const staging = quoteIdent(`_ipai_stage_csv_${process.pid}`);
