@@ -125,10 +125,12 @@ async function readerFor(source: FileSource, options: ReadOptions, opened: Opene
  * not compressed as a whole; otherwise a temporary file (streamed to disk, never to memory).
  */
 async function parquetRanges(source: FileSource, opened: OpenedFile, byteCounter: { bytes: number }): Promise<{ ranges: RangeReader; cleanup: () => Promise<void> }> {
-	if (!opened.gzip && source.readRange && source.size !== undefined) {
+	const size = source.size;
+	if (!opened.gzip && source.readRange && size !== undefined) {
 		opened.stream.destroy();
-		byteCounter.bytes = source.size;
-		return { ranges: { size: source.size, read: (s, e) => source.readRange!(s, e) }, cleanup: async () => undefined };
+		// The file's stored size, whatever the format-detection stream still counts as it winds down.
+		Object.defineProperty(byteCounter, 'bytes', { get: () => size, set: () => undefined });
+		return { ranges: { size, read: (s, e) => source.readRange!(s, e) }, cleanup: async () => undefined };
 	}
 	const spooled = await spool(opened.stream);
 	const ranges = await fileRanges(spooled.path);
