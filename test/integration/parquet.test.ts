@@ -159,6 +159,26 @@ describe('files written by parquet-wasm (Rust parquet) from apache-arrow tables'
 			});
 		}
 	});
+
+	it('merge by key: rows carry _ipai_raw in order, an unchanged reload writes nothing, a changed file updates', async () => {
+		const write = (t: Table) => {
+			const path = join(tmp, `keyed-${++counter}.parquet`);
+			writeFileSync(path, wasm.writeParquet(wasm.Table.fromIPCStream(tableToIPC(t, 'stream')), new wasm.WriterPropertiesBuilder().setMaxRowGroupSize(300).build()));
+			return path;
+		};
+		const path = write(arrow);
+		const { connectorId, runId } = await runningConnector(db.pool);
+		const table = { schema: 'ipai_bronze_core', name: 'pq_keyed' };
+		const first = await ingestFile(db.pool, localFileSource(path), { connectorId, runId, table, key: ['id'] });
+		expect(first).toMatchObject({ rows, rowsRead: rows, detected: { path: 'copy' } });
+		const again = await ingestFile(db.pool, localFileSource(path), { connectorId, runId, table, key: ['id'] });
+		expect(again).toMatchObject({ rows: 0, rowsRead: rows });
+		const changed = new Table({ ...Object.fromEntries((['id', 'i64', 'f', 'b', 'd'] as const).map((n) => [n, arrow.getChild(n)!])), s: vectorFromArray(source.s.map((v, i) => (i === 42 ? 'changed' : v)), new Utf8()) });
+		const third = await ingestFile(db.pool, localFileSource(write(changed)), { connectorId, runId, table, key: ['id'] });
+		expect(third).toMatchObject({ rows: 1, rowsRead: rows });
+		const { rows: check } = await db.pool.query(`select count(*)::int as n, count(*) filter (where s = 'changed')::int as c, count(*) filter (where _ipai_raw = '{}')::int as raw from ipai_bronze_core.pq_keyed`);
+		expect(check[0]).toEqual({ n: rows, c: 1, raw: rows });
+	});
 });
 
 describe('random tables written by hyparquet-writer (fast-check)', () => {
