@@ -26,7 +26,7 @@
  * Last line: `ingest csv/copy=<ratio> csv/n8n-builtin=<ratio> parquet/copy=<ratio>` (rows/s over
  * rows/s; parquet/copy: the node in n8n, the lower of its two settings, over psql \copy of the CSV).
  */
-import { readdirSync, readFileSync, rmSync, mkdtempSync, mkdirSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, rmSync, mkdtempSync, mkdirSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'pg';
@@ -332,7 +332,10 @@ async function main(): Promise<void> {
 				const copied = measure('psql', [url, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy ipai_bronze_core.bench_parquet_copy (${list}) from '${csv}' with (format csv, header true)`]);
 				rmSync(csv, { force: true });
 				process.stdout.write(`${row('(d) psql \\copy of the same rows as CSV (limit)', d.rows, copied.seconds, copied.peakRssMib)}\n`);
-				const runs = await nodeInN8n(url, dir, flights, 'bench_pq', false);
+				// n8n reads files only under `dir` (N8N_RESTRICT_FILE_ACCESS_TO).
+				const inDir = join(dir, 'flights-3m.parquet');
+				copyFileSync(flights, inDir);
+				const runs = await nodeInN8n(url, dir, inDir, 'bench_pq', false);
 				const ratios: number[] = [];
 				for (const { label, idle, load } of runs) {
 					if (load.rows !== d.rows) throw new Error(`the node in n8n (${label}) loaded ${load.rows} of ${d.rows} rows`);
