@@ -594,6 +594,8 @@ export interface CsvCopyOptions {
 	afterWrite?: (client: ClientBase) => Promise<void>;
 	/** Follows the buffers of `rows` to the socket, for a reader that reuses them. */
 	tracker?: CopyBufferTracker;
+	/** Rows are COPY text format (tab-separated, \N for NULL, backslash escapes; UTF-8) instead of `csv`. */
+	textFormat?: boolean;
 }
 
 /** The metadata DEFAULTs a COPY load relies on (see CsvCopyOptions). */
@@ -680,11 +682,12 @@ export async function copyCsvStream(pool: Pool, options: CsvCopyOptions): Promis
 		const data = options.columns.map((c) => quoteIdent(columnNameFor(c.field)));
 		// PostgreSQL's CSV rule: an unquoted empty field is NULL, a quoted one ("") the empty string.
 		// Only a text column can hold the empty string; FORCE_NULL makes "" NULL in the others (the
-		// caller keeps the "" in _ipai_raw).
+		// caller keeps the "" in _ipai_raw). Parquet writes COPY's text format, which has its own NULL.
 		const forceNull = options.columns.filter((c) => c.type !== 'text').map((c) => quoteIdent(columnNameFor(c.field)));
-		const copyOptions =
-			`format csv, delimiter ${quoteLiteral(delimiter)}, quote ${quoteLiteral(quote)}, escape ${quoteLiteral(quote)}, ` +
-			`null '', encoding ${quoteLiteral(encoding)}${forceNull.length > 0 ? `, force_null (${forceNull.join(', ')})` : ''}`;
+		const copyOptions = options.textFormat
+			? `format text, encoding 'UTF8'`
+			: `format csv, delimiter ${quoteLiteral(delimiter)}, quote ${quoteLiteral(quote)}, escape ${quoteLiteral(quote)}, ` +
+				`null '', encoding ${quoteLiteral(encoding)}${forceNull.length > 0 ? `, force_null (${forceNull.join(', ')})` : ''}`;
 		const target = tableName(options.table);
 		const staging = quoteIdent(`_ipai_stage_csv_${process.pid}`);
 		if (keyColumns) {

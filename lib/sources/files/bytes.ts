@@ -3,7 +3,7 @@
  * undo gzip (with a clear error when it is truncated), count bytes, spool a non-seekable stream to
  * a temporary file for formats that need random access (Parquet's footer comes last).
  */
-import { createWriteStream, promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
@@ -86,10 +86,18 @@ export function counted(stream: Readable, counter: { bytes: number }): Readable 
 	return stream.pipe(counting);
 }
 
-/** A local file as a FileSource (range reads for Parquet). */
+/** A local file as a FileSource (range reads for Parquet: with its size, nothing is spooled). */
 export function localFileSource(path: string, name = path): FileSource {
 	return {
 		name,
+		// Read when asked, so a missing file is still reported by open() with its own error.
+		get size(): number | undefined {
+			try {
+				return statSync(path).size;
+			} catch {
+				return undefined;
+			}
+		},
 		open: async () => new RecyclingFileStream(path),
 		readRange: async (start, end) => {
 			const handle = await fs.open(path, 'r');

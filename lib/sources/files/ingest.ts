@@ -17,6 +17,7 @@ import { NotCopyable, planCsvCopy } from './csvCopy';
 import { readJson } from './json';
 import { RecyclingFileStream, type ChunkRecycler } from './recycle';
 import { PARQUET_MAGIC, readParquet, type RangeReader } from './parquet';
+import { planParquetCopy } from './parquetCopy';
 import { FileFormatError, type FileFormat, type FileReader, type FileSource, type ReadOptions, type Reject, type SourceColumn } from './types';
 
 export const REJECT_TABLE: TableRef = { schema: 'ipai_bronze_core', name: 'ipai_load_reject' };
@@ -124,7 +125,7 @@ export async function openReader(source: FileSource, options: ReadOptions, byteC
 
 async function readerFor(source: FileSource, options: ReadOptions, opened: OpenedFile, byteCounter: { bytes: number }): Promise<{ reader: FileReader; cleanup: () => Promise<void> }> {
 	const file = source.name;
-	const { stream, head, complete, format, gzip } = opened;
+	const { stream, head, complete, format } = opened;
 	switch (format) {
 		case 'csv':
 		case 'tsv':
@@ -135,20 +136,7 @@ async function readerFor(source: FileSource, options: ReadOptions, opened: Opene
 		case 'arrow':
 			return { reader: await readArrow(stream, file, options), cleanup: async () => void stream.destroy() };
 		case 'parquet': {
-			// Random access: the source's own byte ranges when it has them and the file is not
-			// compressed as a whole; otherwise a temporary file (streamed to disk, never to memory).
-			if (!gzip && source.readRange && source.size !== undefined) {
-				stream.destroy();
-				const ranged: RangeReader = { size: source.size, read: (s, e) => source.readRange!(s, e) };
-				byteCounter.bytes = source.size;
-				return { reader: await readParquet(ranged, file, options), cleanup: async () => undefined };
-			}
-			const spooled = await spool(stream);
-			const ranges = await fileRanges(spooled.path);
-			const cleanup = async (): Promise<void> => {
-				await ranges.close().catch(() => undefined);
-				await spooled.remove();
-			};
+			const { ranges, cleanup } = await parquetRanges(source, opened, byteCounter);
 			try {
 				return { reader: await readParquet(ranges, file, options), cleanup };
 			} catch (error) {
@@ -160,21 +148,45 @@ async function readerFor(source: FileSource, options: ReadOptions, opened: Opene
 }
 
 /**
+ * Random access to a Parquet file: the source's own byte ranges when it has them and the file is
+ * not compressed as a whole; otherwise a temporary file (streamed to disk, never to memory).
+ */
+async function parquetRanges(source: FileSource, opened: OpenedFile, byteCounter: { bytes: number }): Promise<{ ranges: RangeReader; cleanup: () => Promise<void> }> {
+	const size = source.size;
+	if (!opened.gzip && source.readRange && size !== undefined) {
+		opened.stream.destroy();
+		// The file's stored size, whatever the format-detection stream still counts as it winds down.
+		Object.defineProperty(byteCounter, 'bytes', { get: () => size, set: () => undefined });
+		return { ranges: { size, read: (s, e) => source.readRange!(s, e) }, cleanup: async () => undefined };
+	}
+	const spooled = await spool(opened.stream);
+	const ranges = await fileRanges(spooled.path);
+	return {
+		ranges,
+		cleanup: async () => {
+			await ranges.close().catch(() => undefined);
+			await spooled.remove();
+		},
+	};
+}
+
+/**
  * Loads one file; throws FileFormatError / BadRowError (nothing from the file committed).
  *
- * CSV and TSV go straight into COPY (csvCopy.ts) unless the file needs the checked reader — then
- * that attempt is rolled back, the file is opened again and read row by row (the reason is in the
- * summary's `detected.checkedBecause`). Other formats, and CSV with rawRecord `full`, take the
- * checked reader directly.
+ * CSV, TSV (csvCopy.ts) and Parquet (parquetCopy.ts) go straight into COPY unless the file needs
+ * the checked reader — then that attempt is rolled back, the file is opened again and read row by
+ * row (the reason is in the summary's `detected.checkedBecause`). Other formats, and CSV with
+ * rawRecord `full`, take the checked reader directly.
  */
 export async function ingestFile(pool: Pool, source: FileSource, options: IngestOptions): Promise<FileSummary> {
 	const started = Date.now();
 	let bytes = { bytes: 0 };
 	let opened = await openBytes(source, options, bytes);
 	let checkedBecause: string | undefined;
-	if ((opened.format === 'csv' || opened.format === 'tsv') && (options.rawRecord ?? 'compact') === 'compact') {
+	const copier = opened.format === 'parquet' ? copyParquetFile : (opened.format === 'csv' || opened.format === 'tsv') && (options.rawRecord ?? 'compact') === 'compact' ? copyFile : null;
+	if (copier) {
 		try {
-			return await copyFile(pool, source, options, opened, bytes, started);
+			return await copier(pool, source, options, opened, bytes, started);
 		} catch (error) {
 			checkedBecause = notCopyableReason(error);
 			if (checkedBecause === undefined) throw error;
@@ -218,7 +230,7 @@ export async function ingestFile(pool: Pool, source: FileSource, options: Ingest
 			columns: reader.columns.map((c) => ({ field: c.column, type: c.type })),
 			atomic: true,
 		});
-		const detected = reader.format === 'csv' || reader.format === 'tsv' ? { ...reader.detected, path: 'checked', ...(checkedBecause ? { checkedBecause } : {}) } : reader.detected;
+		const detected = reader.format === 'csv' || reader.format === 'tsv' || reader.format === 'parquet' ? { ...reader.detected, path: 'checked', ...(checkedBecause ? { checkedBecause } : {}) } : reader.detected;
 		const repeated = reader.format === 'csv' || reader.format === 'tsv' ? repeatedHeaders(reader.columns) : [];
 		return {
 			file: source.name,
@@ -341,6 +353,46 @@ async function countRejects(client: ClientBase, runId: string, rejects: number):
 		  where id = $1`,
 		[runId, rejects],
 	);
+}
+
+async function copyParquetFile(pool: Pool, source: FileSource, options: IngestOptions, opened: OpenedFile, bytes: { bytes: number }, started: number): Promise<FileSummary> {
+	const file = source.name;
+	const { ranges, cleanup } = await parquetRanges(source, opened, bytes);
+	try {
+		const plan = await planParquetCopy(ranges, file, options);
+		const key = keyColumns(file, plan.columns, options.key);
+		const renamed = plan.columns.filter((c) => c.column !== c.source);
+		const result = await copyCsvStream(pool, {
+			connectorId: options.connectorId,
+			runId: options.runId,
+			stream: options.stream ?? `file:${options.table.schema}.${options.table.name}`,
+			table: options.table,
+			key,
+			state: options.state,
+			...plan.load,
+			csv: { delimiter: '\t', quote: '"', encoding: 'UTF8' }, // unused: the rows are COPY text format
+			afterWrite: async (client) => {
+				// The footer's row count is the file's promise: loading fewer or more rows is a failure.
+				if (plan.stats.rows !== plan.totalRows) throw new FileFormatError(file, `the footer says ${plan.totalRows} rows, the row groups hold ${plan.stats.rows}`);
+				if (renamed.length > 0) await commentColumns(client, options.table, renamed);
+			},
+		});
+		return {
+			file,
+			format: 'parquet',
+			table: summaryTable(options.table),
+			rows: result.rowsWritten,
+			rowsRead: result.rowsRead,
+			rejects: 0,
+			bytes: bytes.bytes,
+			durationMs: Date.now() - started,
+			schemaChanges: result.schemaChanges,
+			columns: plan.columns.map(({ source: s, column, type }) => ({ source: s, column, type })),
+			detected: { ...plan.detected, path: 'copy', ...(plan.stats.nulReplaced > 0 ? { nulReplaced: plan.stats.nulReplaced } : {}) },
+		};
+	} finally {
+		await cleanup();
+	}
 }
 
 async function writeRejects(client: ClientBase, options: IngestOptions, file: string, target: string, rejects: Reject[]): Promise<void> {

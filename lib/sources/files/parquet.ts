@@ -16,7 +16,7 @@ type SchemaTree = ReturnType<Hyparquet['parquetSchema']>;
 // from Node 20.19; n8n runs on Node 24), so nothing is loaded for users who never read Parquet.
 // (jest compiles them to CommonJS: see jest.config.js.)
 let modules: { hyparquet: Hyparquet; compressors: Record<string, unknown> } | undefined;
-function load(): NonNullable<typeof modules> {
+export function loadHyparquet(): NonNullable<typeof modules> {
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
 	const nodeRequire = require;
 	modules ??= {
@@ -55,6 +55,8 @@ function columnType(node: SchemaTree): ColumnType {
 	}
 	if (logical === 'JSON' || e.converted_type === 'JSON' || logical === 'VARIANT' || logical === 'GEOMETRY' || logical === 'GEOGRAPHY') return 'jsonb';
 	if (logical === 'DECIMAL' || e.converted_type === 'DECIMAL') return 'numeric';
+	if (logical === 'FLOAT16') return 'double';
+	if (e.logical_type?.type === 'INTEGER' && e.logical_type.bitWidth === 64 && !e.logical_type.isSigned) return 'numeric';
 	if (logical === 'DATE' || e.converted_type === 'DATE') return 'date';
 	if (logical === 'TIMESTAMP') return e.logical_type && 'isAdjustedToUTC' in e.logical_type && e.logical_type.isAdjustedToUTC ? 'timestamptz' : 'timestamp';
 	if (e.converted_type === 'TIMESTAMP_MILLIS' || e.converted_type === 'TIMESTAMP_MICROS' || e.type === 'INT96') return 'timestamptz';
@@ -77,8 +79,19 @@ function hexOf(value: unknown): unknown {
 	return value instanceof Uint8Array ? `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}` : value;
 }
 
-export async function readParquet(reader: RangeReader, file: string, options: ReadOptions): Promise<FileReader> {
-	const { hyparquet, compressors } = load();
+export interface ParquetFile {
+	metadata: Awaited<ReturnType<Hyparquet['parquetMetadataAsync']>>;
+	tree: SchemaTree;
+	columns: SourceColumn[];
+	totalRows: number;
+	detected: Record<string, unknown>;
+	/** hyparquet's view of the file: byte ranges on demand. */
+	asyncBuffer: { byteLength: number; slice(start: number, end?: number): Promise<ArrayBuffer> };
+}
+
+/** Checks the magic bytes, reads the footer (two small range reads) and decides the columns. */
+export async function openParquet(reader: RangeReader, file: string, options: ReadOptions): Promise<ParquetFile> {
+	const { hyparquet } = loadHyparquet();
 	if (reader.size < 12) throw new FileFormatError(file, `not a Parquet file: only ${reader.size} bytes (a Parquet file has a 4-byte header and an 8-byte footer at least)`);
 	const [head, tail] = await Promise.all([reader.read(0, 4), reader.read(reader.size - 4, reader.size)]);
 	if (!PARQUET_MAGIC.equals(Buffer.from(head)) || !PARQUET_MAGIC.equals(Buffer.from(tail))) {
@@ -89,16 +102,16 @@ export async function readParquet(reader: RangeReader, file: string, options: Re
 				: 'not a Parquet file: it does not start with "PAR1"',
 		);
 	}
-	const file_ = {
+	const asyncBuffer = {
 		byteLength: reader.size,
 		slice: async (start: number, end?: number): Promise<ArrayBuffer> => {
 			const bytes = await reader.read(start, end ?? reader.size);
 			return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 		},
 	};
-	let metadata: Awaited<ReturnType<Hyparquet['parquetMetadataAsync']>>;
+	let metadata: ParquetFile['metadata'];
 	try {
-		metadata = await hyparquet.parquetMetadataAsync(file_, { parsers: PARSERS });
+		metadata = await hyparquet.parquetMetadataAsync(asyncBuffer, { parsers: PARSERS });
 	} catch (error) {
 		throw new FileFormatError(file, `the Parquet footer cannot be read (${(error as Error).message}); the file is corrupt or not Parquet`);
 	}
@@ -111,10 +124,21 @@ export async function readParquet(reader: RangeReader, file: string, options: Re
 		const declared = overrides[source] ?? overrides[column];
 		return { source, column, type: declared ?? columnType(child), inferred: false };
 	});
-	const binary = tree.children.map((c) => c.element.type === 'BYTE_ARRAY' && columnType(c) === 'text' && !c.element.logical_type && !c.element.converted_type);
-	const pageRows = options.pageRows ?? 5_000;
 	const totalRows = Number(metadata.num_rows);
 	if (totalRows === 0) throw new FileFormatError(file, 'the Parquet file has no rows');
+	const detected = { rows: totalRows, rowGroups: metadata.row_groups.length, codecs: [...new Set(metadata.row_groups.flatMap((g) => g.columns.map((c) => c.meta_data?.codec)))] };
+	return { metadata, tree, columns, totalRows, detected, asyncBuffer };
+}
+
+/**
+ * The record reader: rows as objects, one row group at a time. For what the COPY path
+ * (parquetCopy.ts) does not take: nested columns and the other types listed there.
+ */
+export async function readParquet(reader: RangeReader, file: string, options: ReadOptions): Promise<FileReader> {
+	const { hyparquet, compressors } = loadHyparquet();
+	const { metadata, tree, columns, totalRows, detected, asyncBuffer: file_ } = await openParquet(reader, file, options);
+	const binary = tree.children.map((c) => c.element.type === 'BYTE_ARRAY' && columnType(c) === 'text' && !c.element.logical_type && !c.element.converted_type);
+	const pageRows = options.pageRows ?? 5_000;
 
 	async function* batches(): AsyncGenerator<ReadBatch> {
 		let groupStart = 0;
@@ -164,7 +188,7 @@ export async function readParquet(reader: RangeReader, file: string, options: Re
 	return {
 		format: 'parquet',
 		columns,
-		detected: { rows: totalRows, rowGroups: metadata.row_groups.length, codecs: [...new Set(metadata.row_groups.flatMap((g) => g.columns.map((c) => c.meta_data?.codec)))] },
+		detected: { ...detected, rows: totalRows },
 		batches: batches(),
 	};
 }
