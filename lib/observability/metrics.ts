@@ -3,16 +3,18 @@
  * definitions and the alert state, so every n8n worker answers the same and nothing lives in
  * process memory.
  *
- * Counters are totals over the ledger (live rows + ipai_meta.*_archived, where a trigger folds
- * every deleted run first): they only grow while runs finish, and retention that deletes old runs
- * does not make them go down (a drop would read as a counter reset in rate()/increase()).
+ * Counters are the ledger's totals of finished runs, kept in ipai_meta.*_run_totals by statement
+ * triggers on the ledger (inserts and updates; deletes are not subtracted): they grow as runs
+ * finish, a scrape reads one row per target and status instead of every run, and retention that
+ * deletes old runs does not make them go down (a drop would read as a counter reset in
+ * rate()/increase()).
  * A run is counted once it has finished, under its final status; running runs are a gauge.
  *
  * Labels are bounded by configuration: connector type and name, agent type and code name, SLO,
  * window, alert labels. No run ids, no error texts, no execution ids.
  *
- * Cost: one aggregate scan of each ledger (grouped by target and status, histogram buckets as
- * FILTER aggregates), one SLO evaluation (lib/slo's own, unchanged), one read of the alert table.
+ * Cost: the totals tables and the running runs (partial index), one SLO evaluation (lib/slo's
+ * own, unchanged), one read of the alert table.
  */
 import type { Pool } from 'pg';
 import { evaluateSlos } from '../slo/evaluate';
@@ -72,67 +74,30 @@ interface AgentRow {
 	running: string;
 }
 
-const FINISHED_CONNECTOR = `status in ('success', 'failed', 'abandoned')`;
-
-function connectorSql(): string {
-	const buckets = CONNECTOR_DURATION_BUCKETS.map(
-		(b) => `count(*) filter (where ${FINISHED_CONNECTOR} and ended_at - started_at <= interval '${b} seconds')`,
-	).join(', ');
-	// Live rows grouped by connector and status, plus the archived totals of deleted runs; the
-	// connector's labels come from its config (runs of a deleted config are no longer exported).
-	return `
-	with live as (
-	  select connector_id, status,
-	         count(*) filter (where status <> 'running') as runs,
-	         coalesce(sum(rows_read) filter (where status <> 'running'), 0) as rows_read,
-	         coalesce(sum(rows_written) filter (where status <> 'running'), 0) as rows_written,
-	         count(*) filter (where ${FINISHED_CONNECTOR}) as d_count,
-	         coalesce(sum(extract(epoch from ended_at - started_at)) filter (where ${FINISHED_CONNECTOR}), 0)::float8 as d_sum,
-	         array[${buckets}] as buckets,
-	         max(ended_at) as last_ended_at,
-	         count(*) filter (where status = 'running') as running
-	    from public.ipai_connector_run
-	   where connector_id is not null and (ended_at <= $1 or status = 'running')
-	   group by connector_id, status),
-	archived as (
-	  select connector_id, status, runs, rows_read, rows_written, duration_count as d_count, duration_sum as d_sum,
-	         duration_buckets as buckets, last_ended_at, 0::bigint as running
-	    from ipai_meta.connector_run_archived
-	   where duration_le = $2::float8[])
-	select c.connector_type, c.name, t.status, t.runs::text, t.rows_read::text, t.rows_written::text, t.d_count::text,
-	       t.d_sum::float8 as d_sum, t.buckets::text[] as buckets, t.last_ended_at, t.running::text
+/**
+ * Totals per connector and status (kept by the ledger's triggers, see the migration
+ * 20261202008000_metrics_run_totals.sql) and the runs in progress (a partial index); labels from
+ * the config, every config listed so a connector without runs is exported at 0.
+ */
+const CONNECTOR_SQL = `
+	select c.connector_type, c.name, t.status, t.runs::text, t.rows_read::text, t.rows_written::text,
+	       t.duration_count::text as d_count, t.duration_sum::float8 as d_sum, t.duration_buckets::text[] as buckets,
+	       t.last_ended_at, coalesce(running.n, 0)::text as running
 	  from public.ipai_connector_config c
-	  left join (select * from live union all select * from archived) t on t.connector_id = c.id
-	 order by c.connector_type, c.name`;
-}
+	  left join ipai_meta.connector_run_totals t on t.connector_id = c.id and t.duration_le = $1::float8[]
+	  left join (select connector_id, count(*) as n from public.ipai_connector_run where status = 'running' group by connector_id) running
+	         on running.connector_id = c.id
+	 order by c.connector_type, c.name, t.status`;
 
-function agentSql(): string {
-	const buckets = AGENT_LATENCY_BUCKETS.map((b) => `count(*) filter (where status <> 'running' and latency_ms <= ${Math.round(b * 1000)})`).join(', ');
-	return `
-	with live as (
-	  select agent_id, status,
-	         count(*) filter (where status <> 'running') as runs,
-	         coalesce(sum(tokens_used) filter (where status <> 'running'), 0) as tokens,
-	         coalesce(sum(cost_usd) filter (where status <> 'running'), 0) as cost,
-	         count(latency_ms) filter (where status <> 'running') as l_count,
-	         coalesce(sum(latency_ms / 1000.0) filter (where status <> 'running'), 0)::float8 as l_sum,
-	         array[${buckets}] as buckets,
-	         count(*) filter (where status = 'running') as running
-	    from public.ipai_agent_run
-	   where agent_id is not null and (ended_at <= $1 or status = 'running')
-	   group by agent_id, status),
-	archived as (
-	  select agent_id, status, runs, tokens, cost_usd as cost, latency_count as l_count, latency_sum as l_sum,
-	         latency_buckets as buckets, 0::bigint as running
-	    from ipai_meta.agent_run_archived
-	   where latency_le = $2::float8[]),
-	t as (select * from live union all select * from archived)
-	select a.agent_type, a.code_name, t.status, t.runs::text, t.tokens::text, t.cost::text, t.l_count::text,
-	       t.l_sum::float8 as l_sum, t.buckets::text[] as buckets, t.running::text
+const AGENT_SQL = `
+	select a.agent_type, a.code_name, t.status, t.runs::text, t.tokens::text, t.cost_usd::text as cost,
+	       t.latency_count::text as l_count, t.latency_sum::float8 as l_sum, t.latency_buckets::text[] as buckets,
+	       coalesce(running.n, 0)::text as running
 	  from public.ipai_agent a
-	  left join t on t.agent_id = a.id
-	 order by a.agent_type, a.code_name`;
-}
+	  left join ipai_meta.agent_run_totals t on t.agent_id = a.id and t.latency_le = $1::float8[]
+	  left join (select agent_id, count(*) as n from public.ipai_agent_run where status = 'running' group by agent_id) running
+	         on running.agent_id = a.id
+	 order by a.agent_type, a.code_name, t.status`;
 
 interface AlertRow {
 	labels: Record<string, unknown>;
@@ -185,8 +150,8 @@ export async function renderMetrics(pool: Pool, options: RenderOptions = {}): Pr
 	};
 
 	const [connectors, agents, evaluation, alerts] = await Promise.all([
-		guard('connector_runs', async () => (await pool.query<ConnectorRow>(connectorSql(), [now, CONNECTOR_DURATION_BUCKETS])).rows),
-		guard('agent_runs', async () => (await pool.query<AgentRow>(agentSql(), [now, AGENT_LATENCY_BUCKETS])).rows),
+		guard('connector_runs', async () => (await pool.query<ConnectorRow>(CONNECTOR_SQL, [CONNECTOR_DURATION_BUCKETS])).rows),
+		guard('agent_runs', async () => (await pool.query<AgentRow>(AGENT_SQL, [AGENT_LATENCY_BUCKETS])).rows),
 		options.skipSlo ? Promise.resolve(undefined) : guard('slo', () => evaluateSlos(pool, { now })),
 		guard('alerts', async () =>
 			(
@@ -240,11 +205,12 @@ function connectorFamilies(rows: ConnectorRow[], now: Date): MetricFamily[] {
 		addTo(written, labels, 0);
 		addTo(running, labels, 0);
 		addHistogram(hist, labels, CONNECTOR_DURATION_BUCKETS, null, 0, 0);
-		if (r.status === null) continue; // a connector without runs
-		if (r.status !== 'running') addTo(runs, { ...labels, status: r.status }, num(r.runs));
+		// The in-progress count repeats on each status row of a connector: set, not added.
+		running.set(key, { labels, value: num(r.running) });
+		if (r.status === null) continue; // a connector without finished runs
+		addTo(runs, { ...labels, status: r.status }, num(r.runs));
 		addTo(read, labels, num(r.rows_read));
 		addTo(written, labels, num(r.rows_written));
-		addTo(running, labels, num(r.running));
 		if (r.status === 'success' && r.last_ended_at) {
 			const t = r.last_ended_at.getTime() / 1000;
 			if (!(lastSuccess.get(key)?.value! >= t)) lastSuccess.set(key, { labels, value: t });
@@ -293,11 +259,11 @@ function agentFamilies(rows: AgentRow[]): MetricFamily[] {
 		addTo(cost, labels, 0);
 		addTo(running, labels, 0);
 		addHistogram(hist, labels, AGENT_LATENCY_BUCKETS, null, 0, 0);
+		running.set(histogramKey(labels), { labels, value: num(r.running) });
 		if (r.status === null) continue;
-		if (r.status !== 'running') addTo(runs, { ...labels, status: r.status }, num(r.runs));
+		addTo(runs, { ...labels, status: r.status }, num(r.runs));
 		addTo(tokens, labels, num(r.tokens));
 		addTo(cost, labels, num(r.cost));
-		addTo(running, labels, num(r.running));
 		addHistogram(hist, labels, AGENT_LATENCY_BUCKETS, r.buckets, num(r.l_count), r.l_sum);
 	}
 	for (const c of cost.values()) c.value = Math.round(c.value * 1e6) / 1e6;

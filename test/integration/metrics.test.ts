@@ -105,8 +105,7 @@ async function connectorOracle(pool: Pool) {
 	const { rows } = await pool.query<ConnectorRunRow>(
 		`select c.connector_type, c.name, r.status, r.started_at, r.ended_at, r.rows_read, r.rows_written
 		   from public.ipai_connector_run r join public.ipai_connector_config c on c.id = r.connector_id
-		  where r.ended_at <= $1 or r.status = 'running'`,
-		[NOW],
+`,
 	);
 	const runs = new Map<string, number>();
 	const read = new Map<string, number>();
@@ -137,8 +136,7 @@ async function agentOracle(pool: Pool) {
 	const { rows } = await pool.query<{ agent_type: string; code_name: string; status: string; tokens_used: number | null; cost_usd: string | null; latency_ms: number | null }>(
 		`select a.agent_type, a.code_name, r.status, r.tokens_used, r.cost_usd, r.latency_ms
 		   from public.ipai_agent_run r join public.ipai_agent a on a.id = r.agent_id
-		  where r.status <> 'running' and r.ended_at <= $1`,
-		[NOW],
+		  where r.status <> 'running'`,
 	);
 	const runs = new Map<string, number>();
 	const tokens = new Map<string, number>();
@@ -162,9 +160,9 @@ async function agentOracle(pool: Pool) {
 }
 
 async function resetLedger(pool: Pool): Promise<void> {
-	// truncate does not fire the delete trigger: the archived totals are cleared with it.
+	// truncate fires no row or statement trigger of the ledger: the totals are cleared with it.
 	await pool.query(`truncate public.ipai_alert_notification, public.ipai_alert, public.ipai_connector_lease, public.ipai_connector_state,
-	                           public.ipai_connector_run, public.ipai_agent_run, ipai_meta.connector_run_archived, ipai_meta.agent_run_archived cascade`);
+	                           public.ipai_connector_run, public.ipai_agent_run, ipai_meta.connector_run_totals, ipai_meta.agent_run_totals cascade`);
 	await pool.query(`delete from public.ipai_agent_usage_day`).catch(() => undefined);
 	await pool.query(`delete from public.ipai_connector_config; delete from public.ipai_agent`);
 }
@@ -250,7 +248,7 @@ async function expectMatchesLedger(pool: Pool, body: string): Promise<void> {
 	expect(samples.get('ipai_connector_last_success_timestamp_seconds') ?? new Map()).toEqual(c.lastSuccess);
 	const ages = samples.get('ipai_connector_last_success_age_seconds') ?? new Map();
 	expect([...ages.keys()].sort()).toEqual([...c.lastSuccess.keys()].sort());
-	for (const [k, ts] of c.lastSuccess) expect(ages.get(k)).toBe(Math.round(NOW.getTime() / 1000 - ts));
+	for (const [k, ts] of c.lastSuccess) expect(ages.get(k)).toBe(Math.max(0, Math.round(NOW.getTime() / 1000 - ts)));
 	const hist = histograms.get('ipai_connector_run_duration_seconds') ?? new Map();
 	for (const [k, h] of hist) {
 		const o = c.hist.get(k) ?? { buckets: Object.fromEntries(CONNECTOR_DURATION_BUCKETS.map((b) => [String(b), 0])), count: 0, sum: 0 };
@@ -451,7 +449,8 @@ describe('property: counters are the ledger and never decrease', () => {
 				fc.array(runArb, { maxLength: 20 }),
 				fc.array(agentArb, { maxLength: 10 }),
 				fc.integer({ min: 0, max: 60 * 24 * 10 }),
-				async (runs, agentRuns, moreRuns, moreAgentRuns, retentionMin) => {
+				fc.constantFrom('success', 'failed', 'abandoned', null),
+				async (runs, agentRuns, moreRuns, moreAgentRuns, retentionMin, finishAs) => {
 					const pool = db.pool;
 					await resetLedger(pool);
 					const ids = [await addConnector(pool, 'odoo', 'a'), await addConnector(pool, 'github', 'b'), await addConnector(pool, 'file', 'c')];
@@ -462,9 +461,15 @@ describe('property: counters are the ledger and never decrease', () => {
 					expect(first.errors).toEqual([]);
 					await expectMatchesLedger(pool, first.body);
 
-					// More runs finish, and retention deletes finished runs older than a random age.
+					// More runs finish (new rows, and running rows updated to their outcome, as finishRun
+					// does), and retention deletes finished runs older than a random age.
 					await addRuns(pool, ids, moreRuns);
 					await addAgentRuns(pool, agents, moreAgentRuns);
+					if (finishAs) {
+						await pool.query(`update public.ipai_connector_run set status = $1, ended_at = started_at + interval '90 seconds', rows_read = 7 where status = 'running'`, [finishAs]);
+						await pool.query(`update public.ipai_agent_run set status = $1, ended_at = started_at + interval '2 seconds', latency_ms = 2000, tokens_used = 5 where status = 'running'`, [finishAs === 'abandoned' ? 'refused' : finishAs]);
+						await expectMatchesLedger(pool, (await renderMetrics(pool, { now: NOW, skipSlo: true })).body);
+					}
 					await pool.query(`delete from public.ipai_connector_run where status <> 'running' and started_at < $1::timestamptz - make_interval(mins => $2)`, [NOW, retentionMin]);
 					await pool.query(`delete from public.ipai_agent_run where status <> 'running' and started_at < $1::timestamptz - make_interval(mins => $2)`, [NOW, retentionMin]);
 					const second = await renderMetrics(pool, { now: NOW, skipSlo: true });
