@@ -3,7 +3,7 @@
 // compares them with the database's migration ledger).
 const { src, dest, parallel } = require('gulp');
 
-const icons = () => src(['nodes/**/*.{png,svg}', 'credentials/**/*.{png,svg}'], { base: '.' }).pipe(dest('dist'));
+const icons = () => src(['nodes/**/*.{png,svg}', 'nodes/**/*.node.json', 'credentials/**/*.{png,svg}'], { base: '.' }).pipe(dest('dist'));
 const workflows = () => src('workflows/**/*.json', { base: '.', allowEmpty: true }).pipe(dest('dist'));
 const migrations = () => src('migrations/**/*.sql', { base: '.' }).pipe(dest('dist'));
 

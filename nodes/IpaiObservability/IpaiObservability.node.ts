@@ -1,0 +1,36 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+import { LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
+import { router } from './actions/router';
+import { properties } from './description';
+
+/**
+ * Observability of the lakehouse for the tools teams already watch: a Prometheus/OpenMetrics
+ * endpoint rendered from the run ledger, the SLO state and the alert table. No state in the
+ * node: every n8n worker renders the same text from the database.
+ */
+export class IpaiObservability implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'IPAI Observability',
+		name: 'ipaiObservability',
+		icon: 'file:observability.svg',
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ $parameter["operation"] }}',
+		description: 'Render Prometheus metrics of connector runs, agent runs, SLO burn rates and alerts from the lakehouse',
+		defaults: { name: 'IPAI Observability' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: LAKEHOUSE_CREDENTIAL, required: true, testedBy: 'lakehouseConnectionTest' }],
+		properties,
+	};
+
+	methods = {
+		credentialTest: { lakehouseConnectionTest: testLakehouseCredential },
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return router.call(this);
+	}
+}

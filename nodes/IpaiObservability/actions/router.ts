@@ -1,0 +1,20 @@
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+import type { Operation } from '../../shared/items';
+import { openLakehouse } from '../../shared/lakehouse';
+import { renderMetricsOperation } from './renderMetrics.operation';
+
+const OPERATIONS: Record<string, Operation> = { renderMetrics: renderMetricsOperation };
+
+/** One pool per execution of the node, closed when its items are done. */
+export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const operation = this.getNodeParameter('operation', 0) as string;
+	const run = OPERATIONS[operation];
+	if (!run) throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}"`);
+	const session = await openLakehouse(this);
+	try {
+		return [await run.call(this, session, this.getInputData())];
+	} finally {
+		await session.close();
+	}
+}
