@@ -311,7 +311,8 @@ export interface Acceptor {
  * A pipeline's first step: takes a delivery (a dispatch item, as posted by the dispatcher),
  * re-reads the connector row, checks its config (a failed run naming the fields if it cannot
  * run), and for a claimed tick records which execution and worker took it — or, when the claim
- * already ran or another execution holds it, records a `skipped` run and says so.
+ * already ran, another execution holds it or a later tick's claim replaced it, records a `skipped`
+ * run and says so.
  */
 export async function acceptDelivery(pool: Pool, delivery: Partial<DispatchItem>, acceptor: Acceptor): Promise<AcceptResult> {
 	const row = await findConnector(pool, delivery);
@@ -340,11 +341,13 @@ export async function acceptDelivery(pool: Pool, delivery: Partial<DispatchItem>
 			[row.id, window, acceptor.executionId],
 		);
 		const claim = rows[0];
-		if (claim && (claim.ran || claim.held)) {
+		// A delivery of an older tick's claim is superseded: the current claim's delivery runs it.
+		const superseded = Boolean(claim && claim.claim_id !== item.claimId);
+		if (claim && (superseded || claim.ran || claim.held)) {
 			const { rows: skipped } = await client.query<{ id: string }>(
 				`insert into public.ipai_connector_run (connector_id, started_at, ended_at, status, rows_read, rows_written, metadata)
 				 values ($1, now(), now(), 'skipped', 0, 0, $2) returning id`,
-				[row.id, { ...base, reason: 'duplicate_delivery', delivered_claim_id: item.claimId, current_claim_id: claim.claim_id, accepted_by: claim.accepted_by, holder_execution_id: claim.accepted_execution_id }],
+				[row.id, { ...base, reason: 'duplicate_delivery', superseded, delivered_claim_id: item.claimId, current_claim_id: claim.claim_id, accepted_by: claim.accepted_by, holder_execution_id: claim.accepted_execution_id }],
 			);
 			return { status: 'duplicate' as const, item, runId: skipped[0].id, acceptedBy: claim.accepted_by };
 		}
