@@ -165,7 +165,7 @@ export async function claimDueConnectors(pool: Pool, options: DispatchOptions = 
 	const byId = new Map(rows.map((r) => [r.id, r]));
 	const due: Array<{ row: ConfigRow; dueAt: Date }> = [];
 	const out: DispatchItem[] = [];
-	const report = (row: ConfigRow, problem: string) => shouldReport(pool, row, problem, quietHours, options.dispatcher);
+	const report = (row: ConfigRow, problem: string, scheduleError = false) => shouldReport(pool, row, problem, scheduleError, quietHours, options.dispatcher);
 	for (const row of rows) {
 		let dueAt: Date | null;
 		let problem: string | null = null;
@@ -180,7 +180,7 @@ export async function claimDueConnectors(pool: Pool, options: DispatchOptions = 
 		}
 		if (problem) {
 			const message = `Connector ${label(row)} is not scheduled: its schedule "${row.schedule}" ${problem}. Fix ipai_connector_config.schedule (5 fields, UTC).`;
-			if (await report(row, message)) {
+			if (await report(row, message, true)) {
 				out.push({ ...itemOf(row, null, 'invalid_schedule'), title: `Connector not scheduled: ${label(row)}`, error: message });
 			}
 			continue;
@@ -259,17 +259,17 @@ export async function claimDueConnectors(pool: Pool, options: DispatchOptions = 
  * True when this problem is news: the row changed since it was last reported (or the problem
  * did), or the quiet period has passed. Records the report.
  */
-async function shouldReport(pool: Pool, row: ConfigRow, problem: string, quietHours: number, dispatcher?: string): Promise<boolean> {
+async function shouldReport(pool: Pool, row: ConfigRow, problem: string, scheduleError: boolean, quietHours: number, dispatcher?: string): Promise<boolean> {
 	const { rowCount } = await pool.query(
 		`insert into public.ipai_connector_dispatch as d (connector_id, schedule, schedule_error, dispatched_by, problem, problem_row_hash, problem_reported_at)
-		 values ($1, $2, case when $3 like '%is not scheduled%' then $3 end, $4, $3, $5, now())
+		 values ($1, $2, case when $7 then $3 end, $4, $3, $5, now())
 		 on conflict (connector_id) do update
 		    set problem = excluded.problem, problem_row_hash = excluded.problem_row_hash, problem_reported_at = now(),
 		        schedule = excluded.schedule, schedule_error = coalesce(excluded.schedule_error, d.schedule_error)
 		  where d.problem_row_hash is distinct from excluded.problem_row_hash
 		     or d.problem is distinct from excluded.problem
 		     or d.problem_reported_at < now() - make_interval(hours => $6)`,
-		[row.id, row.schedule, problem, dispatcher ?? null, row.row_hash, quietHours],
+		[row.id, row.schedule, problem, dispatcher ?? null, row.row_hash, quietHours, scheduleError],
 	);
 	return rowCount === 1;
 }
