@@ -15,6 +15,7 @@ alter table public.ipai_connector_dispatch
     add column if not exists claim_id uuid,
     add column if not exists claim_deadline timestamptz,
     add column if not exists deliveries integer not null default 0,
+    add column if not exists delivered_at timestamptz,
     add column if not exists accepted_at timestamptz,
     add column if not exists accepted_by text,
     add column if not exists accepted_execution_id text,
@@ -26,6 +27,8 @@ comment on column public.ipai_connector_dispatch.claim_id is
   'The current claim (one per tick); kept across redeliveries so a pipeline can tell a second delivery from a new tick.';
 comment on column public.ipai_connector_dispatch.claim_deadline is
   'A claim without a run of its connector started since dispatched_at is handed out again after this time.';
+comment on column public.ipai_connector_dispatch.delivered_at is
+  'When n8n''s main queued the delivery (its webhook answered); a queued claim gets the long deadline.';
 comment on column public.ipai_connector_dispatch.accepted_by is
   'The host/pid of the n8n worker whose pipeline execution accepted the claim.';
 

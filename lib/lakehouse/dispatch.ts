@@ -200,7 +200,7 @@ export async function claimDueConnectors(pool: Pool, options: DispatchOptions = 
 			    set last_due_at = excluded.last_due_at, dispatched_at = excluded.dispatched_at,
 			        dispatched_by = excluded.dispatched_by, schedule = excluded.schedule, schedule_error = null,
 			        claim_id = excluded.claim_id, claim_deadline = excluded.claim_deadline, deliveries = 1,
-			        accepted_at = null, accepted_by = null, accepted_execution_id = null
+			        accepted_at = null, accepted_by = null, accepted_execution_id = null, delivered_at = null
 			  where d.last_due_at is null or d.last_due_at < excluded.last_due_at
 			 returning connector_id, claim_id`,
 			[due.map((d) => d.row.id), due.map((d) => d.dueAt.toISOString()), options.dispatcher ?? null, due.map((d) => d.row.schedule), deadline],
@@ -232,7 +232,7 @@ export async function claimDueConnectors(pool: Pool, options: DispatchOptions = 
 		const { rows: overdue } = await pool.query<{ connector_id: string; claim_id: string; deliveries: number; last_due_at: Date }>(
 			`update public.ipai_connector_dispatch d
 			    set deliveries = d.deliveries + 1, claim_deadline = now() + make_interval(secs => $2), dispatched_by = $3,
-			        accepted_at = null, accepted_by = null, accepted_execution_id = null
+			        accepted_at = null, accepted_by = null, accepted_execution_id = null, delivered_at = null
 			  where d.connector_id = any ($1::uuid[]) and d.claim_id is not null and d.claim_deadline < now()
 			    and not exists (${RAN_SINCE_CLAIM})
 			 returning d.connector_id, d.claim_id, d.deliveries, d.last_due_at`,
@@ -288,6 +288,25 @@ async function recordFailedRun(pool: Pool, connectorId: string, error: string, m
 	const started = await startRun(pool, { connector: { id: connectorId }, holder: holder ?? `dispatcher on ${hostname()}`, metadata });
 	if (started.status === 'running') await failRun(pool, started.runId, { error });
 	return started.runId;
+}
+
+/**
+ * The claims n8n's main accepted for its queue (the webhook answered): from now on the delivery
+ * sits in Redis, which survives a worker's death (n8n hands a stalled job to another worker), so
+ * such a claim is handed out again only after `queuedDeadlineSeconds` (default 1800) — a backlog
+ * longer than the short deadline must not multiply itself with redeliveries. Claims no main
+ * accepted (the dispatcher died first, or the POST failed) keep the short deadline.
+ */
+export async function markDelivered(pool: Pool, claimIds: string[], queuedDeadlineSeconds = 1800): Promise<number> {
+	const ids = claimIds.filter((id) => typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id));
+	if (ids.length === 0) return 0;
+	const { rowCount } = await pool.query(
+		`update public.ipai_connector_dispatch
+		    set delivered_at = now(), claim_deadline = greatest(claim_deadline, now() + make_interval(secs => $2))
+		  where claim_id = any ($1::uuid[])`,
+		[ids, queuedDeadlineSeconds],
+	);
+	return rowCount ?? 0;
 }
 
 export type AcceptResult =

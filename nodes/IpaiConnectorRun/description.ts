@@ -72,6 +72,11 @@ export const properties: INodeProperties[] = [
 			},
 			{ name: 'Named', value: 'named', description: 'The connectors named, now, whatever their schedule (e.g. a "run now" request)' },
 			{
+				name: 'Mark Queued',
+				value: 'queued',
+				description: "After the deliveries' HTTP requests: the claims n8n's main queued get the long redelivery deadline",
+			},
+			{
 				name: 'Accept Delivery',
 				value: 'accept',
 				description: "A pipeline's first step: take the connector the dispatcher delivered (a duplicate delivery stops here as a skipped run)",
@@ -88,6 +93,15 @@ export const properties: INodeProperties[] = [
 		placeholder: 'odoo, github, file',
 		description: 'Only connectors of these types, comma-separated; empty for all',
 		displayOptions: { show: { operation: ['dispatch'], dispatchMode: ['due'] } },
+	},
+	{
+		displayName: 'Claim ID',
+		name: 'claimId',
+		type: 'string',
+		default: '',
+		placeholder: "={{ $('Deliver or report').item.json.claimId }}",
+		description: 'The claim each delivery carried (from the item before the HTTP request)',
+		displayOptions: { show: { operation: ['dispatch'], dispatchMode: ['queued'] } },
 	},
 	{
 		displayName: 'Redeliver After (Seconds)',

@@ -1,6 +1,6 @@
 /** The dispatcher's claims against a real PostgreSQL: due ticks, once across dispatchers, invalid schedules, run-now names. */
 import { Pool } from 'pg';
-import { acceptDelivery, claimDueConnectors, connectorOfExecution, requestedConnectors } from '../../lib/lakehouse/dispatch';
+import { acceptDelivery, claimDueConnectors, connectorOfExecution, markDelivered, requestedConnectors } from '../../lib/lakehouse/dispatch';
 import { finishRun, registerConnector, startRun } from '../../lib/lakehouse/runs';
 import { parseCron } from '../../lib/slo/cron';
 import { useScratchDatabase } from '../helpers/database';
@@ -238,5 +238,20 @@ describe('bad rows: a failed run every tick, a report once per change of the row
 		expect(run.error_message).toBe(
 			'Connector file/manual cannot run: config.table is missing (the bronze table the files load into); config.onBadRow must be one of fail, skip. Fix its row in ipai_connector_config.',
 		);
+	});
+});
+
+describe('queued deliveries', () => {
+	it('a claim the main queued waits for its worker: not handed out again at the short deadline, but after the long one', async () => {
+		await connector('odoo', 'q1', '* * * * *');
+		await connector('odoo', 'q2', '* * * * *');
+		const items = await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:10Z') });
+		expect(await markDelivered(db.pool, [items.find((i) => i.name === 'q1')!.claimId!, 'not-a-uuid'])).toBe(1);
+		// Five minutes later: past the short deadline, well before the long one.
+		await db.pool.query(`update ipai_connector_dispatch set claim_deadline = claim_deadline - interval '5 minutes'`);
+		// q2 was never queued (the dispatcher died first): handed out again; q1 is in the queue.
+		expect((await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:50Z') })).map((i) => [i.name, i.reason])).toEqual([['q2', 'redelivery']]);
+		await db.pool.query(`update ipai_connector_dispatch set claim_deadline = now() - interval '1 second' where delivered_at is not null`);
+		expect((await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:55Z') })).map((i) => [i.name, i.reason])).toEqual([['q1', 'redelivery']]);
 	});
 });
