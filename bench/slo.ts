@@ -43,8 +43,9 @@ async function seed(pool: Pool, rows: number, connectors: number, agents: number
 		const count = Math.round((rows * weights[i]) / total);
 		const { rows: created } = await pool.query<{ id: string }>(
 			`insert into public.ipai_connector_config (connector_type, name, config, schedule, created_at)
-			 values ($1, $2, '{}', $3, $4::timestamptz - interval '60 days') returning id`,
-			[['odoo', 'github', 'file', 'db'][i % 4], `bench-${i}`, every === 1 ? '* * * * *' : `*/${every} * * * *`, now],
+			 values ($1, $2, $5, $3, $4::timestamptz - interval '60 days') returning id`,
+			// Configs their type's pipeline can run: the database refuses a scheduled row without one.
+			[['odoo', 'github', 'file', 'db'][i % 4], `bench-${i}`, every === 1 ? '* * * * *' : `*/${every} * * * *`, now, [{}, { repositories: ['acme/app'] }, { table: 'landing' }, {}][i % 4]],
 		);
 		// The last ~90 minutes of every 10th connector fail (an incident in progress); elsewhere 0.3%
 		// fail, 0.1% are abandoned, 0.1% are skipped (busy), and the newest run is still running.

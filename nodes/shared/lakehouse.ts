@@ -1,7 +1,12 @@
 /**
  * What every IPAI node does with the IPAI Lakehouse credential: turn it into engine connection
- * options, open one pool per execution (closed when the execution's work is done), test it, and
- * make errors safe to show.
+ * options, share one small pool per n8n process and credential (as n8n's own Postgres node does),
+ * test it, and make errors safe to show.
+ *
+ * Why shared: a pool per execution multiplied connections by the worker's concurrency times the
+ * nodes running at once, and grew with run time (a slow source keeps its pool open). One pool per
+ * process and credential is sized by the process's concurrency (see poolSize), so a deployment needs
+ * at most Σ over n8n processes of (concurrency + 1) × lakehouse credentials connections.
  */
 import type {
 	ICredentialDataDecryptedObject,
@@ -12,6 +17,7 @@ import type {
 	INodeCredentialTestResult,
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
+import { createHash } from 'node:crypto';
 import { Client, type Pool } from 'pg';
 import { openPool, parseSslMode, safeError, secretsOf, toPoolConfig, type ConnectionOptions } from '../../lib/lakehouse/connection';
 import { pendingMigrations } from '../../lib/lakehouse/migrate';
@@ -40,12 +46,92 @@ export interface LakehouseSession {
 	close(): Promise<void>;
 }
 
+/**
+ * The executions this n8n process runs at once: a worker's N8N_CONCURRENCY_PRODUCTION_LIMIT or
+ * --concurrency (n8n's own precedence, default 10), a main's production limit, else 10.
+ * IPAI_LAKEHOUSE_POOL_SIZE overrides the pool size outright.
+ */
+export function poolSize(env: NodeJS.ProcessEnv = process.env, argv: string[] = process.argv): number {
+	const explicit = Number(env.IPAI_LAKEHOUSE_POOL_SIZE);
+	if (Number.isInteger(explicit) && explicit > 0) return explicit;
+	let concurrency = 10;
+	const limit = Number(env.N8N_CONCURRENCY_PRODUCTION_LIMIT);
+	if (Number.isInteger(limit) && limit > 0) concurrency = limit;
+	else {
+		const at = argv.findIndex((a) => a === '--concurrency' || a.startsWith('--concurrency='));
+		const flag = at < 0 ? NaN : Number(argv[at].includes('=') ? argv[at].split('=')[1] : argv[at + 1]);
+		if (Number.isInteger(flag) && flag > 0) concurrency = flag;
+	}
+	// One connection per running execution, plus one so an execution that needs a second
+	// connection at once (a page transaction while the run ledger is written) always progresses.
+	return concurrency + 1;
+}
+
+interface SharedPool {
+	pool: Pool;
+	sessions: number;
+	idleTimer?: NodeJS.Timeout;
+}
+
+const POOLS = new Map<string, SharedPool>();
+/** A pool no execution used for this long is closed (a rotated credential leaves its old pool behind). */
+const POOL_IDLE_MS = 5 * 60_000;
+let shuttingDown = false;
+
+function endPool(key: string, shared: SharedPool): void {
+	if (POOLS.get(key) === shared) POOLS.delete(key);
+	clearTimeout(shared.idleTimer);
+	void shared.pool.end().catch(() => undefined);
+}
+
+// n8n stops taking work on SIGTERM/SIGINT and waits for running executions; each pool closes as
+// soon as no execution holds it (at once when idle), so shutdown leaves no connection behind.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+	process.once(signal, () => {
+		shuttingDown = true;
+		for (const [key, shared] of POOLS) if (shared.sessions === 0) endPool(key, shared);
+	});
+}
+
+/** The number of shared pools open in this process (for tests and diagnostics). */
+export function openPoolCount(): number {
+	return POOLS.size;
+}
+
+/** The process's pool for these connection options, opened on first use. */
+function sharedPool(options: ConnectionOptions): { key: string; shared: SharedPool } {
+	// A digest, so the map keys hold no second copy of the password.
+	const key = createHash('sha256').update(JSON.stringify(toPoolConfig(options), (_k, v) => (typeof v === 'function' ? undefined : v))).digest('hex');
+	let shared = POOLS.get(key);
+	if (!shared) {
+		shared = { pool: openPool({ ...options, maxConnections: poolSize() }), sessions: 0 };
+		POOLS.set(key, shared);
+	}
+	return { key, shared };
+}
+
 export async function openLakehouse(fn: IExecuteFunctions): Promise<LakehouseSession> {
 	const credentials = await fn.getCredentials(LAKEHOUSE_CREDENTIAL);
 	const options = connectionOptions(credentials);
 	const secrets = [...secretsOf(options), String(credentials.supabaseServiceKey ?? '')].filter(Boolean);
-	const pool = openPool(options);
-	return { pool, secrets, close: () => pool.end().catch(() => undefined) };
+	const { key, shared } = sharedPool(options);
+	shared.sessions++;
+	clearTimeout(shared.idleTimer);
+	let closed = false;
+	return {
+		pool: shared.pool,
+		secrets,
+		// Releases this execution's hold; the pool itself stays for the next execution.
+		close: async () => {
+			if (closed) return;
+			closed = true;
+			shared.sessions--;
+			if (shared.sessions > 0) return;
+			if (shuttingDown) return endPool(key, shared);
+			shared.idleTimer = setTimeout(() => shared.sessions === 0 && endPool(key, shared), POOL_IDLE_MS);
+			shared.idleTimer.unref();
+		},
+	};
 }
 
 /** An error a person can act on, with nothing secret in it, attached to the item that failed. */

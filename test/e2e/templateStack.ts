@@ -188,7 +188,11 @@ export async function startTemplateStack(options: TemplateStackOptions): Promise
 			activate: async function activate(templateId: string): Promise<void> {
 				// n8n 2.x publishes a workflow only once the sub-workflows it calls are published.
 				const template = templates.find((t) => t.entry.id === templateId)!;
-				for (const referenced of referencedTemplateIds(template.workflow)) {
+				// The dispatcher reaches the pipelines through their webhooks, which answer only once published.
+				const pipelines = template.entry.trigger === 'schedule' && templateId === 'ipaiDispatcher'
+					? templates.filter((t) => t.entry.trigger === 'dispatcher').map((t) => t.entry.id)
+					: [];
+				for (const referenced of [...pipelines, ...referencedTemplateIds(template.workflow)]) {
 					if (referenced !== templateId) await activate(referenced);
 				}
 				if (active.has(templateId)) return;

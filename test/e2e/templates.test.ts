@@ -36,8 +36,9 @@ it('imports every template with credentials mapped by name and the error workflo
 		settings: { errorWorkflow?: string };
 	};
 	expect(dispatcher.settings.errorWorkflow).toBe(stack.workflowIds.get('ipaiErrorHandler'));
-	const runOdoo = dispatcher.nodes.find((n) => n.name === 'Run Odoo finance sync')!;
-	expect((runOdoo.parameters.workflowId as { value: string }).value).toBe(stack.workflowIds.get('ipaiOdooFinanceSync'));
+	// Pipelines are reached through their webhooks (queued by the main), with the webhook key.
+	const queue = dispatcher.nodes.find((n) => n.name === 'Queue one execution per connector')!;
+	expect(queue.credentials!.httpHeaderAuth.id).toBe('credWebhookKey1');
 	expect(dispatcher.nodes.find((n) => n.name === 'Connectors due')!.credentials!.ipaiLakehouseApi.id).toBe('credLakehouse01');
 });
 

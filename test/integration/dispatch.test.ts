@@ -1,17 +1,20 @@
 /** The dispatcher's claims against a real PostgreSQL: due ticks, once across dispatchers, invalid schedules, run-now names. */
 import { Pool } from 'pg';
-import { claimDueConnectors, requestedConnectors } from '../../lib/lakehouse/dispatch';
-import { registerConnector } from '../../lib/lakehouse/runs';
+import { acceptDelivery, claimDueConnectors, connectorOfExecution, markDelivered, requestedConnectors } from '../../lib/lakehouse/dispatch';
+import { finishRun, registerConnector, startRun } from '../../lib/lakehouse/runs';
 import { parseCron } from '../../lib/slo/cron';
 import { useScratchDatabase } from '../helpers/database';
 
 const db = useScratchDatabase();
 const at = (iso: string) => new Date(iso);
 
+/** A config each built-in type's pipeline can run (the database refuses a scheduled row without one). */
+const RUNNABLE: Record<string, Record<string, unknown>> = { github: { repositories: ['acme/app'] }, file: { table: 'landing' } };
+
 async function connector(type: string, name: string, schedule: string | null, enabled = true): Promise<string> {
 	const client = await db.pool.connect();
 	try {
-		const id = await registerConnector(client, { connectorType: type, name, config: { note: name } });
+		const id = await registerConnector(client, { connectorType: type, name, config: { note: name, ...RUNNABLE[type] } });
 		await client.query('update ipai_connector_config set schedule = $2, is_enabled = $3 where id = $1', [id, schedule, enabled]);
 		return id;
 	} finally {
@@ -21,8 +24,18 @@ async function connector(type: string, name: string, schedule: string | null, en
 
 beforeEach(async () => {
 	await db.pool.query('delete from ipai_connector_dispatch');
+	await db.pool.query('delete from ipai_connector_lease');
+	await db.pool.query('delete from ipai_connector_state');
+	await db.pool.query('delete from ipai_connector_run');
 	await db.pool.query('delete from ipai_connector_config');
 });
+
+/** Time passes for the claims: deadlines, acceptances and heartbeats an hour earlier (runs keep their times). */
+const anHourLater = () =>
+	db.pool.query(`update ipai_connector_dispatch set claim_deadline = claim_deadline - interval '1 hour', accepted_at = accepted_at - interval '1 hour';
+	               update ipai_connector_lease set heartbeat_at = heartbeat_at - interval '1 hour'`);
+const runsOf = async (name: string) =>
+	(await db.pool.query(`select r.status, r.error_message, r.metadata from ipai_connector_run r join ipai_connector_config c on c.id = r.connector_id where c.name = $1 order by r.started_at`, [name])).rows;
 
 describe('cron: the latest tick at or before a time', () => {
 	it.each([
@@ -119,5 +132,126 @@ describe('connectors run on request', () => {
 		await expect(requestedConnectors(db.pool, ['nope', 'shared', 'paused'])).rejects.toThrow(
 			/no connector is named "nope"; "shared" names 2 connectors \(github\/shared, odoo\/shared\); write it as type\/name; connector file\/paused is disabled/,
 		);
+	});
+});
+
+describe('at least once, never twice: claims, deadlines and acceptance', () => {
+	it('a claim no pipeline accepted is handed out again after its deadline, with the same claim id, until a run starts', async () => {
+		await connector('odoo', 'o1', '* * * * *');
+		const [first] = await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:10Z') });
+		expect(first).toMatchObject({ name: 'o1', reason: 'schedule', delivery: 1, pipeline: { webhook: 'ipai/pipeline/odoo' } });
+		// Before the deadline: nothing to redeliver.
+		expect(await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:40Z') })).toEqual([]);
+		await anHourLater();
+		const [again] = await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:50Z') });
+		expect(again).toMatchObject({ name: 'o1', reason: 'redelivery', claimId: first.claimId, delivery: 2, dueAt: first.dueAt });
+		// Accepted and run: settled, never handed out again.
+		const accepted = await acceptDelivery(db.pool, again, { executionId: 'e2' });
+		expect(accepted.status).toBe('accepted');
+		const run = await startRun(db.pool, { connector: { id: again.connectorId } });
+		await finishRun(db.pool, run.runId);
+		await anHourLater();
+		expect(await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:55Z') })).toEqual([]);
+		expect(await connectorOfExecution(db.pool, 'e2')).toEqual({ connectorId: again.connectorId, connector: 'odoo/o1' });
+	});
+
+	it('a second delivery of a claim is a skipped run, whether the first is still starting or already ran', async () => {
+		await connector('odoo', 'o2', '* * * * *');
+		const [item] = await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:10Z') });
+		expect((await acceptDelivery(db.pool, item, { executionId: 'a', worker: 'w1' })).status).toBe('accepted');
+		// Another execution (a redelivery racing the first) while the first has not started its run yet.
+		const racing = await acceptDelivery(db.pool, item, { executionId: 'b', worker: 'w2' });
+		expect(racing).toMatchObject({ status: 'duplicate', acceptedBy: 'w1' });
+		// The same execution again (n8n re-running a stalled job) may go on.
+		expect((await acceptDelivery(db.pool, item, { executionId: 'a' })).status).toBe('accepted');
+		const run = await startRun(db.pool, { connector: { id: item.connectorId } });
+		await finishRun(db.pool, run.runId);
+		const late = await acceptDelivery(db.pool, item, { executionId: 'c' });
+		expect(late.status).toBe('duplicate');
+		expect((await runsOf('o2')).map((r) => [r.status, r.metadata.reason ?? null])).toEqual([
+			['skipped', 'duplicate_delivery'],
+			['success', null],
+			['skipped', 'duplicate_delivery'],
+		]);
+	});
+
+	it('a claim handed out maxDeliveries times without a run becomes a failed run saying so, reported once', async () => {
+		await connector('odoo', 'o3', '0 0 1 1 *');
+		await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:00Z'), maxDeliveries: 2 });
+		await anHourLater();
+		expect((await claimDueConnectors(db.pool, { now: at('2026-11-30T10:01:00Z'), maxDeliveries: 2 })).map((d) => d.reason)).toEqual(['redelivery']);
+		await anHourLater();
+		const [undelivered] = await claimDueConnectors(db.pool, { now: at('2026-11-30T10:02:00Z'), maxDeliveries: 2 });
+		expect(undelivered).toMatchObject({ reason: 'undelivered', title: 'Connector odoo/o3 not delivered' });
+		expect(undelivered.error).toMatch(/handed to its pipeline 2 times .* published/);
+		const runs = await runsOf('o3');
+		expect(runs.map((r) => r.status)).toEqual(['failed']);
+		expect(runs[0].error_message).toBe(undelivered.error);
+		await anHourLater();
+		expect(await claimDueConnectors(db.pool, { now: at('2026-11-30T10:03:00Z'), maxDeliveries: 2 })).toEqual([]);
+	});
+});
+
+describe('bad rows: a failed run every tick, a report once per change of the row', () => {
+	it('a type with no pipeline', async () => {
+		await connector('weird', 'orphan', '* * * * *');
+		const first = await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:00Z') });
+		expect(first).toEqual([expect.objectContaining({ reason: 'no_pipeline', title: 'No pipeline for connector weird/orphan' })]);
+		expect(first[0].error).toMatch(/config\.pipeline_webhook/);
+		for (const minute of ['01', '02', '03']) expect(await claimDueConnectors(db.pool, { now: at(`2026-11-30T10:${minute}:00Z`) })).toEqual([]);
+		expect((await runsOf('orphan')).map((r) => [r.status, r.error_message])).toEqual(Array(4).fill(['failed', first[0].error]));
+		// The row changes (still without a pipeline): news again.
+		await db.pool.query(`update ipai_connector_config set config = '{"note": "still no pipeline"}' where name = 'orphan'`);
+		expect((await claimDueConnectors(db.pool, { now: at('2026-11-30T10:04:00Z') })).map((d) => d.reason)).toEqual(['no_pipeline']);
+		// Quiet for longer than the quiet period: reported again.
+		await db.pool.query(`update ipai_connector_dispatch set problem_reported_at = now() - interval '25 hours'`);
+		expect((await claimDueConnectors(db.pool, { now: at('2026-11-30T10:05:00Z') })).map((d) => d.reason)).toEqual(['no_pipeline']);
+		// Given a pipeline: delivered, and a later problem is news at once.
+		await db.pool.query(`update ipai_connector_config set config = '{"pipeline_webhook": "custom/orphan"}' where name = 'orphan'`);
+		expect(await claimDueConnectors(db.pool, { now: at('2026-11-30T10:06:00Z') })).toEqual([
+			expect.objectContaining({ reason: 'schedule', pipeline: { webhook: 'custom/orphan' } }),
+		]);
+	});
+
+	it('a config its pipeline cannot use (a row from before validation): failed runs naming the fields, one report', async () => {
+		await db.pool.query('alter table ipai_connector_config disable trigger ipai_connector_config_check');
+		try {
+			await db.pool.query(`insert into ipai_connector_config (connector_type, name, config, schedule) values ('file', 'empty', '{}', '* * * * *')`);
+		} finally {
+			await db.pool.query('alter table ipai_connector_config enable trigger ipai_connector_config_check');
+		}
+		const [report] = await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:00Z') });
+		expect(report).toMatchObject({ reason: 'invalid_config', title: 'Connector file/empty has an invalid config' });
+		expect(report.error).toBe('Connector file/empty cannot run: config.table is missing (the bronze table the files load into). Fix its row in ipai_connector_config.');
+		expect(await claimDueConnectors(db.pool, { now: at('2026-11-30T10:01:00Z') })).toEqual([]);
+		expect((await runsOf('empty')).map((r) => [r.status, r.error_message])).toEqual(Array(2).fill(['failed', report.error]));
+	});
+
+	it('"run now" of a row its pipeline cannot use: the pipeline records a failed run naming the missing fields', async () => {
+		await connector('file', 'manual', null);
+		await db.pool.query(`update ipai_connector_config set config = '{"onBadRow": "ignore"}' where name = 'manual'`);
+		const [item] = await requestedConnectors(db.pool, ['manual']);
+		const result = await acceptDelivery(db.pool, item, { executionId: 'x' });
+		expect(result.status).toBe('invalid');
+		const [run] = await runsOf('manual');
+		expect(run.status).toBe('failed');
+		expect(run.error_message).toBe(
+			'Connector file/manual cannot run: config.table is missing (the bronze table the files load into); config.onBadRow must be one of fail, skip. Fix its row in ipai_connector_config.',
+		);
+	});
+});
+
+describe('queued deliveries', () => {
+	it('a claim the main queued waits for its worker: not handed out again at the short deadline, but after the long one', async () => {
+		await connector('odoo', 'q1', '* * * * *');
+		await connector('odoo', 'q2', '* * * * *');
+		const items = await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:10Z') });
+		expect(await markDelivered(db.pool, [items.find((i) => i.name === 'q1')!.claimId!, 'not-a-uuid'])).toBe(1);
+		// Five minutes later: past the short deadline, well before the long one.
+		await db.pool.query(`update ipai_connector_dispatch set claim_deadline = claim_deadline - interval '5 minutes'`);
+		// q2 was never queued (the dispatcher died first): handed out again; q1 is in the queue.
+		expect((await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:50Z') })).map((i) => [i.name, i.reason])).toEqual([['q2', 'redelivery']]);
+		await db.pool.query(`update ipai_connector_dispatch set claim_deadline = now() - interval '1 second' where delivered_at is not null`);
+		expect((await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:55Z') })).map((i) => [i.name, i.reason])).toEqual([['q1', 'redelivery']]);
 	});
 });

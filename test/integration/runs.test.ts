@@ -142,7 +142,7 @@ describe('the ledger', () => {
 
 	it('start → finish records counts, duration and audit rows; the lease is released', async () => {
 		const start = await startRun(db.pool, {
-			connector: { connectorType: 'file', name: 'ledger', config: { bucket: 'b' }, schedule: '*/5 * * * *' },
+			connector: { connectorType: 'file', name: 'ledger', config: { bucket: 'b', table: 'ledger' }, schedule: '*/5 * * * *' },
 			holder: 'execution 42',
 		});
 		if (start.status !== 'running') throw new Error('expected running');
@@ -154,7 +154,7 @@ describe('the ledger', () => {
 		expect(run.metadata).toMatchObject({ files: 2, holder: 'execution 42' });
 		expect(Number(run.metadata!.duration_ms)).toBeGreaterThanOrEqual(15);
 		const config = await db.pool.query('select config, schedule from ipai_connector_config where id = $1', [start.connectorId]);
-		expect(config.rows[0]).toEqual({ config: { bucket: 'b' }, schedule: '*/5 * * * *' });
+		expect(config.rows[0]).toEqual({ config: { bucket: 'b', table: 'ledger' }, schedule: '*/5 * * * *' });
 		const audit = await db.pool.query(
 			`select action from ipai_audit_log where entity_id = $1 and event_type = 'connector_run' order by created_at`,
 			[start.connectorId],

@@ -6,12 +6,14 @@ export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 
 let counter = 0;
+/** A config its type's pipeline can run: the database refuses a scheduled row without one. */
+const RUNNABLE: Record<string, object> = { github: { repositories: ['acme/app'] }, file: { table: 'landing' } };
 
 export async function addConnector(pool: Pool, options: { name?: string; type?: string; schedule?: string | null; createdAt: Date }): Promise<string> {
 	const { rows } = await pool.query<{ id: string }>(
 		`insert into public.ipai_connector_config (connector_type, name, config, schedule, created_at)
-		 values ($1, $2, '{}', $3, $4) returning id`,
-		[options.type ?? 'odoo', options.name ?? `conn-${process.pid}-${++counter}`, options.schedule ?? null, options.createdAt],
+		 values ($1, $2, $5, $3, $4) returning id`,
+		[options.type ?? 'odoo', options.name ?? `conn-${process.pid}-${++counter}`, options.schedule ?? null, options.createdAt, RUNNABLE[options.type ?? 'odoo'] ?? {}],
 	);
 	return rows[0].id;
 }

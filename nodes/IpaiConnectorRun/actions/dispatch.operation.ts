@@ -1,6 +1,12 @@
-/** Dispatch: the connectors to run now — due by their schedule (claimed once), or named on request. */
+/**
+ * Dispatch: the connectors to run now — due by their schedule (claimed, handed out again until a
+ * run starts), or named on request — each with the URL of its pipeline's webhook, so the next
+ * node can POST it and n8n's main queues one execution per connector for any worker; and the
+ * pipeline's side: accept one delivery (or stop, a duplicate recorded as skipped).
+ */
 import type { IDataObject } from 'n8n-workflow';
-import { claimDueConnectors, requestedConnectors } from '../../../lib/lakehouse/dispatch';
+import { NodeOperationError } from 'n8n-workflow';
+import { acceptDelivery, claimDueConnectors, markDelivered, pipelineUrl, requestedConnectors, type DispatchItem } from '../../../lib/lakehouse/dispatch';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem, type Operation } from '../../shared/items';
 
@@ -8,16 +14,38 @@ const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boole
 
 export const dispatch: Operation = async function (session, items) {
 	const workflow = this.getWorkflow();
+	const mode = this.getNodeParameter('dispatchMode', 0) as string;
+	const base = (this.getNodeParameter('n8nUrl', 0, '') as string).trim() || this.getInstanceBaseUrl();
+	const withUrl = (found: DispatchItem[]) =>
+		found.map((item) => ({ ...item, pipelineUrl: item.pipeline ? pipelineUrl(item.pipeline, base) : null }) as unknown as IDataObject);
+	if (mode === 'queued') {
+		// The HTTP responses of the deliveries: an item without an error is a delivery the main queued.
+		const claimIds = items
+			.map((item, i) => (item.json.error ? '' : String(this.getNodeParameter('claimId', i, '') ?? '')))
+			.filter(Boolean);
+		const queued = await markDelivered(session.pool, claimIds);
+		return [{ json: { queued, failed: items.filter((item) => item.json.error).length }, pairedItem: items.map((_, i) => ({ item: i })) }];
+	}
 	// Due connectors are claimed once per execution, whatever the number of incoming items.
-	const inputs = this.getNodeParameter('dispatchMode', 0) === 'due' ? items.slice(0, 1) : items;
+	const inputs = mode === 'due' ? items.slice(0, 1) : items;
 	return perItem(this, inputs, async (i) => {
-		const due = this.getNodeParameter('dispatchMode', i) === 'due';
-		const found = due
-			? await claimDueConnectors(session.pool, {
-					types: list(this.getNodeParameter('connectorTypes', i, '') as string),
-					dispatcher: `n8n execution ${this.getExecutionId()} (workflow "${workflow.name ?? workflow.id}")`,
-				})
-			: await requestedConnectors(session.pool, list(this.getNodeParameter('connectors', i) as string));
-		return found as unknown as IDataObject[];
-	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
+		if (mode === 'accept') {
+			// A webhook item carries the delivery in its body; an Execute Workflow item is the delivery.
+			const json = items[i].json as IDataObject;
+			const delivery = (json.body && typeof json.body === 'object' ? json.body : json) as Partial<DispatchItem>;
+			const result = await acceptDelivery(session.pool, delivery, { executionId: String(this.getExecutionId()) });
+			if (result.status === 'invalid') throw new NodeOperationError(this.getNode(), result.error.message, { itemIndex: i });
+			// A duplicate stops here: its skipped run is the record.
+			return result.status === 'accepted' ? (result.item as unknown as IDataObject) : [];
+		}
+		const found =
+			mode === 'due'
+				? await claimDueConnectors(session.pool, {
+						types: list(this.getNodeParameter('connectorTypes', i, '') as string),
+						dispatcher: `n8n execution ${this.getExecutionId()} (workflow "${workflow.name ?? workflow.id}")`,
+						claimDeadlineSeconds: this.getNodeParameter('claimDeadlineSeconds', i, 120) as number,
+					})
+				: await requestedConnectors(session.pool, list(this.getNodeParameter('connectors', i) as string));
+		return withUrl(found);
+	}, (e, i) => (e instanceof NodeOperationError ? e : nodeError(this.getNode(), e, i, session.secrets)));
 };

@@ -1,4 +1,5 @@
 /** Start, Heartbeat, Finish, Fail and Get Runs: the run ledger. */
+import { connectorOfExecution } from '../../../lib/lakehouse/dispatch';
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { failRun, finishRun, heartbeat, listRuns, runOfExecution, startRun } from '../../../lib/lakehouse/runs';
@@ -70,8 +71,10 @@ export const fail: Operation = async function (session, items) {
 			};
 			const run = await runOfExecution(session.pool, String(execution.id));
 			if (!run) {
-				// Failed before a run started (or not a connector workflow): still worth telling on-call.
-				return { ...report, runId: null, failed: false, status: null, connector: null, errorMessage: redact(message, session.secrets) };
+				// Failed before a run started (or not a connector workflow): still worth telling on-call,
+				// naming the connector when the execution had accepted a dispatcher's delivery.
+				const accepted = await connectorOfExecution(session.pool, String(execution.id));
+				return { ...report, runId: null, failed: false, status: null, connector: accepted?.connector ?? null, errorMessage: redact(message, session.secrets) };
 			}
 			const connector = `${run.connectorType}/${run.connectorName}`;
 			if (run.status !== 'running') {

@@ -166,6 +166,8 @@ export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionDat
 					}
 					const prefix = this.getNodeParameter('prefix', i, '') as string;
 					const options = this.getNodeParameter('options', i, {}) as IDataObject;
+					// The store's client (and its keep-alive sockets) is this item's: closed when done,
+					// so a worker running many connectors does not keep one per past run.
 					const result = await syncObjectStore(session.pool, store, {
 						...base,
 						...ids,
@@ -173,7 +175,7 @@ export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionDat
 						glob: (this.getNodeParameter('glob', i, '') as string) || undefined,
 						stream: (options.stream as string) || `${store.label}/${prefix}`,
 						maxFiles: options.maxFiles ? Number(options.maxFiles) : undefined,
-					});
+					}).finally(() => store.close?.());
 					summaries = result.files;
 					skipped = result.skipped;
 					if (summaries.length === 0) out.push({ json: { runId, connectorId, files: 0, unchangedFiles: skipped, source: store.label, prefix }, pairedItem: { item: i } });

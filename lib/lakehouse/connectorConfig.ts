@@ -1,0 +1,92 @@
+/**
+ * What a connector row's `config` must hold for its type's pipeline to run it. Checked twice:
+ * when a scheduled row is written (the database refuses it: migration
+ * 20261202007000_connector_fleet.sql mirrors these rules in ipai_meta.connector_config_problems,
+ * and a test holds the two to the same answers), and when a pipeline accepts a delivery (a failed
+ * run naming the fields), so a missing field never surfaces as a JavaScript error deep in a node.
+ *
+ * Only the fields a pipeline reads are described; other keys are left alone (notes, a custom
+ * pipeline's own settings). A JSON null counts as missing; blank means only spaces, tabs and line
+ * breaks (the same four characters in SQL).
+ */
+const blank = (text: string) => text.replace(/[ \t\n\r]/g, '') === '';
+
+export type FieldKind = 'string' | 'string[]' | 'enum';
+
+export interface FieldRule {
+	field: string;
+	kind: FieldKind;
+	required?: boolean;
+	/** enum: the allowed values. */
+	values?: readonly string[];
+	/** string[]: each element must match (written so JavaScript and PostgreSQL read it alike). */
+	pattern?: string;
+	/** What the field is, for the message. */
+	about: string;
+}
+
+/** Fields every type may carry: where its pipeline is, when it is not the built-in one. */
+const COMMON: readonly FieldRule[] = [
+	{ field: 'pipeline_webhook', kind: 'string', about: 'the webhook path (or URL) of the workflow that runs this connector' },
+	{ field: 'n8n_workflow_id', kind: 'string', about: 'the id of the workflow that runs this connector' },
+];
+
+export const CONNECTOR_CONFIG_RULES: Readonly<Record<string, readonly FieldRule[]>> = {
+	odoo: [
+		{ field: 'models', kind: 'string[]', about: 'Odoo model names such as account.move' },
+		{ field: 'mode', kind: 'enum', values: ['incremental', 'full'], about: 'incremental or full' },
+	],
+	github: [
+		{ field: 'repositories', kind: 'string[]', required: true, pattern: '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$', about: 'repositories as "owner/name"' },
+		{ field: 'streams', kind: 'string[]', about: 'stream names such as issues' },
+	],
+	file: [
+		{ field: 'table', kind: 'string', required: true, about: 'the bronze table the files load into' },
+		{ field: 'bucket', kind: 'string', about: 'the bucket (default: the S3 credential\'s)' },
+		{ field: 'prefix', kind: 'string', about: 'the key prefix to list' },
+		{ field: 'glob', kind: 'string', about: 'a file name pattern such as *.csv' },
+		{ field: 'schema', kind: 'string', about: 'the bronze schema' },
+		{ field: 'keyColumns', kind: 'string', about: 'comma-separated key columns to merge on' },
+		{ field: 'onBadRow', kind: 'enum', values: ['fail', 'skip'], about: 'fail or skip' },
+	],
+};
+
+/** The connector types the package ships a pipeline for. */
+export const BUILT_IN_TYPES = Object.keys(CONNECTOR_CONFIG_RULES);
+
+/**
+ * Every problem with `config` for a connector of `connectorType`, in rule order; empty when it is
+ * fine. Unknown types are only checked for the common fields.
+ */
+export function connectorConfigProblems(connectorType: string, config: unknown): string[] {
+	if (config === null || typeof config !== 'object' || Array.isArray(config)) return ['config must be a JSON object'];
+	const values = config as Record<string, unknown>;
+	const problems: string[] = [];
+	for (const rule of [...COMMON, ...(CONNECTOR_CONFIG_RULES[connectorType] ?? [])]) {
+		const value = values[rule.field];
+		if (value === undefined || value === null) {
+			if (rule.required) problems.push(`config.${rule.field} is missing (${rule.about})`);
+			continue;
+		}
+		if (rule.kind === 'string') {
+			if (typeof value !== 'string' || blank(value)) problems.push(`config.${rule.field} must be a non-empty string (${rule.about})`);
+		} else if (rule.kind === 'enum') {
+			if (typeof value !== 'string' || !rule.values!.includes(value)) problems.push(`config.${rule.field} must be one of ${rule.values!.join(', ')}`);
+		} else {
+			const pattern = rule.pattern ? new RegExp(rule.pattern) : null;
+			const ok =
+				Array.isArray(value) &&
+				value.length > 0 &&
+				value.every((e) => typeof e === 'string' && !blank(e) && (!pattern || pattern.test(e)));
+			if (!ok) problems.push(`config.${rule.field} must be a non-empty list of ${rule.about}`);
+		}
+	}
+	return problems;
+}
+
+export class ConnectorConfigError extends Error {
+	constructor(readonly connector: string, readonly problems: string[]) {
+		super(`Connector ${connector} cannot run: ${problems.join('; ')}. Fix its row in ipai_connector_config.`);
+		this.name = 'ConnectorConfigError';
+	}
+}

@@ -1,0 +1,52 @@
+/**
+ * Connector config validation, twice written: lib/lakehouse/connectorConfig.ts (run time) and
+ * ipai_meta.connector_config_problems (the write-time trigger). fast-check holds them to the same
+ * answer for random configs built around the rules' fields; the trigger refuses a scheduled row
+ * naming the fields, and lets an unscheduled or disabled one be written.
+ */
+import fc from 'fast-check';
+import { CONNECTOR_CONFIG_RULES, connectorConfigProblems } from '../../lib/lakehouse/connectorConfig';
+import { useScratchDatabase } from '../helpers/database';
+
+const db = useScratchDatabase();
+const FIELDS = [...new Set(['pipeline_webhook', 'n8n_workflow_id', 'note', ...Object.values(CONNECTOR_CONFIG_RULES).flat().map((r) => r.field)])];
+const text = fc.oneof(
+	fc.constantFrom('', ' ', '\t\n', 'fail', 'skip', 'full', 'incremental', 'acme/app', 'acme/', 'a b/c', 'x.y-z/w_1', 'landing', '\u00a0'),
+	fc.string({ maxLength: 6 }),
+);
+const value = fc.oneof(text, fc.constant(null), fc.integer(), fc.boolean(), fc.array(fc.oneof(text, fc.integer(), fc.constant(null)), { maxLength: 3 }), fc.constant({}));
+const config = fc.dictionary(fc.constantFrom(...FIELDS), value, { maxKeys: 5 });
+
+it('the database and the engine find the same problems', async () => {
+	await fc.assert(
+		fc.asyncProperty(fc.constantFrom('odoo', 'github', 'file', 'custom'), config, async (type, cfg) => {
+			const { rows } = await db.pool.query<{ problems: string[] }>('select ipai_meta.connector_config_problems($1, $2::jsonb) as problems', [type, JSON.stringify(cfg)]);
+			expect(rows[0].problems).toEqual(connectorConfigProblems(type, cfg));
+		}),
+		{ numRuns: 400 },
+	);
+});
+
+it('refuses a scheduled row its pipeline cannot run, naming the fields; accepts it unscheduled or disabled', async () => {
+	const insert = (name: string, cfg: unknown, schedule: string | null, enabled = true) =>
+		db.pool.query(`insert into ipai_connector_config (connector_type, name, config, schedule, is_enabled) values ('file', $1, $2, $3, $4)`, [name, JSON.stringify(cfg), schedule, enabled]);
+	await expect(insert('f1', {}, '* * * * *')).rejects.toThrow(
+		'Connector file/f1 cannot be scheduled: config.table is missing (the bronze table the files load into)',
+	);
+	await expect(insert('f2', { table: 'x', keyColumns: ['id'] }, '* * * * *')).rejects.toThrow(/config\.keyColumns must be a non-empty string/);
+	await insert('f3', {}, null);
+	await insert('f4', {}, '* * * * *', false);
+	// Scheduling or enabling it later is a write too.
+	await expect(db.pool.query(`update ipai_connector_config set schedule = '0 * * * *' where name = 'f3'`)).rejects.toThrow(/config\.table is missing/);
+	await expect(db.pool.query(`update ipai_connector_config set is_enabled = true where name = 'f4'`)).rejects.toThrow(/config\.table is missing/);
+	await insert('f5', { table: 'landing', onBadRow: 'skip' }, '* * * * *');
+});
+
+it('names every problem of a config at once, so one fix is enough', () => {
+	expect(connectorConfigProblems('github', { repositories: ['acme'], streams: [] })).toEqual([
+		'config.repositories must be a non-empty list of repositories as "owner/name"',
+		'config.streams must be a non-empty list of stream names such as issues',
+	]);
+	expect(connectorConfigProblems('odoo', {})).toEqual([]);
+	expect(connectorConfigProblems('file', [])).toEqual(['config must be a JSON object']);
+});
