@@ -69,12 +69,15 @@ export class OdooClient {
 			} catch (error) {
 				// Only "this endpoint is not Odoo's" moves on: an unreachable server, a proxy error
 				// or a refused login would fail the same way on every protocol.
-				if (requested !== 'auto' || !(error instanceof OdooError) || !PROTOCOL_ABSENT.has(error.kind)) throw error;
+				if (!(error instanceof OdooError) || !PROTOCOL_ABSENT.has(error.kind)) throw error;
+				if (requested !== 'auto') throw notSpoken(credentials.url, protocol, error.message);
 				tried.push(`${PROTOCOL_NAMES[protocol]}: ${error.message}`);
 				continue;
 			}
 			if (protocol === 'json2' && version.major < 19) {
-				tried.push(`${PROTOCOL_NAMES[protocol]}: Odoo ${version.serverVersion} has no JSON-2 API (Odoo 19+)`);
+				const why = `Odoo ${version.serverVersion} has no JSON-2 API (Odoo 19+)`;
+				if (requested !== 'auto') throw notSpoken(credentials.url, protocol, why);
+				tried.push(`${PROTOCOL_NAMES[protocol]}: ${why}`);
 				continue;
 			}
 			transport = candidate;
@@ -104,6 +107,13 @@ const AUTO_ORDER: Protocol[] = ['json2', 'jsonrpc', 'xmlrpc'];
 const PROTOCOL_NAMES: Record<Protocol, string> = { json2: 'JSON-2', jsonrpc: 'JSON-RPC', xmlrpc: 'XML-RPC' };
 /** What an endpoint that does not exist looks like: 404/405 (invalid) or an answer that is not Odoo's. */
 const PROTOCOL_ABSENT = new Set(['invalid', 'protocol']);
+
+function notSpoken(url: string, protocol: Protocol, why: string): OdooError {
+	return new OdooError(
+		'protocol',
+		`${url} does not answer ${PROTOCOL_NAMES[protocol]} (${why}): choose Automatic (tries JSON-2, JSON-RPC, then XML-RPC) or the protocol this server speaks in the IPAI Odoo API credential`,
+	);
+}
 
 /** The same answer Odoo gives for the version probe, through a given protocol (credential tests). */
 export async function probe(credentials: OdooCredentials, protocol: Protocol, timeoutMs = 15_000): Promise<{ version: VersionInfo; uid: number }> {

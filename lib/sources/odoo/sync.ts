@@ -36,6 +36,8 @@ export interface ModelSyncOptions extends FieldSelection {
 	pageSize?: number;
 	/** Page requests in flight ahead of the loader (default 2). */
 	fetchAhead?: number;
+	/** Local clock in ms (tests); only elapsed time is used, never compared with Odoo's. */
+	clock?: () => number;
 	/** How far before the cursor each incremental read starts (late commits). Default 600 s. */
 	overlapSeconds?: number;
 	lang?: string;
@@ -97,6 +99,14 @@ export async function syncModel(pool: Pool, odoo: OdooClient, run: { connectorId
 	const mode: 'incremental' | 'full' = options.mode === 'full' || resumeFull || !cursor.write_date ? 'full' : 'incremental';
 	let restored = 0;
 	let checked = 0;
+	const now = options.clock ?? Date.now;
+	const runStarted = now();
+	// The last second the cursor reached may still have been open (on Odoo's clock) when its
+	// records were read: a write in that same second after the read has the same write_date. Its
+	// records are re-read, whatever their write_date, until one run has read them at least
+	// SETTLE_MS after that second was first seen (clocks may differ, but they tick at one rate).
+	const open = openSecond(stored, cursor);
+	const recheck = mode === 'incremental' && !open.settled ? open.second : null;
 
 	const read = (bound: Domain, order: string, limit: number, only = fields) =>
 		odoo.call<Array<Record<string, unknown>>>(model, 'search_read', { domain: [...bound, ...domain], fields: only, order, limit, context });
@@ -148,7 +158,7 @@ export async function syncModel(pool: Pool, odoo: OdooClient, run: { connectorId
 	 */
 	async function* changedPages(light: Array<Record<string, unknown>>, next: Cursor): AsyncGenerator<Page> {
 		checked += light.length;
-		const { changed, deleted } = await bronze.changedOf(light);
+		const { changed, deleted } = await bronze.changedOf(light, recheck);
 		restored += deleted;
 		let sent = 0;
 		const pages = Math.ceil(changed.length / pageSize);
@@ -231,7 +241,17 @@ export async function syncModel(pool: Pool, odoo: OdooClient, run: { connectorId
 		await setStreamState(pool, run.connectorId, model, { state: { ...stored.state, delete_scan_at: new Date().toISOString() }, runId: run.runId });
 	}
 
-	const final = (await getStreamState(pool, run.connectorId, model)).cursor as Cursor | null;
+	const current = await getStreamState(pool, run.connectorId, model);
+	const final = current.cursor as Cursor | null;
+	if (final?.write_date && !final.full) {
+		const next: OpenSecond =
+			final.write_date === open.second
+				? { second: open.second, seen_at: open.seenAt, settled: open.settled || runStarted >= open.seenAt + SETTLE_MS }
+				: { second: final.write_date, seen_at: now(), settled: false };
+		if (JSON.stringify(next) !== JSON.stringify(current.state.open_second)) {
+			await setStreamState(pool, run.connectorId, model, { state: { ...current.state, open_second: next }, runId: run.runId });
+		}
+	}
 	return {
 		model,
 		table: `${table.schema}.${table.name}`,
@@ -283,6 +303,23 @@ export async function syncModels(
 	return results as ModelSyncResult[];
 }
 
+const SETTLE_MS = 2_000;
+
+/** Stream state: the cursor's second, when this connector first saw it, and whether it was re-read since. */
+interface OpenSecond {
+	second: string;
+	seen_at: number;
+	settled: boolean;
+}
+
+function openSecond(stored: { state: Record<string, unknown>; updatedAt: Date | null }, cursor: Cursor): { second: string | null; seenAt: number; settled: boolean } {
+	const saved = stored.state.open_second as OpenSecond | undefined;
+	if (saved && saved.second === cursor.write_date) return { second: saved.second, seenAt: Number(saved.seen_at), settled: saved.settled === true };
+	// No record of it (state from an older version, or a run that died after its last page):
+	// the second counts as seen when the cursor was last checkpointed.
+	return { second: cursor.write_date ?? null, seenAt: stored.updatedAt ? new Date(stored.updatedAt).getTime() : 0, settled: false };
+}
+
 /** Bronze's view of one model's rows, for comparing with what Odoo lists. */
 class BronzeIndex {
 	private exists: boolean | undefined;
@@ -311,10 +348,10 @@ class BronzeIndex {
 
 	/**
 	 * Of Odoo's [id, write_date] pairs, the ids bronze lacks, holds with another write_date, or
-	 * holds marked deleted (counted in `deleted`). write_date is compared at Odoo's precision
-	 * (whole seconds, UTC).
+	 * holds marked deleted (counted in `deleted`), plus every id written in the `recheck` second.
+	 * write_date is compared at Odoo's precision (whole seconds, UTC).
 	 */
-	async changedOf(light: Array<Record<string, unknown>>): Promise<{ changed: number[]; deleted: number }> {
+	async changedOf(light: Array<Record<string, unknown>>, recheck: string | null): Promise<{ changed: number[]; deleted: number }> {
 		const ids = light.map((r) => r.id as number);
 		if (!(await this.ready())) return { changed: ids, deleted: 0 };
 		const { rows } = await this.pool.query<{ id: string; w: string | null; gone: boolean }>(
@@ -328,7 +365,7 @@ class BronzeIndex {
 		for (const record of light) {
 			const row = held.get(record.id as number);
 			if (row?.gone) deleted++;
-			if (!row || row.gone || row.w !== record.write_date) changed.push(record.id as number);
+			if (!row || row.gone || row.w !== record.write_date || record.write_date === recheck) changed.push(record.id as number);
 		}
 		return { changed, deleted };
 	}
@@ -414,7 +451,8 @@ export async function fieldsOf(odoo: OdooClient, model: string): Promise<FieldsG
 	try {
 		fieldsGet = await odoo.call<FieldsGet>(model, 'fields_get', { attributes: ['type', 'string', 'store', 'relation'] });
 	} catch (error) {
-		if (error instanceof OdooError && error.kind === 'invalid' && /has no model|has no .*fields_get \(HTTP 404\)/.test(error.message)) throw unknown();
+		// XML-RPC/JSON-RPC: "Object x doesn't exist" (a UserError) or a KeyError; JSON-2: HTTP 404.
+		if (error instanceof OdooError && /doesn't exist|does not exist|has no model|KeyError|fields_get \(HTTP 404\)/i.test(error.message)) throw unknown();
 		throw error;
 	}
 	if (!fieldsGet || typeof fieldsGet !== 'object' || Array.isArray(fieldsGet) || Object.keys(fieldsGet).length === 0) throw unknown();
