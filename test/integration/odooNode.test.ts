@@ -8,36 +8,20 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import type { IDataObject, IExecuteFunctions, INode } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError, type JsonObject } from 'n8n-workflow';
 import { IpaiOdoo } from '../../nodes/IpaiOdoo/IpaiOdoo.node';
 import { actionableError, keepHeadline, perItem, restoreHeadline } from '../../nodes/shared/items';
 import { nodeError } from '../../nodes/shared/lakehouse';
 import { DEFAULT_ADMIN_API_KEY, OdooSimulator, seedDemoCompany, type RunningServer } from '../simulators/odoo';
 import { useScratchDatabase } from '../helpers/database';
+import { executeContext, nodeFailure, ODOO_NODE } from './fixtures/odooNode';
 
 jest.setTimeout(120_000);
 
 const db = useScratchDatabase();
 
-const NODE: INode = { id: 'n1', name: 'IPAI Odoo', type: 'n8n-nodes-ipai-lakehouse.ipaiOdoo', typeVersion: 1, position: [0, 0], parameters: {} };
-
-/** The slice of IExecuteFunctions the node uses, with the given parameters and credentials. */
-export function executeContext(parameters: IDataObject, odoo: IDataObject, lakehouseUrl: string, options: { continueOnFail?: boolean } = {}): IExecuteFunctions {
-	const credentials: Record<string, IDataObject> = {
-		ipaiOdooApi: odoo,
-		ipaiLakehouseApi: { connectionMode: 'connectionString', connectionString: lakehouseUrl, ssl: 'disable' },
-	};
-	return {
-		getInputData: () => [{ json: {} }],
-		getNodeParameter: (name: string, _i: number, fallback?: unknown) => (name in parameters ? parameters[name] : fallback),
-		getCredentials: async (name: string) => credentials[name],
-		getNode: () => NODE,
-		continueOnFail: () => options.continueOnFail ?? false,
-		getExecutionId: () => 'test-execution',
-		getWorkflow: () => ({ id: 'wf1', name: 'odoo node test', active: false }),
-	} as unknown as IExecuteFunctions;
-}
+const NODE = ODOO_NODE;
 
 async function ledger(connector: string) {
 	const { rows } = await db.pool.query(
@@ -54,14 +38,7 @@ async function bronzeTables(): Promise<string[]> {
 	return rows.map((r) => r.table_name as string);
 }
 
-async function failure(context: IExecuteFunctions): Promise<NodeOperationError> {
-	try {
-		await new IpaiOdoo().execute.call(context);
-	} catch (error) {
-		return error as NodeOperationError;
-	}
-	throw new Error('expected the node to fail');
-}
+const failure = async (context: IExecuteFunctions) => (await nodeFailure(context)) as NodeOperationError;
 
 /** An HTTP server that answers every request with 404, like a web server that is not Odoo. */
 async function notOdoo(): Promise<{ url: string; close: () => Promise<void> }> {

@@ -271,18 +271,19 @@ export async function syncModel(pool: Pool, odoo: OdooClient, run: { connectorId
 
 /**
  * Several models under one run, `concurrency` at a time (Odoo reads of one model overlap the
- * loads of another). The first failure stops new models from starting; the ones in flight finish
- * (their pages are committed) before it is thrown. Results come in the order of `models`.
+ * loads of another; page transactions still take the run's lease row one at a time). The first
+ * failure stops new models from starting; the ones in flight finish (their pages are committed)
+ * before it is thrown. Results come in the order of `models`. No heartbeat in between: it locks
+ * the run row before the lease row, the reverse of a page transaction, and would deadlock with one.
  */
 export async function syncModels(
 	pool: Pool,
 	odoo: OdooClient,
 	run: { connectorId: string; runId: string },
 	models: string[],
-	options: Omit<ModelSyncOptions, 'model'> & { concurrency?: number; onModelDone?: (done: ModelSyncResult[]) => Promise<void> | void },
+	options: Omit<ModelSyncOptions, 'model'> & { concurrency?: number },
 ): Promise<ModelSyncResult[]> {
 	const results: Array<ModelSyncResult | undefined> = new Array(models.length);
-	const done: ModelSyncResult[] = [];
 	let next = 0;
 	let failure: { error: unknown } | undefined;
 	const worker = async (): Promise<void> => {
@@ -290,8 +291,6 @@ export async function syncModels(
 			const index = next++;
 			try {
 				results[index] = await syncModel(pool, odoo, run, { ...options, model: models[index] });
-				done.push(results[index]!);
-				await options.onModelDone?.(done);
 			} catch (error) {
 				failure ??= { error };
 			}

@@ -1,7 +1,6 @@
 /** Sync to Lakehouse: each selected model streamed into bronze under one connector run. */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { heartbeat } from '../../../lib/lakehouse/runs';
 import { syncModels, type ModelSyncResult } from '../../../lib/sources/odoo';
 import { underRun } from '../../shared/connectorRun';
 import { restoreHeadline } from '../../shared/items';
@@ -48,18 +47,18 @@ export async function sync(this: IExecuteFunctions): Promise<INodeExecutionData[
 							includeOne2many: options.includeOne2many === true,
 							deleteScanEveryHours:
 								options.deleteScanEveryHours === undefined ? 24 : Number(options.deleteScanEveryHours) < 0 ? null : Number(options.deleteScanEveryHours),
-							onModelDone: (done) => heartbeat(session.pool, run.runId, { metadata: { odoo_models_done: done.map((r) => r.model) } }),
 						});
 						return {
 							summary: {
 								odooVersion: odoo.version.serverVersion,
 								protocol: odoo.protocol,
+								...(odoo.tried.length > 0 ? { protocolsPassedOver: odoo.tried } : {}),
 								rpcCalls: odoo.totalCalls,
 								rowsRead: results.reduce((n, r) => n + r.rowsRead, 0),
 								rowsWritten: results.reduce((n, r) => n + r.rowsWritten, 0),
 								models: results as unknown as IDataObject[],
 							},
-							metadata: { odoo_rpc_calls: odoo.totalCalls, odoo_version: odoo.version.serverVersion, odoo_protocol: odoo.protocol },
+							metadata: { odoo_rpc_calls: odoo.totalCalls, odoo_version: odoo.version.serverVersion, odoo_protocol: odoo.protocol, odoo_models_done: results.map((r) => r.model) },
 						};
 					},
 					{ secrets: [credentials.secret].filter(Boolean) },
