@@ -101,12 +101,23 @@ export async function syncModel(pool: Pool, odoo: OdooClient, run: { connectorId
 	let checked = 0;
 	const now = options.clock ?? Date.now;
 	const runStarted = now();
-	// The last second the cursor reached may still have been open (on Odoo's clock) when its
-	// records were read: a write in that same second after the read has the same write_date. Its
-	// records are re-read, whatever their write_date, until one run has read them at least
-	// SETTLE_MS after that second was first seen (clocks may differ, but they tick at one rate).
-	const open = openSecond(stored, cursor);
-	const recheck = mode === 'incremental' && !open.settled ? open.second : null;
+	// write_date has whole seconds and is the transaction's start: a record written twice in one
+	// second (or by a transaction that started in the same second as the copy bronze holds, and
+	// committed later) shows the same write_date. So a copy is trusted only when it was read at
+	// least the overlap window after its write_date on Odoo's clock — the window's own assumption
+	// about how long a transaction stays open. `verified_through`: every copy whose write_date is
+	// at or before it was read that late. Odoo's clock is bounded from below by what a read
+	// returns (nothing newer than Odoo's now), so only elapsed local time is used, never
+	// compared with Odoo's time directly.
+	const overlapMs = (options.overlapSeconds ?? 600) * 1000;
+	const verified = typeof stored.state.verified_through === 'string' ? stored.state.verified_through : null;
+	let offset = typeof stored.state.clock_offset_ms === 'number' ? stored.state.clock_offset_ms : Number.NEGATIVE_INFINITY;
+	const observe = (records: Array<Record<string, unknown>>) => {
+		let newest = Number.NEGATIVE_INFINITY;
+		for (const r of records) if (typeof r.write_date === 'string') newest = Math.max(newest, Date.parse(`${r.write_date.replace(' ', 'T')}Z`));
+		if (Number.isFinite(newest)) offset = Math.max(offset, newest - now()); // Odoo's now ≥ newest at this instant
+	};
+	const recheck = (writeDate: string) => mode === 'incremental' && (verified === null || writeDate > verified);
 
 	const read = (bound: Domain, order: string, limit: number, only = fields) =>
 		odoo.call<Array<Record<string, unknown>>>(model, 'search_read', { domain: [...bound, ...domain], fields: only, order, limit, context });
@@ -129,7 +140,11 @@ export async function syncModel(pool: Pool, odoo: OdooClient, run: { connectorId
 		// is read again by the next incremental run.
 		const highWater = resumeFull
 			? cursor.full!.high_water
-			: ((await read([], 'write_date desc, id desc', 1, ['write_date']))[0]?.write_date as string | false | undefined) || null;
+			: await (async () => {
+					const newest = await read([], 'write_date desc, id desc', 1, ['write_date']);
+					observe(newest);
+					return (newest[0]?.write_date as string | false | undefined) || null;
+				})();
 		let afterId = resumeFull ? cursor.full!.after_id : 0;
 		// Ids come in light batches, so the pages of a batch can be fetched ahead of the loader.
 		for (;;) {
@@ -158,6 +173,7 @@ export async function syncModel(pool: Pool, odoo: OdooClient, run: { connectorId
 	 */
 	async function* changedPages(light: Array<Record<string, unknown>>, next: Cursor): AsyncGenerator<Page> {
 		checked += light.length;
+		observe(light);
 		const { changed, deleted } = await bronze.changedOf(light, recheck);
 		restored += deleted;
 		let sent = 0;
@@ -243,13 +259,13 @@ export async function syncModel(pool: Pool, odoo: OdooClient, run: { connectorId
 
 	const current = await getStreamState(pool, run.connectorId, model);
 	const final = current.cursor as Cursor | null;
-	if (final?.write_date && !final.full) {
-		const next: OpenSecond =
-			final.write_date === open.second
-				? { second: open.second, seen_at: open.seenAt, settled: open.settled || runStarted >= open.seenAt + SETTLE_MS }
-				: { second: final.write_date, seen_at: now(), settled: false };
-		if (JSON.stringify(next) !== JSON.stringify(current.state.open_second)) {
-			await setStreamState(pool, run.connectorId, model, { state: { ...current.state, open_second: next }, runId: run.runId });
+	if (final?.write_date && !final.full && Number.isFinite(offset)) {
+		// Everything read in this run was read after runStarted, when Odoo's clock was at least
+		// runStarted + offset: copies written before that minus the window are now verified.
+		const through = new Date(Math.floor((runStarted + offset - overlapMs) / 1000) * 1000).toISOString().slice(0, 19).replace('T', ' ');
+		const next = { ...current.state, clock_offset_ms: offset, verified_through: verified !== null && verified > through ? verified : through };
+		if (next.clock_offset_ms !== current.state.clock_offset_ms || next.verified_through !== current.state.verified_through) {
+			await setStreamState(pool, run.connectorId, model, { state: next, runId: run.runId });
 		}
 	}
 	return {
@@ -302,23 +318,6 @@ export async function syncModels(
 	return results as ModelSyncResult[];
 }
 
-const SETTLE_MS = 2_000;
-
-/** Stream state: the cursor's second, when this connector first saw it, and whether it was re-read since. */
-interface OpenSecond {
-	second: string;
-	seen_at: number;
-	settled: boolean;
-}
-
-function openSecond(stored: { state: Record<string, unknown>; updatedAt: Date | null }, cursor: Cursor): { second: string | null; seenAt: number; settled: boolean } {
-	const saved = stored.state.open_second as OpenSecond | undefined;
-	if (saved && saved.second === cursor.write_date) return { second: saved.second, seenAt: Number(saved.seen_at), settled: saved.settled === true };
-	// No record of it (state from an older version, or a run that died after its last page):
-	// the second counts as seen when the cursor was last checkpointed.
-	return { second: cursor.write_date ?? null, seenAt: stored.updatedAt ? new Date(stored.updatedAt).getTime() : 0, settled: false };
-}
-
 /** Bronze's view of one model's rows, for comparing with what Odoo lists. */
 class BronzeIndex {
 	private exists: boolean | undefined;
@@ -347,10 +346,10 @@ class BronzeIndex {
 
 	/**
 	 * Of Odoo's [id, write_date] pairs, the ids bronze lacks, holds with another write_date, or
-	 * holds marked deleted (counted in `deleted`), plus every id written in the `recheck` second.
+	 * holds marked deleted (counted in `deleted`), plus every id whose copy `recheck` does not trust.
 	 * write_date is compared at Odoo's precision (whole seconds, UTC).
 	 */
-	async changedOf(light: Array<Record<string, unknown>>, recheck: string | null): Promise<{ changed: number[]; deleted: number }> {
+	async changedOf(light: Array<Record<string, unknown>>, recheck: (writeDate: string) => boolean): Promise<{ changed: number[]; deleted: number }> {
 		const ids = light.map((r) => r.id as number);
 		if (!(await this.ready())) return { changed: ids, deleted: 0 };
 		const { rows } = await this.pool.query<{ id: string; w: string | null; gone: boolean }>(
@@ -364,7 +363,7 @@ class BronzeIndex {
 		for (const record of light) {
 			const row = held.get(record.id as number);
 			if (row?.gone) deleted++;
-			if (!row || row.gone || row.w !== record.write_date || record.write_date === recheck) changed.push(record.id as number);
+			if (!row || row.gone || row.w !== record.write_date || recheck(record.write_date as string)) changed.push(record.id as number);
 		}
 		return { changed, deleted };
 	}
