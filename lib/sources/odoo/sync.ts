@@ -146,6 +146,8 @@ export async function syncModel(pool: Pool, odoo: OdooClient, run: { connectorId
 					return (newest[0]?.write_date as string | false | undefined) || null;
 				})();
 		let afterId = resumeFull ? cursor.full!.after_id : 0;
+		// Counting restored rows costs a query per page: only when some row is marked deleted.
+		const anyDeleted = await bronze.anyDeleted();
 		// Ids come in light batches, so the pages of a batch can be fetched ahead of the loader.
 		for (;;) {
 			const ids = await searchIds([['id', '>', afterId]], ID_BATCH);
@@ -155,7 +157,7 @@ export async function syncModel(pool: Pool, odoo: OdooClient, run: { connectorId
 			for await (const { input, output } of fullRecords(ids)) {
 				loadedPages++;
 				afterId = input[input.length - 1];
-				restored += await bronze.deletedAmong(input);
+				if (anyDeleted) restored += await bronze.deletedAmong(input);
 				const done = last && loadedPages === pages;
 				yield page(output, done ? { write_date: highWater ?? undefined } : { full: { after_id: afterId, high_water: highWater } });
 			}
@@ -332,6 +334,12 @@ class BronzeIndex {
 		const { rows } = await this.pool.query<{ t: string | null }>('select to_regclass($1) as t', [tableName(this.table)]);
 		this.exists = rows[0].t !== null;
 		return this.exists;
+	}
+
+	async anyDeleted(): Promise<boolean> {
+		if (!(await this.ready())) return false;
+		const { rows } = await this.pool.query(`select 1 from ${tableName(this.table)} where _ipai_connector_id = $1 and _ipai_deleted_at is not null limit 1`, [this.connectorId]);
+		return rows.length > 0;
 	}
 
 	/** How many of these ids bronze has marked deleted (they are about to be loaded again). */
