@@ -23,6 +23,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { openPool, safeError } from '../../lib/lakehouse/connection';
 import { GitHubApiError } from '../../lib/sources/github/client';
 import { deliveryHeaders, eventRecord, landEvent, verifySignature } from '../../lib/sources/github/webhooks';
+import { keepHeadline } from '../shared/items';
 import { connectionOptions, LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
 import { GITHUB_CREDENTIAL, gitHubClient, gitHubSecrets, testGitHubCredential } from '../IpaiGitHub/transport';
 
@@ -140,9 +141,13 @@ export class IpaiGitHubTrigger implements INodeType {
 							return true;
 						}
 					}
-					throw new NodeOperationError(this.getNode(), safeError(error, gitHubSecrets(credentials)), {
-						description: 'Registering the webhook needs admin rights on the repository (classic token: admin:repo_hook; fine-grained or App: Webhooks: write)',
-					});
+					const safe = safeError(error, gitHubSecrets(credentials));
+					throw keepHeadline(
+						new NodeOperationError(this.getNode(), safe, {
+							description: 'Registering the webhook needs admin rights on the repository (classic token: admin:repo_hook; fine-grained or App: Webhooks: write)',
+						}),
+						safe.message,
+					);
 				}
 			},
 			async delete(this: IHookFunctions): Promise<boolean> {

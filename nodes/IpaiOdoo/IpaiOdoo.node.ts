@@ -10,7 +10,7 @@ import type {
 	INodeTypeDescription,
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
-import { OdooError, PRESETS, probe } from '../../lib/sources/odoo';
+import { OdooClient, OdooError, PRESETS } from '../../lib/sources/odoo';
 import { LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
 import { emit } from './actions/emit.operation';
 import { sync } from './actions/sync.operation';
@@ -44,8 +44,8 @@ export class IpaiOdoo implements INodeType {
 				const { credentials, protocol } = odooCredentials(credential.data ?? {});
 				// Which step failed matters: unreachable / not Odoo (version) vs. database or key (login).
 				try {
-					const { version, uid } = await probe(credentials, protocol === 'auto' ? 'jsonrpc' : protocol);
-					return { status: 'OK', message: `Connected to Odoo ${version.serverVersion} as user ${uid}` };
+					const odoo = await OdooClient.connect(credentials, { protocol, attempts: 1, timeoutMs: 15_000 });
+					return { status: 'OK', message: `Connected to Odoo ${odoo.version.serverVersion} over ${odoo.protocol} as user ${odoo.uid}` };
 				} catch (error) {
 					const message = error instanceof OdooError ? error.message : (error as Error).message;
 					return { status: 'Error', message: message.split(credentials.secret).join('***') };

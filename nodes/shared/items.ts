@@ -1,4 +1,4 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData, NodeApiError } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import type { LakehouseSession } from './lakehouse';
 
@@ -18,11 +18,12 @@ export async function perItem(
 			const result = await each(i);
 			for (const json of Array.isArray(result) ? result : [result]) out.push({ json: plain(json), pairedItem: { item: i } });
 		} catch (error) {
+			const safe = restoreHeadline(toError(error, i));
 			if (fn.continueOnFail()) {
-				out.push({ json: { error: toError(error, i).message }, pairedItem: { item: i } });
+				out.push({ json: { error: safe.message }, pairedItem: { item: i } });
 				continue;
 			}
-			throw toError(error, i);
+			throw safe;
 		}
 	}
 	return out;
@@ -50,4 +51,42 @@ export function objectParameter(fn: IExecuteFunctions, name: string, i: number):
 		throw new NodeOperationError(fn.getNode(), `The parameter "${name}" must be a JSON object`, { itemIndex: i });
 	}
 	return value as Record<string, unknown>;
+}
+
+/**
+ * Puts the node's own message back as the error's headline. n8n's NodeError replaces any message
+ * that mentions a Node.js error code it knows (ECONNREFUSED, ENOTFOUND, ETIMEDOUT, ENOENT, EACCES…,
+ * matched case-insensitively anywhere in the text) with a generic sentence ("The service refused the
+ * connection - perhaps it is offline") and keeps ours only in `messages[]`; the canvas, the
+ * execution's error and the Error Trigger all show the headline. Our messages already name what
+ * failed and what to do, so n8n's sentence is dropped rather than kept as a second message.
+ */
+export function keepHeadline<E extends NodeOperationError | NodeApiError>(error: E, message: string): E {
+	if (error.message !== message) {
+		error.message = message;
+		error.messages = error.messages.filter((m) => m !== message);
+	}
+	return error;
+}
+
+/**
+ * The error a node throws for a failure it understood: `message` is the headline everywhere n8n
+ * shows it (never rewritten), `description` the hint underneath, attached to the item.
+ */
+export function actionableError(node: INode, message: string | Error, options: { itemIndex?: number; description?: string } = {}): NodeOperationError {
+	const text = typeof message === 'string' ? message : message.message;
+	return keepHeadline(new NodeOperationError(node, message, { itemIndex: options.itemIndex, description: options.description }), text);
+}
+
+/**
+ * keepHeadline for an error raised with a plain text (`new NodeOperationError(node, text)`) that
+ * n8n rewrote because the text happens to contain a code it knows (a schema or file name typed by
+ * the user can): the text is its cause's message, and the rewrite pushed it onto `messages[]`.
+ */
+export function restoreHeadline<E>(error: E): E {
+	if (error instanceof NodeOperationError && error.cause instanceof Error) {
+		const original = error.cause.message;
+		if (error.message !== original && error.messages[error.messages.length - 1] === original) keepHeadline(error, original);
+	}
+	return error;
 }

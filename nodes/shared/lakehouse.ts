@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { Client, type Pool } from 'pg';
 import { openPool, parseSslMode, safeError, secretsOf, toPoolConfig, type ConnectionOptions } from '../../lib/lakehouse/connection';
 import { pendingMigrations } from '../../lib/lakehouse/migrate';
+import { keepHeadline } from './items';
 
 export const LAKEHOUSE_CREDENTIAL = 'ipaiLakehouseApi';
 
@@ -139,7 +140,7 @@ export function nodeError(node: INode, error: unknown, itemIndex: number, secret
 	const safe = safeError(error, secrets);
 	const code = (safe as { code?: string }).code;
 	const hint = code ? HINTS[code] : undefined;
-	return new NodeOperationError(node, safe, { itemIndex, description: hint });
+	return keepHeadline(new NodeOperationError(node, safe, { itemIndex, description: hint }), safe.message);
 }
 
 const HINTS: Record<string, string> = {

@@ -60,6 +60,7 @@ beforeAll(async () => {
 		lakehouseCredential('lakeOdooE2E01', lakehouse.url),
 		odooCredential('odooAdmin0001', 'admin', DEFAULT_ADMIN_API_KEY),
 		odooCredential('odooDemo00001', 'demo', 'demo'),
+		{ ...odooCredential('odooDown00001', 'admin', DEFAULT_ADMIN_API_KEY), data: { url: 'http://127.0.0.1:9', database: 'odoo', login: 'admin', apiKey: DEFAULT_ADMIN_API_KEY, protocol: 'auto' } },
 	]);
 });
 
@@ -108,6 +109,22 @@ it('records a failed run with an actionable message when Odoo refuses access', a
 		expect(run.rows[0].error_message).toMatch(/The Odoo user may not read account\.move: grant it read access in Odoo/);
 		// The partners synced before the failure stay loaded.
 		expect(Number(run.rows[0].rows_written)).toBeGreaterThan(0);
+	} finally {
+		await pool.end();
+	}
+});
+
+it('an unreachable Odoo: a failed run, and n8n shows the node’s message, not its generic one', async () => {
+	await n8n.importWorkflow(syncWorkflow('ipaiOdooDown001', 'odooDown00001', 'odoo-e2e-down', ['res.partner']));
+	const failure = n8n.executeWorkflow('ipaiOdooDown001');
+	await expect(failure).rejects.toThrow(/Odoo at http:\/\/127\.0\.0\.1:9 is unreachable \(ECONNREFUSED\): check the URL and that the server is up/);
+	await expect(failure).rejects.not.toThrow(/The service refused the connection/);
+	const pool = new Pool({ connectionString: lakehouse.url });
+	try {
+		const run = await pool.query(
+			`select r.status, r.error_message from ipai_connector_run r join ipai_connector_config c on c.id = r.connector_id where c.name = 'odoo-e2e-down'`,
+		);
+		expect(run.rows).toEqual([{ status: 'failed', error_message: expect.stringMatching(/^Odoo at http:\/\/127\.0\.0\.1:9 is unreachable \(ECONNREFUSED\)/) }]);
 	} finally {
 		await pool.end();
 	}

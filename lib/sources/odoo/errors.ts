@@ -42,6 +42,17 @@ export function lastLine(text: string): string {
 }
 
 /**
+ * What Odoo said, on one line: the last line of a traceback (XML-RPC fault 1), or the whole
+ * message of an exception Odoo raised for the user (AccessError, UserError: several paragraphs
+ * whose first says what was refused and whose last only says to contact an administrator).
+ */
+export function oneLine(text: string): string {
+	if (/^Traceback \(most recent call last\)/m.test(text)) return lastLine(text);
+	const joined = text.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+	return joined.length > 500 ? `${joined.slice(0, 500)}…` : joined;
+}
+
+/**
  * An Odoo exception (by its Python class name and message) as an OdooError with an actionable
  * message. `where` names the call for the message ("account.move.search_read").
  */
@@ -53,7 +64,7 @@ export function fromOdooException(
 	const cls = name.split('.').pop() ?? name;
 	const where = context.model ? `${context.model}${context.method ? `.${context.method}` : ''}` : context.method ?? 'the call';
 	const version = context.version ? `Odoo ${context.version}` : 'this Odoo';
-	const detail = lastLine(message);
+	const detail = oneLine(message);
 	switch (cls) {
 		case 'AccessDenied':
 			return new OdooError(

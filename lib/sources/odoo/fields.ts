@@ -64,9 +64,11 @@ export function planFields(fieldsGet: FieldsGet, selection: FieldSelection = {})
 		if (name === 'id' || name === 'write_date') return true;
 		if (selection.fields && selection.fields.length > 0) return selection.fields.includes(name);
 		if (selection.extraFields?.includes(name)) return true;
+		// A one2many has no column of its own: whether fields_get calls it stored varies, so only
+		// the option decides.
+		if (def.type === 'one2many') return selection.includeOne2many === true;
 		if (def.store === false && !selection.includeNonStored) return false;
 		if (def.type === 'binary' && !selection.includeBinary) return false;
-		if (def.type === 'one2many' && !selection.includeOne2many) return false;
 		return true;
 	};
 	const missing = (selection.fields ?? []).filter((f) => !(f in fieldsGet));

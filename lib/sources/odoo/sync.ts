@@ -20,8 +20,9 @@
 import type { Pool } from 'pg';
 import { loadStream, markMissingAsDeleted, type LoadResult, type Page } from '../../lakehouse/loader';
 import { getStreamState, setStreamState } from '../../lakehouse/state';
-import type { TableRef } from '../../lakehouse/tables';
+import { tableName, type TableRef } from '../../lakehouse/tables';
 import type { OdooClient } from './client';
+import { OdooError } from './errors';
 import { mapRecord, planColumns, planFields, type FieldPlan, type FieldSelection, type FieldsGet } from './fields';
 import { presetOf, tableNameFor, withPresetFields } from './presets';
 
@@ -33,6 +34,10 @@ export interface ModelSyncOptions extends FieldSelection {
 	domain?: Domain;
 	mode?: 'incremental' | 'full';
 	pageSize?: number;
+	/** Page requests in flight ahead of the loader (default 2). */
+	fetchAhead?: number;
+	/** Local clock in ms (tests); only elapsed time is used, never compared with Odoo's. */
+	clock?: () => number;
 	/** How far before the cursor each incremental read starts (late commits). Default 600 s. */
 	overlapSeconds?: number;
 	lang?: string;
@@ -48,9 +53,14 @@ export interface ModelSyncResult {
 	mode: 'incremental' | 'full';
 	rowsRead: number;
 	rowsWritten: number;
+	/** Incremental runs: [id, write_date] pairs compared with bronze (only differing ones are read in full). */
+	rowsChecked: number | null;
 	pages: number;
 	deleted: number | null;
-	restored: number | null;
+	/** Rows marked deleted that Odoo has again, now live (and reloaded) in bronze. */
+	restored: number;
+	/** Id scans: ids Odoo has that bronze lacked (e.g. a create committed after the overlap window), now loaded. */
+	repaired: number | null;
 	cursor: string | null;
 	schemaChanges: number;
 	nulReplaced: number;
@@ -63,117 +73,352 @@ interface Cursor {
 }
 
 const DEFAULT_PAGE = 1000;
+const DEFAULT_AHEAD = 2;
+const DEFAULT_MODEL_CONCURRENCY = 2;
+/** Ids per light `search` of a full sync, and per bronze comparison of an id scan. */
+const ID_BATCH = 50_000;
+/** [id, write_date] pairs per light read of the incremental window (~60 bytes each as JSON). */
+const LIGHT_PAGE = 50_000;
 
 export async function syncModel(pool: Pool, odoo: OdooClient, run: { connectorId: string; runId: string }, options: ModelSyncOptions): Promise<ModelSyncResult> {
 	const model = options.model;
-	const fieldsGet = await odoo.call<FieldsGet>(model, 'fields_get', { attributes: ['type', 'string', 'store', 'relation'] });
+	const fieldsGet = await fieldsOf(odoo, model);
 	const plans = planFields(fieldsGet, withPresetFields(model, fieldsGet, options));
-	if (!plans.some((p) => p.field === 'write_date')) throw new Error(`${model} has no write_date field, so it cannot be synced incrementally`);
+	if (!plans.some((p) => p.field === 'write_date')) throw new OdooError('invalid', `Odoo model "${model}" has no write_date field, so it cannot be synced incrementally`, { model });
 	const table = options.table ?? { schema: 'ipai_bronze_erp', name: tableNameFor(model) };
 	const context = { active_test: false, lang: options.lang ?? 'en_US' };
 	const fields = plans.map((p) => p.field);
-	const pageSize = options.pageSize ?? DEFAULT_PAGE;
+	const pageSize = Math.max(1, options.pageSize ?? DEFAULT_PAGE);
+	const ahead = Math.max(1, options.fetchAhead ?? DEFAULT_AHEAD);
 	const domain = options.domain ?? [];
 
 	const stored = await getStreamState(pool, run.connectorId, model);
 	const cursor = (stored.cursor ?? {}) as Cursor;
 	const resumeFull = cursor.full !== undefined;
 	const mode: 'incremental' | 'full' = options.mode === 'full' || resumeFull || !cursor.write_date ? 'full' : 'incremental';
+	let restored = 0;
+	let checked = 0;
+	const now = options.clock ?? Date.now;
+	const runStarted = now();
+	// write_date has whole seconds and is the transaction's start: a record written twice in one
+	// second (or by a transaction that started in the same second as the copy bronze holds, and
+	// committed later) shows the same write_date. So a copy is trusted only when it was read at
+	// least the overlap window after its write_date on Odoo's clock — the window's own assumption
+	// about how long a transaction stays open. `verified_through`: every copy whose write_date is
+	// at or before it was read that late. Odoo's clock is bounded from below by what a read
+	// returns (nothing newer than Odoo's now), so only elapsed local time is used, never
+	// compared with Odoo's time directly.
+	const overlapMs = (options.overlapSeconds ?? 600) * 1000;
+	const verified = typeof stored.state.verified_through === 'string' ? stored.state.verified_through : null;
+	let offset = typeof stored.state.clock_offset_ms === 'number' ? stored.state.clock_offset_ms : Number.NEGATIVE_INFINITY;
+	const observe = (records: Array<Record<string, unknown>>) => {
+		let newest = Number.NEGATIVE_INFINITY;
+		for (const r of records) if (typeof r.write_date === 'string') newest = Math.max(newest, Date.parse(`${r.write_date.replace(' ', 'T')}Z`));
+		if (Number.isFinite(newest)) offset = Math.max(offset, newest - now()); // Odoo's now ≥ newest at this instant
+	};
+	const recheck = (writeDate: string) => mode === 'incremental' && (verified === null || writeDate > verified);
 
-	const read = (bound: Domain, order: string, limit: number) =>
-		odoo.call<Array<Record<string, unknown>>>(model, 'search_read', { domain: [...bound, ...domain], fields, order, limit, context });
-	const page = (records: Array<Record<string, unknown>>, next: Cursor, state?: Record<string, unknown>): Page => ({
+	const read = (bound: Domain, order: string, limit: number, only = fields) =>
+		odoo.call<Array<Record<string, unknown>>>(model, 'search_read', { domain: [...bound, ...domain], fields: only, order, limit, context });
+	const searchIds = (bound: Domain, limit?: number) =>
+		odoo.call<number[]>(model, 'search', { domain: [...bound, ...domain], order: 'id asc', ...(limit ? { limit } : {}), context });
+	const bronze = new BronzeIndex(pool, table, run.connectorId);
+	const page = (records: Array<Record<string, unknown>>, next: Cursor | undefined): Page => ({
 		records: records.map((r) => mapRecord(r, plans)),
 		raws: records,
 		cursor: next,
-		state,
 	});
+	/** Full records of `ids` (domain not applied: they were chosen under it), in pages, fetched ahead. */
+	const fullRecords = (ids: number[]) =>
+		inOrder(chunks(ids, pageSize), ahead, (chunk) =>
+			odoo.call<Array<Record<string, unknown>>>(model, 'search_read', { domain: [['id', 'in', chunk]], fields, order: 'id asc', context }),
+		);
 
 	async function* fullPages(): AsyncGenerator<Page> {
 		// The high-water mark comes first: whatever changes while the full sync runs is newer and
 		// is read again by the next incremental run.
 		const highWater = resumeFull
 			? cursor.full!.high_water
-			: ((await read([], 'write_date desc, id desc', 1))[0]?.write_date as string | false | undefined) || null;
+			: await (async () => {
+					const newest = await read([], 'write_date desc, id desc', 1, ['write_date']);
+					observe(newest);
+					return (newest[0]?.write_date as string | false | undefined) || null;
+				})();
 		let afterId = resumeFull ? cursor.full!.after_id : 0;
+		// Counting restored rows costs a query per page: only when some row is marked deleted.
+		const anyDeleted = await bronze.anyDeleted();
+		// Ids come in light batches, so the pages of a batch can be fetched ahead of the loader.
 		for (;;) {
-			const records = await read([['id', '>', afterId]], 'id asc', pageSize);
-			if (records.length === 0) break;
-			afterId = records[records.length - 1].id as number;
-			const done = records.length < pageSize;
-			yield page(records, done ? { write_date: highWater ?? undefined } : { full: { after_id: afterId, high_water: highWater } });
-			if (done) return;
+			const ids = await searchIds([['id', '>', afterId]], ID_BATCH);
+			const last = ids.length < ID_BATCH;
+			let loadedPages = 0;
+			const pages = Math.ceil(ids.length / pageSize);
+			for await (const { input, output } of fullRecords(ids)) {
+				loadedPages++;
+				afterId = input[input.length - 1];
+				if (anyDeleted) restored += await bronze.deletedAmong(input);
+				const done = last && loadedPages === pages;
+				yield page(output, done ? { write_date: highWater ?? undefined } : { full: { after_id: afterId, high_water: highWater } });
+			}
+			if (last) {
+				if (ids.length === 0) yield { records: [], cursor: { write_date: highWater ?? undefined } };
+				return;
+			}
 		}
-		yield { records: [], cursor: { write_date: highWater ?? undefined } };
+	}
+
+	/**
+	 * One light page ([id, write_date]) of the incremental window: compared with bronze, and only
+	 * the records that are new, changed (another write_date) or marked deleted are read in full.
+	 * The cursor moves to the light page's last second with its last full page (or an empty one).
+	 */
+	async function* changedPages(light: Array<Record<string, unknown>>, next: Cursor): AsyncGenerator<Page> {
+		checked += light.length;
+		observe(light);
+		const { changed, deleted } = await bronze.changedOf(light, recheck);
+		restored += deleted;
+		let sent = 0;
+		const pages = Math.ceil(changed.length / pageSize);
+		for await (const { output } of fullRecords(changed)) {
+			sent++;
+			yield page(output, sent === pages ? next : undefined);
+		}
+		if (pages === 0 && next.write_date !== cursor.write_date) yield { records: [], cursor: next };
 	}
 
 	async function* incrementalPages(): AsyncGenerator<Page> {
 		let lower = shiftSeconds(cursor.write_date!, -(options.overlapSeconds ?? 600));
+		const stamp = ['write_date'];
 		for (;;) {
-			const records = await read([['write_date', '>=', lower]], 'write_date asc, id asc', pageSize);
-			if (records.length === 0) return;
-			const first = secondOf(records[0]);
-			const last = secondOf(records[records.length - 1]);
-			if (records.length < pageSize) {
-				yield page(records, { write_date: last });
+			const light = await read([['write_date', '>=', lower]], 'write_date asc, id asc', LIGHT_PAGE, stamp);
+			if (light.length === 0) return;
+			const first = secondOf(light[0]);
+			const last = secondOf(light[light.length - 1]);
+			if (light.length < LIGHT_PAGE) {
+				yield* changedPages(light, { write_date: last });
 				return;
 			}
 			if (first !== last) {
-				yield page(records, { write_date: last });
+				yield* changedPages(light, { write_date: last });
 				lower = last; // re-read the last second: it may continue on the next page
 				continue;
 			}
-			// More than a page of records share one second: drain that second by id.
+			// More than a light page of records share one second: drain that second by id.
 			let afterId = 0;
 			for (;;) {
-				const inSecond = await read(
-					[['write_date', '>=', last], ['write_date', '<', shiftSeconds(last, 1)], ['id', '>', afterId]],
-					'id asc',
-					pageSize,
-				);
-				if (inSecond.length > 0) yield page(inSecond, { write_date: last });
-				if (inSecond.length < pageSize) break;
+				const inSecond = await read([['write_date', '>=', last], ['write_date', '<', shiftSeconds(last, 1)], ['id', '>', afterId]], 'id asc', LIGHT_PAGE, stamp);
+				if (inSecond.length > 0) yield* changedPages(inSecond, { write_date: last });
+				if (inSecond.length < LIGHT_PAGE) break;
 				afterId = inSecond[inSecond.length - 1].id as number;
 			}
 			lower = shiftSeconds(last, 1);
 		}
 	}
 
-	const loaded = await loadStream(pool, mode === 'full' ? fullPages() : incrementalPages(), {
+	const loadOptions = {
 		connectorId: run.connectorId,
 		runId: run.runId,
 		stream: model,
 		table,
 		key: ['id'],
 		columns: planColumns(plans),
-		onPage: (p) => options.onProgress?.({ ...p, model }),
-	});
+		onPage: (p: LoadResult) => options.onProgress?.({ ...p, model }),
+	};
+	const loaded = await loadStream(pool, mode === 'full' ? fullPages() : incrementalPages(), loadOptions);
+	let rowsRead = loaded.rowsRead;
+	let rowsWritten = loaded.rowsWritten;
+	let pages = loaded.pages;
+	const schemaChanges = loaded.schemaChanges.length;
+	let nulReplaced = loaded.nulReplaced;
 
+	// The id scan: vanished ids are marked deleted, marked ids that are back are restored, and ids
+	// Odoo has but bronze lacks (a create whose transaction committed after the overlap window had
+	// passed it) are loaded now.
 	let deleted: number | null = null;
-	let restored: number | null = null;
+	let repaired: number | null = null;
 	const lastScan = typeof stored.state.delete_scan_at === 'string' ? Date.parse(stored.state.delete_scan_at) : 0;
 	const every = options.deleteScanEveryHours === undefined ? 24 : options.deleteScanEveryHours;
 	if (every !== null && (mode === 'full' || Date.now() - lastScan >= every * 3_600_000)) {
-		const ids = await odoo.call<number[]>(model, 'search', { domain, context });
-		const result = await markMissingAsDeleted(pool, { ...run, table, key: ['id'] }, ids.map((id) => [id]));
-		({ deleted, restored } = result);
+		const ids = await searchIds([]);
+		const absent = await bronze.absentOf(ids);
+		const marks = await markMissingAsDeleted(pool, { ...run, table, key: ['id'] }, ids.map((id) => [id]));
+		deleted = marks.deleted;
+		restored += marks.restored;
+		async function* absentPages(): AsyncGenerator<Page> {
+			for await (const { output } of fullRecords(absent)) yield page(output, undefined);
+		}
+		const scanLoad = absent.length > 0 ? await loadStream(pool, absentPages(), loadOptions) : null;
+		repaired = absent.length;
+		if (scanLoad) {
+			rowsRead += scanLoad.rowsRead;
+			rowsWritten += scanLoad.rowsWritten;
+			pages += scanLoad.pages;
+			nulReplaced += scanLoad.nulReplaced;
+		}
 		await setStreamState(pool, run.connectorId, model, { state: { ...stored.state, delete_scan_at: new Date().toISOString() }, runId: run.runId });
 	}
 
-	const final = (await getStreamState(pool, run.connectorId, model)).cursor as Cursor | null;
+	const current = await getStreamState(pool, run.connectorId, model);
+	const final = current.cursor as Cursor | null;
+	if (final?.write_date && !final.full && Number.isFinite(offset)) {
+		// Everything read in this run was read after runStarted, when Odoo's clock was at least
+		// runStarted + offset: copies written before that minus the window are now verified.
+		const through = new Date(Math.floor((runStarted + offset - overlapMs) / 1000) * 1000).toISOString().slice(0, 19).replace('T', ' ');
+		const next = { ...current.state, clock_offset_ms: offset, verified_through: verified !== null && verified > through ? verified : through };
+		if (next.clock_offset_ms !== current.state.clock_offset_ms || next.verified_through !== current.state.verified_through) {
+			await setStreamState(pool, run.connectorId, model, { state: next, runId: run.runId });
+		}
+	}
 	return {
 		model,
 		table: `${table.schema}.${table.name}`,
 		mode,
-		rowsRead: loaded.rowsRead,
-		rowsWritten: loaded.rowsWritten,
-		pages: loaded.pages,
+		rowsRead,
+		rowsWritten,
+		rowsChecked: mode === 'incremental' ? checked : null,
+		pages,
 		deleted,
 		restored,
+		repaired,
 		cursor: final?.write_date ?? null,
-		schemaChanges: loaded.schemaChanges.length,
-		nulReplaced: loaded.nulReplaced,
+		schemaChanges,
+		nulReplaced,
 	};
+}
+
+/**
+ * Several models under one run, `concurrency` at a time (Odoo reads of one model overlap the
+ * loads of another; page transactions still take the run's lease row one at a time). The first
+ * failure stops new models from starting; the ones in flight finish (their pages are committed)
+ * before it is thrown. Results come in the order of `models`. No heartbeat in between: it locks
+ * the run row before the lease row, the reverse of a page transaction, and would deadlock with one.
+ */
+export async function syncModels(
+	pool: Pool,
+	odoo: OdooClient,
+	run: { connectorId: string; runId: string },
+	models: string[],
+	options: Omit<ModelSyncOptions, 'model'> & { concurrency?: number },
+): Promise<ModelSyncResult[]> {
+	const results: Array<ModelSyncResult | undefined> = new Array(models.length);
+	let next = 0;
+	let failure: { error: unknown } | undefined;
+	const worker = async (): Promise<void> => {
+		while (!failure && next < models.length) {
+			const index = next++;
+			try {
+				results[index] = await syncModel(pool, odoo, run, { ...options, model: models[index] });
+			} catch (error) {
+				failure ??= { error };
+			}
+		}
+	};
+	const width = Math.max(1, Math.min(options.concurrency ?? DEFAULT_MODEL_CONCURRENCY, models.length));
+	await Promise.all(Array.from({ length: width }, worker));
+	if (failure) throw failure.error;
+	return results as ModelSyncResult[];
+}
+
+/** Bronze's view of one model's rows, for comparing with what Odoo lists. */
+class BronzeIndex {
+	private exists: boolean | undefined;
+	constructor(
+		private readonly pool: Pool,
+		private readonly table: TableRef,
+		private readonly connectorId: string,
+	) {}
+
+	private async ready(): Promise<boolean> {
+		if (this.exists) return true;
+		const { rows } = await this.pool.query<{ t: string | null }>('select to_regclass($1) as t', [tableName(this.table)]);
+		this.exists = rows[0].t !== null;
+		return this.exists;
+	}
+
+	async anyDeleted(): Promise<boolean> {
+		if (!(await this.ready())) return false;
+		const { rows } = await this.pool.query(`select 1 from ${tableName(this.table)} where _ipai_connector_id = $1 and _ipai_deleted_at is not null limit 1`, [this.connectorId]);
+		return rows.length > 0;
+	}
+
+	/** How many of these ids bronze has marked deleted (they are about to be loaded again). */
+	async deletedAmong(ids: number[]): Promise<number> {
+		if (ids.length === 0 || !(await this.ready())) return 0;
+		const { rows } = await this.pool.query<{ n: number }>(
+			`select count(*)::int as n from ${tableName(this.table)} where _ipai_connector_id = $1 and id = any($2::bigint[]) and _ipai_deleted_at is not null`,
+			[this.connectorId, ids],
+		);
+		return rows[0].n;
+	}
+
+	/**
+	 * Of Odoo's [id, write_date] pairs, the ids bronze lacks, holds with another write_date, or
+	 * holds marked deleted (counted in `deleted`), plus every id whose copy `recheck` does not trust.
+	 * write_date is compared at Odoo's precision (whole seconds, UTC).
+	 */
+	async changedOf(light: Array<Record<string, unknown>>, recheck: (writeDate: string) => boolean): Promise<{ changed: number[]; deleted: number }> {
+		const ids = light.map((r) => r.id as number);
+		if (!(await this.ready())) return { changed: ids, deleted: 0 };
+		const { rows } = await this.pool.query<{ id: string; w: string | null; gone: boolean }>(
+			`select id::text, to_char(write_date at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') as w, _ipai_deleted_at is not null as gone
+			   from ${tableName(this.table)} where _ipai_connector_id = $1 and id = any($2::bigint[])`,
+			[this.connectorId, ids],
+		);
+		const held = new Map(rows.map((r) => [Number(r.id), r]));
+		const changed: number[] = [];
+		let deleted = 0;
+		for (const record of light) {
+			const row = held.get(record.id as number);
+			if (row?.gone) deleted++;
+			if (!row || row.gone || row.w !== record.write_date || recheck(record.write_date as string)) changed.push(record.id as number);
+		}
+		return { changed, deleted };
+	}
+
+	/** Of ids Odoo lists, those bronze lacks or holds marked deleted. */
+	async absentOf(ids: number[]): Promise<number[]> {
+		if (ids.length === 0) return [];
+		if (!(await this.ready())) return ids;
+		const absent: number[] = [];
+		for (const chunk of chunks(ids, ID_BATCH)) {
+			const { rows } = await this.pool.query<{ id: string }>(
+				`select x.id::text from unnest($2::bigint[]) as x(id)
+				  where not exists (select 1 from ${tableName(this.table)} t where t._ipai_connector_id = $1 and t.id = x.id and t._ipai_deleted_at is null)`,
+				[this.connectorId, chunk],
+			);
+			for (const r of rows) absent.push(Number(r.id));
+		}
+		return absent;
+	}
+}
+
+function* chunks<T>(items: T[], size: number): Generator<T[]> {
+	for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+/**
+ * fetch(input) for each input, up to `ahead` at a time, yielded in input order. A request that
+ * fails while waiting its turn is reported when its turn comes (never as an unhandled rejection).
+ */
+export async function* inOrder<I, O>(inputs: Iterable<I>, ahead: number, fetch: (input: I) => Promise<O>): AsyncGenerator<{ input: I; output: O }> {
+	const source = inputs[Symbol.iterator]();
+	const queue: Array<{ input: I; output: Promise<O> }> = [];
+	const fill = () => {
+		while (queue.length < ahead) {
+			const next = source.next();
+			if (next.done) return;
+			const output = fetch(next.value);
+			output.catch(() => undefined);
+			queue.push({ input: next.value, output });
+		}
+	};
+	fill();
+	while (queue.length > 0) {
+		const head = queue.shift()!;
+		const output = await head.output;
+		fill();
+		yield { input: head.input, output };
+	}
 }
 
 /** Records of a model, mapped, for "Emit records" (bounded: n8n holds every item in memory). */
@@ -181,7 +426,7 @@ export async function readRecords(
 	odoo: OdooClient,
 	options: FieldSelection & { model: string; domain?: Domain; limit: number; lang?: string; mapped?: boolean },
 ): Promise<Array<Record<string, unknown>>> {
-	const fieldsGet = await odoo.call<FieldsGet>(options.model, 'fields_get', { attributes: ['type', 'string', 'store', 'relation'] });
+	const fieldsGet = await fieldsOf(odoo, options.model);
 	const plans = planFields(fieldsGet, { ...options, extraFields: options.extraFields ?? presetOf(options.model)?.extraFields });
 	const records = await odoo.call<Array<Record<string, unknown>>>(options.model, 'search_read', {
 		domain: options.domain ?? [],
@@ -194,6 +439,30 @@ export async function readRecords(
 }
 
 export type { FieldPlan };
+
+/**
+ * A model's fields, or an error that says the model is unknown. Odoo's answer for a model the
+ * registry lacks depends on the version and the path (a KeyError fault, or fields_get answering
+ * with no fields at all); either way the model does not exist or this user cannot see it.
+ */
+export async function fieldsOf(odoo: OdooClient, model: string): Promise<FieldsGet> {
+	const unknown = () =>
+		new OdooError(
+			'invalid',
+			`Odoo model "${model}" does not exist, or user "${odoo.login}" cannot see it: check the model's technical name (e.g. res.partner), that its module is installed, and the user's access rights`,
+			{ model, method: 'fields_get' },
+		);
+	let fieldsGet: FieldsGet;
+	try {
+		fieldsGet = await odoo.call<FieldsGet>(model, 'fields_get', { attributes: ['type', 'string', 'store', 'relation'] });
+	} catch (error) {
+		// XML-RPC/JSON-RPC: "Object x doesn't exist" (a UserError) or a KeyError; JSON-2: HTTP 404.
+		if (error instanceof OdooError && /doesn't exist|does not exist|has no model|KeyError|fields_get \(HTTP 404\)/i.test(error.message)) throw unknown();
+		throw error;
+	}
+	if (!fieldsGet || typeof fieldsGet !== 'object' || Array.isArray(fieldsGet) || Object.keys(fieldsGet).length === 0) throw unknown();
+	return fieldsGet;
+}
 
 function secondOf(record: Record<string, unknown>): string {
 	const value = record.write_date;

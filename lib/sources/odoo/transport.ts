@@ -238,8 +238,13 @@ export class Json2Transport implements OdooTransport {
 		const url = join(this.base, '/web/version');
 		const answer = await request(url, 'GET', {}, undefined, this.options.timeoutMs ?? 30_000);
 		if (answer.status !== 200) throw httpFailure(url, answer, 'web/version');
-		const body = JSON.parse(answer.body.toString('utf8')) as { version?: string; version_info?: unknown[] };
-		return parseVersion({ server_version: body.version, server_version_info: body.version_info });
+		let body: { version?: string; version_info?: unknown[] };
+		try {
+			body = JSON.parse(answer.body.toString('utf8'));
+		} catch {
+			throw new OdooError('protocol', `Odoo's answer to web/version is not JSON`);
+		}
+		return parseVersion({ server_version: body?.version, server_version_info: body?.version_info });
 	}
 
 	/** JSON-2 has no login step: the API key is checked on every call; this proves it works. */

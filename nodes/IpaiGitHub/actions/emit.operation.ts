@@ -3,7 +3,7 @@ import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, type JsonObject } from 'n8n-workflow';
 import { safeError } from '../../../lib/lakehouse/connection';
 import { readGitHubRecords } from '../../../lib/sources/github/sync';
-import { plain } from '../../shared/items';
+import { keepHeadline, plain } from '../../shared/items';
 import { GITHUB_CREDENTIAL, gitHubClient, gitHubSecrets } from '../transport';
 import { readOptions, selection } from './parameters';
 
@@ -24,7 +24,10 @@ export async function emit(this: IExecuteFunctions, items: INodeExecutionData[])
 				out.push({ json: { error: safe.message }, pairedItem: { item: i } });
 				continue;
 			}
-			throw new NodeApiError(this.getNode(), { message: safe.message } as JsonObject, { message: safe.message, itemIndex: i, httpCode: String((error as { status?: number }).status ?? '') || undefined });
+			throw keepHeadline(
+				new NodeApiError(this.getNode(), { message: safe.message } as JsonObject, { message: safe.message, itemIndex: i, httpCode: String((error as { status?: number }).status ?? '') || undefined }),
+				safe.message,
+			);
 		}
 	}
 	return out;

@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeOperationError } from 'n8n-workflow';
 import { readRecords } from '../../../lib/sources/odoo';
 import { nodeError } from '../../shared/lakehouse';
-import { plain } from '../../shared/items';
+import { plain, restoreHeadline } from '../../shared/items';
 import { connectOdoo } from '../transport';
 import { parseDomain } from './domain';
 
@@ -24,7 +24,7 @@ export async function emit(this: IExecuteFunctions): Promise<INodeExecutionData[
 			});
 			for (const record of records) out.push({ json: plain(record as IDataObject), pairedItem: { item: i } });
 		} catch (error) {
-			const safe = error instanceof NodeOperationError ? error : nodeError(this.getNode(), error, i, secrets);
+			const safe = restoreHeadline(error instanceof NodeOperationError ? error : nodeError(this.getNode(), error, i, secrets));
 			if (this.continueOnFail()) {
 				out.push({ json: { error: safe.message }, pairedItem: { item: i } });
 				continue;
