@@ -51,3 +51,27 @@ export function fitIdentifier(name: string): string {
 	while (Buffer.byteLength(prefix, 'utf8') > MAX_IDENTIFIER_BYTES - 9) prefix = prefix.slice(0, -1);
 	return `${prefix}_${hash}`;
 }
+
+/** PostgreSQL's reserved key words (SQL Key Words appendix): a name that is one needs quotes everywhere. */
+export const RESERVED_WORDS: ReadonlySet<string> = new Set(
+	('all analyse analyze and any array as asc asymmetric authorization binary both case cast check collate collation column ' +
+		'concurrently constraint create cross current_catalog current_date current_role current_schema current_time ' +
+		'current_timestamp current_user default deferrable desc distinct do else end except false fetch for foreign freeze ' +
+		'from full grant group having ilike in initially inner intersect into is isnull join lateral leading left like limit ' +
+		'localtime localtimestamp natural not notnull null offset on only or order outer overlaps placing primary references ' +
+		'returning right select session_user similar some symmetric system_user table tablesample then to trailing true union ' +
+		'unique user using variadic verbose when where window with').split(' '),
+);
+
+/** A name as snake_case words: accents dropped, camelCase split, anything else folded to `_`. */
+export function snakeWords(name: string): string {
+	return name
+		.normalize('NFKD')
+		.replace(/[\u0300-\u036f]/g, '') // accents: "Año" → "Ano"
+		.replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+		.replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+		.toLowerCase()
+		.replace(/[^a-z0-9_]+/g, '_')
+		.replace(/_+/g, '_')
+		.replace(/^_+|_+$/g, '');
+}

@@ -7,7 +7,7 @@ import type { ClientBase } from 'pg';
 import { writeAudit } from './audit';
 import { conversionExpression, fromSqlType, sqlTypeName, widen, type ColumnType } from './columnTypes';
 import { createHash } from 'node:crypto';
-import { MAX_IDENTIFIER_BYTES, qualifiedName, quoteIdent, quoteLiteral } from './sql';
+import { MAX_IDENTIFIER_BYTES, qualifiedName, quoteIdent, quoteLiteral, RESERVED_WORDS, snakeWords } from './sql';
 
 /** Metadata columns every bronze table carries (DESIGN.md, lakehouse contract). */
 export const META = {
@@ -89,17 +89,6 @@ function assertDistinctColumns(table: string, fields: string[]): void {
 	}
 }
 
-/** PostgreSQL's reserved key words (SQL Key Words appendix): a table named so needs quotes everywhere. */
-const RESERVED = new Set(
-	('all analyse analyze and any array as asc asymmetric authorization binary both case cast check collate collation column ' +
-		'concurrently constraint create cross current_catalog current_date current_role current_schema current_time ' +
-		'current_timestamp current_user default deferrable desc distinct do else end except false fetch for foreign freeze ' +
-		'from full grant group having ilike in initially inner intersect into is isnull join lateral leading left like limit ' +
-		'localtime localtimestamp natural not notnull null offset on only or order outer overlaps placing primary references ' +
-		'returning right select session_user similar some symmetric system_user table tablesample then to trailing true union ' +
-		'unique user using variadic verbose when where window with').split(' '),
-);
-
 /**
  * A bronze table name that works unquoted, from what a person typed: snake_case letters, digits and
  * `_` (accents dropped, `a.b` → `a_b`, `x"; drop …` → `x_drop`), not a reserved word, within
@@ -107,19 +96,10 @@ const RESERVED = new Set(
  * that already follow them are kept as they are.
  */
 export function bronzeTableName(input: string): string {
-	let s = String(input ?? '')
-		.trim()
-		.normalize('NFKD')
-		.replace(/[\u0300-\u036f]/g, '')
-		.replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-		.replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
-		.toLowerCase()
-		.replace(/[^a-z0-9_]+/g, '_')
-		.replace(/_+/g, '_')
-		.replace(/^_+|_+$/g, '');
+	let s = snakeWords(String(input ?? '').trim());
 	if (s === '') throw new SchemaError(`Table name ${JSON.stringify(input)} has no letters or digits; name the table in snake_case, e.g. crm_contacts`);
 	if (/^[0-9]/.test(s)) s = `t_${s}`;
-	if (RESERVED.has(s)) s = `${s}_`;
+	if (RESERVED_WORDS.has(s)) s = `${s}_`;
 	if (Buffer.byteLength(s, 'utf8') > MAX_IDENTIFIER_BYTES) s = shortened(s).replace(/_+/g, '_');
 	return s;
 }

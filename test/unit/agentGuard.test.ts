@@ -65,6 +65,9 @@ describe('budget alert messages', () => {
 		expect(fields).toMatchObject({ Budget: 'daily cost: $1.1 of $1 (UTC 2026-11-30)', 'What to do': text.action });
 		expect(fields['Burn rate']).toBeUndefined();
 		const resolved = buildPost({ ...due, kind: 'resolved', payload: { ...due.payload, resolvedAt: '2026-12-01T00:00:00.000Z' } });
-		expect(resolved.attachments[0].fields.map((f) => f.title)).not.toContain('What to do');
+		// A resolve points to follow-ups, not to the firing alert's action.
+		const resolvedFields = Object.fromEntries(resolved.attachments[0].fields.map((f) => [f.title, f.value]));
+		expect(resolvedFields['What to do']).not.toBe(text.action);
+		expect(resolvedFields['What to do']).toMatch(/runbook/);
 	});
 });

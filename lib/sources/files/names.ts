@@ -3,32 +3,12 @@
  * lakehouse's metadata prefix, and within PostgreSQL's identifier length (fitIdentifier). The
  * original names are kept as column comments by the ingest (see ingest.ts).
  */
-import { fitIdentifier } from '../../lakehouse/sql';
-
-/** PostgreSQL's reserved key words (SQL Key Words appendix, "reserved" in the PostgreSQL column). */
-const RESERVED = new Set(
-	('all analyse analyze and any array as asc asymmetric authorization binary both case cast check collate collation column ' +
-		'concurrently constraint create cross current_catalog current_date current_role current_schema current_time ' +
-		'current_timestamp current_user default deferrable desc distinct do else end except false fetch for foreign freeze ' +
-		'from full grant group having ilike in initially inner intersect into is isnull join lateral leading left like limit ' +
-		'localtime localtimestamp natural not notnull null offset on only or order outer overlaps placing primary references ' +
-		'returning right select session_user similar some symmetric system_user table tablesample then to trailing true union ' +
-		'unique user using variadic verbose when where window with').split(' '),
-);
+import { fitIdentifier, RESERVED_WORDS, snakeWords } from '../../lakehouse/sql';
 
 /** snake_case: "Cost Total $" → cost_total, "flightDate" → flight_date, "1st" → _1st. */
 export function snakeCase(name: string): string {
-	let s = name
-		.normalize('NFKD')
-		.replace(/[\u0300-\u036f]/g, '') // accents: "Año" → "Ano"
-		.replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-		.replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
-		.toLowerCase()
-		.replace(/[^a-z0-9_]+/g, '_')
-		.replace(/_+/g, '_')
-		.replace(/^_+|_+$/g, '');
-	if (/^[0-9]/.test(s)) s = `_${s}`;
-	return s;
+	const s = snakeWords(name);
+	return /^[0-9]/.test(s) ? `_${s}` : s;
 }
 
 /** Column names for a list of source names, in order: normalised and de-duplicated. */
@@ -63,7 +43,7 @@ export class ColumnNamer {
 export function baseName(source: string, position: number): string {
 	let base = snakeCase(source);
 	if (base === '') base = `column_${position + 1}`;
-	if (RESERVED.has(base)) base = `${base}_`;
+	if (RESERVED_WORDS.has(base)) base = `${base}_`;
 	if (base.startsWith('_ipai_') || base === '_ipai') base = `src${base}`;
 	return fitIdentifier(base);
 }
