@@ -8,7 +8,7 @@
 -- evaluator skips such a row and opens one ticket naming it and the field.
 
 create or replace function ipai_meta.slo_number(v jsonb) returns numeric
-language sql immutable parallel safe as $$
+language sql immutable parallel safe set search_path = '' as $$
   select case jsonb_typeof(v)
            when 'number' then (v #>> '{}')::numeric
            when 'string' then case when (v #>> '{}') ~ '^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$'
@@ -18,7 +18,7 @@ $$;
 
 -- Seconds of a duration param, or null when it is not one.
 create or replace function ipai_meta.slo_duration(v jsonb) returns numeric
-language plpgsql immutable parallel safe as $$
+language plpgsql immutable parallel safe set search_path = '' as $$
 declare
   t text;
   total numeric := 0;
@@ -47,7 +47,7 @@ $$;
 
 -- The first offending field (as "params.<name>"), or null when the params are valid.
 create or replace function ipai_meta.slo_params_problem(p jsonb) returns text
-language plpgsql immutable parallel safe as $$
+language plpgsql immutable parallel safe set search_path = '' as $$
 declare
   known constant text[] := array[
     'min_events', 'min_bad_events', 'absent_factor', 'warn_factor', 'page_factor', 'max_failures_per_day', 'threshold_ms',

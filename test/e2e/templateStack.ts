@@ -40,6 +40,8 @@ export interface TemplateStack {
 	s3: { endpoint: string; client: S3Client; bucket: string };
 	apiKey: string;
 	webhookKey: string;
+	/** The bearer token Prometheus sends to the metrics webhook. */
+	metricsKey: string;
 	githubWebhookSecret: string;
 	/** Template id (e.g. ipaiDispatcher) → the workflow id n8n gave it on import. */
 	workflowIds: Map<string, string>;
@@ -119,6 +121,7 @@ export async function startTemplateStack(options: TemplateStackOptions): Promise
 		cleanups.push(() => n8n.dispose());
 		await n8n.installPackage(packPackage());
 		const webhookKey = randomBytes(12).toString('hex');
+		const metricsKey = randomBytes(12).toString('hex');
 		const githubWebhookSecret = `whsec-${randomBytes(8).toString('hex')}`;
 		const lake = lakehouseCredential('credLakehouse01', lakehouse.url);
 		await n8n.importCredentials([
@@ -137,6 +140,7 @@ export async function startTemplateStack(options: TemplateStackOptions): Promise
 			// The agent template's chat model: imported so every template maps; never called here.
 			{ id: 'credAnthropic01', name: 'Anthropic', type: 'anthropicApi', data: { apiKey: 'sk-ant-not-used' } },
 			{ id: 'credWebhookKey1', name: 'IPAI webhook key', type: 'httpHeaderAuth', data: { name: WEBHOOK_HEADER, value: webhookKey } },
+			{ id: 'credMetricsKey1', name: 'IPAI metrics scrape key', type: 'httpHeaderAuth', data: { name: 'Authorization', value: `Bearer ${metricsKey}` } },
 		]);
 		await n8n.start(options.start ?? {});
 		const owner = await n8n.setupOwner();
@@ -172,7 +176,7 @@ export async function startTemplateStack(options: TemplateStackOptions): Promise
 		};
 
 		const stack: TemplateStack = {
-			n8n, owner, lakehouse, pool, odoo, github, mattermost, apiKey, webhookKey, githubWebhookSecret, workflowIds, importOutput,
+			n8n, owner, lakehouse, pool, odoo, github, mattermost, apiKey, webhookKey, metricsKey, githubWebhookSecret, workflowIds, importOutput,
 			s3: { endpoint, client, bucket: 'exports' },
 			webhook: (path, body, headers = {}) =>
 				post(path, body, { [WEBHOOK_HEADER]: webhookKey, ...(body instanceof FormData ? {} : { 'content-type': 'application/json' }), ...headers }),

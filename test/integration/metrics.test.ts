@@ -167,10 +167,13 @@ async function resetLedger(pool: Pool): Promise<void> {
 	await pool.query(`delete from public.ipai_connector_config; delete from public.ipai_agent`);
 }
 
+/** The least config the database accepts for a scheduled connector of each type. */
+const RUNNABLE_CONFIG: Record<string, object> = { github: { repositories: ['acme/app'] }, file: { table: 'landing' } };
+
 async function addConnector(pool: Pool, type: string, name: string, schedule: string | null = '*/5 * * * *'): Promise<string> {
 	const { rows } = await pool.query<{ id: string }>(
-		`insert into public.ipai_connector_config (connector_type, name, config, schedule, created_at) values ($1, $2, '{}', $3, $4) returning id`,
-		[type, name, schedule, new Date(NOW.getTime() - 30 * 24 * 60 * MIN)],
+		`insert into public.ipai_connector_config (connector_type, name, config, schedule, created_at) values ($1, $2, $5, $3, $4) returning id`,
+		[type, name, schedule, new Date(NOW.getTime() - 30 * 24 * 60 * MIN), RUNNABLE_CONFIG[type] ?? {}],
 	);
 	return rows[0].id;
 }
