@@ -153,14 +153,12 @@ describe('bursty failures page once per incident', () => {
 
 	it('a real second outage after a quiet day still pages', async () => {
 		const first = 12; // one hour failing
-		const { connectorId } = await history(() => true, first, DAY + 3 * HOUR);
-		// The second outage a day after the first one ended.
+		// The second outage a day after the first one ended (finished runs cannot be changed, so the
+		// ledger is written as it would have happened).
 		const second = BURST + first * EVERY + DAY;
-		await db.pool.query(
-			`update public.ipai_connector_run set status = 'failed', error_message = 'Odoo answered 503'
-			  where connector_id = $1 and started_at >= $2 and started_at < $3`,
-			[connectorId, new Date(second), new Date(second + HOUR)],
-		);
+		const { connectorId } = await history(() => true, first, DAY);
+		await addRuns(db.pool, connectorId, { from: second, to: second + HOUR, every: EVERY, status: () => 'failed' });
+		await addRuns(db.pool, connectorId, { from: second + HOUR, to: second + 3 * HOUR, every: EVERY });
 		const trace = await walk([
 			...range(BURST, BURST + first * EVERY + 4 * HOUR, 10 * MINUTE),
 			...range(second - 10 * MINUTE, second + 3 * HOUR, 10 * MINUTE),
