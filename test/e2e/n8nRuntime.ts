@@ -846,9 +846,18 @@ export class N8nInstance {
 			lastName: owner.lastName ?? 'Owner',
 		};
 		await this.rest('POST', '/rest/owner/setup', account);
-		// The session cookie set by owner setup is not always accepted afterwards (seen when the CLI
-		// ran workflows in this user folder before the server started): log in for a fresh one.
-		await this.login(account.email, account.password);
+		// The session cookie set by owner setup is not always accepted afterwards, and a login right
+		// after setup is sometimes refused (both seen when the CLI ran workflows in this user folder
+		// before the server started): keep whichever session n8n accepts.
+		const setupCookie = this.cookie;
+		try {
+			await this.login(account.email, account.password);
+		} catch (error) {
+			this.cookie = setupCookie;
+			await this.rest('GET', '/rest/login').catch(() => {
+				throw error;
+			});
+		}
 		return account;
 	}
 

@@ -34,7 +34,7 @@ beforeAll(async () => {
 	const { rows } = await pool.query<{ id: string; name: string }>(
 		`insert into public.ipai_connector_config (connector_type, name, config, schedule, created_at)
 		 values ('odoo', 'odoo-e2e', '{}', '*/5 * * * *', now() - interval '30 days'),
-		        ('github', 'github-ok', '{}', '*/5 * * * *', now() - interval '30 days')
+		        ('github', 'github-ok', '{"repositories":["acme/app"]}', '*/5 * * * *', now() - interval '30 days')
 		 returning id, name`,
 	);
 	for (const c of rows) {
