@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
+import { loadTemplates } from '../../lib/workflows/templates';
 
 jest.setTimeout(900_000);
 
@@ -34,7 +35,8 @@ it('npm run demo -- --exit runs every pipeline, prints the summary and stops eve
 	expect({ code, output }).toEqual({ code: 0, output: expect.any(String) });
 
 	expect(output).toMatch(/PostgreSQL: starting an embedded server on 127\.0\.0\.1:\d+/);
-	expect(output).toMatch(/created\s+dispatcher\s+id \w+\s+version 1\.0\.0/);
+	const dispatcher = loadTemplates().templates.find((t) => t.slug === 'dispatcher')!;
+	expect(output).toMatch(new RegExp(`created\\s+dispatcher\\s+id \\w+\\s+version ${dispatcher.entry.version.replace(/\./g, '\\.')}`));
 	for (const connector of ['odoo/odoo-finance', 'github/devops', 'file/airports-export']) {
 		expect(output).toMatch(new RegExp(`${connector}: success — [\\d,]+ read, [\\d,]+ written`));
 	}
