@@ -17,68 +17,9 @@ import { parseArgs } from '../bin/args';
 import { renderMetrics } from '../lib/observability/metrics';
 import { evaluateSlos } from '../lib/slo/evaluate';
 import { runEvaluation } from '../lib/slo/state';
-import { withScratchDatabase } from './common';
+import { median, seedLedger, timed, withScratchDatabase } from './common';
 
 const GOAL_MS = 250;
-
-function median(values: number[]): number {
-	const sorted = [...values].sort((a, b) => a - b);
-	return sorted[Math.floor(sorted.length / 2)];
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
-	const started = process.hrtime.bigint();
-	const value = await fn();
-	return [Number(process.hrtime.bigint() - started) / 1e6, value];
-}
-
-async function seed(pool: Pool, rows: number, connectors: number, agents: number, agentRows: number, now: Date): Promise<void> {
-	const intervals = [1, 2, 2, 3, 5, 5, 10, 15];
-	const weights = Array.from({ length: connectors }, (_, i) => 1 / intervals[i % intervals.length]);
-	const total = weights.reduce((a, b) => a + b, 0);
-	await pool.query(`select setseed(0.42)`);
-	for (let i = 0; i < connectors; i++) {
-		const every = intervals[i % intervals.length];
-		const count = Math.round((rows * weights[i]) / total);
-		const { rows: created } = await pool.query<{ id: string }>(
-			`insert into public.ipai_connector_config (connector_type, name, config, schedule, created_at)
-			 values ($1, $2, '{}', $3, $4::timestamptz - interval '60 days') returning id`,
-			[['odoo', 'github', 'file', 'db'][i % 4], `bench-${i}`, every === 1 ? '* * * * *' : `*/${every} * * * *`, now],
-		);
-		await pool.query(
-			`insert into public.ipai_connector_run (connector_id, started_at, ended_at, status, rows_read, rows_written, error_message, metadata)
-			 select $1, s.started,
-			        case when s.st = 'running' then null else s.started + make_interval(secs => 5 + random() * 40) end,
-			        s.st, (random() * 1000)::int, (random() * 1000)::int,
-			        case when s.st in ('failed', 'abandoned') then 'Odoo answered 503 Service Unavailable' end,
-			        jsonb_build_object('n8n_execution_id', s.n::text, 'n8n_workflow_id', 'wf' || $4::text)
-			   from (select n, $2::timestamptz - make_interval(mins => n * $3) as started,
-			                case when n = 0 then 'running'
-			                     when $4 % 10 = 0 and n * $3 < 90 then 'failed'
-			                     else (array['success', 'failed', 'abandoned', 'skipped'])[
-			                            case when r < 0.995 then 1 when r < 0.998 then 2 when r < 0.999 then 3 else 4 end]
-			                end as st
-			           from (select n, random() as r from generate_series(0, $5 - 1) as n) g) s`,
-			[created[0].id, now, every, i, count],
-		);
-	}
-	for (let a = 0; a < agents; a++) {
-		const { rows: agent } = await pool.query<{ id: string }>(
-			`insert into public.ipai_agent (code_name, display_name, agent_type) values ($1, $1, 'claude') returning id`,
-			[`bench-agent-${a}`],
-		);
-		const count = Math.round(agentRows / agents);
-		await pool.query(
-			`insert into public.ipai_agent_run (agent_id, started_at, ended_at, status, latency_ms, tokens_used, cost_usd)
-			 select $1, t, t + make_interval(secs => l / 1000.0), case when random() < 0.01 then 'failed' else 'success' end, l,
-			        (500 + random() * 4000)::int, round((random() * 0.05)::numeric, 6)
-			   from (select $2::timestamptz - make_interval(secs => n * 2419200.0 / $3) as t,
-			                (200 + random() * random() * 9000)::int as l
-			           from generate_series(1, $3) as n) g`,
-			[agent[0].id, now, count],
-		);
-	}
-}
 
 async function main(): Promise<void> {
 	const { values } = parseArgs(process.argv.slice(2), ['rows', 'connectors', 'agents', 'agent-rows', 'archived', 'repeat']);
@@ -94,7 +35,7 @@ async function main(): Promise<void> {
 		const pool = new Pool({ connectionString: url, max: 6 });
 		pool.on('error', () => undefined); // the scratch database is dropped with force at the end
 		try {
-			const [seedMs] = await timed(() => seed(pool, rows, connectors, agents, agentRows, now));
+			const [seedMs] = await timed(() => seedLedger(pool, rows, connectors, agents, agentRows, now));
 			if (archived > 0) {
 				await pool.query(
 					`delete from public.ipai_connector_run where id in (select id from public.ipai_connector_run where status <> 'running' order by started_at limit $1)`,

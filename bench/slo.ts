@@ -16,74 +16,9 @@ import { Pool } from 'pg';
 import { parseArgs } from '../bin/args';
 import { evaluateSlos } from '../lib/slo/evaluate';
 import { runEvaluation } from '../lib/slo/state';
-import { withScratchDatabase } from './common';
+import { median, seedLedger, timed, withScratchDatabase } from './common';
 
 const GOAL_MS = 250; // issue 16: under 250 ms for this work, so it stays under 500 ms on a busy machine
-
-function median(values: number[]): number {
-	const sorted = [...values].sort((a, b) => a - b);
-	return sorted[Math.floor(sorted.length / 2)];
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
-	const started = process.hrtime.bigint();
-	const value = await fn();
-	return [Number(process.hrtime.bigint() - started) / 1e6, value];
-}
-
-async function seed(pool: Pool, rows: number, connectors: number, agents: number, agentRows: number, now: Date): Promise<void> {
-	// Schedules from every minute to every 15 minutes; each connector gets a share of the rows in
-	// proportion to its frequency, so the history spans about four weeks for every one of them.
-	const intervals = [1, 2, 2, 3, 5, 5, 10, 15];
-	const weights = Array.from({ length: connectors }, (_, i) => 1 / intervals[i % intervals.length]);
-	const total = weights.reduce((a, b) => a + b, 0);
-	await pool.query(`select setseed(0.42)`);
-	for (let i = 0; i < connectors; i++) {
-		const every = intervals[i % intervals.length];
-		const count = Math.round((rows * weights[i]) / total);
-		const { rows: created } = await pool.query<{ id: string }>(
-			`insert into public.ipai_connector_config (connector_type, name, config, schedule, created_at)
-			 values ($1, $2, $5, $3, $4::timestamptz - interval '60 days') returning id`,
-			// Configs their type's pipeline can run: the database refuses a scheduled row without one.
-			[['odoo', 'github', 'file', 'db'][i % 4], `bench-${i}`, every === 1 ? '* * * * *' : `*/${every} * * * *`, now, [{}, { repositories: ['acme/app'] }, { table: 'landing' }, {}][i % 4]],
-		);
-		// The last ~90 minutes of every 10th connector fail (an incident in progress); elsewhere 0.3%
-		// fail, 0.1% are abandoned, 0.1% are skipped (busy), and the newest run is still running.
-		await pool.query(
-			`insert into public.ipai_connector_run (connector_id, started_at, ended_at, status, rows_read, rows_written, error_message, metadata)
-			 select $1, s.started,
-			        case when s.st = 'running' then null else s.started + make_interval(secs => 5 + random() * 40) end,
-			        s.st, 100, 100,
-			        case when s.st in ('failed', 'abandoned') then 'Odoo answered 503 Service Unavailable' end,
-			        jsonb_build_object('n8n_execution_id', s.n::text, 'n8n_workflow_id', 'wf' || $4::text)
-			   from (select n, $2::timestamptz - make_interval(mins => n * $3) as started,
-			                case when n = 0 then 'running'
-			                     when $4 % 10 = 0 and n * $3 < 90 then 'failed'
-			                     else (array['success', 'failed', 'abandoned', 'skipped'])[
-			                            case when r < 0.995 then 1 when r < 0.998 then 2 when r < 0.999 then 3 else 4 end]
-			                end as st
-			           from (select n, random() as r from generate_series(0, $5 - 1) as n) g) s`,
-			[created[0].id, now, every, i, count],
-		);
-	}
-	for (let a = 0; a < agents; a++) {
-		const { rows: agent } = await pool.query<{ id: string }>(
-			`insert into public.ipai_agent (code_name, display_name, agent_type) values ($1, $1, 'claude') returning id`,
-			[`bench-agent-${a}`],
-		);
-		const count = Math.round(agentRows / agents);
-		await pool.query(
-			`insert into public.ipai_agent_run (agent_id, started_at, ended_at, status, latency_ms)
-			 select $1, t, t + make_interval(secs => l / 1000.0), case when random() < 0.01 then 'failed' else 'success' end, l
-			   from (select $2::timestamptz - make_interval(secs => n * 2419200.0 / $3) as t,
-			                (200 + random() * random() * 9000)::int as l
-			           from generate_series(1, $3) as n) g`,
-			[agent[0].id, now, count],
-		);
-	}
-	await pool.query('vacuum analyze public.ipai_connector_run');
-	await pool.query('vacuum analyze public.ipai_agent_run');
-}
 
 async function main(): Promise<void> {
 	const { values } = parseArgs(process.argv.slice(2), ['rows', 'connectors', 'agents', 'agent-rows', 'repeat']);
@@ -97,7 +32,7 @@ async function main(): Promise<void> {
 	await withScratchDatabase(async (url) => {
 		const pool = new Pool({ connectionString: url, max: 4 });
 		try {
-			const [seedMs] = await timed(() => seed(pool, rows, connectors, agents, agentRows, now));
+			const [seedMs] = await timed(() => seedLedger(pool, rows, connectors, agents, agentRows, now));
 			const { rows: count } = await pool.query<{ n: string }>('select count(*) as n from public.ipai_connector_run');
 			console.log(`seeded ${count[0].n} connector runs (${connectors} connectors) and ${agentRows} agent runs (${agents} agents) in ${(seedMs / 1000).toFixed(1)} s`);
 
