@@ -1,17 +1,18 @@
 /**
- * npm run migrate -- --database-url postgres://… [--dir migrations] [--supabase-shim auto|always|never] [--status]
- * Without --database-url, DATABASE_URL is used, then the local server on 127.0.0.1:5432.
+ * n8n-nodes-ipai-lakehouse migrate --database-url postgres://… [--dir migrations] [--supabase-shim auto|always|never] [--status]
+ * (`npm run migrate -- …` in a clone). Without --database-url, DATABASE_URL is used, then the
+ * local server on 127.0.0.1:5432.
  */
 import { Client } from 'pg';
 import { redact, toPoolConfig } from '../lib/lakehouse/connection';
 import { defaultMigrationsDirectory, migrate, pendingMigrations } from '../lib/lakehouse/migrate';
 import { parseArgs } from './args';
 
-async function main(): Promise<void> {
-	const args = parseArgs(process.argv.slice(2), ['database-url', 'dir', 'supabase-shim'], ['status', 'help']);
+export async function migrateCli(argv: string[]): Promise<void> {
+	const args = parseArgs(argv, ['database-url', 'dir', 'supabase-shim'], ['status', 'help']);
 	if (args.flags.has('help')) {
 		process.stdout.write(
-			'usage: npm run migrate -- [--database-url URL] [--dir DIR] [--supabase-shim auto|always|never] [--status]\n',
+			'usage: n8n-nodes-ipai-lakehouse migrate [--database-url URL] [--dir DIR] [--supabase-shim auto|always|never] [--status]\n',
 		);
 		return;
 	}
@@ -43,7 +44,9 @@ async function main(): Promise<void> {
 	);
 }
 
-main().catch((error: unknown) => {
+export function migrateFailed(error: unknown): never {
 	process.stderr.write(`migrate: ${redact(error instanceof Error ? error.message : String(error))}\n`);
 	process.exit(1);
-});
+}
+
+if (require.main === module) migrateCli(process.argv.slice(2)).catch(migrateFailed);

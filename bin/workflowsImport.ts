@@ -38,9 +38,9 @@ import type { WorkflowJson } from '../lib/workflows/validate';
 import { parseArgs } from './args';
 
 const USAGE = `usage:
-  npm run workflows:import -- --n8n-url URL --api-key KEY [--activate] [--only slug,slug] [--dry-run] [--dir workflows]
-  npm run workflows:import -- --cli --user-folder DIR [--n8n-bin n8n] [--activate] [--only slug,slug] [--dry-run] [--dir workflows]
-The API key may be given as N8N_API_KEY instead of --api-key.
+  n8n-nodes-ipai-lakehouse workflows import --n8n-url URL --api-key KEY [--activate] [--only slug,slug] [--dry-run] [--dir workflows]
+  n8n-nodes-ipai-lakehouse workflows import --cli --user-folder DIR [--n8n-bin n8n] [--activate] [--only slug,slug] [--dry-run] [--dir workflows]
+The API key may be given as N8N_API_KEY instead of --api-key. In a clone: npm run workflows:import -- …
 `;
 
 /** An error whose message tells the user what to do; printed without a stack. */
@@ -450,9 +450,9 @@ function importThroughCli(options: {
 
 // ---------------------------------------------------------------------------------------------
 
-async function main(): Promise<void> {
+export async function workflowsImportCli(argv: string[]): Promise<void> {
 	const args = parseArgs(
-		process.argv.slice(2),
+		argv,
 		['n8n-url', 'api-key', 'only', 'dir', 'user-folder', 'n8n-bin'],
 		['activate', 'dry-run', 'cli', 'help'],
 	);
@@ -491,7 +491,7 @@ function apiKeyFromArgv(): string | undefined {
 	return index >= 0 ? argv[index + 1] : undefined;
 }
 
-main().catch((error: unknown) => {
+export function workflowsImportFailed(error: unknown): never {
 	const known = error instanceof ImportError || error instanceof TemplateError || error instanceof MissingCredentialsError;
 	const message = error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : String(error);
 	// Belt and braces: whatever went wrong, the key never reaches the terminal or a CI log.
@@ -499,6 +499,8 @@ main().catch((error: unknown) => {
 	for (const secret of [apiKeyFromArgv(), process.env.N8N_API_KEY]) {
 		if (secret && secret.length >= 8) safe = safe.split(secret).join('***');
 	}
-	process.stderr.write(`workflows:import: ${safe}\n`);
+	process.stderr.write(`workflows import: ${safe}\n`);
 	process.exit(1);
-});
+}
+
+if (require.main === module) workflowsImportCli(process.argv.slice(2)).catch(workflowsImportFailed);

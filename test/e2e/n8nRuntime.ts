@@ -480,59 +480,54 @@ export class N8nInstance {
 	// Community packages
 
 	/**
-	 * Installs a packed community package (`npm pack` tarball) the way the docs' manual install
-	 * does it: `cd ~/.n8n/nodes && npm install <tarball>`. Details:
-	 * - `.n8n/nodes/package.json` is the ledger n8n itself writes ({"name":"installed-nodes",
-	 *   "private":true,"dependencies":{…}}); we create the same file if missing.
-	 * - The tarball is copied next to it so the ledger's `file:` spec stays valid.
-	 * - `--omit=dev`: production dependencies (pg, …) are installed, dev ones are not.
-	 * - `--legacy-peer-deps`: npm ≥7 would otherwise install the peer `n8n-workflow` (latest)
-	 *   into .n8n/nodes/node_modules and the package would use that copy instead of n8n's own.
-	 *   n8n's own installer strips peerDependencies for the same reason
-	 *   (community-packages.service.js downloadPackage).
-	 * - `--ignore-scripts`: like n8n's own installer (`--ignore-scripts=true`).
+	 * Installs a packed community package (`npm pack` tarball). The steps are n8n's own installer's (n8n 2.40.7 community-packages.service.js
+	 * downloadPackage), so tests see what users who click *Install* get:
+	 * - the tarball is unpacked into `.n8n/nodes/node_modules/<name>`;
+	 * - devDependencies, peerDependencies and optionalDependencies are removed from its
+	 *   package.json, so n8n's own `n8n-workflow` is the one the package loads;
+	 * - `npm install --bin-links=false --install-strategy=shallow --ignore-scripts=true
+	 *   --package-lock=false` runs inside that folder;
+	 * - the version is recorded in `.n8n/nodes/package.json`, the ledger n8n writes.
 	 * n8n reads the folder at process start: install before start(), or restart afterwards.
 	 */
 	async installPackage(tarballPath: string, cliOptions: { timeoutMs?: number } = {}): Promise<InstalledPackage> {
 		await this.init();
 		const tarball = path.resolve(tarballPath);
 		const manifest = readPackageJsonFromTarball(tarball);
-		fs.mkdirSync(this.nodesDir, { recursive: true });
-		const ledger = path.join(this.nodesDir, 'package.json');
-		if (!fs.existsSync(ledger)) {
-			fs.writeFileSync(
-				ledger,
-				JSON.stringify({ name: 'installed-nodes', private: true, dependencies: {} }, null, 2),
-			);
-		}
-		const localTarball = path.join(this.nodesDir, path.basename(tarball));
-		if (localTarball !== tarball) fs.copyFileSync(tarball, localTarball);
-		const env = {
-			...this.baseEnv(),
-			// Keep the user's registry/cache config but not the repo's; no npm update checks.
-			npm_config_update_notifier: 'false',
-		};
+		const dir = path.join(this.nodesDir, 'node_modules', manifest.name);
+		fs.rmSync(dir, { recursive: true, force: true });
+		fs.mkdirSync(dir, { recursive: true });
+		const untar = spawnSync('tar', ['-xzf', tarball, '-C', dir, '--strip-components=1'], { encoding: 'utf8' });
+		if (untar.status !== 0) throw new Error(`cannot unpack ${tarball}: ${untar.stderr}`);
+		const packageJsonPath = path.join(dir, 'package.json');
+		const { devDependencies, peerDependencies, optionalDependencies, ...packageJson } = JSON.parse(
+			fs.readFileSync(packageJsonPath, 'utf8'),
+		) as Record<string, unknown>;
+		fs.writeFileSync(packageJsonPath, JSON.stringify(packageJson, null, 2));
+		const env = { ...this.baseEnv(), npm_config_update_notifier: 'false' };
 		const result = await runProcess(
 			'npm',
 			[
 				'install',
-				`./${path.basename(tarball)}`,
-				'--omit=dev',
-				'--legacy-peer-deps',
-				'--ignore-scripts',
-				'--no-audit',
-				'--no-fund',
+				'--audit=false',
+				'--fund=false',
+				'--bin-links=false',
+				'--install-strategy=shallow',
+				'--ignore-scripts=true',
+				'--package-lock=false',
 				'--loglevel=error',
 			],
-			{ cwd: this.nodesDir, env, timeoutMs: cliOptions.timeoutMs ?? 5 * 60_000 },
+			{ cwd: dir, env, timeoutMs: cliOptions.timeoutMs ?? 5 * 60_000 },
 		);
 		if (result.code !== 0) {
 			throw new Error(`npm install of ${path.basename(tarball)} failed (exit ${result.code}):\n${tail(result.stderr)}`);
 		}
-		const dir = path.join(this.nodesDir, 'node_modules', manifest.name);
-		if (!fs.existsSync(path.join(dir, 'package.json'))) {
-			throw new Error(`npm install reported success but ${dir} is missing`);
-		}
+		const ledger = path.join(this.nodesDir, 'package.json');
+		const installed: { dependencies?: Record<string, string> } = fs.existsSync(ledger)
+			? JSON.parse(fs.readFileSync(ledger, 'utf8'))
+			: { name: 'installed-nodes', private: true };
+		installed.dependencies = { ...installed.dependencies, [manifest.name]: manifest.version };
+		fs.writeFileSync(ledger, JSON.stringify(installed, null, 2));
 		return { name: manifest.name, version: manifest.version, dir };
 	}
 

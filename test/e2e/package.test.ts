@@ -8,17 +8,22 @@ import { migrate } from '../../lib/lakehouse/migrate';
 import { N8nInstance, nodeOutput } from './n8nRuntime';
 import { lakehouseCredential, PACKAGE_NAME, packPackage } from './pack';
 import { Pool } from 'pg';
+import { spawnSync } from 'child_process';
+import * as os from 'os';
+import * as path from 'path';
 
 jest.setTimeout(600_000);
 
 let n8n: N8nInstance;
 let lakehouse: ScratchDatabase;
+let tarball: string;
 
 beforeAll(async () => {
 	lakehouse = await createScratchDatabase('ipai_e2e_lake');
 	await migrate({ connection: { connectionString: lakehouse.url } });
 	n8n = await N8nInstance.create();
-	await n8n.installPackage(packPackage());
+	tarball = packPackage();
+	await n8n.installPackage(tarball);
 	await n8n.importCredentials([lakehouseCredential('lakehouseE2E01', lakehouse.url)]);
 });
 
@@ -30,6 +35,34 @@ afterAll(async () => {
 it('n8n lists the package\'s node types', async () => {
 	const types = await n8n.listNodeTypes();
 	expect(types).toEqual(expect.arrayContaining([`${PACKAGE_NAME}.ipaiConnectorRun`]));
+});
+
+it('the package\'s CLI migrates a fresh database with no clone: npx, and the copy n8n installed', async () => {
+	const fresh = await createScratchDatabase('ipai_e2e_cli');
+	try {
+		// What a user runs: `npx n8n-nodes-ipai-lakehouse …` (here from the tarball instead of the registry).
+		const npx = (...args: string[]) => {
+			const result = spawnSync('npx', ['--yes', '--package', tarball, PACKAGE_NAME, ...args], {
+				cwd: os.tmpdir(),
+				encoding: 'utf8',
+				env: { ...process.env, npm_config_update_notifier: 'false' },
+			});
+			return { code: result.status, out: `${result.stdout}${result.stderr}` };
+		};
+		const migrated = npx('migrate', '--database-url', fresh.url);
+		expect(migrated).toMatchObject({ code: 0, out: expect.stringMatching(/\d+ migration\(s\) applied, 0 already applied/) });
+		expect(npx('workflows', 'import', '--help')).toMatchObject({ code: 0, out: expect.stringContaining('workflows import --n8n-url') });
+		expect(npx('migrate', '--database-url', 'postgres://nobody:hunter2secret@127.0.0.1:1/x')).toMatchObject({
+			code: 1,
+			out: expect.not.stringContaining('hunter2secret'),
+		});
+		// n8n's installer links no bins; the installed copy runs with plain node.
+		const installedCli = path.join(n8n.nodesDir, 'node_modules', PACKAGE_NAME, 'dist', 'bin', 'cli.js');
+		const status = spawnSync(process.execPath, [installedCli, 'migrate', '--status', '--database-url', fresh.url], { encoding: 'utf8' });
+		expect({ code: status.status, out: status.stdout }).toEqual({ code: 0, out: 'all migrations applied\n' });
+	} finally {
+		await fresh.drop();
+	}
 });
 
 it('runs Start → Load Items → Finish against the lakehouse and records the run', async () => {
