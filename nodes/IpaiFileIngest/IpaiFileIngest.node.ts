@@ -11,6 +11,7 @@ import { openPool } from '../../lib/lakehouse/connection';
 import { connectionOptions, LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
 import { ingest } from './actions/ingest.operation';
 import { properties } from './description';
+import { testS3Credential } from './transport';
 
 export class IpaiFileIngest implements INodeType {
 	description: INodeTypeDescription = {
@@ -27,13 +28,13 @@ export class IpaiFileIngest implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{ name: LAKEHOUSE_CREDENTIAL, required: true, testedBy: 'lakehouseConnectionTest' },
-			{ name: 'ipaiS3Api', required: true, displayOptions: { show: { source: ['s3'] } } },
+			{ name: 'ipaiS3Api', required: true, testedBy: 's3ConnectionTest', displayOptions: { show: { source: ['s3'] } } },
 		],
 		properties,
 	};
 
 	methods = {
-		credentialTest: { lakehouseConnectionTest: testLakehouseCredential },
+		credentialTest: { lakehouseConnectionTest: testLakehouseCredential, s3ConnectionTest: testS3Credential },
 		loadOptions: {
 			async getBronzeSchemas(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
 				const pool = openPool(connectionOptions(await this.getCredentials(LAKEHOUSE_CREDENTIAL)));

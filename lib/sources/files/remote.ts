@@ -11,6 +11,7 @@ import { maskUrl } from '../../lakehouse/secrets';
 import { getStreamState } from '../../lakehouse/state';
 import { ingestFile, type FileSummary, type IngestOptions } from './ingest';
 import type { FileSource } from './types';
+import { notS3 } from './s3Check';
 
 // --- HTTP(S) ------------------------------------------------------------------------------------
 
@@ -98,6 +99,7 @@ export interface S3Settings {
 type S3Sdk = typeof import('@aws-sdk/client-s3');
 
 interface S3Connection {
+	endpoint: string;
 	get: () => Promise<{ sdk: S3Sdk; client: InstanceType<S3Sdk['S3Client']> }>;
 	close: () => void;
 }
@@ -110,6 +112,7 @@ interface S3Connection {
 function s3Connection(settings: S3Settings): S3Connection {
 	let connection: ReturnType<S3Connection['get']> | null = null;
 	return {
+		endpoint: settings.endpoint || 'AWS S3',
 		get: () =>
 			(connection ??= import('@aws-sdk/client-s3').then((sdk) => ({
 				sdk,
@@ -137,6 +140,9 @@ function s3StoreOn(s3: S3Connection, Bucket: string): ObjectStore {
 			let ContinuationToken: string | undefined;
 			do {
 				const page = await client.send(new sdk.ListObjectsV2Command({ Bucket, Prefix: prefix || undefined, ContinuationToken }));
+				// Any 200 parses as an empty listing (an HTML console page as the endpoint): that must not
+				// read as "no new files". A real answer names its bucket.
+				if (page.Name !== Bucket) throw new Error(notS3(s3.endpoint, 200));
 				for (const o of page.Contents ?? []) {
 					if (!o.Key || o.Key.endsWith('/')) continue;
 					yield { key: o.Key, etag: o.ETag ?? null, lastModified: o.LastModified?.toISOString() ?? null, size: o.Size ?? null };

@@ -24,6 +24,7 @@ import {
 	type ObjectStore,
 } from '../../../lib/sources/files';
 import { nodeError, openLakehouse, LAKEHOUSE_CREDENTIAL } from '../../shared/lakehouse';
+import { s3Settings } from '../transport';
 
 type Base = Omit<IngestOptions, 'connectorId' | 'runId'>;
 
@@ -144,18 +145,11 @@ export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionDat
 					let store: ObjectStore;
 					let bucket = this.getNodeParameter('bucket', i, '') as string;
 					if (source === 's3') {
-						const c = await this.getCredentials('ipaiS3Api');
-						secrets.push(String(c.secretAccessKey ?? ''));
-						bucket ||= String(c.bucket ?? '');
+						const settings = s3Settings(await this.getCredentials('ipaiS3Api'));
+						secrets.push(settings.secretAccessKey);
+						bucket ||= settings.bucket;
 						if (!bucket) throw new NodeOperationError(node, 'Name the bucket (in the node or the S3 credential)', { itemIndex: i });
-						store = s3Store({
-							endpoint: String(c.endpoint ?? '') || undefined,
-							region: String(c.region ?? '') || undefined,
-							accessKeyId: String(c.accessKeyId ?? ''),
-							secretAccessKey: String(c.secretAccessKey ?? ''),
-							forcePathStyle: c.forcePathStyle !== false,
-							bucket,
-						});
+						store = s3Store({ ...settings, bucket });
 					} else {
 						const c = await this.getCredentials(LAKEHOUSE_CREDENTIAL);
 						if (!c.supabaseUrl || !c.supabaseServiceKey) {
