@@ -13,7 +13,7 @@ export class IpaiGitHubApi implements ICredentialType {
 
 	displayName = 'IPAI GitHub API';
 
-	documentationUrl = 'https://github.com/ipai/n8n-nodes-ipai-lakehouse/blob/main/README.md';
+	documentationUrl = 'https://github.com/ipai/n8n-nodes-ipai-lakehouse/blob/main/docs/credentials.md#ipai-github-api';
 
 	icon = 'file:github.svg' as const;
 

@@ -11,7 +11,7 @@ export class IpaiLakehouseApi implements ICredentialType {
 
 	displayName = 'IPAI Lakehouse';
 
-	documentationUrl = 'https://github.com/ipai/n8n-nodes-ipai-lakehouse/blob/main/README.md';
+	documentationUrl = 'https://github.com/ipai/n8n-nodes-ipai-lakehouse/blob/main/docs/credentials.md#ipai-lakehouse';
 
 	icon = 'file:lakehouse.svg' as const;
 

@@ -12,7 +12,7 @@ export class IpaiMattermostApi implements ICredentialType {
 
 	displayName = 'IPAI Mattermost';
 
-	documentationUrl = 'https://developers.mattermost.com/integrate/webhooks/incoming/';
+	documentationUrl = 'https://github.com/ipai/n8n-nodes-ipai-lakehouse/blob/main/docs/credentials.md#ipai-mattermost';
 
 	icon = 'file:mattermost.svg' as const;
 

@@ -9,7 +9,7 @@ export class IpaiOdooApi implements ICredentialType {
 
 	displayName = 'IPAI Odoo API';
 
-	documentationUrl = 'https://github.com/ipai/n8n-nodes-ipai-lakehouse/blob/main/README.md';
+	documentationUrl = 'https://github.com/ipai/n8n-nodes-ipai-lakehouse/blob/main/docs/credentials.md#ipai-odoo-api';
 
 	icon = 'file:odoo.svg' as const;
 

@@ -9,7 +9,7 @@ export class IpaiS3Api implements ICredentialType {
 
 	displayName = 'IPAI S3-Compatible Storage';
 
-	documentationUrl = 'https://github.com/ipai/n8n-nodes-ipai-lakehouse/blob/main/README.md';
+	documentationUrl = 'https://github.com/ipai/n8n-nodes-ipai-lakehouse/blob/main/docs/credentials.md#ipai-s3-compatible-storage';
 
 	icon = 'file:s3.svg' as const;
 

@@ -33,7 +33,7 @@ export function packFromSources(dir: string): string {
 	for (const file of ['package.json', 'README.md']) cpSync(join(ROOT, file), join(stage, file));
 	const copyTree = (from: string, keep: (name: string) => boolean) =>
 		cpSync(join(ROOT, from), join(stage, 'dist', from), { recursive: true, filter: (src) => statSync(src).isDirectory() || keep(src) });
-	copyTree('nodes', (f) => /\.(png|svg)$/.test(f));
+	copyTree('nodes', (f) => /\.(png|svg)$|\.node\.json$/.test(f));
 	copyTree('credentials', (f) => /\.(png|svg)$/.test(f));
 	copyTree('workflows', (f) => f.endsWith('.json'));
 	copyTree('migrations', (f) => f.endsWith('.sql'));
