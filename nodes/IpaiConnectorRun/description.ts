@@ -7,6 +7,7 @@ const runIdField = (operations: string[]): INodeProperties => ({
 	default: '={{ $json.runId }}',
 	required: true,
 	description: 'The run to act on, as returned by the Start operation',
+	hint: "After nodes that replace the items (a source, a Code node), reference the Start node by name: {{ $('Start').first().json.runId }}",
 	displayOptions: { show: { operation: operations } },
 });
 

@@ -97,7 +97,7 @@ export const properties: INodeProperties[] = [
 		displayName: 'Options',
 		name: 'options',
 		type: 'collection',
-		placeholder: 'Add option',
+		placeholder: 'Add Option',
 		default: {},
 		options: [
 			{ displayName: 'Commit Look-Back (Hours)', name: 'commitLookbackHours', type: 'number', default: 24, description: 'Commits with committer dates this much older than the newest seen are read again (late pushes)' },

@@ -1,8 +1,16 @@
 /**
  * What the IPAI GitHub nodes do with the IPAI GitHub API credential: build the engine's client,
- * test the credential (identity and remaining rate limit), and make errors safe to show.
+ * test the credential (identity and remaining rate limit), list repositories for dropdowns, and
+ * make errors safe to show.
  */
-import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialsDecrypted,
+	ICredentialTestFunctions,
+	ILoadOptionsFunctions,
+	INodeCredentialTestResult,
+	INodePropertyOptions,
+} from 'n8n-workflow';
 import { redact } from '../../lib/lakehouse/connection';
 import type { GitHubAuth } from '../../lib/sources/github/auth';
 import { GitHubClient, type GitHubClientOptions } from '../../lib/sources/github/client';
@@ -41,4 +49,20 @@ export async function testGitHubCredential(this: ICredentialTestFunctions, crede
 	} catch (error) {
 		return { status: 'Error', message: redact((error as Error).message, gitHubSecrets(data)) };
 	}
+}
+
+/** Repositories the credential can see (up to 1,000, most recently updated first), for dropdowns. */
+export async function repositoryOptions(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
+	const credentials = await this.getCredentials(GITHUB_CREDENTIAL);
+	const client = gitHubClient(credentials, { maxWaitSeconds: 10 });
+	const app = credentials.authType === 'app';
+	const options: INodePropertyOptions[] = [];
+	let res = await client.get(app ? '/installation/repositories' : '/user/repos', { per_page: 100, ...(app ? {} : { sort: 'updated' }) });
+	for (let page = 0; page < 10; page++) {
+		const list = (app ? (res.data as { repositories?: unknown[] }).repositories : res.data) as Array<{ full_name: string; private?: boolean }>;
+		for (const repo of list ?? []) options.push({ name: repo.full_name, value: repo.full_name, description: repo.private ? 'private' : undefined });
+		if (!res.next) break;
+		res = await client.get(res.next);
+	}
+	return options;
 }

@@ -25,7 +25,7 @@ import { GitHubApiError } from '../../lib/sources/github/client';
 import { deliveryHeaders, eventRecord, landEvent, verifySignature } from '../../lib/sources/github/webhooks';
 import { keepHeadline } from '../shared/items';
 import { connectionOptions, LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
-import { GITHUB_CREDENTIAL, gitHubClient, gitHubSecrets, testGitHubCredential } from '../IpaiGitHub/transport';
+import { GITHUB_CREDENTIAL, gitHubClient, gitHubSecrets, repositoryOptions, testGitHubCredential } from '../IpaiGitHub/transport';
 
 const EVENTS = [
 	'*', 'check_run', 'check_suite', 'create', 'delete', 'deployment', 'deployment_status', 'issue_comment', 'issues', 'label',
@@ -37,7 +37,7 @@ export class IpaiGitHubTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'IPAI GitHub Trigger',
 		name: 'ipaiGitHubTrigger',
-		icon: 'file:github.svg',
+		icon: { light: 'file:github.svg', dark: 'file:github.dark.svg' },
 		group: ['trigger'],
 		version: 1,
 		subtitle: '={{ $parameter["registerWebhook"] ? $parameter["repository"] : "GitHub webhook" }}',
@@ -46,11 +46,18 @@ export class IpaiGitHubTrigger implements INodeType {
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: LAKEHOUSE_CREDENTIAL, required: true, testedBy: 'lakehouseConnectionTest' },
-			{ name: GITHUB_CREDENTIAL, required: false, testedBy: 'gitHubConnectionTest' }, // webhook secret and/or hook registration
+			{ name: LAKEHOUSE_CREDENTIAL, displayName: 'Lakehouse (Events Land Here)', required: true, testedBy: 'lakehouseConnectionTest' },
+			{ name: GITHUB_CREDENTIAL, displayName: 'GitHub (Webhook Secret, Hook Registration)', required: false, testedBy: 'gitHubConnectionTest' },
 		],
 		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'webhook' }],
 		properties: [
+			{
+				displayName:
+					'GitHub signs every delivery with the webhook\'s secret. Set the same secret below or in the IPAI GitHub credential: deliveries whose signature does not match are refused with 401 and never reach the workflow.',
+				name: 'secretNotice',
+				type: 'notice',
+				default: '',
+			},
 			{
 				displayName: 'Webhook Secret',
 				name: 'secret',
@@ -74,12 +81,13 @@ export class IpaiGitHubTrigger implements INodeType {
 				description: 'Whether to create the repository webhook when the workflow is activated and delete it when deactivated (needs Webhooks: write)',
 			},
 			{
-				displayName: 'Repository',
+				displayName: 'Repository Name or ID',
 				name: 'repository',
-				type: 'string',
+				type: 'options',
+				typeOptions: { loadOptionsMethod: 'getRepositories' },
 				default: '',
-				placeholder: 'owner/name',
 				required: true,
+				description: 'The repository (owner/name) to register the webhook on. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 				displayOptions: { show: { registerWebhook: [true] } },
 			},
 			{
@@ -95,6 +103,7 @@ export class IpaiGitHubTrigger implements INodeType {
 
 	methods = {
 		credentialTest: { gitHubConnectionTest: testGitHubCredential, lakehouseConnectionTest: testLakehouseCredential },
+		loadOptions: { getRepositories: repositoryOptions },
 	};
 
 	webhookMethods = {

@@ -23,7 +23,9 @@ export function runParameters(operations: string[], connector: { placeholder: st
 			name: 'runId',
 			type: 'string',
 			default: '',
+			placeholder: "={{ $('Start').first().json.runId }}",
 			description: 'Load under this connector run (from IPAI Connector Run → Start); empty starts and finishes a run of its own',
+			hint: "Nodes between Start and this one replace the items, so $json.runId is usually gone here: reference the Start node by name, e.g. {{ $('Start').first().json.runId }}",
 			displayOptions: { show: { operation: operations } },
 		},
 		{
