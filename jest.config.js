@@ -1,5 +1,6 @@
-// Three projects so each layer can run alone:
-//   unit         no services
+// Four projects so each layer can run alone:
+//   unit         no services, nothing installed beyond node_modules
+//   n8n          n8n's own node descriptions, from the n8n the e2e tests use (installed on first use); no services
 //   integration  a real PostgreSQL (DATABASE_URL or 127.0.0.1:5432); each file gets its own scratch database
 //   e2e          a real n8n with the packed package installed (see test/e2e/n8nRuntime.ts)
 // Type checking is `npm run typecheck`; ts-jest only transpiles, which keeps the suite fast.
@@ -23,6 +24,7 @@ const common = {
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    { ...common, displayName: 'n8n', testMatch: ['<rootDir>/test/n8n/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],
