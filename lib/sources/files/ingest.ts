@@ -119,10 +119,6 @@ async function openBytes(source: FileSource, options: ReadOptions, byteCounter: 
 	return { stream, head, complete, format, gzip, recycler: raw instanceof RecyclingFileStream && !gzip ? raw.recycler : undefined };
 }
 
-export async function openReader(source: FileSource, options: ReadOptions, byteCounter: { bytes: number }): Promise<{ reader: FileReader; cleanup: () => Promise<void> }> {
-	return readerFor(source, options, await openBytes(source, options, byteCounter), byteCounter);
-}
-
 async function readerFor(source: FileSource, options: ReadOptions, opened: OpenedFile, byteCounter: { bytes: number }): Promise<{ reader: FileReader; cleanup: () => Promise<void> }> {
 	const file = source.name;
 	const { stream, head, complete, format } = opened;

@@ -169,14 +169,6 @@ function s3StoreOn(s3: S3Connection, Bucket: string): ObjectStore {
 	};
 }
 
-/** One S3 object by key (for a single-file ingest). */
-export async function s3ObjectSource(settings: S3Settings, key: string): Promise<FileSource> {
-	const s3 = s3Connection(settings);
-	const { sdk, client } = await s3.get();
-	const head = await client.send(new sdk.HeadObjectCommand({ Bucket: settings.bucket, Key: key }));
-	return s3StoreOn(s3, settings.bucket).source({ key, etag: head.ETag ?? null, lastModified: head.LastModified?.toISOString() ?? null, size: head.ContentLength ?? null });
-}
-
 /**
  * Supabase Storage through supabase-js: listing with storage.list (folders walked), reading
  * through a short-lived signed URL, streamed (download() would buffer the whole file).

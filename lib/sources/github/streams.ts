@@ -174,13 +174,6 @@ export const STREAM_SPECS: Record<StreamName, StreamSpec> = {
 	},
 };
 
-/** Parent stream a child stream reads its parents from (in bronze). */
-export const CHILD_OF: Partial<Record<StreamName, StreamName>> = {
-	pull_request_reviews: 'pull_requests',
-	workflow_jobs: 'workflow_runs',
-	deployment_statuses: 'deployments',
-};
-
 export function isStreamName(value: string): value is StreamName {
 	return (STREAMS as readonly string[]).includes(value);
 }
