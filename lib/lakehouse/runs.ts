@@ -15,7 +15,7 @@ import type { ClientBase, Pool } from 'pg';
 import { parseCron } from '../slo/cron';
 import { writeAudit } from './audit';
 import { inTransaction } from './connection';
-import { looksLikeSecret, redact, redactDeep, secretKind } from './secrets';
+import { isSecretKeyName, looksLikeSecret, redact, redactDeep, secretKind } from './secrets';
 
 export interface ConnectorRegistration {
 	connectorType: string;
@@ -63,8 +63,6 @@ export class LeaseLostError extends Error {
 
 export class RunStateError extends Error {}
 
-const SECRET_KEY = /(pass(word)?|secret|token|api[-_]?key|private[-_]?key|credential)/i;
-
 /**
  * Refuses config objects that carry secrets: by key name, and by value (a password in a URL, an
  * Authorization header, a provider token, a private key… — the shapes secrets.ts masks). Names the
@@ -80,10 +78,10 @@ export function assertNoSecrets(value: unknown, path = 'config'): void {
 	if (value === null || typeof value !== 'object') return;
 	for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
 		const here = Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`;
-		if (SECRET_KEY.test(key) && typeof inner === 'string' && inner.length > 0) {
+		assertNoSecrets(inner, here);
+		if (isSecretKeyName(key) && typeof inner === 'string' && inner.length > 0) {
 			throw new RunStateError(`${here} looks like a secret; ${advice}`);
 		}
-		assertNoSecrets(inner, here);
 	}
 }
 

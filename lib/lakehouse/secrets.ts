@@ -174,6 +174,19 @@ export function urlSecrets(url: string): string[] {
 
 // --- Detection ----------------------------------------------------------------------------------
 
+/**
+ * Key names that must not hold a literal value in a connector config or a workflow template.
+ * Broader than the masking's key names (people name these keys, not protocols: accessToken,
+ * dbPassword, signingKey), minus keys that name or describe a secret rather than hold it
+ * (tokenName, secretField, passwordRef, maxTokens).
+ */
+const SECRET_KEY = /(pass|secret|token|api[-_]?key|private[-_]?key|access[-_]?key|credential|^authorization$|bearer|signing[-_]?key)/i;
+const DESCRIBES_SECRET = /(name|names|id|ids|field|fields|type|mode|header|location|path|ref|refs|url|description|label|property|expires?|count|limit|max\w*|min\w*|tokens)$/i;
+
+export function isSecretKeyName(key: string): boolean {
+	return SECRET_KEY.test(key) && !DESCRIBES_SECRET.test(key);
+}
+
 /** True when the text contains something redact() would mask (other than known secrets). */
 export function looksLikeSecret(text: string): boolean {
 	if (typeof text !== 'string' || text.length === 0) return false;

@@ -8,6 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { WorkflowJson, WorkflowNode } from './validate';
+import { isSecretKeyName } from '../lakehouse/secrets';
 
 export const PACKAGE_NAME = 'n8n-nodes-ipai-lakehouse';
 export const TRIGGERS = ['dispatcher', 'schedule', 'webhook', 'error', 'chat'] as const;
@@ -158,9 +159,6 @@ export function referencedTemplateIds(workflow: WorkflowJson): string[] {
 	return [...new Set(workflowReferences(workflow).map((reference) => reference.value))];
 }
 
-const SECRET_KEY = /(password|passwd|passphrase|^pass$|secret|token|api[-_]?key|private[-_]?key|access[-_]?key|^authorization$|bearer|signing[-_]?key)/i;
-/** Keys that name or describe a secret rather than hold it. */
-const SECRET_KEY_EXEMPT = /(name|names|id|ids|field|fields|type|mode|header|location|path|ref|url|description|label|property|expires?|count|limit|max\w*|min\w*|tokens)$/i;
 const SECRET_VALUE = [
 	{ pattern: /\bgh[pousr]_[A-Za-z0-9]{30,}/, what: 'a GitHub token' },
 	{ pattern: /\bgithub_pat_[A-Za-z0-9_]{40,}/, what: 'a GitHub token' },
@@ -179,7 +177,7 @@ export function findSecrets(workflow: WorkflowJson): string[] {
 	const visit = (value: unknown, where: string, key: string | undefined) => {
 		if (typeof value === 'string') {
 			if (value === '') return;
-			if (key && !isExpression(value) && SECRET_KEY.test(key) && !SECRET_KEY_EXEMPT.test(key)) {
+			if (key && !isExpression(value) && isSecretKeyName(key)) {
 				found.push(`${where} holds a literal value; secrets belong in n8n credentials`);
 				return;
 			}

@@ -14,7 +14,7 @@ import { fitsType, inferTextType, newColumnType, sqlTypeName, widen, type Column
 import type { LoadRecord } from '../../lakehouse/loader';
 import { CsvScanner, NotCopyable } from './csvScanner';
 import { baseName, ColumnNamer } from './names';
-import { BadRowError, FileFormatError, type CsvOptions, type FileReader, type ReadBatch, type ReadOptions, type Reject, type SourceColumn } from './types';
+import { BadRowError, FileFormatError, type CsvDialect, type CsvOptions, type FileReader, type ReadBatch, type ReadOptions, type Reject, type SourceColumn } from './types';
 
 export const SAMPLE_BYTES = 1 << 20;
 export const DEFAULT_SAMPLE_ROWS = 20_480;
@@ -25,15 +25,6 @@ export const DEFAULT_SAMPLE_ROWS = 20_480;
 const EMPTY_RAW = Object.freeze({});
 const DELIMITERS = [',', '\t', ';', '|'];
 const QUOTES = ['"', "'"];
-
-export interface CsvDialect {
-	delimiter: string;
-	quote: string;
-	header: boolean;
-	encoding: 'utf-8' | 'latin1';
-	bom: boolean;
-	newline: '\n' | '\r\n' | '\r';
-}
 
 /** What the sniffer decided, as reported in the file's summary (`detected`). */
 export function describeDialect(dialect: CsvDialect, sampleRows: number) {

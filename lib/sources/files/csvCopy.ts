@@ -20,9 +20,9 @@ import type { ColumnType } from '../../lakehouse/columnTypes';
 import { fitsType, inferTextType, widen } from '../../lakehouse/columnTypes';
 import type { CsvCopyOptions } from '../../lakehouse/loader';
 import type { TableShape } from '../../lakehouse/tables';
-import { badValueReason, decideColumns, describeDialect, keepsText, type CsvDialect } from './csv';
+import { badValueReason, decideColumns, describeDialect, keepsText } from './csv';
 import { CsvScanner, ESCAPED, NotCopyable, QUOTED, type OnRecord } from './csvScanner';
-import { BadRowError, type ReadOptions, type Reject, type SourceColumn } from './types';
+import { BadRowError, type CsvDialect, type ReadOptions, type Reject, type SourceColumn } from './types';
 
 export { NotCopyable };
 

@@ -4,7 +4,7 @@
  * NotCopyable for what it cannot prove both csv-parse and PostgreSQL's COPY read the same way.
  * Used by the COPY path (csvCopy.ts) and to confirm the sniffer's dialect on the whole sample.
  */
-import type { CsvDialect } from './csv';
+import type { CsvDialect } from './types';
 
 /** The file cannot take the COPY path (reason given); it is loaded by the checked reader. */
 export class NotCopyable extends Error {

@@ -2,7 +2,7 @@
 export * from './types';
 export * from './bytes';
 export * from './names';
-export { sniffDialect, readCsv, DEFAULT_SAMPLE_ROWS, type CsvDialect } from './csv';
+export { sniffDialect, readCsv, DEFAULT_SAMPLE_ROWS } from './csv';
 export { readJson } from './json';
 export { readParquet, type RangeReader } from './parquet';
 export { readArrow } from './arrow';

@@ -17,6 +17,16 @@ export interface FileSource {
 	readRange?(start: number, end: number): Promise<Uint8Array>;
 }
 
+/** How a delimited file is written, as the sniffer decides it. */
+export interface CsvDialect {
+	delimiter: string;
+	quote: string;
+	header: boolean;
+	encoding: 'utf-8' | 'latin1';
+	bom: boolean;
+	newline: '\n' | '\r\n' | '\r';
+}
+
 export interface CsvOptions {
 	/** Field delimiter; detected from a sample when omitted. */
 	delimiter?: string;
