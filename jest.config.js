@@ -16,15 +16,15 @@ transform[`/node_modules/(${ESM_ONLY.join('|')})/.+\\.js$`] = [
 ];
 const common = {
   testEnvironment: 'node',
-  // Tests talk to real servers; on a busy two-core machine a property test's hundred round trips
-  // can pass 5 s. Files that need longer still set their own.
-  testTimeout: 60_000,
   transform,
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'json'],
 };
 
 module.exports = {
+  // Tests talk to real servers; on a busy two-core machine a property test's hundred round trips
+  // can pass 5 s. Files that need longer still set their own.
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'n8n', testMatch: ['<rootDir>/test/n8n/**/*.test.ts'] },
