@@ -90,7 +90,7 @@ beforeAll(async () => {
 		{ ...lakehouseCredential('credLakehouse01', lakehouse.url), name: 'IPAI Lakehouse' },
 		{ id: 'credMetricsKey1', name: 'IPAI metrics scrape key', type: 'httpHeaderAuth', data: { name: 'Authorization', value: `Bearer ${metricsKey}` } },
 	]);
-	await n8n.start();
+	await n8n.start({ timeoutMs: 300_000 });
 	await n8n.setupOwner();
 	const apiKey = await n8n.createApiKey();
 	// What the README tells users to run.
