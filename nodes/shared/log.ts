@@ -12,23 +12,27 @@ import type { Pool } from 'pg';
 import { agentCallEvent, alertTransitionEvents, connectorRunEvent, type AlertTransitionInput, type LakehouseEvent } from '../../lib/observability/events';
 import { redact } from '../../lib/lakehouse/secrets';
 
+/** n8n's execution contexts carry a logger; a context built outside n8n (a script, a test) may not. */
 interface HasLogger {
-	logger: Logger;
+	logger?: Logger;
 }
 
 export function logEvent(fn: HasLogger, event: LakehouseEvent): void {
-	fn.logger[event.level](event.message, { ...event.fields });
+	fn.logger?.[event.level](event.message, { ...event.fields });
 }
 
 async function logRead(fn: HasLogger, what: string, secrets: readonly string[], read: () => Promise<LakehouseEvent | null>): Promise<void> {
+	if (!fn.logger) return;
+	let event: LakehouseEvent | null;
 	try {
-		const event = await read();
-		if (event) logEvent(fn, event);
+		event = await read();
 	} catch (error) {
 		fn.logger.warn(`IPAI could not read ${what} for its log line: ${redact((error as Error).message ?? String(error), secrets)}`, {
 			source: 'ipai-lakehouse',
 		});
+		return;
 	}
+	if (event) logEvent(fn, event);
 }
 
 /** Logs the run as the ledger holds it now: start, skip, finish or fail. */
