@@ -19,6 +19,7 @@
 import type { Pool } from 'pg';
 import { evaluateSlos } from '../slo/evaluate';
 import type { SloStatus } from '../slo/types';
+import { readReplication, replicationFamilies } from './replication';
 import { CONTENT_TYPES, labelName, writeExposition, type ExpositionFormat, type HistogramSample, type Labels, type MetricFamily, type Sample } from './exposition';
 
 export { CONTENT_TYPES, type ExpositionFormat } from './exposition';
@@ -149,7 +150,7 @@ export async function renderMetrics(pool: Pool, options: RenderOptions = {}): Pr
 		}
 	};
 
-	const [connectors, agents, evaluation, alerts] = await Promise.all([
+	const [connectors, agents, evaluation, alerts, replication] = await Promise.all([
 		guard('connector_runs', async () => (await pool.query<ConnectorRow>(CONNECTOR_SQL, [CONNECTOR_DURATION_BUCKETS])).rows),
 		guard('agent_runs', async () => (await pool.query<AgentRow>(AGENT_SQL, [AGENT_LATENCY_BUCKETS])).rows),
 		options.skipSlo ? Promise.resolve(undefined) : guard('slo', () => evaluateSlos(pool, { now })),
@@ -161,15 +162,17 @@ export async function renderMetrics(pool: Pool, options: RenderOptions = {}): Pr
 				)
 			).rows,
 		),
+		guard('replication', () => readReplication(pool)),
 	]);
 
 	const families: MetricFamily[] = [];
 	families.push(...connectorFamilies(connectors ?? [], now));
+	families.push(...replicationFamilies(replication ?? []));
 	families.push(...agentFamilies(agents ?? []));
 	if (!options.skipSlo) families.push(...sloFamilies(evaluation?.statuses ?? []));
 	families.push(...alertFamilies(alerts ?? []));
 
-	const sources = ['connector_runs', 'agent_runs', ...(options.skipSlo ? [] : ['slo']), 'alerts'];
+	const sources = ['connector_runs', 'agent_runs', ...(options.skipSlo ? [] : ['slo']), 'alerts', 'replication'];
 	families.push({
 		name: 'ipai_metrics_source_up',
 		type: 'gauge',

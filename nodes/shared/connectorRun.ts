@@ -8,6 +8,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import { NodeOperationError } from 'n8n-workflow';
 import { failRun, finishRun, startRun, type ConnectorRegistration } from '../../lib/lakehouse/runs';
 import type { LakehouseSession } from './lakehouse';
+import { logConnectorRun } from './log';
 import { plain } from './items';
 
 export interface RunScope {
@@ -69,18 +70,18 @@ export async function underRun(
 		holder: `n8n execution ${fn.getExecutionId()} (workflow "${fn.getWorkflow().name ?? fn.getWorkflow().id}")`,
 		metadata: { n8n_execution_id: fn.getExecutionId(), n8n_workflow_id: fn.getWorkflow().id, n8n_workflow_name: fn.getWorkflow().name },
 	});
+	await logConnectorRun(fn, session.pool, started.runId, session.secrets);
 	if (started.status === 'skipped') return plain(started as unknown as IDataObject);
 	const run = { runId: started.runId, connectorId: started.connectorId };
 	try {
 		const { summary, metadata } = await work(run);
 		await finishRun(session.pool, run.runId, { metadata });
+		await logConnectorRun(fn, session.pool, run.runId, session.secrets);
 		return plain({ ...run, status: 'success', ...summary });
 	} catch (error) {
-		await failRun(session.pool, run.runId, {
-			error,
-			secrets: [...session.secrets, ...(options.secrets ?? [])],
-			metadata: options.failureMetadata?.(),
-		}).catch(() => undefined);
+		const secrets = [...session.secrets, ...(options.secrets ?? [])];
+		await failRun(session.pool, run.runId, { error, secrets, metadata: options.failureMetadata?.() }).catch(() => undefined);
+		await logConnectorRun(fn, session.pool, run.runId, secrets);
 		throw error;
 	}
 }

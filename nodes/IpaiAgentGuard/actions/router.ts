@@ -17,6 +17,7 @@ import {
 } from '../../../lib/agents';
 import { connectionOptions, LAKEHOUSE_CREDENTIAL, nodeError, openLakehouse, type LakehouseSession } from '../../shared/lakehouse';
 import { objectParameter, perItem, plain } from '../../shared/items';
+import { logAgentCall } from '../../shared/log';
 
 type Op = (this: IExecuteFunctions, guard: AgentGuard, session: LakehouseSession, items: INodeExecutionData[]) => Promise<INodeExecutionData[]>;
 
@@ -47,12 +48,14 @@ const queryOp: Op = async function (guard, session, items) {
 				...identity(this, i),
 				maxRows: this.getNodeParameter('maxRows', i, 100) as number,
 			});
+			await logAgentCall(this, session.pool, result.runId, session.secrets);
 			if (this.getNodeParameter('output', i, 'single') === 'rows') {
 				for (const row of result.rows) out.push({ json: plain(row as IDataObject), pairedItem: { item: i } });
 			} else {
 				out.push({ json: plain({ ...result } as unknown as IDataObject), pairedItem: { item: i } });
 			}
 		} catch (error) {
+			await logAgentCall(this, session.pool, (error as { runId?: string }).runId, session.secrets);
 			const refused = refusal(error);
 			if (refused && this.getNodeParameter('output', i, 'single') === 'single') {
 				out.push({ json: refused, pairedItem: { item: i } });
@@ -78,6 +81,7 @@ const authorizeOp: Op = async function (guard, session, items) {
 			estimatedCostUsd: this.getNodeParameter('estimatedCostUsd', i, 0) as number,
 			estimatedLatencyMs: ((this.getNodeParameter('estimatedLatencyMs', i, 0) as number) || undefined),
 		}, identity(this, i));
+		await logAgentCall(this, session.pool, result.runId, session.secrets);
 		return result as unknown as IDataObject;
 	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
 };
@@ -95,6 +99,7 @@ const logOp: Op = async function (guard, session, items) {
 			errorMessage: optional(this.getNodeParameter('errorMessage', i, '') as string),
 			reservationId: optional(this.getNodeParameter('reservationId', i, '') as string),
 		}, identity(this, i));
+		await logAgentCall(this, session.pool, result.runId, session.secrets);
 		return result as unknown as IDataObject;
 	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
 };

@@ -6,6 +6,7 @@ import { failRun, finishRun, heartbeat, listRuns, runOfExecution, startRun } fro
 import { redact } from '../../../lib/lakehouse/connection';
 import { nodeError } from '../../shared/lakehouse';
 import { objectParameter, perItem, type Operation } from '../../shared/items';
+import { logConnectorRun } from '../../shared/log';
 
 const counts = (fn: IExecuteFunctions, i: number) => {
 	const read = fn.getNodeParameter('rowsRead', i, -1) as number;
@@ -28,6 +29,7 @@ export const start: Operation = async function (session, items) {
 			holder: `n8n execution ${this.getExecutionId()} (workflow "${workflow.name ?? workflow.id}")`,
 			metadata: { n8n_execution_id: this.getExecutionId(), n8n_workflow_id: workflow.id, n8n_workflow_name: workflow.name },
 		});
+		await logConnectorRun(this, session.pool, result.runId, session.secrets);
 		return result as unknown as IDataObject;
 	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
 };
@@ -44,6 +46,7 @@ export const finish: Operation = async function (session, items) {
 	return perItem(this, items, async (i) => {
 		const runId = this.getNodeParameter('runId', i) as string;
 		const { durationMs } = await finishRun(session.pool, runId, { ...counts(this, i), metadata: objectParameter(this, 'metadata', i) });
+		await logConnectorRun(this, session.pool, runId, session.secrets);
 		return { runId, status: 'success', durationMs };
 	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
 };
@@ -86,11 +89,13 @@ export const fail: Operation = async function (session, items) {
 				secrets: session.secrets,
 				metadata: { ...metadata, n8n_failed_execution_id: execution.id, n8n_workflow_name: report.workflowName },
 			});
+			if (result.changed) await logConnectorRun(this, session.pool, run.id, session.secrets);
 			return { ...report, runId: run.id, failed: result.changed, status: result.status, connector, errorMessage: result.errorMessage };
 		}
 		const runId = this.getNodeParameter('runId', i) as string;
 		const message = (this.getNodeParameter('errorMessage', i, '') as string) || 'Marked failed by the workflow';
 		const result = await failRun(session.pool, runId, { error: message, secrets: session.secrets, metadata });
+		if (result.changed) await logConnectorRun(this, session.pool, runId, session.secrets);
 		return { runId, failed: result.changed, status: result.status, errorMessage: result.errorMessage };
 	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
 };

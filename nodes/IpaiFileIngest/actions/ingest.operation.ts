@@ -24,6 +24,7 @@ import {
 	type ObjectStore,
 } from '../../../lib/sources/files';
 import { nodeError, openLakehouse, LAKEHOUSE_CREDENTIAL } from '../../shared/lakehouse';
+import { logConnectorRun } from '../../shared/log';
 import { s3Settings } from '../transport';
 
 type Base = Omit<IngestOptions, 'connectorId' | 'runId'>;
@@ -117,6 +118,7 @@ export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionDat
 				holder: `n8n execution ${this.getExecutionId()}`,
 				metadata: { n8n_execution_id: this.getExecutionId(), n8n_workflow_id: this.getWorkflow().id, source },
 			});
+			await logConnectorRun(this, session.pool, started.runId, secrets);
 			if (started.status === 'skipped') return items.map((_, i) => ({ json: { ...(started as unknown as IDataObject) }, pairedItem: { item: i } }));
 			({ runId, connectorId } = started);
 			ownRun = { runId, connectorId };
@@ -192,12 +194,19 @@ export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionDat
 		if (ownRun && failures.length > 0) {
 			const message = `${failures.length} of ${items.length} file${items.length === 1 ? '' : 's'} failed: ${failures.join(' | ')}`;
 			await failRun(session.pool, ownRun.runId, { error: new Error(message), secrets });
+			await logConnectorRun(this, session.pool, ownRun.runId, secrets);
 			ownRun = null;
 		}
-		if (ownRun) await finishRun(session.pool, ownRun.runId);
+		if (ownRun) {
+			await finishRun(session.pool, ownRun.runId);
+			await logConnectorRun(this, session.pool, ownRun.runId, secrets);
+		}
 		return out;
 	} catch (error) {
-		if (ownRun) await failRun(session.pool, ownRun.runId, { error, secrets }).catch(() => undefined);
+		if (ownRun) {
+			await failRun(session.pool, ownRun.runId, { error, secrets }).catch(() => undefined);
+			await logConnectorRun(this, session.pool, ownRun.runId, secrets);
+		}
 		throw error instanceof NodeOperationError ? error : nodeError(node, error, 0, secrets);
 	} finally {
 		await session.close();

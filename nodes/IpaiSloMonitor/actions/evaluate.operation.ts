@@ -5,6 +5,7 @@ import { activeSilences, listSilences } from '../../../lib/slo/silences';
 import { dueNotifications, listAlerts, runEvaluation } from '../../../lib/slo/state';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem, plain } from '../../shared/items';
+import { logAlertTransitions } from '../../shared/log';
 import { monitorOptions, n8nBaseUrl, sloList, type Operation } from './context';
 
 type Shaped = IDataObject | IDataObject[];
@@ -25,6 +26,7 @@ export const evaluate: Operation = async function (session, items) {
 			runbookBaseUrl: options.runbookBaseUrl || undefined,
 			secrets: session.secrets,
 		});
+		logAlertTransitions(this, result.now, result.alerts, session.secrets);
 		const summary = plain({
 			evaluatedAt: result.now,
 			durationMs: result.durationMs,
