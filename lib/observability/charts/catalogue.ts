@@ -282,7 +282,14 @@ const connectors: ChartDefinition = {
 							mark: { type: 'rect', tooltip: true },
 							encoding: { color: { field: 'success_rate', type: 'quantitative', title: 'Success rate', scale: { domain: [0, 1], scheme: 'redyellowgreen' }, legend: { format: '.0%' } } },
 						},
-						{ mark: { type: 'text', fontSize: 10, color: '#111111' }, encoding: { text: { field: 'success_rate', type: 'quantitative', format: '.0%' } } },
+						{
+							mark: { type: 'text', fontSize: 10 },
+							encoding: {
+								text: { field: 'success_rate', type: 'quantitative', format: '.0%' },
+								// White on the scheme's dark ends, black on its light middle.
+								color: { condition: { test: 'datum.success_rate > 0.85 || datum.success_rate < 0.15', value: '#ffffff' }, value: '#111111' },
+							},
+						},
 					],
 				},
 				{
