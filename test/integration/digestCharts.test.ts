@@ -200,7 +200,8 @@ it('the webhook message carries the same figures as tables, and gold-less charts
 	expect(text).toContain('| acme/api | 1 | 1 | 1 |');
 	expect(text).toMatch(/\| custom\/flaky \| 26 \| 69\.2% \| [\d.]+ h \|/);
 	expect(Array.from(text).length).toBeLessThan(16_383);
-	const finance = await buildDigest(db.pool, { sections: ['finance'], render: false });
+	const finance = await buildDigest(db.pool, { sections: ['finance'], render: false, window: { months: undefined } });
+	expect(finance.window).toEqual({ months: 12, weeks: 12, days: 7, maxSeries: 12 });
 	expect(finance.charts.map((c) => c.png)).toEqual([undefined, undefined]);
 	await db.pool.query('truncate ipai_gold_devops.dora_weekly');
 	const devops = await buildDigest(db.pool, { sections: ['devops'], render: false });

@@ -57,7 +57,9 @@ function checkWindow(window: DigestWindow): void {
 
 /** Reads the digest's data from gold (one repeatable-read snapshot) and renders its charts. */
 export async function buildDigest(pool: Pool, options: DigestOptions = {}): Promise<Digest> {
-	const window = { ...DEFAULT_WINDOW, ...options.window };
+	// An option left empty in the node arrives as undefined: it must not override the default.
+	const given = Object.entries(options.window ?? {}).filter(([, value]) => value !== undefined && value !== null);
+	const window: DigestWindow = { ...DEFAULT_WINDOW, ...Object.fromEntries(given) };
 	checkWindow(window);
 	const sections = options.sections?.length ? options.sections : DIGEST_SECTIONS;
 	const unknown = sections.filter((s) => !DIGEST_SECTIONS.includes(s));
