@@ -66,12 +66,8 @@ beforeAll(async () => {
 	await migrate({ connection: { connectionString: lakehouse.url } });
 	pool = new Pool({ connectionString: lakehouse.url, max: 2 });
 	await seedGold();
-	const t0 = Date.now();
 	n8n = await N8nInstance.create();
-	const tarball = packPackage();
-	process.stderr.write(`TIMING pack ${Date.now() - t0}\n`);
-	await n8n.installPackage(tarball);
-	process.stderr.write(`TIMING install ${Date.now() - t0}\n`);
+	await n8n.installPackage(packPackage());
 	const credentials = [
 		{ ...lakehouseCredential('digestLakehouse', lakehouse.url), name: 'IPAI Lakehouse' },
 		{ id: 'digestMmBot0001', name: 'IPAI Mattermost', type: 'ipaiMattermostApi', data: { mode: 'bot', serverUrl: sim.url, accessToken: TOKEN, channelId: CHANNEL } },
@@ -99,7 +95,6 @@ beforeAll(async () => {
 	]));
 	await n8n.cliOk(['import:workflow', '--input', file]);
 	rmSync(path.dirname(file), { recursive: true, force: true });
-	process.stderr.write(`TIMING imported ${Date.now() - t0}\n`);
 });
 
 afterAll(async () => {
