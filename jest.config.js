@@ -14,10 +14,18 @@ transform[`/node_modules/(${ESM_ONLY.join('|')})/.+\\.js$`] = [
   'ts-jest',
   { tsconfig: { allowJs: true, module: 'commonjs', target: 'es2022', esModuleInterop: true }, diagnostics: false, isolatedModules: true },
 ];
+// vega and vega-lite are ES modules only too, over some forty ES-module-only packages (vega-*,
+// d3-*); their own UMD builds bundle the same code as CommonJS, so jest loads those instead
+// (the package loads the ES modules with a real import(): lib/observability/charts/render.ts).
+const moduleNameMapper = {
+  '^vega$': '<rootDir>/node_modules/vega/build/vega.js',
+  '^vega-lite$': '<rootDir>/node_modules/vega-lite/build/vega-lite.min.js',
+};
 const common = {
   testEnvironment: 'node',
   transform,
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
+  moduleNameMapper,
   moduleFileExtensions: ['ts', 'js', 'json'],
 };
 

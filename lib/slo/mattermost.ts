@@ -202,6 +202,8 @@ export interface DeliveryOptions {
 	fetchImpl?: typeof fetch;
 	/** Secrets to mask besides the target's own (hook key, token). */
 	secrets?: readonly string[];
+	/** Files uploaded with uploadFiles() to attach (bot mode only; at most 5 per post). */
+	fileIds?: readonly string[];
 }
 
 export interface Delivered {
@@ -212,7 +214,7 @@ export interface Delivered {
 
 const sleepReal = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function apiBase(serverUrl: string): string {
+export function apiBase(serverUrl: string): string {
 	let url: URL;
 	try {
 		url = new URL(serverUrl);
@@ -265,6 +267,7 @@ export async function postToMattermost(target: MattermostTarget, body: PostBody,
 			message: body.text,
 			props: { attachments: body.attachments },
 		};
+		if (options.fileIds?.length) payload.file_ids = [...options.fileIds];
 		if (options.rootId) payload.root_id = options.rootId;
 		// Mattermost sets priority on root posts only; a reply in a thread goes without it.
 		else if (body.priority) payload.metadata = { priority: body.priority };
@@ -335,17 +338,17 @@ export function rateLimitWaitMs(headers: Headers, nowMs = Date.now()): number {
 	return Math.max(0, Math.ceil(seconds * 1000)) + 50;
 }
 
-function backoff(baseMs: number, attempt: number): number {
+export function backoff(baseMs: number, attempt: number): number {
 	const exp = baseMs * 2 ** (attempt - 1);
 	return Math.round(exp / 2 + Math.random() * (exp / 2));
 }
 
-function causeText(error: unknown): string {
+export function causeText(error: unknown): string {
 	const e = error as { message?: string; cause?: { code?: string; message?: string } };
 	return [e?.message, e?.cause?.code ?? e?.cause?.message].filter(Boolean).join(': ') || String(error);
 }
 
-function errorFrom(status: number, text: string, secrets: string[]): MattermostError {
+export function errorFrom(status: number, text: string, secrets: string[]): MattermostError {
 	let id: string | undefined;
 	let message = text.trim();
 	try {

@@ -1,13 +1,15 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
+import { MATTERMOST_CREDENTIAL, testMattermostCredential } from '../IpaiSloMonitor/transport/mattermost';
 import { LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
 import { router } from './actions/router';
 import { properties } from './description';
 
 /**
  * Observability of the lakehouse for the tools teams already watch: a Prometheus/OpenMetrics
- * endpoint rendered from the run ledger, the SLO state and the alert table. No state in the
- * node: every n8n worker renders the same text from the database.
+ * endpoint rendered from the run ledger, the SLO state and the alert table, and a digest of
+ * charts from gold posted to Mattermost. No state in the node: every n8n worker renders the same
+ * from the database.
  */
 export class IpaiObservability implements INodeType {
 	description: INodeTypeDescription = {
@@ -17,17 +19,20 @@ export class IpaiObservability implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{ $parameter["operation"] }}',
-		description: 'Render Prometheus metrics of connector runs, agent runs, SLO burn rates and alerts from the lakehouse',
+		description: 'Render Prometheus metrics of connector runs, agent runs, SLO burn rates and alerts, or post a digest of finance, DevOps and operations charts to Mattermost',
 		defaults: { name: 'IPAI Observability' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: LAKEHOUSE_CREDENTIAL, required: true, testedBy: 'lakehouseConnectionTest' }],
+		credentials: [
+			{ name: LAKEHOUSE_CREDENTIAL, required: true, testedBy: 'lakehouseConnectionTest' },
+			{ name: MATTERMOST_CREDENTIAL, required: true, testedBy: 'mattermostApiTest', displayOptions: { show: { operation: ['postDigest'] } } },
+		],
 		properties,
 	};
 
 	methods = {
-		credentialTest: { lakehouseConnectionTest: testLakehouseCredential },
+		credentialTest: { lakehouseConnectionTest: testLakehouseCredential, mattermostApiTest: testMattermostCredential },
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

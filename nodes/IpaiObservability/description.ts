@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-export const properties: INodeProperties[] = [
+const metricsProperties: INodeProperties[] = [
 	{
 		displayName: 'Operation',
 		name: 'operation',
@@ -13,6 +13,13 @@ export const properties: INodeProperties[] = [
 				action: 'Render prometheus metrics',
 				description:
 					'Render connector and agent run counters, duration histograms, freshness, SLO burn rates, error budgets and alert state as Prometheus text, for a Respond to Webhook node to return',
+			},
+			{
+				name: 'Post Chart Digest',
+				value: 'postDigest',
+				action: 'Post a chart digest to mattermost',
+				description:
+					'Draw finance, DevOps and operations charts from the gold tables and post them to Mattermost: PNG files in one post with a bot token, compact tables with an incoming webhook',
 			},
 		],
 		default: 'renderMetrics',
@@ -63,3 +70,44 @@ export const properties: INodeProperties[] = [
 		],
 	},
 ];
+
+export const digestProperties: INodeProperties[] = [
+	{
+		displayName: 'Sections',
+		name: 'sections',
+		type: 'multiOptions',
+		options: [
+			{ name: 'Finance', value: 'finance', description: 'Net profit by month; open receivables and payables by aging bucket' },
+			{ name: 'DevOps Health', value: 'devops', description: 'DORA metrics by week; CI status per repository' },
+			{ name: 'Operations', value: 'operations', description: 'Connector success rate per day and hours since the last success' },
+		],
+		default: ['finance', 'devops', 'operations'],
+		description: 'Which charts the digest holds (at most five charts, one PNG each)',
+		displayOptions: { show: { operation: ['postDigest'] } },
+	},
+	{
+		displayName: 'Title',
+		name: 'title',
+		type: 'string',
+		default: 'IPAI lakehouse digest',
+		description: 'Headline of the Mattermost post',
+		displayOptions: { show: { operation: ['postDigest'] } },
+	},
+	{
+		displayName: 'Options',
+		name: 'digestOptions',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: { show: { operation: ['postDigest'] } },
+		options: [
+			{ displayName: 'Days of Connector Runs', name: 'days', type: 'number', typeOptions: { minValue: 1, maxValue: 31 }, default: 7, description: 'Ending today (UTC)' },
+			{ displayName: 'Max Series per Chart', name: 'maxSeries', type: 'number', typeOptions: { minValue: 1, maxValue: 40 }, default: 12, description: 'Most repositories per chart (connectors: twice as many), the busiest or worst first' },
+			{ displayName: 'Months of Net Profit', name: 'months', type: 'number', typeOptions: { minValue: 1, maxValue: 60 }, default: 12, description: 'Ending with the newest month in gold' },
+			{ displayName: 'Pixel Scale', name: 'scale', type: 'number', typeOptions: { minValue: 1, maxValue: 4 }, default: 2, description: 'Pixels per chart unit: 2 is sharp on high-density screens' },
+			{ displayName: 'Weeks of DORA Metrics', name: 'weeks', type: 'number', typeOptions: { minValue: 1, maxValue: 104 }, default: 12, description: 'Ending with the newest week in gold' },
+		],
+	},
+];
+
+export const properties: INodeProperties[] = [...metricsProperties, ...digestProperties];

@@ -13,6 +13,7 @@
  *                            400 api.post.create_post.root_id.app_error; too long →
  *                            400 model.post.is_valid.msg.app_error
  *   GET  /api/v4/users/me    the token's user (credential test)
+ *   POST /api/v4/files, GET /api/v4/files/{id}, and `file_ids` on posts: see ./files.ts
  *
  * Errors have Mattermost's AppError shape {id, message, detailed_error, request_id, status_code}.
  * Faults are injectable: `rateLimit(n, resetSeconds)` answers the next n requests with 429 and
@@ -22,6 +23,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MAX_FILES_PER_POST, SimFileStore } from './files';
 
 export interface SimUser {
 	id: string;
@@ -47,6 +49,8 @@ export interface RecordedPost {
 	metadata: Record<string, unknown>;
 	/** The request body exactly as received (for webhook-only fields: priority, username, channel). */
 	raw: Record<string, unknown>;
+	/** Files attached (ids in `files`). */
+	fileIds: string[];
 	userId: string | null;
 	createAt: number;
 }
@@ -66,6 +70,8 @@ export interface MattermostSimulatorOptions {
 	channels?: Array<{ id: string; name: string }>;
 	/** Max message runes (Mattermost 5.0+: 16383). */
 	maxRunes?: number;
+	/** Max bytes of one uploaded file (Mattermost's default MaxFileSize: 100 MiB). */
+	maxFileBytes?: number;
 }
 
 export const MAX_RUNES = 16_383;
@@ -73,6 +79,8 @@ export const MAX_RUNES = 16_383;
 export class MattermostSimulator {
 	readonly posts: RecordedPost[] = [];
 	readonly requests: RequestLog[] = [];
+	/** Uploaded files (POST /api/v4/files), by id. */
+	readonly fileStore: SimFileStore;
 	/** Added latency per request, so concurrent deliveries overlap in time. */
 	delayMs = 0;
 	private server?: Server;
@@ -91,6 +99,7 @@ export class MattermostSimulator {
 		this.channels = new Map((options.channels ?? []).map((c) => [c.id, c.name]));
 		for (const hook of Object.values(this.hooks)) this.channels.set(hook.channelId, hook.channelName);
 		this.maxRunes = options.maxRunes ?? MAX_RUNES;
+		this.fileStore = new SimFileStore(newId, options.maxFileBytes);
 	}
 
 	static async start(options: MattermostSimulatorOptions = {}): Promise<MattermostSimulator> {
@@ -132,7 +141,8 @@ export class MattermostSimulator {
 
 	private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
 		const url = new URL(req.url ?? '/', 'http://sim');
-		const body = await readBody(req);
+		const raw = await readBody(req);
+		const body = raw.toString('utf8');
 		if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
 		const log = (status: number) => this.requests.push({ method: req.method ?? '', path: url.pathname, status, at: Date.now() });
 
@@ -165,6 +175,7 @@ export class MattermostSimulator {
 		const hook = /^\/hooks\/([A-Za-z0-9]+)$/.exec(url.pathname);
 		if (req.method === 'POST' && hook) return this.webhook(hook[1], req, body, res, log);
 		if (req.method === 'POST' && url.pathname === '/api/v4/posts') return this.createPost(req, body, res, log);
+		if (url.pathname === '/api/v4/files' || url.pathname.startsWith('/api/v4/files/')) return this.filesApi(req, url, raw, res, log);
 		if (req.method === 'GET' && url.pathname === '/api/v4/users/me') {
 			const user = this.auth(req);
 			if (!user) {
@@ -176,6 +187,28 @@ export class MattermostSimulator {
 		}
 		log(404);
 		send(res, 404, appError('api.context.404.app_error', 'Sorry, we could not find the page.', 404));
+	}
+
+	private filesApi(req: IncomingMessage, url: URL, raw: Buffer, res: ServerResponse, log: (s: number) => void): void {
+		const user = this.auth(req);
+		if (!user) {
+			log(401);
+			return send(res, 401, appError('api.context.session_expired.app_error', 'Invalid or expired session, please login again.', 401));
+		}
+		const member = (channelId: string) => this.channels.has(channelId) && user.channels.includes(channelId);
+		const id = /^\/api\/v4\/files\/([a-z0-9]{26})$/.exec(url.pathname)?.[1];
+		const answer =
+			req.method === 'POST' && url.pathname === '/api/v4/files' ? this.fileStore.upload(req, url, raw, user.id, member)
+			: req.method === 'GET' && id ? this.fileStore.get(id, user.id, member)
+			: { status: 404, error: { id: 'api.context.404.app_error', message: 'Sorry, we could not find the page.' } };
+		log(answer.status);
+		if (answer.error) return send(res, answer.status, appError(answer.error.id, answer.error.message, answer.status));
+		if (answer.bytes) {
+			res.writeHead(200, { 'Content-Type': answer.bytes.type, 'Content-Disposition': `attachment; filename="${answer.bytes.name}"` });
+			res.end(answer.bytes.data);
+			return;
+		}
+		send(res, answer.status, answer.json);
 	}
 
 	private auth(req: IncomingMessage): SimUser | null {
@@ -232,6 +265,7 @@ export class MattermostSimulator {
 				props: { from_webhook: 'true', ...(i === parts.length - 1 ? { attachments } : {}) },
 				metadata: payload.priority ? { priority: payload.priority } : {},
 				raw: payload,
+				fileIds: [],
 				userId: null,
 				createAt: Date.now(),
 			});
@@ -265,7 +299,12 @@ export class MattermostSimulator {
 		}
 		const message = typeof payload.message === 'string' ? payload.message : '';
 		const props = (payload.props ?? {}) as Record<string, unknown>;
-		if (!message && !Array.isArray(props.attachments)) {
+		const requestedFiles = Array.isArray(payload.file_ids) ? payload.file_ids : [];
+		if (requestedFiles.length > MAX_FILES_PER_POST) {
+			log(400);
+			return send(res, 400, appError('model.post.is_valid.file_ids.app_error', 'Invalid file ids.', 400, `id=, ${requestedFiles.length} files (at most ${MAX_FILES_PER_POST})`));
+		}
+		if (!message && !Array.isArray(props.attachments) && !requestedFiles.length) {
 			log(400);
 			return send(res, 400, appError('api.context.invalid_body_param.app_error', 'Invalid or missing message in request body.', 400));
 		}
@@ -282,8 +321,11 @@ export class MattermostSimulator {
 			}
 		}
 		const metadata = (payload.metadata ?? {}) as Record<string, unknown>;
+		const postId = newId();
+		const fileIds = this.fileStore.attach(requestedFiles, user.id, channelId, postId);
+		if (fileIds.length) metadata.files = fileIds.map((id) => this.fileStore.info(this.fileStore.files.get(id)!));
 		const post: RecordedPost = {
-			id: newId(),
+			id: postId,
 			via: 'api',
 			channelId,
 			rootId,
@@ -291,6 +333,7 @@ export class MattermostSimulator {
 			props,
 			metadata,
 			raw: payload,
+			fileIds,
 			userId: user.id,
 			createAt: Date.now(),
 		};
@@ -313,6 +356,7 @@ export class MattermostSimulator {
 			hashtag: '',
 			pending_post_id: '',
 			reply_count: 0,
+			file_ids: fileIds,
 			metadata,
 		});
 	}
@@ -334,11 +378,11 @@ function send(res: ServerResponse, status: number, json: unknown): void {
 	res.end(JSON.stringify(json));
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
 	return new Promise((resolve, reject) => {
 		const chunks: Buffer[] = [];
 		req.on('data', (c: Buffer) => chunks.push(c));
-		req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+		req.on('end', () => resolve(Buffer.concat(chunks)));
 		req.on('error', reject);
 	});
 }

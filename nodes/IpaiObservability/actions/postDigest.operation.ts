@@ -1,0 +1,74 @@
+/**
+ * Post Chart Digest: the digest's charts from gold to Mattermost. Bot mode uploads the PNGs and
+ * posts them in one message; webhook mode (which cannot upload) posts the same data as compact
+ * Markdown tables.
+ */
+import type { IDataObject } from 'n8n-workflow';
+import { DIGEST_SECTIONS, type DigestSection } from '../../../lib/observability/charts/catalogue';
+import { buildDigest, digestMessage, DigestError } from '../../../lib/observability/charts/digest';
+import { postToMattermost, secretsOfTarget, type Delivered } from '../../../lib/slo/mattermost';
+import { postWithFiles, type UploadedFile } from '../../../lib/slo/mattermostFiles';
+import { MATTERMOST_CREDENTIAL, mattermostTarget } from '../../IpaiSloMonitor/transport/mattermost';
+import { actionableError, perItem, type Operation } from '../../shared/items';
+import { nodeError } from '../../shared/lakehouse';
+
+interface DigestParameters {
+	months?: number;
+	weeks?: number;
+	days?: number;
+	maxSeries?: number;
+	scale?: number;
+}
+
+export const postDigestOperation: Operation = async function (session, items) {
+	const target = mattermostTarget(await this.getCredentials(MATTERMOST_CREDENTIAL));
+	const secrets = [...session.secrets, ...secretsOfTarget(target)];
+	return perItem(
+		this,
+		items,
+		async (i) => {
+			const chosen = this.getNodeParameter('sections', i, [...DIGEST_SECTIONS]) as DigestSection[];
+			const title = this.getNodeParameter('title', i, '') as string;
+			const options = this.getNodeParameter('digestOptions', i, {}) as DigestParameters;
+			const bot = target.mode === 'bot';
+			const digest = await buildDigest(session.pool, {
+				sections: chosen,
+				window: { months: options.months, weeks: options.weeks, days: options.days, maxSeries: options.maxSeries },
+				render: bot,
+				scale: options.scale,
+			});
+			const body = { text: digestMessage(digest, { title, tables: !bot }), attachments: [] };
+			let delivered: Delivered;
+			let files: UploadedFile[] = [];
+			if (bot && digest.charts.length) {
+				const sent = await postWithFiles(target, body, digest.charts.map((c) => ({ name: c.filename, data: c.png!, contentType: 'image/png' })), { secrets });
+				delivered = sent;
+				files = sent.files;
+			} else {
+				delivered = await postToMattermost(target, body, { secrets });
+			}
+			return {
+				posted: true,
+				mode: target.mode,
+				postId: delivered.postId,
+				channelId: delivered.channelId,
+				attempts: delivered.attempts,
+				generatedAt: digest.generatedAt,
+				window: { ...digest.window },
+				files: files.map((f) => ({ id: f.id, name: f.name, size: f.size })),
+				charts: digest.charts.map((c) => ({
+					id: c.id,
+					section: c.section,
+					title: c.title,
+					...(c.png ? { width: c.width, height: c.height, bytes: c.png.length } : {}),
+					data: c.data,
+				})),
+				empty: digest.empty,
+			} as IDataObject;
+		},
+		(e, i) =>
+			e instanceof DigestError
+				? actionableError(this.getNode(), e.message, { itemIndex: i, description: 'The digest reads the gold tables that the transforms refresh builds (IPAI: transforms refresh).' })
+				: nodeError(this.getNode(), e, i, secrets),
+	);
+};
