@@ -309,6 +309,21 @@ export async function markDelivered(pool: Pool, claimIds: string[], queuedDeadli
 	return rowCount ?? 0;
 }
 
+/**
+ * The claims whose delivery failed (the main refused or timed out: it was saturated, or down):
+ * due again at the next dispatcher tick instead of after the deadline, unless a run started meanwhile.
+ */
+export async function markUndelivered(pool: Pool, claimIds: string[]): Promise<number> {
+	const ids = claimIds.filter((id) => typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id));
+	if (ids.length === 0) return 0;
+	const { rowCount } = await pool.query(
+		`update public.ipai_connector_dispatch d set claim_deadline = least(claim_deadline, now())
+		  where d.claim_id = any ($1::uuid[]) and d.delivered_at is null and d.accepted_at is null and not exists (${RAN_SINCE_CLAIM})`,
+		[ids],
+	);
+	return rowCount ?? 0;
+}
+
 export type AcceptResult =
 	| { status: 'accepted'; item: DispatchItem }
 	| { status: 'duplicate'; item: DispatchItem; runId: string; acceptedBy: string | null }

@@ -1,6 +1,6 @@
 /** The dispatcher's claims against a real PostgreSQL: due ticks, once across dispatchers, invalid schedules, run-now names. */
 import { Pool } from 'pg';
-import { acceptDelivery, claimDueConnectors, connectorOfExecution, markDelivered, requestedConnectors } from '../../lib/lakehouse/dispatch';
+import { acceptDelivery, claimDueConnectors, connectorOfExecution, markDelivered, markUndelivered, requestedConnectors } from '../../lib/lakehouse/dispatch';
 import { finishRun, registerConnector, startRun } from '../../lib/lakehouse/runs';
 import { parseCron } from '../../lib/slo/cron';
 import { useScratchDatabase } from '../helpers/database';
@@ -253,5 +253,16 @@ describe('queued deliveries', () => {
 		expect((await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:50Z') })).map((i) => [i.name, i.reason])).toEqual([['q2', 'redelivery']]);
 		await db.pool.query(`update ipai_connector_dispatch set claim_deadline = now() - interval '1 second' where delivered_at is not null`);
 		expect((await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:55Z') })).map((i) => [i.name, i.reason])).toEqual([['q1', 'redelivery']]);
+	});
+
+	it('a delivery the main refused is handed out again at the next tick, not after the deadline; an accepted one never', async () => {
+		await connector('odoo', 'r1', '* * * * *');
+		await connector('odoo', 'r2', '* * * * *');
+		const items = await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:10Z') });
+		const claim = (name: string) => items.find((i) => i.name === name)!;
+		await acceptDelivery(db.pool, claim('r2'), { executionId: 'e2' });
+		expect(await markUndelivered(db.pool, [claim('r1').claimId!, claim('r2').claimId!, 'not-a-uuid'])).toBe(1);
+		const again = await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:20Z') });
+		expect(again.map((i) => [i.name, i.reason, i.claimId, i.delivery])).toEqual([['r1', 'redelivery', claim('r1').claimId, 2]]);
 	});
 });

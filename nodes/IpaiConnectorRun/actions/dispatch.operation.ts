@@ -6,7 +6,7 @@
  */
 import type { IDataObject } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { acceptDelivery, claimDueConnectors, markDelivered, pipelineUrl, requestedConnectors, type DispatchItem } from '../../../lib/lakehouse/dispatch';
+import { acceptDelivery, claimDueConnectors, markDelivered, markUndelivered, pipelineUrl, requestedConnectors, type DispatchItem } from '../../../lib/lakehouse/dispatch';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem, type Operation } from '../../shared/items';
 
@@ -19,12 +19,12 @@ export const dispatch: Operation = async function (session, items) {
 	const withUrl = (found: DispatchItem[]) =>
 		found.map((item) => ({ ...item, pipelineUrl: item.pipeline ? pipelineUrl(item.pipeline, base) : null }) as unknown as IDataObject);
 	if (mode === 'queued') {
-		// The HTTP responses of the deliveries: an item without an error is a delivery the main queued.
-		const claimIds = items
-			.map((item, i) => (item.json.error ? '' : String(this.getNodeParameter('claimId', i, '') ?? '')))
-			.filter(Boolean);
-		const queued = await markDelivered(session.pool, claimIds);
-		return [{ json: { queued, failed: items.filter((item) => item.json.error).length }, pairedItem: items.map((_, i) => ({ item: i })) }];
+		// The HTTP responses of the deliveries: an item without an error is a delivery the main queued;
+		// one with an error is handed out again at the next tick.
+		const claimOf = (i: number) => String(this.getNodeParameter('claimId', i, '') ?? '');
+		const queued = await markDelivered(session.pool, items.flatMap((item, i) => (item.json.error ? [] : [claimOf(i)])).filter(Boolean));
+		const retry = await markUndelivered(session.pool, items.flatMap((item, i) => (item.json.error ? [claimOf(i)] : [])).filter(Boolean));
+		return [{ json: { queued, failed: items.filter((item) => item.json.error).length, retryNextTick: retry }, pairedItem: items.map((_, i) => ({ item: i })) }];
 	}
 	// Due connectors are claimed once per execution, whatever the number of incoming items.
 	const inputs = mode === 'due' ? items.slice(0, 1) : items;
