@@ -120,20 +120,20 @@ describe('connectors failing on the same source', () => {
 		expect(posts.filter((p) => tagOf(p) === 'PAGE')).toHaveLength(pages.length);
 	});
 
-	/** Up to 8 hours of 5-minute runs: source outages (every connector of it fails) and single failures. */
+	/** Up to 4 hours of 5-minute runs: source outages (every connector of it fails) and single failures. */
 	const scenarioArb = fc.record({
 		members: fc.integer({ min: 2, max: 5 }),
-		outages: fc.array(fc.record({ start: fc.integer({ min: 0, max: 66 }), runs: fc.integer({ min: 1, max: 30 }) }), { maxLength: 3 }),
+		outages: fc.array(fc.record({ start: fc.integer({ min: 0, max: 44 }), runs: fc.integer({ min: 1, max: 30 }) }), { maxLength: 3 }),
 		// A connector failing on its own for a while (a bad row, not the source).
-		single: fc.array(fc.record({ connector: fc.nat(), start: fc.integer({ min: 0, max: 66 }), runs: fc.integer({ min: 1, max: 12 }) }), { maxLength: 3 }),
-		crmDown: fc.option(fc.record({ start: fc.integer({ min: 0, max: 66 }), runs: fc.integer({ min: 2, max: 20 }) }), { nil: undefined }),
+		single: fc.array(fc.record({ connector: fc.nat(), start: fc.integer({ min: 0, max: 44 }), runs: fc.integer({ min: 1, max: 12 }) }), { maxLength: 3 }),
+		crmDown: fc.option(fc.record({ start: fc.integer({ min: 0, max: 44 }), runs: fc.integer({ min: 2, max: 20 }) }), { nil: undefined }),
 	});
 
 	it('posts at most one page per incident of a source, names its connectors, and resolves each page once', async () => {
 		await fc.assert(
 			fc.asyncProperty(scenarioArb, async (s) => {
 				await reset();
-				const RUNS = 72;
+				const RUNS = 48;
 				const down = (ranges: Array<{ start: number; runs: number }>, i: number) => ranges.some((r) => i >= r.start && i < r.start + r.runs);
 				const erp: Connector[] = Array.from({ length: s.members }, (_, k) => ({
 					name: `erp-${k}`,
@@ -141,8 +141,8 @@ describe('connectors failing on the same source', () => {
 					bad: Array.from({ length: RUNS }, (_, i) => down(s.outages, i) || down(s.single.filter((x) => x.connector % s.members === k), i)),
 				}));
 				const crm: Connector = { name: 'crm-0', source: CRM, bad: Array.from({ length: RUNS }, (_, i) => (s.crmDown ? down([s.crmDown], i) : false)) };
-				await history([...erp, crm], RUNS, 5 * HOUR);
-				const ticks = await walk(BURST, BURST + RUNS * EVERY + 5 * HOUR);
+				await history([...erp, crm], RUNS, 4 * HOUR);
+				const ticks = await walk(BURST, BURST + RUNS * EVERY + 4 * HOUR);
 
 				const { rows: sent } = await db.pool.query<{ fingerprint: string; grouped: boolean; kind: string }>(
 					`select n.fingerprint, a.labels ? 'alertgroup' as grouped, n.kind from public.ipai_alert_notification n
@@ -180,7 +180,7 @@ describe('connectors failing on the same source', () => {
 					});
 				}
 			}),
-			{ numRuns: 4, endOnFailure: true },
+			{ numRuns: 3, endOnFailure: true },
 		);
 	});
 });
