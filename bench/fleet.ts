@@ -59,7 +59,7 @@ async function main(): Promise<void> {
 	const mainPool = args.values['n8n-db-pool'] ?? '5';
 	const stack = await startTemplateStack({
 		name: 'fleet_bench',
-		start: { workers, workerConcurrency: concurrency },
+		start: { workers, workerConcurrency: concurrency, timeoutMs: 600_000 },
 		// --heap-mb caps V8's old space in every n8n process: a heap that only grows because V8 collects
 		// lazily levels off under the cap, a leak does not (the process would run out of memory).
 		n8nEnv: { DB_POSTGRESDB_POOL_SIZE: mainPool, ...(args.values['heap-mb'] ? { NODE_OPTIONS: `--max-old-space-size=${Number(args.values['heap-mb'])}` } : {}) },
