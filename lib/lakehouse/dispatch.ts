@@ -309,6 +309,37 @@ export async function markDelivered(pool: Pool, claimIds: string[], queuedDeadli
 	return rowCount ?? 0;
 }
 
+/**
+ * The claims whose delivery failed (the main refused or timed out: it was saturated, or down):
+ * due again at the next dispatcher tick instead of after the deadline, unless a run started meanwhile.
+ */
+export async function markUndelivered(pool: Pool, claimIds: string[]): Promise<number> {
+	const ids = claimIds.filter((id) => typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id));
+	if (ids.length === 0) return 0;
+	const { rowCount } = await pool.query(
+		`update public.ipai_connector_dispatch d set claim_deadline = least(claim_deadline, now())
+		  where d.claim_id = any ($1::uuid[]) and d.delivered_at is null and d.accepted_at is null and not exists (${RAN_SINCE_CLAIM})`,
+		[ids],
+	);
+	return rowCount ?? 0;
+}
+
+/**
+ * The dispatcher is alive and working through its tick: the claims it made (or handed out again)
+ * that it has not delivered yet keep their deadline at least `seconds` from now. A tick of hundreds
+ * of connectors delivered ten at a time may outlast the deadline; only a dispatcher that stopped
+ * (its worker died) lets its claims expire. A refused delivery (deadline already due) stays due.
+ */
+export async function extendUndelivered(pool: Pool, dispatcher: string, seconds = 120): Promise<number> {
+	const { rowCount } = await pool.query(
+		`update public.ipai_connector_dispatch
+		    set claim_deadline = greatest(claim_deadline, now() + make_interval(secs => $2))
+		  where dispatched_by = $1 and claim_id is not null and delivered_at is null and accepted_at is null and claim_deadline > now()`,
+		[dispatcher, seconds],
+	);
+	return rowCount ?? 0;
+}
+
 export type AcceptResult =
 	| { status: 'accepted'; item: DispatchItem }
 	| { status: 'duplicate'; item: DispatchItem; runId: string; acceptedBy: string | null }

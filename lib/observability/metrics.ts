@@ -158,7 +158,7 @@ export async function renderMetrics(pool: Pool, options: RenderOptions = {}): Pr
 			(
 				await pool.query<AlertRow>(
 					`select labels, severity, state, coalesce(cardinality(silenced_by), 0) > 0 as silenced, started_at
-					   from public.ipai_alert order by fingerprint`,
+					   from public.ipai_alert where not labels ? 'alertgroup' order by fingerprint`, // group alerts only announce their members
 				)
 			).rows,
 		),

@@ -75,7 +75,7 @@ export const properties: INodeProperties[] = [
 			{
 				name: 'Mark Queued',
 				value: 'queued',
-				description: "After the deliveries' HTTP requests: the claims n8n's main queued get the long redelivery deadline",
+				description: "After the deliveries' HTTP requests: the claims n8n's main queued get the long redelivery deadline, the ones it refused are due again at the next tick",
 			},
 			{
 				name: 'Accept Delivery',
@@ -100,7 +100,7 @@ export const properties: INodeProperties[] = [
 		name: 'claimId',
 		type: 'string',
 		default: '',
-		placeholder: "={{ $('Deliver or report').item.json.claimId }}",
+		placeholder: "={{ $('Ten deliveries at a time').item.json.claimId }}",
 		description: 'The claim each delivery carried (from the item before the HTTP request)',
 		displayOptions: { show: { operation: ['dispatch'], dispatchMode: ['queued'] } },
 	},

@@ -16,6 +16,22 @@ export interface RunScope {
 	connectorId: string;
 }
 
+/**
+ * A source as the SLO alerts group by it (lib/slo/grouping.ts): the kind, the endpoint's origin
+ * and path (never its credentials or query) and what names the data set there (an Odoo database,
+ * a bucket), e.g. `odoo https://erp.example.com/ db prod`.
+ */
+export function sourceName(kind: string, endpoint: string, dataset?: string): string {
+	let where = endpoint.trim();
+	try {
+		const url = new URL(where);
+		where = `${url.protocol}//${url.host}${url.pathname}`;
+	} catch {
+		where = where.replace(/\/\/[^@/]*@/, '//'); // not a URL: at least no user:password@
+	}
+	return [kind, where, dataset].filter(Boolean).join(' ');
+}
+
 /** The Run ID and Connector Name parameters, shown for the given operations. */
 export function runParameters(operations: string[], connector: { placeholder: string; description: string }): INodeProperties[] {
 	return [
@@ -51,7 +67,12 @@ export async function underRun(
 	session: LakehouseSession,
 	connector: ConnectorRegistration,
 	work: (run: RunScope) => Promise<{ summary: IDataObject; metadata?: Record<string, unknown> }>,
-	options: { secrets?: string[]; failureMetadata?: () => Record<string, unknown> } = {},
+	options: {
+		secrets?: string[];
+		failureMetadata?: () => Record<string, unknown>;
+		/** Where the run reads (sourceName()): connectors failing on the same source page as one incident. */
+		source?: string;
+	} = {},
 ): Promise<IDataObject> {
 	const given = (fn.getNodeParameter('runId', i, '') as string).trim();
 	if (given) {
@@ -68,7 +89,12 @@ export async function underRun(
 	const started = await startRun(session.pool, {
 		connector: { ...connector, name },
 		holder: `n8n execution ${fn.getExecutionId()} (workflow "${fn.getWorkflow().name ?? fn.getWorkflow().id}")`,
-		metadata: { n8n_execution_id: fn.getExecutionId(), n8n_workflow_id: fn.getWorkflow().id, n8n_workflow_name: fn.getWorkflow().name },
+		metadata: {
+			n8n_execution_id: fn.getExecutionId(),
+			n8n_workflow_id: fn.getWorkflow().id,
+			n8n_workflow_name: fn.getWorkflow().name,
+			...(options.source ? { source: options.source } : {}),
+		},
 	});
 	await logConnectorRun(fn, session.pool, started.runId, session.secrets);
 	if (started.status === 'skipped') return plain(started as unknown as IDataObject);

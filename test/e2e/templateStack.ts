@@ -64,6 +64,8 @@ export interface TemplateStackOptions {
 	databaseUrl?: string;
 	start?: StartOptions;
 	odooDelayMs?: number;
+	/** Extra environment for every n8n process (e.g. DB_POSTGRESDB_POOL_SIZE). */
+	n8nEnv?: Record<string, string>;
 	/** Progress lines (the demo prints them). */
 	log?: (line: string) => void;
 }
@@ -117,7 +119,7 @@ export async function startTemplateStack(options: TemplateStackOptions): Promise
 		log(`GitHub, Mattermost and S3 stand-ins at ${github.url}, ${mattermost.url}, ${endpoint}`);
 
 		log('n8n: installing (first run only), packing this package and installing it into n8n…');
-		const n8n = await N8nInstance.create({ adminDatabaseUrl: options.databaseUrl });
+		const n8n = await N8nInstance.create({ adminDatabaseUrl: options.databaseUrl, env: options.n8nEnv });
 		cleanups.push(() => n8n.dispose());
 		await n8n.installPackage(packPackage());
 		const webhookKey = randomBytes(12).toString('hex');

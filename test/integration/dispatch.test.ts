@@ -1,6 +1,6 @@
 /** The dispatcher's claims against a real PostgreSQL: due ticks, once across dispatchers, invalid schedules, run-now names. */
 import { Pool } from 'pg';
-import { acceptDelivery, claimDueConnectors, connectorOfExecution, markDelivered, requestedConnectors } from '../../lib/lakehouse/dispatch';
+import { acceptDelivery, claimDueConnectors, connectorOfExecution, extendUndelivered, markDelivered, markUndelivered, requestedConnectors } from '../../lib/lakehouse/dispatch';
 import { finishRun, registerConnector, startRun } from '../../lib/lakehouse/runs';
 import { parseCron } from '../../lib/slo/cron';
 import { useScratchDatabase } from '../helpers/database';
@@ -253,5 +253,34 @@ describe('queued deliveries', () => {
 		expect((await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:50Z') })).map((i) => [i.name, i.reason])).toEqual([['q2', 'redelivery']]);
 		await db.pool.query(`update ipai_connector_dispatch set claim_deadline = now() - interval '1 second' where delivered_at is not null`);
 		expect((await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:55Z') })).map((i) => [i.name, i.reason])).toEqual([['q1', 'redelivery']]);
+	});
+
+	it('a delivery the main refused is handed out again at the next tick, not after the deadline; an accepted one never', async () => {
+		await connector('odoo', 'r1', '* * * * *');
+		await connector('odoo', 'r2', '* * * * *');
+		const items = await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:10Z') });
+		const claim = (name: string) => items.find((i) => i.name === name)!;
+		await acceptDelivery(db.pool, claim('r2'), { executionId: 'e2' });
+		expect(await markUndelivered(db.pool, [claim('r1').claimId!, claim('r2').claimId!, 'not-a-uuid'])).toBe(1);
+		const again = await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:20Z') });
+		expect(again.map((i) => [i.name, i.reason, i.claimId, i.delivery])).toEqual([['r1', 'redelivery', claim('r1').claimId, 2]]);
+	});
+
+	it('claims a live dispatcher has not delivered yet do not expire; a refused one stays due; another dispatcher extends none', async () => {
+		for (const name of ['s1', 's2', 's3']) await connector('odoo', name, '* * * * *');
+		const items = await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:10Z'), dispatcher: 'n8n execution 7' });
+		const claim = (name: string) => items.find((i) => i.name === name)!.claimId!;
+		// Past the deadline: s1 was refused by the main, s2 and s3 still wait for their batch.
+		await db.pool.query(`update ipai_connector_dispatch set claim_deadline = now() - interval '1 second'`);
+		await db.pool.query(`update ipai_connector_dispatch set claim_deadline = now() + interval '1 hour' where claim_id = $1`, [claim('s3')]);
+		await db.pool.query(`update ipai_connector_dispatch set claim_deadline = now() + interval '5 seconds' where claim_id = $1`, [claim('s2')]);
+		await markUndelivered(db.pool, [claim('s1')]);
+		expect(await extendUndelivered(db.pool, 'n8n execution 7')).toBe(2);
+		expect(await extendUndelivered(db.pool, 'n8n execution 8')).toBe(0);
+		const { rows } = await db.pool.query<{ name: string; left: number }>(
+			`select c.name, extract(epoch from d.claim_deadline - now())::int as left from ipai_connector_dispatch d join ipai_connector_config c on c.id = d.connector_id order by c.name`,
+		);
+		expect(rows.map((r) => [r.name, r.left <= 0 ? 'due' : r.left > 3000 ? 'hour' : r.left >= 115 ? '120 s' : r.left])).toEqual([['s1', 'due'], ['s2', '120 s'], ['s3', 'hour']]);
+		expect((await claimDueConnectors(db.pool, { now: at('2026-11-30T10:00:20Z') })).map((i) => i.name)).toEqual(['s1']);
 	});
 });

@@ -4,27 +4,31 @@
  * node can POST it and n8n's main queues one execution per connector for any worker; and the
  * pipeline's side: accept one delivery (or stop, a duplicate recorded as skipped).
  */
-import type { IDataObject } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { acceptDelivery, claimDueConnectors, markDelivered, pipelineUrl, requestedConnectors, type DispatchItem } from '../../../lib/lakehouse/dispatch';
+import { acceptDelivery, claimDueConnectors, extendUndelivered, markDelivered, markUndelivered, pipelineUrl, requestedConnectors, type DispatchItem } from '../../../lib/lakehouse/dispatch';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem, type Operation } from '../../shared/items';
+
+/** Who claims: this execution (Mark queued of the same execution finds its claims by it). */
+const dispatcherOf = (fn: IExecuteFunctions) => `n8n execution ${fn.getExecutionId()} (workflow "${fn.getWorkflow().name ?? fn.getWorkflow().id}")`;
 
 const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
 
 export const dispatch: Operation = async function (session, items) {
-	const workflow = this.getWorkflow();
 	const mode = this.getNodeParameter('dispatchMode', 0) as string;
 	const base = (this.getNodeParameter('n8nUrl', 0, '') as string).trim() || this.getInstanceBaseUrl();
 	const withUrl = (found: DispatchItem[]) =>
 		found.map((item) => ({ ...item, pipelineUrl: item.pipeline ? pipelineUrl(item.pipeline, base) : null }) as unknown as IDataObject);
 	if (mode === 'queued') {
-		// The HTTP responses of the deliveries: an item without an error is a delivery the main queued.
-		const claimIds = items
-			.map((item, i) => (item.json.error ? '' : String(this.getNodeParameter('claimId', i, '') ?? '')))
-			.filter(Boolean);
-		const queued = await markDelivered(session.pool, claimIds);
-		return [{ json: { queued, failed: items.filter((item) => item.json.error).length }, pairedItem: items.map((_, i) => ({ item: i })) }];
+		// The HTTP responses of the deliveries: an item without an error is a delivery the main queued;
+		// one with an error is handed out again at the next tick.
+		const claimOf = (i: number) => String(this.getNodeParameter('claimId', i, '') ?? '');
+		const queued = await markDelivered(session.pool, items.flatMap((item, i) => (item.json.error ? [] : [claimOf(i)])).filter(Boolean));
+		const retry = await markUndelivered(session.pool, items.flatMap((item, i) => (item.json.error ? [claimOf(i)] : [])).filter(Boolean));
+		// The rest of this tick's claims wait for the next batches: not overdue while this execution runs.
+		await extendUndelivered(session.pool, dispatcherOf(this));
+		return [{ json: { queued, failed: items.filter((item) => item.json.error).length, retryNextTick: retry }, pairedItem: items.map((_, i) => ({ item: i })) }];
 	}
 	// Due connectors are claimed once per execution, whatever the number of incoming items.
 	const inputs = mode === 'due' ? items.slice(0, 1) : items;
@@ -42,7 +46,7 @@ export const dispatch: Operation = async function (session, items) {
 			mode === 'due'
 				? await claimDueConnectors(session.pool, {
 						types: list(this.getNodeParameter('connectorTypes', i, '') as string),
-						dispatcher: `n8n execution ${this.getExecutionId()} (workflow "${workflow.name ?? workflow.id}")`,
+						dispatcher: dispatcherOf(this),
 						claimDeadlineSeconds: this.getNodeParameter('claimDeadlineSeconds', i, 120) as number,
 					})
 				: await requestedConnectors(session.pool, list(this.getNodeParameter('connectors', i) as string));

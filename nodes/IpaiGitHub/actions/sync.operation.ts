@@ -5,7 +5,7 @@
 import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { runMetadata, syncGitHub } from '../../../lib/sources/github/sync';
-import { underRun } from '../../shared/connectorRun';
+import { sourceName, underRun } from '../../shared/connectorRun';
 import { perItem } from '../../shared/items';
 import { nodeError, openLakehouse, type LakehouseSession } from '../../shared/lakehouse';
 import { GITHUB_CREDENTIAL, gitHubClient, gitHubSecrets } from '../transport';
@@ -56,6 +56,7 @@ async function syncItem(
 		},
 		{
 			secrets,
+			source: sourceName('github', String(credentials.baseUrl || 'https://api.github.com')),
 			failureMetadata: () => ({
 				github: { requests: client.stats.requests, not_modified: client.stats.notModified, rate_limit: client.stats.budget, rate_limit_waits: client.stats.waits },
 			}),

@@ -2,7 +2,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { syncModels, type ModelSyncResult } from '../../../lib/sources/odoo';
-import { underRun } from '../../shared/connectorRun';
+import { sourceName, underRun } from '../../shared/connectorRun';
 import { restoreHeadline } from '../../shared/items';
 import { nodeError, openLakehouse } from '../../shared/lakehouse';
 import { connectOdoo, ODOO_CREDENTIAL, odooCredentials } from '../transport';
@@ -61,7 +61,7 @@ export async function sync(this: IExecuteFunctions): Promise<INodeExecutionData[
 							metadata: { odoo_rpc_calls: odoo.totalCalls, odoo_version: odoo.version.serverVersion, odoo_protocol: odoo.protocol, odoo_models_done: results.map((r) => r.model) },
 						};
 					},
-					{ secrets: [credentials.secret].filter(Boolean) },
+					{ secrets: [credentials.secret].filter(Boolean), source: sourceName('odoo', credentials.url, `db ${credentials.database}`) },
 				);
 				out.push({ json: summary, pairedItem: { item: i } });
 			} catch (error) {
