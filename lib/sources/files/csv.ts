@@ -145,7 +145,16 @@ function dialectContest(text: string, delimiters: string[], quotes: string[]): C
 			// Higher is better, compared element by element.
 			// Last: a quote that occurs in the text reads it better than one that does not (`'x'` is quoted).
 			const quoted = quote !== '' && text.includes(quote) ? 1 : 0;
-			const score = [columns > 1 && share >= 0.5 ? 1 : 0, ...(columns > 1 && share >= 0.5 ? [share, columns] : [consistent ? 1 : 0, columns, share]), quoted];
+			// A reading that quotes nothing while another quote character opens or closes fields has
+			// split quoted values apart; a stray row more or less must not let it win.
+			const others = quotes.filter((q) => q !== quote && q !== '' && !absent(q));
+			const enclosedElsewhere = !quoted && others.some((q) => rows.some((row) => row.some((f) => f.startsWith(q) || f.endsWith(q))));
+			const score = [
+				columns > 1 && share >= 0.5 ? 1 : 0,
+				enclosedElsewhere ? 0 : 1,
+				...(columns > 1 && share >= 0.5 ? [share, columns] : [consistent ? 1 : 0, columns, share]),
+				quoted,
+			];
 			if (!best || compareScores(score, bestScore) > 0) {
 				best = { delimiter, quote, consistent, columns, share, rows };
 				bestScore = score;
