@@ -47,43 +47,48 @@ export function latencyThreshold(slo: SloDefinition): number {
 	return numberParam(slo, 'threshold_ms', 5000);
 }
 
-/** Per agent and window: the windows every agent_failures / agent_latency SLO of the evaluation reads. */
+/**
+ * Per agent and window: the windows every agent_failures / agent_latency SLO of the evaluation
+ * reads. Each call is counted once, in the shortest window that holds it (`w`, windows sorted by
+ * length); a window's counts are the sums over it and every shorter one.
+ */
 export function agentWindowCounts(ctx: EvaluationContext): Promise<Map<string, Map<number, AgentWindowCounts>>> {
 	return ctx.shared('agentWindowCounts', async () => {
 		const slos = ctx.slosOf('agent_failures', 'agent_latency');
 		const thresholds = [...new Set(ctx.slosOf('agent_latency').map(latencyThreshold))];
 		const sorted = [...new Set(slos.flatMap(windowSecondsOf))].sort((a, b) => a - b);
-		// Parameters: $1 now, $2.. window starts (ascending age), then latency thresholds. Only
+		// Parameters: $1 now, $2.. window starts (ascending length), then latency thresholds. Only
 		// placeholders and fixed column names go into this text.
-		const columns: string[] = [];
-		sorted.forEach((_, i) => {
-			const p = `$${i + 2}`;
-			columns.push(
-				`count(*) filter (where ended_at > ${p}) as t${i}`,
-				`count(*) filter (where ended_at > ${p} and status = 'failed') as b${i}`,
-				`count(*) filter (where ended_at > ${p} and latency_ms is not null) as lt${i}`,
-			);
-			thresholds.forEach((_t, j) => columns.push(`count(*) filter (where ended_at > ${p} and latency_ms > $${sorted.length + 2 + j}) as s${i}_${j}`));
-		});
+		const shortest = sorted.map((_, i) => `when ended_at > $${i + 2} then ${i}`).join(' ');
+		const slow = thresholds.map((_, j) => `, count(*) filter (where latency_ms > $${sorted.length + 2 + j}) as s${j}`).join('');
 		const { rows } = await ctx.pool.query<Record<string, string>>(
-			`select agent_id as target_id, ${columns.join(', ')}
-			   from public.ipai_agent_run
-			  where status in ('success', 'failed') and ended_at > $${sorted.length + 1} and ended_at <= $1
-			  group by agent_id`,
+			`select agent_id as target_id, w, count(*) as t, count(*) filter (where status = 'failed') as b,
+			        count(*) filter (where latency_ms is not null) as lt${slow}
+			   from (select agent_id, status, latency_ms, case ${shortest} end as w
+			           from public.ipai_agent_run
+			          where status in ('success', 'failed') and ended_at > $${sorted.length + 1} and ended_at <= $1) r
+			  group by agent_id, w`,
 			[ctx.now, ...sorted.map((s) => ctx.at(s)), ...thresholds],
 		);
 		const out = new Map<string, Map<number, AgentWindowCounts>>();
+		const windowsOf = (id: string) => {
+			let byWindow = out.get(id);
+			if (!byWindow) {
+				byWindow = new Map(sorted.map((seconds) => [seconds, { events: 0, bad: 0, timed: 0, slow: new Map(thresholds.map((t) => [t, 0])) }]));
+				out.set(id, byWindow);
+			}
+			return byWindow;
+		};
 		for (const row of rows) {
-			const byWindow = new Map<number, AgentWindowCounts>();
+			const byWindow = windowsOf(row.target_id);
 			sorted.forEach((seconds, i) => {
-				byWindow.set(seconds, {
-					events: Number(row[`t${i}`]),
-					bad: Number(row[`b${i}`]),
-					timed: Number(row[`lt${i}`]),
-					slow: new Map(thresholds.map((t, j) => [t, Number(row[`s${i}_${j}`])])),
-				});
+				if (i < Number(row.w)) return;
+				const c = byWindow.get(seconds)!;
+				c.events += Number(row.t);
+				c.bad += Number(row.b);
+				c.timed += Number(row.lt);
+				thresholds.forEach((t, j) => c.slow.set(t, c.slow.get(t)! + Number(row[`s${j}`])));
 			});
-			out.set(row.target_id, byWindow);
 		}
 		return out;
 	});

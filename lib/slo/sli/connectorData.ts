@@ -139,34 +139,34 @@ export async function countConnectorWindows(ctx: EvaluationContext, windowSecond
 	                  from public.ipai_connector_run
 	                 where status in ('success', 'failed', 'abandoned') and ended_at <= $1 and (${ranges.join(' or ')})
 	                 group by connector_id`;
+	// Buckets: each hour is summed once, under the shortest bucketed window holding it (`w`, the
+	// windows by ascending length, so their first hours descend); a window adds its own and the shorter ones'.
 	const bucketed = plans.map((p, i) => ({ ...p, i })).filter((p) => p.bucketed);
 	const bucketParams: unknown[] = [new Date(lastHour), ...bucketed.map((p) => new Date(p.firstHour))];
 	const bucketSql = bucketed.length
-		? `select connector_id as target_id, ${bucketed
-				.flatMap((p, j) => [`coalesce(sum(finished) filter (where hour >= $${j + 2}), 0) as t${p.i}`, `coalesce(sum(bad) filter (where hour >= $${j + 2}), 0) as b${p.i}`])
-				.join(', ')}
+		? `select connector_id as target_id, case ${bucketed.map((_, j) => `when hour >= $${j + 2} then ${j}`).join(' ')} end as w,
+		          sum(finished) as t, sum(bad) as b
 		     from ipai_meta.connector_run_hourly
-		    where hour < $1 and hour >= $${2 + bucketed.findIndex((p) => p.firstHour === Math.min(...bucketed.map((b) => b.firstHour)))}
-		    group by connector_id`
+		    where hour < $1 and hour >= $${bucketed.length + 1}
+		    group by 1, 2`
 		: null;
 	const [raw, buckets] = await Promise.all([
 		ctx.pool.query<Record<string, string>>(rawSql, params),
 		bucketSql ? ctx.pool.query<Record<string, string>>(bucketSql, bucketParams) : Promise.resolve({ rows: [] as Array<Record<string, string>> }),
 	]);
 	const out = new Map<string, Map<number, WindowCounts>>();
-	const add = (row: Record<string, string>) => {
-		const byWindow = out.get(row.target_id) ?? new Map<number, WindowCounts>();
-		plans.forEach((p, i) => {
-			if (row[`t${i}`] === undefined) return;
-			const c = byWindow.get(p.seconds) ?? { events: 0, bad: 0 };
-			c.events += Number(row[`t${i}`]);
-			c.bad += Number(row[`b${i}`]);
-			byWindow.set(p.seconds, c);
-		});
-		out.set(row.target_id, byWindow);
+	const addTo = (targetId: string, seconds: number, events: number, bad: number) => {
+		const byWindow = out.get(targetId) ?? new Map<number, WindowCounts>();
+		const c = byWindow.get(seconds) ?? { events: 0, bad: 0 };
+		c.events += events;
+		c.bad += bad;
+		byWindow.set(seconds, c);
+		out.set(targetId, byWindow);
 	};
-	raw.rows.forEach(add);
-	buckets.rows.forEach(add);
+	for (const row of raw.rows) plans.forEach((p, i) => addTo(row.target_id, p.seconds, Number(row[`t${i}`]), Number(row[`b${i}`])));
+	for (const row of buckets.rows) {
+		for (let k = Number(row.w); k < bucketed.length; k++) addTo(row.target_id, bucketed[k].seconds, Number(row.t), Number(row.b));
+	}
 	return out;
 }
 
