@@ -31,6 +31,7 @@ async function main(): Promise<void> {
 
 	await withScratchDatabase(async (url) => {
 		const pool = new Pool({ connectionString: url, max: 4 });
+		pool.on('error', () => undefined); // the scratch database is dropped with force at the end
 		try {
 			const [seedMs] = await timed(() => seedLedger(pool, rows, connectors, agents, agentRows, now));
 			const { rows: count } = await pool.query<{ n: string }>('select count(*) as n from public.ipai_connector_run');
