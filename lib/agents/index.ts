@@ -3,3 +3,4 @@ export * from './registry';
 export * from './guard';
 export * from './semantic';
 export * from './modelTools';
+export * from './mcpServer';

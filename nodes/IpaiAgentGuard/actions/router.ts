@@ -17,6 +17,7 @@ import {
 } from '../../../lib/agents';
 import { connectionOptions, LAKEHOUSE_CREDENTIAL, nodeError, openLakehouse, type LakehouseSession } from '../../shared/lakehouse';
 import { objectParameter, perItem, plain } from '../../shared/items';
+import { describeModelOp, mcpServerOp, queryModelOp } from './modelTools';
 
 type Op = (this: IExecuteFunctions, guard: AgentGuard, session: LakehouseSession, items: INodeExecutionData[]) => Promise<INodeExecutionData[]>;
 
@@ -46,6 +47,7 @@ const queryOp: Op = async function (guard, session, items) {
 			const result = await query(guard, this.getNodeParameter('agent', i) as string, this.getNodeParameter('sql', i) as string, {
 				...identity(this, i),
 				maxRows: this.getNodeParameter('maxRows', i, 100) as number,
+				tool: optional(this.getNodeParameter('checkTool', i, '') as string) ?? undefined,
 			});
 			if (this.getNodeParameter('output', i, 'single') === 'rows') {
 				for (const row of result.rows) out.push({ json: plain(row as IDataObject), pairedItem: { item: i } });
@@ -143,6 +145,9 @@ const OPERATIONS: Record<string, Op> = {
 	register: registerOp,
 	deactivate: deactivateOp,
 	list: listOp,
+	describeModel: describeModelOp,
+	queryModel: queryModelOp,
+	mcpServer: mcpServerOp,
 };
 
 /** One guard pool per execution of the node; agents' queries open their own short connections. */
