@@ -103,7 +103,7 @@ export function mcpServerWorkflow(plan: AgentToolPlan, options: McpServerOptions
 		tools.push(guardNode(`describe_${stem}`, { toolDescription: describeToolDescription(model, plan), operation: 'describeModel', model: model.datasetName }, 2 * k));
 		tools.push(guardNode(`query_${stem}`, {
 			toolDescription: queryToolDescription(model, plan), operation: 'queryModel', model: model.datasetName,
-			filters: fromAi('filters', 'JSON object of filters on declared columns, {} for none', 'string', '{}'),
+			filters: fromAi('filters', 'JSON object of filters on declared columns, empty for none', 'string', ''),
 			groupBy: fromAi('group_by', 'Comma-separated dimensions to group by, empty for none', 'string', ''),
 			measures: fromAi('measures', 'Comma-separated measures to aggregate, empty for none', 'string', ''),
 			columns: fromAi('columns', 'Comma-separated columns to return when not aggregating, empty for all', 'string', ''),

@@ -10,7 +10,7 @@ import * as path from 'path';
 import type { WorkflowJson, WorkflowNode } from './validate';
 
 export const PACKAGE_NAME = 'n8n-nodes-ipai-lakehouse';
-export const TRIGGERS = ['dispatcher', 'schedule', 'webhook', 'error', 'chat'] as const;
+export const TRIGGERS = ['dispatcher', 'schedule', 'webhook', 'error', 'chat', 'mcp'] as const;
 
 /**
  * Settings keys n8n 2.40's public API accepts on create/update (@n8n/api-types
