@@ -77,7 +77,7 @@ const fromAi = (key: string, description: string, type: 'string' | 'number', fal
 	`={{ $fromAI('${key}', '${description}', '${type}', ${typeof fallback === 'number' ? fallback : `'${fallback}'`}) }}`;
 
 /** The workflow of an agent's MCP server; deterministic for the same agent, models and options. */
-export function mcpServerWorkflow(plan: AgentToolPlan, options: McpServerOptions): Record<string, unknown> {
+export function mcpServerWorkflow(plan: AgentToolPlan, options: Partial<McpServerOptions> = {}): Record<string, unknown> {
 	const code = plan.agent.codeName;
 	const lakehouse = { ipaiLakehouseApi: { ...(options.credentialId ? { id: options.credentialId } : {}), name: options.credentialName ?? 'IPAI Lakehouse (agent guard)' } };
 	const bearer = { httpBearerAuth: { ...(options.bearerCredentialId ? { id: options.bearerCredentialId } : {}), name: options.bearerCredentialName ?? `IPAI MCP bearer: ${code}` } };

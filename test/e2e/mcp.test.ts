@@ -5,6 +5,7 @@
  * for query results is PostgreSQL itself (the same question in SQL under the same scope); the
  * budget alert goes through the SLO evaluation and delivery code to the Mattermost simulator.
  */
+import { randomBytes } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { deliverDue, runEvaluation } from '../../lib/slo';
 import { MattermostSimulator } from '../simulators/mattermost/server';
@@ -12,8 +13,9 @@ import { startMcpStack, toolJson, type McpStack } from './mcpStack';
 
 jest.setTimeout(1_500_000);
 
-const FINANCE = 'mcp_finance';
-const ITEMS = 'mcp_items';
+const tag = randomBytes(3).toString('hex');
+const FINANCE = `mcp_fin_${tag}`;
+const ITEMS = `mcp_items_${tag}`;
 const CONNECTOR = '00000000-0000-4000-8000-0000000000e1';
 const TOKEN = 'mcpe2ebottoken00000000000000';
 const CHANNEL = 'mcpe2echannel0000000000001';

@@ -43,22 +43,34 @@ export async function startMcpStack(options: McpStackOptions): Promise<McpStack>
 	const guardLogin = `ipai_guard_mcp_${tag}`;
 	const guardPassword = `pw-${randomBytes(8).toString('hex')}`;
 	const lakehouse = await createScratchDatabase('ipai_e2e_mcp');
-	await migrate({ connection: { connectionString: lakehouse.url } });
 	const pool = new Pool({ connectionString: lakehouse.url, max: 4 });
 	pool.on('error', () => undefined);
-	await pool.query(`create role ${guardLogin} login password '${guardPassword}'; grant ipai_guard to ${guardLogin}`);
-	await options.fixtures(pool);
 	const guardUrl = new URL(lakehouse.url);
 	guardUrl.username = guardLogin;
 	guardUrl.password = guardPassword;
 	const guardPool = new Pool({ connectionString: guardUrl.toString(), max: 4 });
 	guardPool.on('error', () => undefined);
 	const guard: AgentGuard = { pool: guardPool, connection: { connectionString: guardUrl.toString() } };
-	for (const agent of options.agents) await registerAgent(guardPool, agent);
-
 	const n8n = await N8nInstance.create({ env: { N8N_COMMUNITY_PACKAGES_ALLOW_TOOL_USAGE: 'true' } });
 	const servers = new Map<string, McpAgentServer>();
+	const clients: Client[] = [];
+	// Roles are cluster-wide: whatever this stack created goes, however far it got.
+	const cleanUp = async (): Promise<void> => {
+		for (const c of clients) await c.close().catch(() => undefined);
+		await n8n.dispose().catch(() => undefined);
+		await guardPool.end().catch(() => undefined);
+		const { rows } = await pool.query<{ login_name: string }>('select login_name from public.ipai_agent_credential').catch(() => ({ rows: [] as { login_name: string }[] }));
+		for (const role of [...rows.map((r) => r.login_name), guardLogin]) {
+			await pool.query(`drop owned by "${role}"; drop role if exists "${role}"`).catch(() => undefined);
+		}
+		await pool.end().catch(() => undefined);
+		await lakehouse.drop();
+	};
 	try {
+		await migrate({ connection: { connectionString: lakehouse.url } });
+		await pool.query(`create role ${guardLogin} login password '${guardPassword}'; grant ipai_guard to ${guardLogin}`);
+		await options.fixtures(pool);
+		for (const agent of options.agents) await registerAgent(guardPool, agent);
 		await n8n.installPackage(packPackage());
 		const credentials: Array<Record<string, unknown>> = [{ ...lakehouseCredential('mcpGuardLakehouse', guardUrl.toString()), name: 'IPAI Lakehouse (agent guard)' }];
 		const workflows: Array<Record<string, unknown> & { id: string }> = [];
@@ -83,11 +95,10 @@ export async function startMcpStack(options: McpStackOptions): Promise<McpStack>
 			server.setup = { ...server.setup, endpoint: server.endpoint };
 		}
 	} catch (error) {
-		await n8n.dispose();
+		await cleanUp();
 		throw error;
 	}
 
-	const clients: Client[] = [];
 	return {
 		n8n, lakehouse, pool, guard, servers,
 		async connect(codeName: string, token?: string): Promise<Client> {
@@ -100,17 +111,7 @@ export async function startMcpStack(options: McpStackOptions): Promise<McpStack>
 			clients.push(client);
 			return client;
 		},
-		async dispose(): Promise<void> {
-			for (const c of clients) await c.close().catch(() => undefined);
-			await n8n.dispose();
-			await guardPool.end();
-			const { rows } = await pool.query<{ login_name: string }>('select login_name from public.ipai_agent_credential').catch(() => ({ rows: [] as { login_name: string }[] }));
-			for (const role of [...rows.map((r) => r.login_name), guardLogin]) {
-				await pool.query(`drop owned by "${role}"; drop role if exists "${role}"`).catch(() => undefined);
-			}
-			await pool.end();
-			await lakehouse.drop();
-		},
+		dispose: cleanUp,
 	};
 }
 

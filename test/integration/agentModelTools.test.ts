@@ -20,6 +20,9 @@ import {
 	registerAgent,
 	type AgentGuard,
 } from '../../lib/agents';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mcpServerSetup, mcpServerWorkflow, type Agent } from '../../lib/agents';
 import { useScratchDatabase } from '../helpers/database';
 
 jest.setTimeout(180_000);
@@ -243,5 +246,32 @@ describe('model-bound agent tools', () => {
 		expect(refused.budget).toMatchObject({ kind: 'daily_cost', limit: 0.03, used: 0.03 });
 		const runs = await runsOf(ITEMS);
 		expect(runs.map((r) => r.status)).toEqual(['success', 'success', 'success', 'refused']);
+	});
+
+	it('MCP Server Setup prints the endpoint, the client configuration and the workflow: two tools per model, free SQL only when allowed', async () => {
+		const pnl = mcpServerSetup(await agentToolPlan(guard, PNL), { baseUrl: 'https://n8n.example.com/' });
+		expect(pnl).toMatchObject({
+			endpoint: `https://n8n.example.com/mcp/ipai-agent-${PNL.replace(/_/g, '-')}`, transport: 'streamable-http',
+			tools: ['describe_finance_profit_and_loss', 'query_finance_profit_and_loss'], models: [PNL_MODEL],
+		});
+		const server = Object.values((pnl.clientConfig as { mcpServers: Record<string, { url: string; headers: Record<string, string> }> }).mcpServers)[0];
+		expect(server).toMatchObject({ url: pnl.endpoint, headers: { Authorization: expect.stringMatching(/^Bearer </) } });
+		const workflow = pnl.workflow as { nodes: Array<{ name: string; type: string; parameters: Record<string, unknown>; credentials?: Record<string, unknown> }>; connections: Record<string, unknown> };
+		expect(workflow.nodes[0]).toMatchObject({ type: '@n8n/n8n-nodes-langchain.mcpTrigger', parameters: { authentication: 'bearerAuth' }, credentials: { httpBearerAuth: { name: `IPAI MCP bearer: ${PNL}` } } });
+		for (const node of workflow.nodes.slice(1)) {
+			// The agent is fixed in the workflow; only query arguments come from the client.
+			expect(node.parameters.agent).toBe(PNL);
+			expect(JSON.stringify(node.parameters)).not.toMatch(/\$fromAI\('(agent|model|sql)'/);
+			expect(workflow.connections[node.name]).toEqual({ ai_tool: [[{ node: 'MCP Server Trigger', type: 'ai_tool', index: 0 }]] });
+		}
+		const items = mcpServerSetup(await agentToolPlan(guard, ITEMS), { baseUrl: 'http://localhost:5678' });
+		expect(items.tools).toEqual(['describe_finance_open_items', 'query_finance_open_items', 'lakehouse_sql']);
+	});
+
+	it('the shipped agent-mcp-server template is what MCP Server Setup generates for finance_analyst over ipai_gold_erp', async () => {
+		const agent = { codeName: 'finance_analyst', allowedSchemas: ['ipai_gold_erp'], allowedTools: [], allowedOperations: ['read'], isActive: true, config: {} } as unknown as Agent;
+		const generated = mcpServerWorkflow({ agent, models: await agentModels(db.pool, agent), freeSql: false }, {});
+		const shipped = JSON.parse(readFileSync(join(__dirname, '..', '..', 'workflows', 'agent-mcp-server.json'), 'utf8')) as Record<string, unknown>;
+		expect({ ...shipped, id: generated.id, name: generated.name }).toEqual(generated);
 	});
 });
