@@ -8,6 +8,7 @@
  * query's ($fromAI), so no call can act as another agent. Whoever holds the bearer token of this
  * workflow's trigger acts as this agent: one credential per agent.
  */
+import { createHash } from 'node:crypto';
 import { companyScope, FREE_SQL_TOOL, type AgentToolPlan } from './modelTools';
 import { modelToolStem, type SemanticModel } from './semantic';
 
@@ -35,6 +36,12 @@ export function mcpPath(codeName: string): string {
 export function mcpWorkflowId(codeName: string): string {
 	// n8n workflow ids are at most 21 characters.
 	return `ipaiMcp${codeName.replace(/[^a-z0-9]/g, '')}`.slice(0, 21);
+}
+
+/** A stable UUID-shaped id for a node of an agent's workflow (the same agent and node give the same id). */
+function stableId(...parts: string[]): string {
+	const h = createHash('sha256').update(parts.join('\u0000')).digest('hex');
+	return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 const SESSION = "={{ $json.headers?.['mcp-session-id'] ?? '' }}";
@@ -82,8 +89,8 @@ export function mcpServerWorkflow(plan: AgentToolPlan, options: Partial<McpServe
 	const lakehouse = { ipaiLakehouseApi: { ...(options.credentialId ? { id: options.credentialId } : {}), name: options.credentialName ?? 'IPAI Lakehouse (agent guard)' } };
 	const bearer = { httpBearerAuth: { ...(options.bearerCredentialId ? { id: options.bearerCredentialId } : {}), name: options.bearerCredentialName ?? `IPAI MCP bearer: ${code}` } };
 	const trigger: WorkflowNode = {
-		id: `mcp-${code}-trigger`, name: 'MCP Server Trigger', type: MCP_TRIGGER_TYPE, typeVersion: MCP_TRIGGER_VERSION, position: [0, 0],
-		webhookId: `ipai-mcp-${code}`,
+		id: stableId(code, 'trigger'), name: 'MCP Server Trigger', type: MCP_TRIGGER_TYPE, typeVersion: MCP_TRIGGER_VERSION, position: [0, 0],
+		webhookId: stableId(code, 'webhook'),
 		parameters: {
 			authentication: 'bearerAuth',
 			path: mcpPath(code),
@@ -93,7 +100,7 @@ export function mcpServerWorkflow(plan: AgentToolPlan, options: Partial<McpServe
 	};
 	const tools: WorkflowNode[] = [];
 	const guardNode = (name: string, parameters: Record<string, unknown>, index: number): WorkflowNode => ({
-		id: `mcp-${code}-${index}`, name, type: `${PACKAGE_NAME}.ipaiAgentGuardTool`, typeVersion: 1,
+		id: stableId(code, name), name, type: `${PACKAGE_NAME}.ipaiAgentGuardTool`, typeVersion: 1,
 		position: [200 * (index % 6), 240 + 200 * Math.floor(index / 6)],
 		parameters: { descriptionType: 'manual', ...parameters, agent: code, sessionId: SESSION, channel: 'mcp' },
 		credentials: lakehouse,
