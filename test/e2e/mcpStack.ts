@@ -93,6 +93,7 @@ export async function startMcpStack(options: McpStackOptions): Promise<McpStack>
 		for (const server of servers.values()) {
 			server.endpoint = server.endpoint.replace('http://127.0.0.1:1', n8n.baseUrl);
 			server.setup = { ...server.setup, endpoint: server.endpoint };
+			await waitRegistered(server.endpoint);
 		}
 	} catch (error) {
 		await cleanUp();
@@ -113,6 +114,21 @@ export async function startMcpStack(options: McpStackOptions): Promise<McpStack>
 		},
 		dispose: cleanUp,
 	};
+}
+
+/**
+ * Activation returns before n8n has registered the trigger's webhook: until then the endpoint
+ * answers 404; once registered, a call without a token is refused (401/403) before any tool runs.
+ */
+async function waitRegistered(endpoint: string, timeoutMs = 60_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).catch(() => undefined);
+		await res?.arrayBuffer();
+		if (res && res.status !== 404) return;
+		if (Date.now() > deadline) throw new Error(`MCP endpoint ${endpoint} not registered after ${timeoutMs} ms`);
+		await new Promise((resolve) => setTimeout(resolve, 200));
+	}
 }
 
 /** The JSON a tool answered (n8n returns the tool node's output as text content). */
