@@ -45,7 +45,9 @@ export type RefusalCode =
 	| 'not_recorded'
 	| 'run_cost_budget'
 	| 'daily_cost_budget'
-	| 'daily_latency_budget';
+	| 'daily_latency_budget'
+	| 'model_not_allowed'
+	| 'invalid_arguments';
 
 export class AgentRefusedError extends Error {
 	constructor(readonly code: RefusalCode, reason: string, readonly runId: string | null, readonly budget?: BudgetFacts) {
@@ -333,8 +335,13 @@ export interface AuthorizeResult {
 	reservationId?: string | null;
 }
 
+/** What one query of the agent costs against its budgets (config.query_cost_usd, default 0). */
+export function queryCostUsd(agent: Agent): number {
+	return numberOr(agent.config.query_cost_usd) ?? 0;
+}
+
 /** A refused call, recorded as a `refused` run; budget refusals carry what the budget said. */
-async function recordRefusal(
+export async function recordRefusal(
 	guard: AgentGuard,
 	agent: Agent | undefined,
 	codeName: string,
@@ -495,6 +502,8 @@ export async function logRun(guard: AgentGuard, codeName: string, input: LogRunI
 export interface QueryOptions extends CallContext {
 	/** At most this many rows come back (default: the agent's config.max_rows, else 1000). */
 	maxRows?: number;
+	/** The tool the call came through (e.g. the MCP free-SQL tool): checked against the agent's allowed tools. */
+	tool?: string;
 }
 
 export interface QueryResult {
@@ -535,7 +544,7 @@ export async function query(guard: AgentGuard, codeName: string, sql: string, op
 	const shown = storable(text.length > 2000 ? `${text.slice(0, 2000)}…` : text);
 	const unstorable = storable(text).replaced;
 	const inputSummary: Record<string, unknown> = {
-		tool: 'query',
+		tool: options.tool ?? 'query',
 		sql: shown.text,
 		sql_sha256: createHash('sha256').update(text).digest('hex'),
 		...(unstorable ? { sql_unstorable_characters_replaced: unstorable } : {}),
@@ -545,7 +554,7 @@ export async function query(guard: AgentGuard, codeName: string, sql: string, op
 		const runId = await recordRefusal(guard, agent, codeName, ctx, startedAt, inputSummary, r);
 		throw new AgentRefusedError(r.code, r.reason, runId, r.budget);
 	};
-	const decision = decide(agent, codeName, { operation: 'read' });
+	const decision = decide(agent, codeName, { operation: 'read', tool: options.tool ?? null });
 	if (!decision.allowed) return refuse(decision);
 	const keyword = leadingKeyword(text);
 	if (!QUERY_START.test(keyword)) {
@@ -558,18 +567,39 @@ export async function query(guard: AgentGuard, codeName: string, sql: string, op
 		// PostgreSQL's protocol ends a query at NUL: what ran would not be what was asked.
 		return refuse({ code: 'not_a_query', reason: `Agent "${codeName}"'s query text contains a NUL character (U+0000), which PostgreSQL cannot receive; remove it` });
 	}
+	return runAsAgent(guard, agent!, { text: `select * from (\n${text}\n) as agent_query`, values: [] }, inputSummary, ctx, options.maxRows, refuse, startedAt);
+}
+
+/**
+ * Runs one compiled read-only statement as the agent's own login: login-settings check, daily
+ * reservation, the run opened before it runs and closed with its outcome. `statement.text` is a
+ * query whose rows are capped here by one more bind parameter; the caller has decided the call is
+ * allowed (and records refusals through `refuse`).
+ */
+export async function runAsAgent(
+	guard: AgentGuard,
+	agent: Agent,
+	statement: { text: string; values: unknown[] },
+	inputSummary: Record<string, unknown>,
+	ctx: CallContext,
+	requestedRows: number | undefined,
+	refuse: (r: { code: RefusalCode; reason: string; budget?: BudgetFacts }) => Promise<never>,
+	startedAt: Date = new Date(),
+): Promise<QueryResult> {
+	const codeName = agent.codeName;
 	const tampered = await loginSettingsRefusal(guard, agent!);
 	if (tampered) return refuse(tampered);
 	const { id: agentId, loginName } = agent!;
 	const configured = numberOr(agent!.config.max_rows);
-	const maxRows = Math.max(1, Math.min(MAX_ROWS_LIMIT, Math.floor(options.maxRows ?? configured ?? DEFAULT_MAX_ROWS), configured ?? MAX_ROWS_LIMIT));
+	const maxRows = Math.max(1, Math.min(MAX_ROWS_LIMIT, Math.floor(requestedRows ?? configured ?? DEFAULT_MAX_ROWS), configured ?? MAX_ROWS_LIMIT));
 	const runBudgetMs = agent!.latencyBudgetMs ?? DEFAULT_LATENCY_BUDGET_MS;
+	const callCost = queryCostUsd(agent);
 	// A query reserves its worst case, its statement timeout, against the daily budgets; when less
 	// than that is left of the day's latency budget, the timeout shrinks to what is left.
 	let budgetMs = runBudgetMs;
 	let reservationId: string | null = null;
 	if (hasDailyBudget(agent!)) {
-		const held = await reserve(guard.pool, agent!, { costUsd: 0, latencyMs: runBudgetMs, fitLatency: true, purpose: 'query', ttlSeconds: Math.ceil(runBudgetMs / 1000) + 120 });
+		const held = await reserve(guard.pool, agent!, { costUsd: callCost, latencyMs: runBudgetMs, fitLatency: true, purpose: 'query', ttlSeconds: Math.ceil(runBudgetMs / 1000) + 120 });
 		if (!held.reserved) return refuse(held);
 		reservationId = held.id;
 		budgetMs = Math.max(1, Math.min(runBudgetMs, held.latencyMs));
@@ -630,8 +660,8 @@ export async function query(guard: AgentGuard, codeName: string, sql: string, op
 		// One statement through the extended protocol (queryMode), as a sub-query: anything that is
 		// not a query fails to parse, and the cap applies to whatever the text returns.
 		const result = await client.query({
-			text: `select * from (\n${text}\n) as agent_query limit $1`,
-			values: [maxRows + 1],
+			text: `${statement.text}\nlimit $${statement.values.length + 1}`,
+			values: [...statement.values, maxRows + 1],
 			queryMode: 'extended',
 		} as never);
 		rows = (result as unknown as { rows: Record<string, unknown>[] }).rows;
@@ -658,7 +688,7 @@ export async function query(guard: AgentGuard, codeName: string, sql: string, op
 				? [{ kind: 'daily_latency', limit: numberOr(agent!.config.daily_latency_budget_ms) ?? budgetMs, used: (numberOr(agent!.config.daily_latency_budget_ms) ?? budgetMs) - budgetMs + latencyMs }]
 				: [{ kind: 'run_latency', limit: budgetMs, used: latencyMs }];
 		await closeRun(guard.pool, runId, agentId, ctx, {
-			status: 'failed', startedAt, endedAt, inputSummary, latencyMs, costUsd: 0, errorMessage: message,
+			status: 'failed', startedAt, endedAt, inputSummary, latencyMs, costUsd: callCost, errorMessage: message,
 			metadata: { sqlstate: code ?? null, ...budgetMetadata(over) },
 		}, reservationId);
 		const error = new Error(`Agent "${codeName}" query failed: ${message}`) as Error & { code?: string; runId?: string };
@@ -669,7 +699,7 @@ export async function query(guard: AgentGuard, codeName: string, sql: string, op
 	const truncated = rows.length > maxRows;
 	if (truncated) rows = rows.slice(0, maxRows);
 	await closeRun(guard.pool, runId, agentId, ctx, {
-		status: 'success', startedAt, endedAt, inputSummary, latencyMs, costUsd: 0,
+		status: 'success', startedAt, endedAt, inputSummary, latencyMs, costUsd: callCost,
 		outputSummary: { rows: rows.length, truncated, columns },
 		metadata: { max_rows: maxRows },
 	}, reservationId);

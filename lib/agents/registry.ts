@@ -45,7 +45,9 @@ export interface AgentInput {
 	latencyBudgetMs?: number | null;
 	/**
 	 * Budget knobs beyond the PRD's two columns: max_run_cost_usd (per run), daily_latency_budget_ms
-	 * (total per UTC day), max_rows (row cap of a query, default 1000, at most 10000).
+	 * (total per UTC day), max_rows (row cap of a query, default 1000, at most 10000), query_cost_usd
+	 * (what each query costs against the cost budgets), company_ids (the only companies whose rows
+	 * the agent's login can read, enforced by row-level security).
 	 */
 	config?: Record<string, unknown>;
 }
@@ -81,9 +83,15 @@ function validate(input: AgentInput, creating: boolean): void {
 	}
 	const config = input.config ?? {};
 	if (typeof config !== 'object' || Array.isArray(config)) throw new AgentRegistryError('The agent config must be a JSON object');
-	for (const key of ['max_run_cost_usd', 'daily_latency_budget_ms', 'max_rows']) {
+	for (const key of ['max_run_cost_usd', 'daily_latency_budget_ms', 'max_rows', 'query_cost_usd']) {
 		const v = config[key];
 		if (v !== undefined && v !== null && !(typeof v === 'number' && v >= 0)) throw new AgentRegistryError(`config.${key} must be a number ≥ 0`);
+	}
+	if (config.company_ids !== undefined && config.company_ids !== null) {
+		const ids = config.company_ids;
+		if (!Array.isArray(ids) || !ids.every((id) => (typeof id === 'number' && Number.isInteger(id)) || (typeof id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(id)))) {
+			throw new AgentRegistryError('config.company_ids must be a list of company ids (whole numbers or short ids); the agent then reads only those companies\' rows');
+		}
 	}
 	if (typeof config.max_rows === 'number' && config.max_rows > MAX_ROWS_LIMIT) throw new AgentRegistryError(`config.max_rows is at most ${MAX_ROWS_LIMIT}`);
 }

@@ -11,7 +11,7 @@ import type { WorkflowJson, WorkflowNode } from './validate';
 import { isSecretKeyName } from '../lakehouse/secrets';
 
 export const PACKAGE_NAME = 'n8n-nodes-ipai-lakehouse';
-export const TRIGGERS = ['dispatcher', 'schedule', 'webhook', 'error', 'chat'] as const;
+export const TRIGGERS = ['dispatcher', 'schedule', 'webhook', 'error', 'chat', 'mcp'] as const;
 
 /**
  * Settings keys n8n 2.40's public API accepts on create/update (@n8n/api-types

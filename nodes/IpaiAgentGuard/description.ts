@@ -10,7 +10,7 @@ const agentField: INodeProperties = {
 	required: true,
 	placeholder: 'finance_analyst',
 	description: 'The registered agent (ipai_agent.code_name) acting; its database login runs the query',
-	displayOptions: show(['query', 'authorize', 'log', 'register', 'update', 'deactivate']),
+	displayOptions: show(['query', 'authorize', 'log', 'register', 'update', 'deactivate', 'describeModel', 'queryModel', 'mcpServer']),
 };
 
 const identityFields: INodeProperties[] = [
@@ -28,8 +28,8 @@ const identityFields: INodeProperties[] = [
 		name: 'sessionId',
 		type: 'string',
 		default: '',
-		description: 'The chat or agent session, recorded with the run',
-		displayOptions: show(['query', 'authorize', 'log']),
+		description: 'The chat or agent session (for MCP the session header), recorded with the run',
+		displayOptions: show(['query', 'authorize', 'log', 'describeModel', 'queryModel']),
 	},
 ];
 
@@ -42,9 +42,12 @@ export const properties: INodeProperties[] = [
 		options: [
 			{ name: 'Authorize', value: 'authorize', action: 'Authorize a tool call', description: 'Check an agent may use a tool on a schema for an operation within its budgets' },
 			{ name: 'Deactivate', value: 'deactivate', action: 'Deactivate an agent', description: 'Refuse every further call of the agent and disable its database login' },
+			{ name: 'Describe Model', value: 'describeModel', action: 'Describe a semantic model for an agent', description: 'The meaning, grain, dimensions, measures and typed columns of one of the agent\'s semantic models' },
 			{ name: 'List Agents', value: 'list', action: 'List agents', description: 'List the registered agents' },
 			{ name: 'Log', value: 'log', action: 'Log an agent run', description: 'Record an external tool call with its cost, tokens and latency' },
+			{ name: 'MCP Server Setup', value: 'mcpServer', action: 'Print an agent s MCP server setup', description: 'The agent\'s MCP endpoint, the client configuration to paste into an MCP client, and the MCP server workflow to import' },
 			{ name: 'Query', value: 'query', action: 'Run a read only query for an agent', description: 'Run one read-only SQL query as the agent, within its allowed schemas, row cap and latency budget' },
+			{ name: 'Query Model', value: 'queryModel', action: 'Query a semantic model for an agent', description: 'Typed filters, group-by over declared dimensions with declared measures, order and limit on one of the agent\'s models; compiled to SQL with bind parameters' },
 			{ name: 'Register or Update', value: 'register', action: 'Register or update an agent', description: 'Create the agent (or change it) and sync its database grants' },
 		],
 		default: 'query',
@@ -70,6 +73,34 @@ export const properties: INodeProperties[] = [
 		description: 'Max number of rows to return (never more than the agent\'s own cap)',
 		displayOptions: show(['query']),
 	},
+	{
+		displayName: 'Tool Name to Check',
+		name: 'checkTool',
+		type: 'string',
+		default: '',
+		placeholder: 'lakehouse_query',
+		description: 'When set, the agent\'s allowed tools must include it (the MCP free-SQL tool sets lakehouse_query)',
+		displayOptions: show(['query']),
+	},
+	{
+		displayName: 'Model',
+		name: 'model',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'finance.profit_and_loss',
+		description: 'The semantic model (ipai_semantic_model.dataset_name); it must be inside the agent\'s allowed schemas',
+		displayOptions: show(['describeModel', 'queryModel']),
+	},
+	{ displayName: 'Filters', name: 'filters', type: 'string', default: '{}', placeholder: '{"company_id": 1, "month": {"gte": "2026-01-01"}}', description: 'JSON object: column → value, [values] or {operator: value}; operators eq, ne, lt, lte, gt, gte, in, not_in, between, contains, starts_with, is_null', displayOptions: show(['queryModel']) },
+	{ displayName: 'Group By', name: 'groupBy', type: 'string', default: '', placeholder: 'month, account_group', description: 'Comma-separated declared dimensions', displayOptions: show(['queryModel']) },
+	{ displayName: 'Measures', name: 'measures', type: 'string', default: '', placeholder: 'amount', description: 'Comma-separated declared measures, aggregated with their declared aggregate', displayOptions: show(['queryModel']) },
+	{ displayName: 'Columns', name: 'columns', type: 'string', default: '', description: 'Comma-separated columns to return when nothing is aggregated (empty: all declared columns)', displayOptions: show(['queryModel']) },
+	{ displayName: 'Order By', name: 'orderBy', type: 'string', default: '', placeholder: 'month desc, account_group', displayOptions: show(['queryModel']) },
+	{ displayName: 'Limit', name: 'limit', type: 'number', typeOptions: { minValue: 1 }, default: 50, description: 'Max number of results to return', displayOptions: show(['queryModel']) },
+	{ displayName: 'Channel', name: 'channel', type: 'string', default: 'n8n', description: 'Where the call came from (mcp, n8n, …), recorded with the run', displayOptions: show(['describeModel', 'queryModel']) },
+	{ displayName: 'N8n Base URL', name: 'n8nBaseUrl', type: 'string', default: '', required: true, placeholder: 'https://n8n.example.com', description: 'Where MCP clients reach this n8n', displayOptions: show(['mcpServer']) },
+	{ displayName: 'Lakehouse Credential Name', name: 'lakehouseCredentialName', type: 'string', default: 'IPAI Lakehouse (agent guard)', description: 'The n8n credential the generated tool nodes use (a guard login)', displayOptions: show(['mcpServer']) },
 	{
 		displayName: 'Output',
 		name: 'output',

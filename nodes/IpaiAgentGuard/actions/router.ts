@@ -18,6 +18,7 @@ import {
 import { connectionOptions, LAKEHOUSE_CREDENTIAL, nodeError, openLakehouse, type LakehouseSession } from '../../shared/lakehouse';
 import { objectParameter, perItem, plain } from '../../shared/items';
 import { logAgentCall } from '../../shared/log';
+import { describeModelOp, mcpServerOp, queryModelOp } from './modelTools';
 
 type Op = (this: IExecuteFunctions, guard: AgentGuard, session: LakehouseSession, items: INodeExecutionData[]) => Promise<INodeExecutionData[]>;
 
@@ -40,6 +41,19 @@ function refusal(error: unknown): IDataObject | undefined {
 	return undefined;
 }
 
+/**
+ * A query that ran as the agent and was stopped for a privilege is outside the agent's scope,
+ * not a missing grant of the n8n login (the hint nodeError gives for 42501).
+ */
+function agentQueryError(fn: IExecuteFunctions, error: unknown, i: number, session: LakehouseSession): NodeOperationError {
+	const e = nodeError(fn.getNode(), error, i, session.secrets);
+	const ranAsAgent = typeof (error as { runId?: unknown })?.runId === 'string';
+	if (ranAsAgent && (error as { code?: string }).code === '42501') {
+		e.description = 'Outside the agent\'s scope: its own database login holds no privilege there (ipai_agent.allowed_schemas decides what it may read).';
+	}
+	return e;
+}
+
 const queryOp: Op = async function (guard, session, items) {
 	const out: INodeExecutionData[] = [];
 	for (let i = 0; i < items.length; i++) {
@@ -47,6 +61,7 @@ const queryOp: Op = async function (guard, session, items) {
 			const result = await query(guard, this.getNodeParameter('agent', i) as string, this.getNodeParameter('sql', i) as string, {
 				...identity(this, i),
 				maxRows: this.getNodeParameter('maxRows', i, 100) as number,
+				tool: optional(this.getNodeParameter('checkTool', i, '') as string) ?? undefined,
 			});
 			await logAgentCall(this, session.pool, result.runId, session.secrets);
 			if (this.getNodeParameter('output', i, 'single') === 'rows') {
@@ -61,7 +76,7 @@ const queryOp: Op = async function (guard, session, items) {
 				out.push({ json: refused, pairedItem: { item: i } });
 				continue;
 			}
-			const e = refused ? new NodeOperationError(this.getNode(), String(refused.reason), { itemIndex: i }) : nodeError(this.getNode(), error, i, session.secrets);
+			const e = refused ? new NodeOperationError(this.getNode(), String(refused.reason), { itemIndex: i }) : agentQueryError(this, error, i, session);
 			if (this.continueOnFail()) {
 				out.push({ json: { error: e.message }, pairedItem: { item: i } });
 				continue;
@@ -148,6 +163,9 @@ const OPERATIONS: Record<string, Op> = {
 	register: registerOp,
 	deactivate: deactivateOp,
 	list: listOp,
+	describeModel: describeModelOp,
+	queryModel: queryModelOp,
+	mcpServer: mcpServerOp,
 };
 
 /** One guard pool per execution of the node; agents' queries open their own short connections. */
