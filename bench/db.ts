@@ -43,6 +43,7 @@ function p95(values: number[]): number {
 
 async function cdcLag(lakehouseUrl: string, port: number, sourceUrl: string): Promise<number> {
 	const pool = new Pool({ connectionString: lakehouseUrl, max: 6 });
+	pool.on('error', () => undefined);
 	const writer = new Client({ connectionString: sourceUrl });
 	await writer.connect();
 	await writer.query(`create table churn (id int primary key, v int, note text); insert into churn select g, g, 'n' from generate_series(1, 10000) g`);
