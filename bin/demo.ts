@@ -10,7 +10,7 @@
  *   3. n8n 2.x installed outside the repo (first time: a few minutes), this package packed and
  *      installed as users install community packages, the credentials the templates expect, and
  *      the templates imported with `npm run workflows:import`;
- *   4. three connector rows (Odoo finance, GitHub DevOps, S3 files), run by the dispatcher at its
+ *   4. four connector rows (Odoo finance, GitHub DevOps, S3 files, a PostgreSQL database), run by the dispatcher at its
  *      next tick, with progress lines from the run ledger while they sync; a file upload and a
  *      GitHub webhook delivery; the transforms refresh; a broken Odoo run through "run now" to show
  *      the error workflow; SLO alerting;
@@ -113,6 +113,13 @@ async function seedSources(stack: TemplateStack): Promise<void> {
 async function addConnectors(stack: TemplateStack): Promise<void> {
 	await stack.addConnector('odoo', 'odoo-finance', {}, '0 */6 * * *');
 	await stack.addConnector('github', 'devops', { repositories: ['acme/ledger-app'] }, '30 */6 * * *');
+	// A PostgreSQL source: a small shop schema on the demo's own server, synced by the db-sync template.
+	await stack.pool.query(
+		`create schema if not exists demo_shop;
+		 create table if not exists demo_shop.orders (id int primary key, customer text, amount numeric(12,2), updated_at timestamptz not null default now());
+		 insert into demo_shop.orders select g, 'customer ' || (g % 40), g * 3.25, now() - (g || ' minutes')::interval from generate_series(1, 500) g on conflict do nothing`,
+	);
+	await stack.addConnector('db', 'shop-db', { engine: 'postgres', tables: [{ table: 'demo_shop.orders', mode: 'incremental', cursor: ['updated_at'], lookbackSeconds: 300 }] }, '15 * * * *');
 	await stack.addConnector('file', 'airports-export', { bucket: 'exports', prefix: 'exports/', glob: '*.csv', table: 'airports', keyColumns: 'iata' }, '0 2 * * *');
 }
 
@@ -204,10 +211,10 @@ async function main(): Promise<void> {
 		await stack.activate('ipaiGitHubEvents');
 		await stack.n8n.waitForWebhook('ipai/run-connector');
 		await seedSources(stack);
-		const connectors = ['odoo-finance', 'devops', 'airports-export'];
+		const connectors = ['odoo-finance', 'devops', 'airports-export', 'shop-db'];
 		const added = new Date();
 		await addConnectors(stack);
-		say('Added three connector rows (Odoo finance, GitHub DevOps, S3 files); the dispatcher runs them at its next tick (every minute):');
+		say('Added four connector rows (Odoo finance, GitHub DevOps, S3 files, a PostgreSQL shop database); the dispatcher runs them at its next tick (every minute):');
 		await followRuns(stack, connectors, added);
 
 		const form = new FormData();

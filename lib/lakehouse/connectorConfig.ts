@@ -11,7 +11,7 @@
  */
 const blank = (text: string) => text.replace(/[ \t\n\r]/g, '') === '';
 
-export type FieldKind = 'string' | 'string[]' | 'enum';
+export type FieldKind = 'string' | 'string[]' | 'enum' | 'dbTables';
 
 export interface FieldRule {
 	field: string;
@@ -49,7 +49,45 @@ export const CONNECTOR_CONFIG_RULES: Readonly<Record<string, readonly FieldRule[
 		{ field: 'keyColumns', kind: 'string', about: 'comma-separated key columns to merge on' },
 		{ field: 'onBadRow', kind: 'enum', values: ['fail', 'skip'], about: 'fail or skip' },
 	],
+	db: [
+		{ field: 'engine', kind: 'enum', required: true, values: ['postgres', 'mysql'], about: 'the source database engine' },
+		{ field: 'tables', kind: 'dbTables', required: true, about: 'tables to sync, each {table, mode, key?, cursor?, lookbackSeconds?}' },
+		{ field: 'schema', kind: 'string', about: 'the bronze schema' },
+		{ field: 'slot', kind: 'string', about: 'the replication slot of cdc tables' },
+		{ field: 'publication', kind: 'string', about: 'the publication of cdc tables' },
+	],
 };
+
+/** The sync modes of a database table (config.tables[].mode). */
+export const DB_TABLE_MODES = ['full', 'incremental', 'cdc', 'fdw'] as const;
+
+/**
+ * Problems of one element of a db connector's config.tables (mirrored by
+ * ipai_meta.db_table_config_problems, migration 20261202010000).
+ */
+export function dbTableProblems(element: unknown, index: number, engine: unknown): string[] {
+	const at = `config.tables[${index}]`;
+	if (element === null || typeof element !== 'object' || Array.isArray(element)) return [`${at} must be an object`];
+	const t = element as Record<string, unknown>;
+	const problems: string[] = [];
+	const isString = (v: unknown) => typeof v === 'string' && !blank(v);
+	const isNames = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every(isString);
+	const missing = (v: unknown) => v === undefined || v === null;
+	if (missing(t.table)) problems.push(`${at}.table is missing (the source table, as schema.table or table)`);
+	else if (!isString(t.table)) problems.push(`${at}.table must be a non-empty string (the source table, as schema.table or table)`);
+	if (missing(t.mode)) problems.push(`${at}.mode is missing (one of ${DB_TABLE_MODES.join(', ')})`);
+	else if (typeof t.mode !== 'string' || !(DB_TABLE_MODES as readonly string[]).includes(t.mode)) problems.push(`${at}.mode must be one of ${DB_TABLE_MODES.join(', ')}`);
+	else if (t.mode === 'fdw' && engine !== 'postgres') problems.push(`${at}.mode fdw needs engine postgres`);
+	for (const field of ['key', 'cursor']) {
+		if (!missing(t[field]) && !isNames(t[field])) problems.push(`${at}.${field} must be a non-empty list of column names`);
+	}
+	if (t.mode === 'incremental' && missing(t.cursor)) problems.push(`${at}.cursor is missing (the cursor column(s) of an incremental table)`);
+	for (const field of ['lookbackSeconds', 'deleteScanHours']) {
+		if (!missing(t[field]) && !(typeof t[field] === 'number' && (t[field] as number) >= 0)) problems.push(`${at}.${field} must be a number of at least 0`);
+	}
+	if (!missing(t.target) && !isString(t.target)) problems.push(`${at}.target must be a non-empty string (the bronze table name)`);
+	return problems;
+}
 
 /** The connector types the package ships a pipeline for. */
 export const BUILT_IN_TYPES = Object.keys(CONNECTOR_CONFIG_RULES);
@@ -70,6 +108,9 @@ export function connectorConfigProblems(connectorType: string, config: unknown):
 		}
 		if (rule.kind === 'string') {
 			if (typeof value !== 'string' || blank(value)) problems.push(`config.${rule.field} must be a non-empty string (${rule.about})`);
+		} else if (rule.kind === 'dbTables') {
+			if (!Array.isArray(value) || value.length === 0) problems.push(`config.${rule.field} must be a non-empty list of ${rule.about}`);
+			else value.forEach((element, i) => problems.push(...dbTableProblems(element, i, values.engine)));
 		} else if (rule.kind === 'enum') {
 			if (typeof value !== 'string' || !rule.values!.includes(value)) problems.push(`config.${rule.field} must be one of ${rule.values!.join(', ')}`);
 		} else {

@@ -134,6 +134,8 @@ export async function startTemplateStack(options: TemplateStackOptions): Promise
 				id: 'credGitHub00001', name: 'IPAI GitHub', type: 'ipaiGitHubApi',
 				data: { authType: 'token', accessToken: GITHUB_TOKEN, baseUrl: github.url, webhookSecret: githubWebhookSecret },
 			},
+			// A PostgreSQL source for the db-sync template: the lakehouse's own server (the demo seeds a source schema there).
+			{ id: 'credPgSource001', name: 'IPAI PostgreSQL Source', type: 'ipaiPostgresSourceApi', data: postgresSourceCredential(lakehouse.url) },
 			{ id: 'credMattermost1', name: 'IPAI Mattermost', type: 'ipaiMattermostApi', data: { mode: 'bot', serverUrl: mattermost.url, accessToken: BOT_TOKEN, channelId: CHANNEL } },
 			{
 				id: 'credS300000001', name: 'IPAI S3', type: 'ipaiS3Api',
@@ -244,4 +246,17 @@ export async function putObject(stack: TemplateStack, key: string, body: string 
 /** The runs of one connector, oldest first. */
 export async function runsOf(pool: Pool, name: string): Promise<RunRow[]> {
 	return (await listRuns(pool, { connectorName: name, limit: 10_000 })).reverse();
+}
+
+/** The IPAI PostgreSQL Source credential's fields for a postgres:// URL. */
+export function postgresSourceCredential(url: string): Record<string, unknown> {
+	const parsed = new URL(url);
+	return {
+		host: parsed.hostname,
+		port: Number(parsed.port || 5432),
+		database: decodeURIComponent(parsed.pathname.slice(1)) || 'postgres',
+		user: decodeURIComponent(parsed.username) || 'postgres',
+		password: decodeURIComponent(parsed.password),
+		ssl: 'disable',
+	};
 }

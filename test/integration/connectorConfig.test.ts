@@ -50,3 +50,53 @@ it('names every problem of a config at once, so one fix is enough', () => {
 	expect(connectorConfigProblems('odoo', {})).toEqual([]);
 	expect(connectorConfigProblems('file', [])).toEqual(['config must be a JSON object']);
 });
+
+describe('db connectors (config.tables)', () => {
+	const name = fc.oneof(fc.constantFrom('', ' ', 'id', 'updated_at', 'public.orders'), fc.string({ maxLength: 4 }));
+	const tableValue = fc.oneof(
+		name,
+		fc.constant(null),
+		fc.integer({ min: -5, max: 5 }),
+		fc.constantFrom('full', 'incremental', 'cdc', 'fdw', 'Full'),
+		fc.array(fc.oneof(name, fc.integer()), { maxLength: 2 }),
+	);
+	const table = fc.oneof(
+		fc.dictionary(fc.constantFrom('table', 'mode', 'key', 'cursor', 'lookbackSeconds', 'deleteScanHours', 'target', 'note'), tableValue, { maxKeys: 5 }),
+		fc.constant(null),
+		fc.constant('orders'),
+	);
+	const dbConfig = fc.record(
+		{
+			engine: fc.constantFrom('postgres', 'mysql', 'oracle', null),
+			tables: fc.oneof(fc.array(table, { maxLength: 3 }), fc.constant('orders')),
+			schema: fc.oneof(text, fc.constant(null)),
+			slot: text,
+		},
+		{ requiredKeys: [] },
+	);
+
+	it('the database and the engine find the same problems', async () => {
+		await fc.assert(
+			fc.asyncProperty(dbConfig, async (cfg) => {
+				const { rows } = await db.pool.query<{ problems: string[] }>(`select ipai_meta.connector_config_problems('db', $1::jsonb) as problems`, [JSON.stringify(cfg)]);
+				expect(rows[0].problems).toEqual(connectorConfigProblems('db', cfg));
+			}),
+			{ numRuns: 400 },
+		);
+	});
+
+	it('names the table and the field a person must fix', () => {
+		expect(
+			connectorConfigProblems('db', {
+				engine: 'mysql',
+				tables: [{ table: 'orders', mode: 'incremental' }, { table: 'items', mode: 'fdw', key: [] }, 'x'],
+			}),
+		).toEqual([
+			'config.tables[0].cursor is missing (the cursor column(s) of an incremental table)',
+			'config.tables[1].mode fdw needs engine postgres',
+			'config.tables[1].key must be a non-empty list of column names',
+			'config.tables[2] must be an object',
+		]);
+		expect(connectorConfigProblems('db', { engine: 'postgres', tables: [{ table: 'public.orders', mode: 'cdc' }] })).toEqual([]);
+	});
+});

@@ -1,0 +1,192 @@
+/**
+ * The source contract: a source is a set of streams. A stream names its bronze table, its key and
+ * declared columns, carries its partition as data (a repository, a source table), and reads
+ * pages from the cursor and state committed with its last page. `runStream` loads those pages
+ * through the loader, so a page and the cursor it reaches commit in one transaction, then runs
+ * the stream's `afterLoad` (e.g. an inferred-delete scan, acknowledging a replication position).
+ *
+ * `incrementalPages` is the one incremental reader: it owns the stored cursor's shape, the
+ * lookback window, the composite (cursor, key) ordering that never skips rows sharing a cursor
+ * value, and a full refresh by key that resumes after the last committed page.
+ */
+import type { Pool } from 'pg';
+import { loadStream, type LoadResult, type Page } from './loader';
+import { getStreamState } from './state';
+import type { ColumnSpec, TableRef } from './tables';
+
+export type JsonScalar = string | number | boolean | null;
+
+export interface StreamRun {
+	connectorId: string;
+	runId: string;
+}
+
+export interface StreamReadContext extends StreamRun {
+	/** The cursor committed with the stream's last page (null on its first run). */
+	cursor: unknown;
+	/** The state object committed with the stream's last page ({} on its first run). */
+	state: Record<string, unknown>;
+}
+
+export interface StreamAfterLoadContext extends StreamReadContext {
+	result: LoadResult;
+}
+
+export interface Stream {
+	/** What the stream is (e.g. a source table name); with the partition, its state key. */
+	name: string;
+	/** Which slice of the source this stream reads (e.g. { repository: 'acme/app' }), as data. */
+	partition?: Readonly<Record<string, string>>;
+	table: TableRef;
+	/** Source fields that identify a record (merge by them); omit for an append-only stream. */
+	key?: string[];
+	/** Declared field types (win over inference). */
+	columns?: ColumnSpec[];
+	/** All pages in one transaction (a stream that cannot resume half way, e.g. an append-only full copy). */
+	atomic?: boolean;
+	/** Pages to load; each page's cursor/state is committed with its rows. */
+	read(context: StreamReadContext): AsyncIterable<Page>;
+	/** Runs once every page is committed (reads the state as the last page left it). */
+	afterLoad?(context: StreamAfterLoadContext): Promise<void>;
+}
+
+/** Where a stream's cursor lives in ipai_connector_state: `name`, or `name:value/value` per partition field in key order. */
+export function streamStateKey(stream: Pick<Stream, 'name' | 'partition'>): string {
+	const partition = stream.partition ?? {};
+	const fields = Object.keys(partition).sort();
+	return fields.length === 0 ? stream.name : `${stream.name}:${fields.map((f) => partition[f]).join('/')}`;
+}
+
+export interface StreamLoadOptions {
+	onPage?: (progress: LoadResult) => void;
+}
+
+/** Reads and loads one stream under a run: pages commit with their cursor; afterLoad runs after the last. */
+export async function runStream(pool: Pool, run: StreamRun, stream: Stream, options: StreamLoadOptions = {}): Promise<LoadResult> {
+	const key = streamStateKey(stream);
+	const stored = await getStreamState(pool, run.connectorId, key);
+	const context: StreamReadContext = { ...run, cursor: stored.cursor, state: stored.state };
+	const result = await loadStream(pool, stream.read(context), {
+		...run,
+		stream: key,
+		table: stream.table,
+		key: stream.key,
+		columns: stream.columns,
+		atomic: stream.atomic,
+		onPage: options.onPage,
+	});
+	if (stream.afterLoad) {
+		const after = await getStreamState(pool, run.connectorId, key);
+		await stream.afterLoad({ ...run, cursor: after.cursor, state: after.state, result });
+	}
+	return result;
+}
+
+// --- The incremental helper ----------------------------------------------------------------
+
+/** A row's place in (cursor, key) order. Values are JSON scalars (exact text for timestamps and big numbers). */
+export interface Position {
+	cursor: JsonScalar[];
+	key: JsonScalar[];
+}
+
+/** The cursor an incremental or full stream commits with each page. */
+export interface IncrementalCursor {
+	/** The last (cursor, key) loaded by incremental reads. */
+	position?: Position | null;
+	/** A full refresh in progress: the last key committed, and the cursor to continue from once it ends. */
+	full?: { after: JsonScalar[] | null; highWater: JsonScalar[] | null; startedAt: string } | null;
+	/** When the last full refresh finished. */
+	fullCompletedAt?: string;
+}
+
+/** What the source is asked for: one page, in key order (a full refresh) or (cursor, key) order. */
+export type PageRequest =
+	| { order: 'key'; afterKey: JsonScalar[] | null; limit: number }
+	| {
+			order: 'cursor';
+			/** Rows strictly after this position (later pages of a run). */
+			after: Position | null;
+			/** The first page of a run: rows whose cursor is at least this value minus the lookback. */
+			from: JsonScalar[] | null;
+			/** How far before `from` to start (late commits); the source applies it in its own type. */
+			lookback: number;
+			limit: number;
+	  };
+
+export interface IncrementalSpec<R> {
+	/** `full` re-reads the whole source by key (resuming a refresh left half done); `incremental` reads by cursor. */
+	mode: 'full' | 'incremental';
+	/** The stored cursor (StreamReadContext.cursor). */
+	stored: unknown;
+	pageSize: number;
+	/** Lookback in the cursor's own unit (seconds for time cursors); 0 for none. */
+	lookback?: number;
+	fetch(request: PageRequest): Promise<R[]>;
+	keyOf(row: R): JsonScalar[];
+	/** Incremental streams: the row's cursor value(s). */
+	cursorOf?(row: R): JsonScalar[];
+	/** A full refresh of a stream with a cursor: the largest cursor before it starts (later changes are read by the next incremental run). */
+	highWater?(): Promise<JsonScalar[] | null>;
+	/** Turns rows into a page (without its cursor). */
+	toPage(rows: R[]): Omit<Page, 'cursor'>;
+	/** Now, for the timestamps in the cursor (tests). */
+	now?: () => Date;
+}
+
+export class CursorError extends Error {}
+
+/** Reads a stored cursor, refusing one that another kind of stream wrote (a changed config). */
+export function parseIncrementalCursor(stored: unknown): IncrementalCursor {
+	if (stored === null || stored === undefined) return {};
+	if (typeof stored !== 'object' || Array.isArray(stored)) {
+		throw new CursorError(`The stored cursor ${JSON.stringify(stored)} is not an incremental cursor; reset the stream's state to re-sync it`);
+	}
+	const cursor = stored as IncrementalCursor;
+	const scalars = (v: unknown) => Array.isArray(v) && v.every((e) => e === null || ['string', 'number', 'boolean'].includes(typeof e));
+	if (cursor.position && !(scalars(cursor.position.cursor) && scalars(cursor.position.key))) {
+		throw new CursorError(`The stored cursor position ${JSON.stringify(cursor.position)} is malformed; reset the stream's state to re-sync it`);
+	}
+	return cursor;
+}
+
+/**
+ * Pages of an incremental or full stream, each carrying the cursor it reaches:
+ * - incremental: the first page starts at the stored cursor minus the lookback (re-reading late
+ *   commits; merging by key makes that harmless), later pages strictly after the last (cursor, key)
+ *   read, so rows sharing one cursor value are never skipped whatever the page size;
+ * - full: pages by key after the last committed key; a refresh interrupted by a crash resumes
+ *   there; when it ends the cursor moves to the high-water mark taken before it began.
+ */
+export async function* incrementalPages<R>(spec: IncrementalSpec<R>): AsyncGenerator<Page> {
+	const stored = parseIncrementalCursor(spec.stored);
+	const now = spec.now ?? (() => new Date());
+	const limit = Math.max(1, Math.floor(spec.pageSize));
+	if (spec.mode === 'full' || stored.full) {
+		const full = stored.full ?? { after: null, highWater: spec.highWater ? await spec.highWater() : null, startedAt: now().toISOString() };
+		let after = full.after;
+		for (;;) {
+			const rows = await spec.fetch({ order: 'key', afterKey: after, limit });
+			if (rows.length > 0) after = spec.keyOf(rows[rows.length - 1]);
+			if (rows.length < limit) {
+				const position: Position | null = full.highWater ? { cursor: full.highWater, key: [] } : (stored.position ?? null);
+				yield { ...spec.toPage(rows), cursor: { position, full: null, fullCompletedAt: now().toISOString() } satisfies IncrementalCursor };
+				return;
+			}
+			yield { ...spec.toPage(rows), cursor: { ...stored, full: { ...full, after } } satisfies IncrementalCursor };
+		}
+	}
+	if (!spec.cursorOf) throw new CursorError('An incremental stream needs a cursor');
+	let after: Position | null = null;
+	const from = stored.position?.cursor ?? null;
+	for (;;) {
+		const rows = await spec.fetch({ order: 'cursor', after, from: after ? null : from, lookback: spec.lookback ?? 0, limit });
+		if (rows.length > 0) {
+			const last = rows[rows.length - 1];
+			after = { cursor: spec.cursorOf(last), key: spec.keyOf(last) };
+		}
+		const position = after ?? stored.position ?? null;
+		yield { ...spec.toPage(rows), cursor: { ...stored, position } satisfies IncrementalCursor };
+		if (rows.length < limit) return;
+	}
+}

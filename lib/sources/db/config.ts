@@ -1,0 +1,82 @@
+/**
+ * A db connector's config (connector_type 'db'): which engine, which tables, each with its own
+ * mode, key, cursor and lookback. Validated by lib/lakehouse/connectorConfig.ts (and the database
+ * trigger mirroring it); this module turns a valid config into typed table settings. Secrets are
+ * never here: host, user and password come from the n8n credential.
+ */
+import { ConnectorConfigError, connectorConfigProblems } from '../../lakehouse/connectorConfig';
+import type { DbEngineName, DbTableRef } from './engine';
+
+export type DbTableMode = 'full' | 'incremental' | 'cdc' | 'fdw';
+
+export interface DbTableConfig {
+	/** The source table, `schema.table` or `table` (the engine's default schema). */
+	table: string;
+	mode: DbTableMode;
+	/** Key columns; default: the table's primary key. A table without either loads append-only. */
+	key?: string[];
+	/** Cursor column(s) of an incremental table, compared in (cursor, key) order. */
+	cursor?: string[];
+	/** How far before the stored cursor an incremental read starts (seconds for time cursors, units for numbers). */
+	lookbackSeconds?: number;
+	/** Incremental tables: hours between two key scans that mark rows gone at the source as deleted (default: never). */
+	deleteScanHours?: number;
+	/** The bronze table name (default: derived from the source schema and table). */
+	target?: string;
+}
+
+export interface DbConnectorConfig {
+	engine: DbEngineName;
+	tables: DbTableConfig[];
+	/** Bronze schema (default ipai_bronze_core). */
+	schema?: string;
+	/** PostgreSQL CDC: slot and publication names (default from the connector name). */
+	slot?: string;
+	publication?: string;
+	/** Rows per page (default 10,000). */
+	pageSize?: number;
+}
+
+export const DEFAULT_BRONZE_SCHEMA = 'ipai_bronze_core';
+export const DEFAULT_PAGE_SIZE = 10_000;
+
+/** A valid config, or a ConnectorConfigError naming every problem. */
+export function parseDbConfig(connectorName: string, config: unknown): DbConnectorConfig {
+	const problems = connectorConfigProblems('db', config);
+	if (problems.length > 0) throw new ConnectorConfigError(`db/${connectorName}`, problems);
+	return config as DbConnectorConfig;
+}
+
+/** `schema.table` or `table` → a table reference (quoted parts keep their dots). */
+export function sourceTableRef(table: string, defaultSchema: string): DbTableRef {
+	const parts = splitQualified(table.trim());
+	if (parts.length === 1) return { schema: defaultSchema, name: parts[0] };
+	if (parts.length === 2) return { schema: parts[0], name: parts[1] };
+	throw new ConnectorConfigError('db', [`"${table}" is not a table name; use schema.table or table`]);
+}
+
+function splitQualified(text: string): string[] {
+	const parts: string[] = [];
+	let current = '';
+	let quoted = false;
+	for (let i = 0; i < text.length; i++) {
+		const c = text[i];
+		if (c === '"') {
+			if (quoted && text[i + 1] === '"') {
+				current += '"';
+				i++;
+			} else quoted = !quoted;
+		} else if (c === '.' && !quoted) {
+			parts.push(current);
+			current = '';
+		} else current += c;
+	}
+	parts.push(current);
+	return parts;
+}
+
+/** Slot and publication names derived from the connector's name when the config does not give them. */
+export function replicationNames(connectorName: string, config: Pick<DbConnectorConfig, 'slot' | 'publication'>): { slot: string; publication: string } {
+	const base = `ipai_${connectorName.toLowerCase().replace(/[^a-z0-9_]+/g, '_')}`.slice(0, 55);
+	return { slot: config.slot ?? base, publication: config.publication ?? base };
+}

@@ -1,0 +1,171 @@
+/**
+ * What a database engine (PostgreSQL, MySQL/MariaDB) provides to the database source: a
+ * connection whose failures are classified for a person, discovery, a consistent snapshot read
+ * by keyset pages, incremental pages in (cursor, key) order, change data capture whose position
+ * is acknowledged only after the lakehouse committed it, and the mapping of its column types to
+ * bronze's. The shared parts (config, streams, the run) live beside this file and never know
+ * which engine they drive.
+ */
+import type { ColumnType } from '../../lakehouse/columnTypes';
+import type { JsonScalar, PageRequest } from '../../lakehouse/stream';
+
+export type DbEngineName = 'postgres' | 'mysql';
+
+/** From the n8n credential (never from the connector config). */
+export interface DbConnectionSettings {
+	host: string;
+	port: number;
+	database: string;
+	user: string;
+	password: string;
+	/** disable: plain TCP; require: TLS without verifying the certificate; verify-full: verified against `ca` (or the system's CAs). */
+	ssl?: 'disable' | 'require' | 'verify-full';
+	ca?: string;
+	connectTimeoutSeconds?: number;
+}
+
+/**
+ * Why a database source failed, for the message and the fix:
+ * unreachable (host/port/TLS), login (user/password), database (it does not exist),
+ * privilege (a missing grant or REPLICATION), config (the source is set up wrongly for the mode,
+ * e.g. wal_level), schema (a table/column/key that is not there), type (a column type with no
+ * mapping), slot (a replication slot that is gone, invalid or used by someone else).
+ */
+export type DbErrorKind = 'unreachable' | 'login' | 'database' | 'privilege' | 'config' | 'schema' | 'type' | 'slot';
+
+export class DbSourceError extends Error {
+	constructor(
+		readonly kind: DbErrorKind,
+		message: string,
+		/** What to do about it, appended to the message. */
+		readonly fix?: string,
+	) {
+		super(fix ? `${message}. ${fix}` : message);
+		this.name = 'DbSourceError';
+	}
+}
+
+export interface DbTableRef {
+	schema: string;
+	name: string;
+}
+
+export interface DbColumn {
+	name: string;
+	/** The type as the source names it (e.g. numeric(12,2), tinyint(1) unsigned). */
+	sourceType: string;
+	nullable: boolean;
+	/** The bronze column type (mapType); null when the type has no mapping. */
+	bronzeType: ColumnType | null;
+}
+
+export interface DbTableInfo extends DbTableRef {
+	columns: DbColumn[];
+	/** Primary key columns in key order; null when the table has none. */
+	primaryKey: string[] | null;
+	estimatedRows: number | null;
+}
+
+/** A row as it goes to bronze: column name → value already in the form its bronze type takes. */
+export type DbRow = Record<string, unknown>;
+
+/** Which rows of a table to read and how (the source's own column names). */
+export interface TableRead {
+	table: DbTableRef;
+	columns: DbColumn[];
+	key: string[];
+	/** Cursor columns for an incremental read. */
+	cursor?: string[];
+	/**
+	 * A table without a key: pages in the engine's physical order, each row carrying its position
+	 * under this name (PostgreSQL: ctid), valid within one read view only.
+	 */
+	positionColumn?: string;
+}
+
+/** A read view: every read through it sees the source at one instant. */
+export interface DbReadView {
+	/** A page of rows in key or (cursor, key) order (PageRequest from the incremental helper). */
+	readPage(read: TableRead, request: PageRequest): Promise<DbRow[]>;
+	/** The largest cursor value now (a full refresh's high-water mark). */
+	maxCursor(read: TableRead): Promise<JsonScalar[] | null>;
+	/** Every key the table has, streamed in pages (inferred deletes). */
+	keys(read: Pick<TableRead, 'table' | 'key'>): AsyncIterable<unknown[]>;
+	/** Another view on its own connection that sees the same instant (a second table reader). */
+	share(): Promise<DbReadView>;
+	close(): Promise<void>;
+}
+
+/** A value an update left unchanged and the log does not carry (PostgreSQL: an unchanged TOASTed value). */
+export const UNCHANGED_VALUE: Readonly<{ unchanged: true }> = Object.freeze({ unchanged: true as const });
+
+export function isUnchanged(value: unknown): boolean {
+	return value === UNCHANGED_VALUE;
+}
+
+/** A change read from the source's log. */
+export type CdcChange = (
+	| { op: 'upsert'; table: DbTableRef; row: DbRow }
+	| { op: 'delete'; table: DbTableRef; key: DbRow }
+	| { op: 'truncate'; table: DbTableRef }
+) & {
+	/** The position after this change's transaction: a table whose committed position is at or past it has it already. */
+	position: string;
+};
+
+export interface CdcBatch {
+	/** Whole source transactions, in commit order. */
+	changes: CdcChange[];
+	/** The position after the last transaction of the batch (to acknowledge once it committed); null: nothing new. */
+	position: string | null;
+	/** Commit times at the source of the batch's transactions, oldest first (for the lag). */
+	commitTimes: Date[];
+}
+
+export interface CdcLag {
+	lagBytes: number | null;
+	lagSeconds: number | null;
+}
+
+/** Change data capture of a set of tables (PostgreSQL: a slot and a publication; MySQL: the binlog). */
+export interface DbCdc {
+	/** Checks, before anything is written, that the server and user can capture these tables (log settings, privileges, keys). */
+	check(tables: DbTableRef[]): Promise<void>;
+	/**
+	 * Creates or reuses what the capture needs. When it had to be created, returns a read view
+	 * consistent with the capture's start (the initial snapshot) and that start position. With
+	 * `mustExist` (tables already follow it), a capture that is gone is an error naming the
+	 * re-snapshot step, never silently recreated (the changes in between would be lost).
+	 */
+	start(tables: DbTableRef[], options: { mustExist: boolean }): Promise<{ created: boolean; position: string; snapshot: DbReadView | null }>;
+	/** Up to about `maxChanges` changes after the acknowledged position (whole transactions). */
+	read(maxChanges: number): Promise<CdcBatch>;
+	/** Tells the source everything up to `position` is safely stored (it may free its log). */
+	ack(position: string): Promise<void>;
+	lag(): Promise<CdcLag>;
+	/** Orders two positions (negative: a before b). */
+	comparePositions(a: string, b: string): number;
+	close(): Promise<void>;
+}
+
+export interface CdcOptions {
+	/** PostgreSQL: the replication slot and publication names. */
+	slot?: string;
+	publication?: string;
+}
+
+export interface DbEngine {
+	readonly name: DbEngineName;
+	/** Connects and checks what a sync needs; throws a classified DbSourceError. */
+	test(): Promise<void>;
+	listSchemas(): Promise<string[]>;
+	listTables(schema: string): Promise<Array<DbTableRef & { estimatedRows: number | null }>>;
+	/** A table's columns and key; a table that is gone (renamed) is a DbSourceError('schema'). */
+	describeTable(table: DbTableRef): Promise<DbTableInfo>;
+	/** A consistent read view shared by the table readers of one run. */
+	openSnapshot(): Promise<DbReadView>;
+	/** A read view without snapshot isolation across reads (incremental pages). */
+	openReader(): Promise<DbReadView>;
+	cdc(options: CdcOptions): DbCdc;
+	close(): Promise<void>;
+}

@@ -1,0 +1,118 @@
+-- Database sources (connector_type 'db'): what a db connector's config must hold, checked when a
+-- scheduled row is written. Mirrors lib/lakehouse/connectorConfig.ts (CONNECTOR_CONFIG_RULES.db
+-- and dbTableProblems); test/integration/connectorConfig.test.ts holds the two to the same answers.
+
+-- The problems of one element of config.tables, in the order the engine lists them.
+create or replace function ipai_meta.db_table_config_problems(p_table jsonb, p_index int, p_engine jsonb)
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  with at(prefix) as (select format('config.tables[%s]', p_index)),
+  t as (select p_table as v, (select prefix from at) as at),
+  checks(ord, problem) as (
+    select 1, case
+      when coalesce(jsonb_typeof(v -> 'table'), 'null') = 'null' then at || '.table is missing (the source table, as schema.table or table)'
+      when jsonb_typeof(v -> 'table') <> 'string' or translate(v ->> 'table', E' \t\n\r', '') = ''
+        then at || '.table must be a non-empty string (the source table, as schema.table or table)' end from t
+    union all
+    select 2, case
+      when coalesce(jsonb_typeof(v -> 'mode'), 'null') = 'null' then at || '.mode is missing (one of full, incremental, cdc, fdw)'
+      when jsonb_typeof(v -> 'mode') <> 'string' or not ((v ->> 'mode') = any (array['full', 'incremental', 'cdc', 'fdw']))
+        then at || '.mode must be one of full, incremental, cdc, fdw'
+      when v ->> 'mode' = 'fdw' and p_engine is distinct from '"postgres"'::jsonb then at || '.mode fdw needs engine postgres' end from t
+    union all
+    select 2 + f.ord, case
+      when coalesce(jsonb_typeof(v -> f.name), 'null') <> 'null'
+       and (jsonb_typeof(v -> f.name) <> 'array' or jsonb_array_length(v -> f.name) = 0
+            or exists (select 1 from jsonb_array_elements(v -> f.name) e
+                        where jsonb_typeof(e) <> 'string' or translate(e #>> '{}', E' \t\n\r', '') = ''))
+        then format('%s.%s must be a non-empty list of column names', at, f.name) end
+      from t, (values (1, 'key'), (2, 'cursor')) f(ord, name)
+    union all
+    select 5, case when v ->> 'mode' = 'incremental' and coalesce(jsonb_typeof(v -> 'cursor'), 'null') = 'null'
+                   then at || '.cursor is missing (the cursor column(s) of an incremental table)' end from t
+    union all
+    select 5 + f.ord, case
+      when coalesce(jsonb_typeof(v -> f.name), 'null') <> 'null'
+       and case when jsonb_typeof(v -> f.name) <> 'number' then true else (v ->> f.name)::numeric < 0 end
+        then format('%s.%s must be a number of at least 0', at, f.name) end
+      from t, (values (1, 'lookbackSeconds'), (2, 'deleteScanHours')) f(ord, name)
+    union all
+    select 8, case
+      when coalesce(jsonb_typeof(v -> 'target'), 'null') <> 'null'
+       and (jsonb_typeof(v -> 'target') <> 'string' or translate(v ->> 'target', E' \t\n\r', '') = '')
+        then at || '.target must be a non-empty string (the bronze table name)' end from t
+  )
+  select case when jsonb_typeof(p_table) is distinct from 'object' then array[(select prefix from at) || ' must be an object']
+              else coalesce((select array_agg(problem order by ord) from checks where problem is not null), '{}') end
+$$;
+
+create or replace function ipai_meta.connector_config_problems(p_type text, p_config jsonb)
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  with rules (connector_type, ord, field, kind, required, allowed, pattern, about) as (
+    values
+      ('*', 1, 'pipeline_webhook', 'string', false, null::text[], null::text, 'the webhook path (or URL) of the workflow that runs this connector'),
+      ('*', 2, 'n8n_workflow_id', 'string', false, null, null, 'the id of the workflow that runs this connector'),
+      ('odoo', 10, 'models', 'string[]', false, null, null, 'Odoo model names such as account.move'),
+      ('odoo', 11, 'mode', 'enum', false, array['incremental', 'full'], null, 'incremental or full'),
+      ('github', 10, 'repositories', 'string[]', true, null, '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$', 'repositories as "owner/name"'),
+      ('github', 11, 'streams', 'string[]', false, null, null, 'stream names such as issues'),
+      ('file', 10, 'table', 'string', true, null, null, 'the bronze table the files load into'),
+      ('file', 11, 'bucket', 'string', false, null, null, 'the bucket (default: the S3 credential''s)'),
+      ('file', 12, 'prefix', 'string', false, null, null, 'the key prefix to list'),
+      ('file', 13, 'glob', 'string', false, null, null, 'a file name pattern such as *.csv'),
+      ('file', 14, 'schema', 'string', false, null, null, 'the bronze schema'),
+      ('file', 15, 'keyColumns', 'string', false, null, null, 'comma-separated key columns to merge on'),
+      ('file', 16, 'onBadRow', 'enum', false, array['fail', 'skip'], null, 'fail or skip'),
+      ('db', 10, 'engine', 'enum', true, array['postgres', 'mysql'], null, 'the source database engine'),
+      ('db', 11, 'tables', 'dbTables', true, null, null, 'tables to sync, each {table, mode, key?, cursor?, lookbackSeconds?}'),
+      ('db', 12, 'schema', 'string', false, null, null, 'the bronze schema'),
+      ('db', 13, 'slot', 'string', false, null, null, 'the replication slot of cdc tables'),
+      ('db', 14, 'publication', 'string', false, null, null, 'the publication of cdc tables')
+  ),
+  checked as (
+    select r.ord,
+           case
+             when coalesce(jsonb_typeof(p_config -> r.field), 'null') = 'null' then
+               case when r.required then array[format('config.%s is missing (%s)', r.field, r.about)] end
+             when r.kind = 'string' then
+               case when jsonb_typeof(p_config -> r.field) <> 'string'
+                      or translate(p_config ->> r.field, E' \t\n\r', '') = ''
+                    then array[format('config.%s must be a non-empty string (%s)', r.field, r.about)] end
+             when r.kind = 'enum' then
+               case when jsonb_typeof(p_config -> r.field) <> 'string' or not ((p_config ->> r.field) = any (r.allowed))
+                    then array[format('config.%s must be one of %s', r.field, array_to_string(r.allowed, ', '))] end
+             when r.kind = 'dbTables' then
+               case when jsonb_typeof(p_config -> r.field) <> 'array' or jsonb_array_length(p_config -> r.field) = 0
+                    then array[format('config.%s must be a non-empty list of %s', r.field, r.about)]
+                    else (select coalesce(array_agg(pr.problem order by e.i, pr.n), '{}')
+                            from jsonb_array_elements(p_config -> r.field) with ordinality e(v, i),
+                                 unnest(ipai_meta.db_table_config_problems(e.v, (e.i - 1)::int, p_config -> 'engine')) with ordinality pr(problem, n)) end
+             else
+               case when jsonb_typeof(p_config -> r.field) <> 'array'
+                      or jsonb_array_length(p_config -> r.field) = 0
+                      or exists (
+                           select 1 from jsonb_array_elements(p_config -> r.field) e
+                            where jsonb_typeof(e) <> 'string'
+                               or translate(e #>> '{}', E' \t\n\r', '') = ''
+                               or (r.pattern is not null and (e #>> '{}') !~ r.pattern))
+                    then array[format('config.%s must be a non-empty list of %s', r.field, r.about)] end
+           end as problems
+      from rules r
+     where r.connector_type in ('*', p_type)
+  )
+  select case when jsonb_typeof(p_config) is distinct from 'object' then array['config must be a JSON object']
+              else coalesce((select array_agg(p order by c.ord, x.n) from checked c, unnest(c.problems) with ordinality x(p, n)), '{}') end
+$$;
+
+comment on function ipai_meta.connector_config_problems(text, jsonb) is
+  'What is wrong with a connector config for its type''s pipeline (empty: nothing). Mirrors lib/lakehouse/connectorConfig.ts.';
+
+grant execute on function ipai_meta.connector_config_problems(text, jsonb) to ipai_ingest;
+grant execute on function ipai_meta.db_table_config_problems(jsonb, int, jsonb) to ipai_ingest;
