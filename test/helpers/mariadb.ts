@@ -28,7 +28,7 @@ export function sharedServer(): MariaDbAddress {
 }
 
 export async function connectAdmin(server: MariaDbAddress, database?: string): Promise<Connection> {
-	return createConnection({ ...server, database, multipleStatements: true, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+	return createConnection({ host: server.host, port: server.port, user: server.user, password: server.password, database, multipleStatements: true, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
 }
 
 export interface ScratchMariaDb {
@@ -93,7 +93,7 @@ const run = promisify(execFile);
 
 /**
  * Starts a private `mariadbd` in a fresh data directory (root without a password on
- * 127.0.0.1) and waits until it answers. The binary log is on in ROW format unless args say otherwise.
+ * 127.0.0.1) and waits until it answers. The binary log is on in ROW format with full row metadata unless args say otherwise.
  */
 export async function startPrivateMariaDb(options: PrivateServerOptions = {}): Promise<PrivateMariaDb> {
 	const dir = mkdtempSync(join(tmpdir(), 'ipai-mariadb-'));
@@ -103,7 +103,7 @@ export async function startPrivateMariaDb(options: PrivateServerOptions = {}): P
 		'--innodb-log-file-size=8M',
 	], { timeout: 120_000 });
 	const port = await freePort();
-	const args = options.args ?? ['--log-bin=binlog', '--binlog-format=ROW'];
+	const args = options.args ?? ['--log-bin=binlog', '--binlog-format=ROW', '--binlog-row-metadata=FULL'];
 	const child: ChildProcess = spawn('mariadbd', [
 		'--no-defaults', `--datadir=${dataDir}`, `--port=${port}`, `--socket=${join(dir, 'sock')}`, '--bind-address=127.0.0.1',
 		'--user=root', `--pid-file=${join(dir, 'pid')}`, `--log-error=${join(dir, 'error.log')}`, '--server-id=1',

@@ -31,7 +31,7 @@ test('every mapped type lands in bronze as the source server says it is (snapsho
 	const types = Object.fromEntries(info.columns.map((c) => [c.name, c.bronzeType]));
 	expect(types).toMatchObject({ ub: 'numeric', sb: 'bigint', b1: 'boolean', d: 'numeric', f: 'double', dt: 'date', dtt: 'timestamp', ts: 'timestamptz', tm: 'text', j: 'jsonb', s: 'text[]', bt: 'text', bl: 'text', gp: 'text' });
 
-	const view = await openReadView(connection, settings(), true, () => connection.end());
+	const view = await openReadView(connection, settings(), 'start', () => connection.end());
 	const { connectorId, runId } = await runningConnector(db.pool);
 	const table = { schema: 'ipai_bronze_core', name: 'my_types' };
 	const read = { table: { schema: source.database, name: 'types' }, columns: info.columns as DbColumn[], key: ['id'] };

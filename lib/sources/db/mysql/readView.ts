@@ -167,9 +167,14 @@ export interface MySqlReadView extends DbReadView {
 	readonly notes: ConversionNotes;
 }
 
-/** A read view on one connection; `snapshot` runs every read in one consistent-snapshot transaction. */
-export async function openReadView(connection: MySqlConnection, settings: { host: string; port: number; database: string; user: string }, snapshot: boolean, release: () => Promise<void>): Promise<MySqlReadView> {
-	if (snapshot) {
+/**
+ * A read view on one connection. `start`: every read in one consistent-snapshot transaction
+ * begun here; `joined`: the connection is already in one (the CDC start position's snapshot);
+ * `none`: plain reads.
+ */
+export async function openReadView(connection: MySqlConnection, settings: { host: string; port: number; database: string; user: string }, mode: 'start' | 'joined' | 'none', release: () => Promise<void>): Promise<MySqlReadView> {
+	const snapshot = mode !== 'none';
+	if (mode === 'start') {
 		await connection.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
 		await connection.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
 	}

@@ -22,7 +22,7 @@
  *   point…multipolygon             → text, WKT
  *   geometry, geometrycollection   → text, WKT from the server (full/incremental); CDC refuses them
  *                                    (the binlog image loses which collection type a value is)
- *   char/varchar/text, uuid, inet4/inet6 → text
+ *   char/varchar/text, uuid, inet4/inet6 → text (as the server prints them)
  */
 import type { ColumnType } from '../../../lakehouse/columnTypes';
 
@@ -42,7 +42,7 @@ export interface MySqlColumnInfo {
 export type MySqlValueKind =
 	| 'boolean' | 'integer' | 'bigint' | 'unsigned_bigint' | 'decimal' | 'float' | 'double'
 	| 'date' | 'datetime' | 'timestamp' | 'time' | 'text' | 'json' | 'enum' | 'set' | 'bit' | 'binary'
-	| 'geometry' | 'geometry_any';
+	| 'geometry' | 'geometry_any' | 'uuid' | 'inet4' | 'inet6';
 
 export interface MySqlColumnMapping {
 	kind: MySqlValueKind;
@@ -64,7 +64,7 @@ export const QUERY_OPTIONS = {
 } as const;
 
 const INTEGERS = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'year']);
-const TEXTS = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'uuid', 'inet4', 'inet6']);
+const TEXTS = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
 const BINARIES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
 const GEOMETRIES: Record<string, string> = {
 	point: 'POINT', linestring: 'LINESTRING', polygon: 'POLYGON',
@@ -88,6 +88,7 @@ export function mapMySqlColumn(column: MySqlColumnInfo): MySqlColumnMapping | nu
 	if (dataType === 'time') return { kind: 'time', bronzeType: 'text' };
 	if (dataType === 'json' || (column.isJson && TEXTS.has(dataType))) return { kind: 'json', bronzeType: 'jsonb' };
 	if (TEXTS.has(dataType)) return { kind: 'text', bronzeType: 'text' };
+	if (dataType === 'uuid' || dataType === 'inet4' || dataType === 'inet6') return { kind: dataType, bronzeType: 'text' };
 	if (dataType === 'enum') return { kind: 'enum', bronzeType: 'text' };
 	if (dataType === 'set') return { kind: 'set', bronzeType: 'text[]' };
 	if (dataType === 'bit') return { kind: 'bit', bronzeType: 'text', bits: Number(/\((\d+)\)/.exec(columnType)?.[1] ?? 1) };
@@ -178,6 +179,13 @@ export function valueConverter(column: MySqlColumnInfo, mapping: MySqlColumnMapp
 				const s = text(v);
 				return s === '' ? [] : s.split(',');
 			};
+		case 'uuid':
+			// Under binlog_row_metadata=FULL the binlog image is the 16 bytes in text order.
+			return (v) => (v === null || v === undefined ? null : typeof v === 'string' ? v : toBuffer(v).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5'));
+		case 'inet4':
+			return (v) => (v === null || v === undefined ? null : typeof v === 'string' ? v : [...toBuffer(v)].join('.'));
+		case 'inet6':
+			return (v) => (v === null || v === undefined ? null : typeof v === 'string' ? v : inet6Text(toBuffer(v)));
 		case 'bit':
 			return (v) => (v === null || v === undefined ? null : bitText(v, mapping.bits ?? 1));
 		case 'binary':
@@ -256,4 +264,28 @@ function formatCoordinate(n: number): string {
 	const s = String(n);
 	if (!/e/i.test(s)) return s;
 	return n.toFixed(20).replace(/\.?0+$/, '');
+}
+
+/** An IPv6 address as MariaDB prints it (RFC 5952: lowercase, longest zero run as ::, IPv4-mapped dotted). */
+export function inet6Text(bytes: Buffer): string {
+	const v4 = `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+	if (bytes.subarray(0, 10).every((b) => b === 0)) {
+		if (bytes[10] === 0xff && bytes[11] === 0xff) return `::ffff:${v4}`;
+		if (bytes[10] === 0 && bytes[11] === 0 && bytes.readUInt32BE(12) > 1) return `::${v4}`;
+	}
+	const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2));
+	let best = -1;
+	let bestLength = 1;
+	for (let i = 0; i < 8; ) {
+		if (groups[i] !== 0) {
+			i++;
+			continue;
+		}
+		let j = i;
+		while (j < 8 && groups[j] === 0) j++;
+		if (j - i > bestLength) [best, bestLength] = [i, j - i];
+		i = j;
+	}
+	const hex = (g: number[]) => g.map((n) => n.toString(16)).join(':');
+	return best < 0 ? hex(groups) : `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLength))}`;
 }
