@@ -271,15 +271,30 @@ function arrayElement(value: unknown, text: (s: string) => string): string {
 }
 
 /**
+ * JSON text a source already holds (a database's json column): written to jsonb as it is, so
+ * numbers keep every digit and a JSON null stays a JSON null. Inside another value (the raw
+ * record) it serialises as its parsed value.
+ */
+export class RawJson {
+	constructor(readonly text: string) {}
+	toJSON(): unknown {
+		return JSON.parse(this.text);
+	}
+}
+
+/**
  * JSON text for a jsonb value. BigInt values (from lossless parsers) are written as exact
  * number literals; NUL characters are replaced, since jsonb refuses \u0000.
  */
 export function toJson(value: unknown, stats: SerializeStats): string {
 	let json: string;
-	try {
-		json = JSON.stringify(value);
-	} catch {
-		json = stringifyWithBigInt(value);
+	if (value instanceof RawJson) json = value.text;
+	else {
+		try {
+			json = JSON.stringify(value);
+		} catch {
+			json = stringifyWithBigInt(value);
+		}
 	}
 	if (json.includes('\\u0000')) {
 		stats.nulReplaced++;

@@ -42,6 +42,8 @@ export interface Stream {
 	key?: string[];
 	/** Declared field types (win over inference). */
 	columns?: ColumnSpec[];
+	/** All pages in one transaction (a stream that cannot resume half way, e.g. an append-only full copy). */
+	atomic?: boolean;
 	/** Pages to load; each page's cursor/state is committed with its rows. */
 	read(context: StreamReadContext): AsyncIterable<Page>;
 	/** Runs once every page is committed (reads the state as the last page left it). */
@@ -70,6 +72,7 @@ export async function runStream(pool: Pool, run: StreamRun, stream: Stream, opti
 		table: stream.table,
 		key: stream.key,
 		columns: stream.columns,
+		atomic: stream.atomic,
 		onPage: options.onPage,
 	});
 	if (stream.afterLoad) {

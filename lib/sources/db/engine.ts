@@ -76,6 +76,11 @@ export interface TableRead {
 	key: string[];
 	/** Cursor columns for an incremental read. */
 	cursor?: string[];
+	/**
+	 * A table without a key: pages in the engine's physical order, each row carrying its position
+	 * under this name (PostgreSQL: ctid), valid within one read view only.
+	 */
+	positionColumn?: string;
 }
 
 /** A read view: every read through it sees the source at one instant. */
@@ -86,14 +91,27 @@ export interface DbReadView {
 	maxCursor(read: TableRead): Promise<JsonScalar[] | null>;
 	/** Every key the table has, streamed in pages (inferred deletes). */
 	keys(read: Pick<TableRead, 'table' | 'key'>): AsyncIterable<unknown[]>;
+	/** Another view on its own connection that sees the same instant (a second table reader). */
+	share(): Promise<DbReadView>;
 	close(): Promise<void>;
 }
 
+/** A value an update left unchanged and the log does not carry (PostgreSQL: an unchanged TOASTed value). */
+export const UNCHANGED_VALUE: Readonly<{ unchanged: true }> = Object.freeze({ unchanged: true as const });
+
+export function isUnchanged(value: unknown): boolean {
+	return value === UNCHANGED_VALUE;
+}
+
 /** A change read from the source's log. */
-export type CdcChange =
+export type CdcChange = (
 	| { op: 'upsert'; table: DbTableRef; row: DbRow }
 	| { op: 'delete'; table: DbTableRef; key: DbRow }
-	| { op: 'truncate'; table: DbTableRef };
+	| { op: 'truncate'; table: DbTableRef }
+) & {
+	/** The position after this change's transaction: a table whose committed position is at or past it has it already. */
+	position: string;
+};
 
 export interface CdcBatch {
 	/** Whole source transactions, in commit order. */
@@ -111,6 +129,8 @@ export interface CdcLag {
 
 /** Change data capture of a set of tables (PostgreSQL: a slot and a publication; MySQL: the binlog). */
 export interface DbCdc {
+	/** Checks, before anything is written, that the server and user can capture these tables (log settings, privileges, keys). */
+	check(tables: DbTableRef[]): Promise<void>;
 	/**
 	 * Creates or reuses what the capture needs. When it had to be created, returns a read view
 	 * consistent with the capture's start (the initial snapshot) and that start position.
@@ -121,6 +141,8 @@ export interface DbCdc {
 	/** Tells the source everything up to `position` is safely stored (it may free its log). */
 	ack(position: string): Promise<void>;
 	lag(): Promise<CdcLag>;
+	/** Orders two positions (negative: a before b). */
+	comparePositions(a: string, b: string): number;
 	close(): Promise<void>;
 }
 

@@ -1,0 +1,181 @@
+/**
+ * A database sync under a connector run: check every configured table against the source first
+ * (so a bad table fails the run before anything is written), then load the full tables from one
+ * snapshot shared by their readers, the incremental tables, the CDC tables through one capture,
+ * and the FDW tables inside the lakehouse. The run's metadata gets per-table counts and, with CDC
+ * tables, `replication = { lag_bytes, lag_seconds }`.
+ */
+import type { Pool } from 'pg';
+import type { LoadResult } from '../../lakehouse/loader';
+import { failRun, finishRun, startRun, type StartRunResult } from '../../lakehouse/runs';
+import { runStream, type StreamRun } from '../../lakehouse/stream';
+import { syncCdcTables, type CdcRunOptions, type CdcRunResult } from './cdcStreams';
+import { DEFAULT_PAGE_SIZE, parseDbConfig, replicationNames, type DbConnectorConfig } from './config';
+import type { DbConnectionSettings, DbEngine, DbReadView } from './engine';
+import { syncFdwTables, type FdwOptions } from './fdw';
+import { planTables, tableStream, type DbTablePlan } from './streams';
+
+export interface DbSyncOptions {
+	connectorName: string;
+	config: DbConnectorConfig;
+	run: StreamRun;
+	/** Readers of one snapshot working at once (full tables). */
+	concurrency?: number;
+	cdc?: Pick<CdcRunOptions, 'batchChanges' | 'followMs' | 'pollMs' | 'onBatch'>;
+	/** FDW tables: the source as the lakehouse server reaches it, and the password for the user mapping. */
+	fdw?: FdwOptions;
+	onTable?: (table: DbTableSummary) => void;
+	now?: () => Date;
+}
+
+export interface DbTableSummary {
+	table: string;
+	target: string;
+	mode: string;
+	rowsRead: number;
+	rowsWritten: number;
+	pages: number;
+	deleted: number;
+	note?: string;
+}
+
+export interface DbSyncResult {
+	tables: DbTableSummary[];
+	rowsRead: number;
+	rowsWritten: number;
+	warnings: string[];
+	replication?: { lag_bytes: number | null; lag_seconds: number | null; slot: string; position: string | null; changes: number; truncates: number };
+}
+
+export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSyncOptions): Promise<DbSyncResult> {
+	const config = options.config;
+	const pageSize = Math.max(1, config.pageSize ?? DEFAULT_PAGE_SIZE);
+	const defaultSchema = engine.name === 'postgres' ? 'public' : (await engine.listSchemas())[0] ?? '';
+	const plans = await planTables(engine, config, defaultSchema);
+	const result: DbSyncResult = { tables: [], rowsRead: 0, rowsWritten: 0, warnings: plans.flatMap((p) => (p.note ? [p.note] : [])) };
+	const record = (plan: DbTablePlan, load: Pick<LoadResult, 'rowsRead' | 'rowsWritten' | 'pages'>, deleted: number) => {
+		const summary: DbTableSummary = {
+			table: plan.stream,
+			target: `${plan.target.schema}.${plan.target.name}`,
+			mode: plan.config.mode,
+			rowsRead: load.rowsRead,
+			rowsWritten: load.rowsWritten,
+			pages: load.pages,
+			deleted,
+			note: plan.note,
+		};
+		result.tables.push(summary);
+		result.rowsRead += load.rowsRead;
+		result.rowsWritten += load.rowsWritten;
+		options.onTable?.(summary);
+	};
+	const byMode = (mode: string) => plans.filter((p) => p.config.mode === mode);
+	const cdcPlans = byMode('cdc');
+	const names = replicationNames(options.connectorName, config);
+	if (cdcPlans.length > 0) {
+		// Before anything is written: a source that cannot capture fails the run with nothing loaded.
+		const cdc = engine.cdc(names);
+		try {
+			await cdc.check(cdcPlans.map((p) => p.read.table));
+		} finally {
+			await cdc.close();
+		}
+	}
+	if (byMode('fdw').length > 0 && !options.fdw) throw new Error('FDW tables need the source as the lakehouse server reaches it (host, port, password from the credential)');
+
+	const full = byMode('full');
+	if (full.length > 0) {
+		const snapshot = await engine.openSnapshot();
+		try {
+			const readers: DbReadView[] = [snapshot];
+			const concurrency = Math.min(full.length, Math.max(1, options.concurrency ?? 2));
+			while (readers.length < concurrency) readers.push(await snapshot.share());
+			let next = 0;
+			await Promise.all(
+				readers.map(async (view) => {
+					while (next < full.length) {
+						const plan = full[next++];
+						let deleted = 0;
+						const load = await runStream(pool, options.run, tableStream(plan, 'full', { pool, run: options.run, pageSize, view, deletes: 'after-full', now: options.now, onDeletes: (n) => (deleted += n) }));
+						record(plan, load, deleted);
+					}
+				}),
+			);
+			await Promise.all(readers.slice(1).map((r) => r.close()));
+		} finally {
+			await snapshot.close();
+		}
+	}
+
+	const incremental = byMode('incremental');
+	if (incremental.length > 0) {
+		const view = await engine.openReader();
+		try {
+			for (const plan of incremental) {
+				let deleted = 0;
+				const load = await runStream(pool, options.run, tableStream(plan, 'incremental', { pool, run: options.run, pageSize, view, deletes: 'never', now: options.now, onDeletes: (n) => (deleted += n) }));
+				record(plan, load, deleted);
+			}
+		} finally {
+			await view.close();
+		}
+	}
+
+	if (cdcPlans.length > 0) {
+		const cdc = engine.cdc(names);
+		let outcome: CdcRunResult;
+		try {
+			outcome = await syncCdcTables(cdc, cdcPlans, () => engine.openSnapshot(), { pool, run: options.run, pageSize, ...options.cdc });
+		} finally {
+			await cdc.close();
+		}
+		for (const plan of cdcPlans) record(plan, { rowsRead: 0, rowsWritten: 0, pages: 0 }, 0);
+		result.rowsRead += outcome.rowsRead;
+		result.rowsWritten += outcome.rowsWritten;
+		result.replication = {
+			lag_bytes: outcome.lag.lagBytes,
+			lag_seconds: outcome.lag.lagSeconds,
+			slot: names.slot,
+			position: outcome.position,
+			changes: outcome.changes,
+			truncates: outcome.truncates,
+		};
+	}
+
+	const fdw = byMode('fdw');
+	if (fdw.length > 0) {
+		for (const summary of await syncFdwTables(pool, fdw, options.run, options.fdw!)) {
+			const plan = fdw.find((p) => p.stream === summary.table)!;
+			record(plan, summary, summary.deleted);
+		}
+	}
+	return result;
+}
+
+/** Runs a db connector once under a run of its own: start (or skip), sync, finish or fail with the reason. */
+export async function runDbConnector(
+	pool: Pool,
+	engine: DbEngine,
+	options: { connectorName: string; config: unknown; settings: DbConnectionSettings; holder?: string } & Omit<DbSyncOptions, 'connectorName' | 'config' | 'run'>,
+): Promise<{ start: StartRunResult; result?: DbSyncResult; error?: Error }> {
+	const start = await startRun(pool, { connector: { connectorType: 'db', name: options.connectorName, initialConfig: options.config as Record<string, unknown> }, holder: options.holder });
+	if (start.status !== 'running') return { start };
+	const run = { connectorId: start.connectorId, runId: start.runId };
+	try {
+		const config = parseDbConfig(options.connectorName, options.config);
+		const result = await syncDatabase(pool, engine, { ...options, connectorName: options.connectorName, config, run });
+		await finishRun(pool, run.runId, { metadata: dbRunMetadata(result) });
+		return { start, result };
+	} catch (error) {
+		await failRun(pool, run.runId, { error, secrets: [options.settings.password].filter(Boolean) });
+		return { start, error: error as Error };
+	}
+}
+
+/** What a db sync puts on its run row. */
+export function dbRunMetadata(result: DbSyncResult): Record<string, unknown> {
+	return {
+		db: { tables: result.tables, warnings: result.warnings },
+		...(result.replication ? { replication: result.replication } : {}),
+	};
+}
