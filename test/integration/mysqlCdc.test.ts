@@ -79,7 +79,7 @@ test('binlog off, a format other than ROW, and missing replication privileges ar
 	// Allowed to see the position but not to read the log: refused when the dump starts.
 	await admin.query("GRANT BINLOG MONITOR ON *.* TO 'reader'@'%'");
 	const noSlave = new MySqlBinlogCdc(reader);
-	await noSlave.start([{ schema: 'cdc_refusals', name: 't' }]);
+	await (await noSlave.start([{ schema: 'cdc_refusals', name: 't' }])).snapshot?.close();
 	const dump = await refusal(noSlave.read(10));
 	await noSlave.close();
 	expect(`${dump.kind}: ${dump.message}`).toMatch(/^privilege: /);
@@ -134,7 +134,7 @@ test('every mapped type replayed from binlog row events lands as the source says
 	await admin.query('DELETE FROM types WHERE id % 7 = 0');
 
 	const cdc = new MySqlBinlogCdc(settings, { position: ((await getStreamState(db.pool, run.connectorId, 'types')).cursor as { position: string }).position });
-	await cdc.start([common.source]);
+	await (await cdc.start([common.source])).snapshot?.close();
 	const lag = await cdc.lag();
 	expect(lag.lagBytes).toBeGreaterThan(0);
 	await cdc.close();
@@ -146,7 +146,7 @@ test('every mapped type replayed from binlog row events lands as the source says
 	expect(rows[0].n).toBeGreaterThan(0);
 
 	const caughtUp = new MySqlBinlogCdc(settings, { position: ((await getStreamState(db.pool, run.connectorId, 'types')).cursor as { position: string }).position });
-	await caughtUp.start([common.source]);
+	await (await caughtUp.start([common.source])).snapshot?.close();
 	expect(await caughtUp.lag()).toEqual({ lagBytes: 0, lagSeconds: 0 });
 	await caughtUp.close();
 	await admin.end();

@@ -85,7 +85,7 @@ async function connectorId(): Promise<string | null> {
 /** The first value of row 0's qty in the binlog after `position` (null: none yet). */
 async function firstMarkerAfter(position: string): Promise<number | null> {
 	const cdc = new MySqlBinlogCdc(settings(), { position, idleMs: 200 });
-	await cdc.start([{ schema: DATABASE, name: 'items' }]);
+	await (await cdc.start([{ schema: DATABASE, name: 'items' }])).snapshot?.close();
 	try {
 		for (;;) {
 			const batch = await cdc.read(2000);

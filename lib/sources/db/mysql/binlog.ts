@@ -112,18 +112,27 @@ export class MySqlBinlogCdc implements DbCdc {
 		private readonly options: BinlogCdcOptions = {},
 	) {
 		this.position = options.position ?? null;
-		this.acked = this.position;
+		this.acked = null;
 	}
 
-	async start(tables: DbTableRef[]): Promise<{ created: boolean; position: string; snapshot: DbReadView | null }> {
+	/** Checks, before anything is written, that the binlog can be captured for these tables. */
+	async check(tables: DbTableRef[]): Promise<void> {
 		const control = await this.controlConnection();
 		const { rowMetadataFull } = await checkBinlogReady(control, this.settings.user);
 		for (const ref of tables) await this.planTable(control, ref, rowMetadataFull);
-		if (this.position) return { created: false, position: this.position, snapshot: null };
+	}
+
+	/**
+	 * The binlog keeps no consumer state, so every start takes a snapshot and its position (cheap:
+	 * one transaction): tables without a committed position load from it, and the reader resumes
+	 * from the lowest position the tables committed (given by ack() before the first read).
+	 */
+	async start(tables: DbTableRef[]): Promise<{ created: boolean; position: string; snapshot: DbReadView | null }> {
+		await this.check(tables);
 		const connection = await openConnection(this.settings);
 		try {
 			const position = await snapshotPosition(connection);
-			this.position = this.acked = position;
+			this.position ??= position;
 			const snapshot = await openReadView(connection, this.settings, 'joined', () => connection.end());
 			return { created: true, position, snapshot };
 		} catch (error) {
@@ -152,7 +161,7 @@ export class MySqlBinlogCdc implements DbCdc {
 	}
 
 	async read(maxChanges: number): Promise<CdcBatch> {
-		if (!this.position) throw new DbSourceError('config', 'Change data capture was read before start()');
+		if (!this.position && !this.acked) throw new DbSourceError('config', 'Change data capture was read before start() or ack()');
 		this.startReader();
 		const target = await masterPosition(await this.controlConnection());
 		const deadline = Date.now() + (this.options.idleMs ?? 1000);
@@ -161,7 +170,7 @@ export class MySqlBinlogCdc implements DbCdc {
 			if (this.readyChanges >= maxChanges) break;
 			// Caught up with the head as it was when read() began: return what there is, or wait
 			// a little for something new rather than return nothing at once.
-			const caughtUp = comparePositions(this.readThrough ?? this.position, target) >= 0;
+			const caughtUp = comparePositions(this.readThrough ?? this.position!, target) >= 0;
 			if (caughtUp && this.ready.some((t) => t.changes.length > 0)) break;
 			if (Date.now() >= deadline) break;
 			await new Promise<void>((resolve) => {
@@ -192,7 +201,8 @@ export class MySqlBinlogCdc implements DbCdc {
 	private startReader(): void {
 		if (this.zongji) return;
 		const ZongJi = loadZongJi();
-		const start = parsePosition(this.position!);
+		const start = parsePosition(this.acked ?? this.position!);
+		this.position = formatPosition(start);
 		this.file = start.file;
 		const options = connectionOptions(this.settings);
 		const zongji = new ZongJi({ ...options, database: undefined });
@@ -342,8 +352,9 @@ export class MySqlBinlogCdc implements DbCdc {
 		this.wake?.();
 	}
 
+	/** Before the first read: where to resume (the lowest position the tables committed). After: bookkeeping for the lag. */
 	async ack(position: string): Promise<void> {
-		if (!this.acked || comparePositions(position, this.acked) > 0) this.acked = position;
+		if (!this.zongji || !this.acked || comparePositions(position, this.acked) > 0) this.acked = position;
 		this.unacked = this.unacked.filter((u) => comparePositions(u.position, position) > 0);
 	}
 

@@ -209,12 +209,20 @@ export async function openReadView(connection: MySqlConnection, settings: { host
 		return row;
 	};
 
-	return {
+	const view: MySqlReadView = {
 		notes,
 		async readPage(read: TableRead, request: PageRequest): Promise<DbRow[]> {
 			const plans = await plansFor(read);
 			const names = read.columns.length > 0 ? read.columns.map((c) => c.name) : [...plans.keys()];
 			const select = names.map((n) => `${selectExpression(quoteMySqlIdent(n), planOf(plans, read.table, n).mapping)} AS ${quoteMySqlIdent(n)}`).join(', ');
+			if (read.positionColumn && request.order === 'key') {
+				// A table without a key: pages in the table's own order, the row's ordinal as its
+				// position. Stable only within one snapshot, which is where the caller reads it.
+				const offset = request.afterKey ? Number(request.afterKey[0]) : 0;
+				const limit = Math.max(1, Math.floor(request.limit));
+				const rows = await query(`SELECT ${select} FROM ${from(read.table)} LIMIT ${limit} OFFSET ${offset}`);
+				return rows.map((r, i) => ({ ...toRow(plans, r, names), [read.positionColumn!]: String(offset + i + 1) }));
+			}
 			const keyPlans = read.key.map((k) => planOf(plans, read.table, k));
 			const keyCols = read.key.map(quoteMySqlIdent);
 			let where = '';
@@ -263,11 +271,17 @@ export async function openReadView(connection: MySqlConnection, settings: { host
 				after = read.key.map((k) => plans.get(k)!.convert(rows[rows.length - 1][k]) as JsonScalar);
 			}
 		},
+		async share(): Promise<DbReadView> {
+			// MariaDB cannot hand a snapshot to another connection: a shared view reads through this
+			// one (queries queue on it), which sees the same instant.
+			return { ...view, close: async () => undefined };
+		},
 		async close(): Promise<void> {
 			if (snapshot) await connection.query('COMMIT').catch(() => undefined);
 			await release();
 		},
 	};
+	return view;
 }
 
 /** `from - lookback` in the cursor's type: seconds for temporal cursors, units for numbers. */

@@ -24,7 +24,7 @@
  *                                    (the binlog image loses which collection type a value is)
  *   char/varchar/text, uuid, inet4/inet6 → text (as the server prints them)
  */
-import type { ColumnType } from '../../../lakehouse/columnTypes';
+import { RawJson, type ColumnType } from '../../../lakehouse/columnTypes';
 
 /** One column as information_schema.COLUMNS describes it (plus the JSON check MariaDB keeps apart). */
 export interface MySqlColumnInfo {
@@ -165,12 +165,14 @@ export function valueConverter(column: MySqlColumnInfo, mapping: MySqlColumnMapp
 		case 'json':
 			return (v) => {
 				if (v === null || v === undefined) return null;
+				// Kept as the source's text: numbers keep every digit (a JSON.parse would round them).
 				const s = text(v);
 				try {
-					return JSON.parse(s) as unknown;
+					JSON.parse(s);
 				} catch {
 					throw new MySqlValueError(`Column ${column.name} holds text that is not JSON (${s.slice(0, 40)}…)`);
 				}
+				return new RawJson(s);
 			};
 		case 'set':
 			return (v) => {
