@@ -35,6 +35,7 @@ export const BUILT_IN_PIPELINES: Readonly<Record<string, string>> = {
 	odoo: 'ipai/pipeline/odoo',
 	github: 'ipai/pipeline/github',
 	file: 'ipai/pipeline/file',
+	db: 'ipai/pipeline/db',
 };
 
 export type DispatchReason =

@@ -58,12 +58,16 @@ export async function syncCdcTables(cdc: DbCdc, plans: DbTablePlan[], openSnapsh
 		result.rowsRead += r.rowsRead;
 		result.rowsWritten += r.rowsWritten;
 	};
-	const start = await cdc.start(plans.map((p) => p.read.table));
+	const stored = new Map<string, CdcCursor | null>();
+	for (const plan of plans) stored.set(plan.stream, (await getStreamState(options.pool, options.run.connectorId, plan.stream)).cursor as CdcCursor | null);
+	const start = await cdc.start(
+		plans.map((p) => p.read.table),
+		{ mustExist: [...stored.values()].some((c) => Boolean(c?.lsn)) },
+	);
 	let snapshot = start.snapshot;
 	try {
 		for (const plan of plans) {
-			const stored = (await getStreamState(options.pool, options.run.connectorId, plan.stream)).cursor as CdcCursor | null;
-			if (stored?.lsn) continue;
+			if (stored.get(plan.stream)?.lsn) continue;
 			// A table added to an existing capture (or whose initial load was interrupted) is read in a
 			// new snapshot and applies everything the capture still holds: replaying full row images
 			// over newer data converges to the source once the capture has caught up.
@@ -233,9 +237,9 @@ async function markTruncated(client: ClientBase, plan: DbTablePlan, run: StreamR
 	}
 	await writeAudit(client, {
 		eventType: 'connector_run',
-		entityType: 'table',
-		entityId: tableName(plan.target),
+		entityType: 'connector',
+		entityId: run.connectorId,
 		action: 'source_truncate',
-		details: { run_id: run.runId, connector_id: run.connectorId, source_table: plan.stream, rows_marked_deleted: marked },
+		details: { run_id: run.runId, table: tableName(plan.target), source_table: plan.stream, rows_marked_deleted: marked },
 	});
 }

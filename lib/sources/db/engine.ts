@@ -133,9 +133,11 @@ export interface DbCdc {
 	check(tables: DbTableRef[]): Promise<void>;
 	/**
 	 * Creates or reuses what the capture needs. When it had to be created, returns a read view
-	 * consistent with the capture's start (the initial snapshot) and that start position.
+	 * consistent with the capture's start (the initial snapshot) and that start position. With
+	 * `mustExist` (tables already follow it), a capture that is gone is an error naming the
+	 * re-snapshot step, never silently recreated (the changes in between would be lost).
 	 */
-	start(tables: DbTableRef[]): Promise<{ created: boolean; position: string; snapshot: DbReadView | null }>;
+	start(tables: DbTableRef[], options: { mustExist: boolean }): Promise<{ created: boolean; position: string; snapshot: DbReadView | null }>;
 	/** Up to about `maxChanges` changes after the acknowledged position (whole transactions). */
 	read(maxChanges: number): Promise<CdcBatch>;
 	/** Tells the source everything up to `position` is safely stored (it may free its log). */

@@ -126,7 +126,7 @@ export class PgCdc implements DbCdc {
 		}
 	}
 
-	async start(tables: DbTableRef[]): Promise<{ created: boolean; position: string; snapshot: DbReadView | null }> {
+	async start(tables: DbTableRef[], options: { mustExist: boolean }): Promise<{ created: boolean; position: string; snapshot: DbReadView | null }> {
 		await this.check(tables);
 		await this.ensurePublication(tables);
 		const [slot] = await this.query<{ plugin: string; database: string; active_pid: string | null; wal_status: string | null; confirmed: string | null; mine: string }>(
@@ -144,6 +144,7 @@ export class PgCdc implements DbCdc {
 			}
 			return { created: false, position: slot.confirmed, snapshot: null };
 		}
+		if (options.mustExist) throw this.goneError();
 		this.replication = await connectSource(this.engine.settings, { replication: 'database' } as never);
 		try {
 			const result = await this.replication.query(`CREATE_REPLICATION_SLOT ${quoteIdent(this.slot)} LOGICAL pgoutput EXPORT_SNAPSHOT`);

@@ -1,0 +1,40 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+import { LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
+import { discover } from './actions/discover.operation';
+import { sync } from './actions/sync.operation';
+import { properties } from './description';
+import { credentialTest, listSearch, loadOptions } from './methods';
+
+export class IpaiDatabaseSync implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'IPAI Database Sync',
+		name: 'ipaiDatabaseSync',
+		icon: 'file:database.svg',
+		group: ['input'],
+		version: 1,
+		subtitle: '={{ $parameter["operation"] + " " + $parameter["engine"] }}',
+		description: 'Sync database tables into the IPAI lakehouse: full snapshots, incremental cursors, CDC (logical replication) or FDW',
+		defaults: { name: 'IPAI Database Sync' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		// One credential per engine of transport/engines.ts, shown for that engine.
+		credentials: [
+			{ name: 'ipaiPostgresSourceApi', required: true, testedBy: 'postgresSourceTest', displayOptions: { show: { engine: ['postgres'] } } },
+			{ name: LAKEHOUSE_CREDENTIAL, required: true, testedBy: 'lakehouseConnectionTest', displayOptions: { show: { operation: ['sync'] } } },
+		],
+		properties,
+	};
+
+	methods = {
+		credentialTest: { ...credentialTest, lakehouseConnectionTest: testLakehouseCredential },
+		listSearch,
+		loadOptions,
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const operation = this.getNodeParameter('operation', 0) as string;
+		return [operation === 'discover' ? await discover.call(this) : await sync.call(this)];
+	}
+}
