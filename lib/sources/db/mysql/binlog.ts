@@ -361,7 +361,8 @@ export class MySqlBinlogCdc implements DbCdc {
 	async lag(): Promise<CdcLag> {
 		const control = await this.controlConnection();
 		const head = parsePosition(await masterPosition(control));
-		const from = this.acked ? parsePosition(this.acked) : head;
+		const committed = this.acked ?? this.position;
+		const from = committed ? parsePosition(committed) : head;
 		const [logs] = await control.query('SHOW BINARY LOGS');
 		let bytes = 0;
 		let counting = false;

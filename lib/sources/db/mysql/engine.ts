@@ -12,7 +12,8 @@ export class MySqlEngine implements DbEngine {
 	readonly name = 'mysql' as const;
 	private meta: MySqlConnection | null = null;
 
-	constructor(readonly settings: DbConnectionSettings) {}
+	/** `checkBinlog`: test() also checks what CDC needs (the credential's "Test Binlog Access"). */
+	constructor(readonly settings: DbConnectionSettings & { checkBinlog?: boolean }) {}
 
 	private async metaConnection(): Promise<MySqlConnection> {
 		this.meta ??= await openConnection(this.settings);
@@ -32,12 +33,8 @@ export class MySqlEngine implements DbEngine {
 		await this.guarded(async (connection) => {
 			// Connecting with the database already proved the user may use it; SHOW TABLES proves it reads it.
 			await connection.query('SHOW TABLES');
+			if (this.settings.checkBinlog) await checkBinlogReady(connection, this.settings.user);
 		});
-	}
-
-	/** What CDC needs on top of test(): the binary log on in ROW format with full images, and replication grants. */
-	async testCdc(): Promise<void> {
-		await this.guarded((connection) => checkBinlogReady(connection, this.settings.user));
 	}
 
 	listSchemas(): Promise<string[]> {
