@@ -56,11 +56,17 @@ test('full tables from one snapshot, deletes on the next full sync, a keyless ta
 	await admin.query('CREATE TABLE log (at datetime, message text)');
 	await admin.query(`INSERT INTO orders VALUES ${Array.from({ length: 95 }, (_, i) => `(${i + 1}, '${['eu', 'us'][i % 2]}', ${i * 1.5})`).join(',')}`);
 	await admin.query("INSERT INTO log VALUES ('2024-01-01 00:00:00', 'a'), ('2024-01-02 00:00:00', 'b')");
+	await admin.query("SET SESSION sql_mode = ''");
+	await admin.query("CREATE TABLE dates (id int PRIMARY KEY, d date); INSERT INTO dates VALUES (1, '0000-00-00'), (2, '2024-00-05'), (3, '2024-02-29')");
 	const db = source.database;
-	const config = { engine: 'mysql', pageSize: 10, tables: [{ table: `${db}.orders`, mode: 'full' }, { table: `${db}.log`, mode: 'full' }] };
+	const config = { engine: 'mysql', pageSize: 10, tables: [{ table: `${db}.orders`, mode: 'full' }, { table: `${db}.log`, mode: 'full' }, { table: `${db}.dates`, mode: 'full' }] };
 	const first = await syncOnce('my-full', config);
 	expect(first.error).toBeUndefined();
-	expect(first.result!.tables.map((t) => [t.table, t.rowsRead]).sort()).toEqual([[`${db}.log`, 2], [`${db}.orders`, 95]]);
+	expect(first.result!.tables.map((t) => [t.table, t.rowsRead]).sort()).toEqual([[`${db}.dates`, 3], [`${db}.log`, 2], [`${db}.orders`, 95]]);
+	// Zero dates land as NULL, and the run says so.
+	expect((await lastRun('my-full')).metadata.db).toMatchObject({ warnings: expect.arrayContaining([expect.stringMatching(/^2 zero date\(s\) in column d .* loaded as NULL/)]) });
+	const dates = await lake.pool.query(`select id::int, d::text from ipai_bronze_core.${db}_dates order by id`);
+	expect(dates.rows).toEqual([{ id: 1, d: null }, { id: 2, d: null }, { id: 3, d: '2024-02-29' }]);
 	const bronze = `ipai_bronze_core.${db}_orders`;
 	expect(await sameAsSource(admin, 'orders', bronze, ['region', 'amount'])).toEqual({ missing: [], extra: [], different: [] });
 

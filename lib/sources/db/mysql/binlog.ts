@@ -13,7 +13,7 @@
 import { randomInt } from 'node:crypto';
 import { DbSourceError, type CdcBatch, type CdcChange, type CdcLag, type DbCdc, type DbConnectionSettings, type DbReadView, type DbRow, type DbTableRef } from '../engine';
 import { checkBinlogReady, classifyMySqlError, connectionOptions, openConnection, type MySqlConnection } from './connection';
-import { describeMySqlColumns, openReadView, planColumns, type ColumnPlan } from './readView';
+import { describeMySqlColumns, openReadView, planColumns, zeroDateWarnings, type ColumnPlan } from './readView';
 import { newNotes } from './types';
 
 export interface BinlogPosition {
@@ -133,7 +133,7 @@ export class MySqlBinlogCdc implements DbCdc {
 		try {
 			const position = await snapshotPosition(connection);
 			this.position ??= position;
-			const snapshot = await openReadView(connection, this.settings, 'joined', () => connection.end());
+			const snapshot = await openReadView(connection, this.settings, 'joined', () => connection.end(), this.notes);
 			return { created: true, position, snapshot };
 		} catch (error) {
 			await connection.end().catch(() => undefined);
@@ -382,9 +382,8 @@ export class MySqlBinlogCdc implements DbCdc {
 		return comparePositions(a, b);
 	}
 
-	/** Zero dates met in captured rows (column → count), for the run's notes. */
-	get zeroDates(): Map<string, number> {
-		return this.notes.zeroDates;
+	warnings(): string[] {
+		return zeroDateWarnings(this.notes);
 	}
 
 	async close(): Promise<void> {

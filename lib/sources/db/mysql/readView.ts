@@ -172,13 +172,18 @@ export interface MySqlReadView extends DbReadView {
  * begun here; `joined`: the connection is already in one (the CDC start position's snapshot);
  * `none`: plain reads.
  */
-export async function openReadView(connection: MySqlConnection, settings: { host: string; port: number; database: string; user: string }, mode: 'start' | 'joined' | 'none', release: () => Promise<void>): Promise<MySqlReadView> {
+export async function openReadView(
+	connection: MySqlConnection,
+	settings: { host: string; port: number; database: string; user: string },
+	mode: 'start' | 'joined' | 'none',
+	release: () => Promise<void>,
+	notes: ConversionNotes = newNotes(),
+): Promise<MySqlReadView> {
 	const snapshot = mode !== 'none';
 	if (mode === 'start') {
 		await connection.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
 		await connection.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
 	}
-	const notes = newNotes();
 	const plansByTable = new Map<string, Map<string, ColumnPlan>>();
 	const plansFor = async (read: Pick<TableRead, 'table'>): Promise<Map<string, ColumnPlan>> => {
 		const id = `${read.table.schema}.${read.table.name}`;
@@ -271,6 +276,7 @@ export async function openReadView(connection: MySqlConnection, settings: { host
 				after = read.key.map((k) => plans.get(k)!.convert(rows[rows.length - 1][k]) as JsonScalar);
 			}
 		},
+		warnings: () => zeroDateWarnings(notes),
 		async share(): Promise<DbReadView> {
 			// MariaDB cannot hand a snapshot to another connection: a shared view reads through this
 			// one (queries queue on it), which sees the same instant.
@@ -282,6 +288,11 @@ export async function openReadView(connection: MySqlConnection, settings: { host
 		},
 	};
 	return view;
+}
+
+/** One warning per column whose zero dates (0000-00-00, month or day 0) were read as NULL. */
+export function zeroDateWarnings(notes: ConversionNotes): string[] {
+	return [...notes.zeroDates].map(([column, count]) => `${count} zero date(s) in column ${column} (0000-00-00, or a 0 month or day) were loaded as NULL: no calendar has them`);
 }
 
 /** `from - lookback` in the cursor's type: seconds for temporal cursors, units for numbers. */
