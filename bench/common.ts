@@ -92,7 +92,7 @@ export async function seedLedger(pool: Pool, rows: number, connectors: number, a
 			`insert into public.ipai_connector_config (connector_type, name, config, schedule, created_at)
 			 values ($1, $2, $5, $3, $4::timestamptz - interval '60 days') returning id`,
 			// Configs their type's pipeline can run: the database refuses a scheduled row without one.
-			[['odoo', 'github', 'file', 'db'][i % 4], `bench-${i}`, every === 1 ? '* * * * *' : `*/${every} * * * *`, now, [{}, { repositories: ['acme/app'] }, { table: 'landing' }, {}][i % 4]],
+			[['odoo', 'github', 'file', 'db'][i % 4], `bench-${i}`, every === 1 ? '* * * * *' : `*/${every} * * * *`, now, [{}, { repositories: ['acme/app'] }, { table: 'landing' }, { engine: 'postgres', tables: [{ table: 'public.orders', mode: 'full' }] }][i % 4]],
 		);
 		// The last ~90 minutes of every 10th connector fail (an incident in progress); elsewhere 0.3%
 		// fail, 0.1% are abandoned, 0.1% are skipped (busy), and the newest run is still running.

@@ -103,8 +103,13 @@ export async function startLogicalPostgres(settings: Record<string, string> = {}
 	};
 }
 
+/** Jest's hooks, looked up at call time: the bench compiles this file without jest's types. */
+type Hook = (fn: () => Promise<void>, timeout?: number) => void;
+const hooks = globalThis as unknown as { beforeAll: Hook; afterAll: Hook };
+
 /** Starts one server for the calling test file (beforeAll) and stops it after (afterAll). */
 export function useLogicalPostgres(settings?: Record<string, string>): { readonly server: LogicalPostgres } {
+	const { beforeAll, afterAll } = hooks;
 	let server: LogicalPostgres | undefined;
 	beforeAll(async () => {
 		server = await startLogicalPostgres(settings);

@@ -159,9 +159,12 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 export async function runDbConnector(
 	pool: Pool,
 	engine: DbEngine,
-	options: { connectorName: string; config: unknown; settings: DbConnectionSettings; holder?: string } & Omit<DbSyncOptions, 'connectorName' | 'config' | 'run'>,
+	options: { connectorName: string; config: unknown; settings: DbConnectionSettings; holder?: string; leaseTimeoutSeconds?: number } & Omit<DbSyncOptions, 'connectorName' | 'config' | 'run'>,
 ): Promise<{ start: StartRunResult; result?: DbSyncResult; error?: Error }> {
-	const start = await startRun(pool, { connector: { connectorType: 'db', name: options.connectorName, initialConfig: options.config as Record<string, unknown> }, holder: options.holder });
+	const start = await startRun(pool, { connector: { connectorType: 'db', name: options.connectorName, initialConfig: options.config as Record<string, unknown> },
+		holder: options.holder,
+		leaseTimeoutSeconds: options.leaseTimeoutSeconds,
+	});
 	if (start.status !== 'running') return { start };
 	const run = { connectorId: start.connectorId, runId: start.runId };
 	try {
