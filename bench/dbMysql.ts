@@ -31,19 +31,28 @@ function pipeline(command: string): Promise<void> {
 	});
 }
 
-async function main(): Promise<void> {
+export interface MysqlFullCopy {
+	rows: number;
+	copySeconds: number;
+	syncSeconds: number;
+	/** copy seconds / sync seconds (1: as fast as the copy). */
+	ratio: number;
+}
+
+/** Builds the table, measures the copy limit and the full sync, and drops the table again. */
+export async function measureMysqlFullCopy(rows = ROWS): Promise<MysqlFullCopy> {
 	const database = `ipai_bench_my_${randomBytes(4).toString('hex')}`;
 	const admin = await createConnection({ ...server, multipleStatements: true });
 	await admin.query(`CREATE DATABASE ${database}; USE ${database}; SET SESSION time_zone = '+00:00'`);
 	try {
 		await admin.query(`CREATE TABLE t (${COLUMNS}) ENGINE=InnoDB`);
-		for (let from = 1; from <= ROWS; from += 200_000) {
-			const to = Math.min(ROWS, from + 199_999);
+		for (let from = 1; from <= rows; from += 200_000) {
+			const to = Math.min(rows, from + 199_999);
 			await admin.query(`INSERT INTO t SELECT seq, seq % 1000, seq * 7919, (seq % 100000) / 100, seq / 7, CONCAT('name ', seq), REPEAT(CHAR(97 + seq % 26), 40 + seq % 60),
 				'2024-01-01' + INTERVAL seq SECOND, '2020-01-01' + INTERVAL (seq % 3000) DAY, seq % 2, IF(seq % 10 = 0, NULL, CONCAT('note\\t', seq)),
 				FROM_UNIXTIME(1700000000 + seq) FROM seq_${from}_to_${to}`);
 		}
-		await withScratchDatabase(async (url) => {
+		return await withScratchDatabase(async (url) => {
 			const pool = new Pool({ connectionString: url, max: 4 });
 			try {
 				await pool.query(`create table copy_target (${PG_COLUMNS})`);
@@ -65,10 +74,8 @@ async function main(): Promise<void> {
 				const syncSeconds = Number(process.hrtime.bigint() - syncStarted) / 1e9;
 				await engine.close();
 				if (error) throw error;
-				if (result!.rowsRead !== ROWS) throw new Error(`the sync read ${result!.rowsRead} rows, the source has ${ROWS}`);
-				const peakMb = (process.resourceUsage().maxRSS * 1024) / 1e6;
-				process.stdout.write(`rows=${ROWS} copy_s=${copySeconds.toFixed(2)} sync_s=${syncSeconds.toFixed(2)} peak_rss_mb=${peakMb.toFixed(0)}\n`);
-				process.stdout.write(`mysql_full/copy=${(copySeconds / syncSeconds).toFixed(2)}\n`);
+				if (result!.rowsRead !== rows) throw new Error(`the sync read ${result!.rowsRead} rows, the source has ${rows}`);
+				return { rows, copySeconds, syncSeconds, ratio: copySeconds / syncSeconds };
 			} finally {
 				await pool.end();
 			}
@@ -79,7 +86,16 @@ async function main(): Promise<void> {
 	}
 }
 
-main().catch((error: Error) => {
-	process.stderr.write(`${error.stack ?? error.message}\n`);
-	process.exit(1);
-});
+async function main(): Promise<void> {
+	const measured = await measureMysqlFullCopy();
+	const peakMb = (process.resourceUsage().maxRSS * 1024) / 1e6;
+	process.stdout.write(`rows=${measured.rows} copy_s=${measured.copySeconds.toFixed(2)} sync_s=${measured.syncSeconds.toFixed(2)} peak_rss_mb=${peakMb.toFixed(0)}\n`);
+	process.stdout.write(`mysql_full/copy=${measured.ratio.toFixed(2)}\n`);
+}
+
+if (require.main === module) {
+	main().catch((error: Error) => {
+		process.stderr.write(`${error.stack ?? error.message}\n`);
+		process.exit(1);
+	});
+}
