@@ -7,9 +7,9 @@
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', diagnostics: false }],
 };
-// ES-module-only dependencies (hyparquet and its compressors) are compiled to CommonJS for jest,
+// ES-module-only dependencies (hyparquet and its compressors, @vlasky/zongji) are compiled to CommonJS for jest,
 // whose module sandbox cannot load ESM; everything else in node_modules stays untransformed.
-const ESM_ONLY = ['hyparquet', 'hyparquet-compressors', 'hyparquet-writer', 'hysnappy'];
+const ESM_ONLY = ['hyparquet', 'hyparquet-compressors', 'hyparquet-writer', 'hysnappy', '@vlasky/zongji'];
 transform[`/node_modules/(${ESM_ONLY.join('|')})/.+\\.js$`] = [
   'ts-jest',
   { tsconfig: { allowJs: true, module: 'commonjs', target: 'es2022', esModuleInterop: true }, diagnostics: false, isolatedModules: true },

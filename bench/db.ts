@@ -7,7 +7,11 @@
  * cdc_lag_p95_ms: 1,000 changes/s (inserts, updates, deletes) for 60 s while a CDC sync follows;
  * the lag of a transaction is from its commit at the source to the commit of its page in bronze.
  *
- * Last line: `db full/copy=<ratio> cdc_lag_p95_ms=<n>`. Sizes: DB_BENCH_ROWS, DB_BENCH_CDC_SECONDS.
+ * mysql_full/copy: the same 12-column shape on MariaDB (127.0.0.1:3306 or MARIADB_URL) against
+ * `mariadb --batch` piped into `\copy` (bench/dbMysql.ts).
+ *
+ * Last line: `db full/copy=<ratio> cdc_lag_p95_ms=<n> mysql_full/copy=<ratio>`. Sizes: DB_BENCH_ROWS,
+ * DB_BENCH_CDC_SECONDS, DB_BENCH_MYSQL_ROWS.
  */
 import { execSync } from 'node:child_process';
 import { Client, Pool } from 'pg';
@@ -15,6 +19,7 @@ import { runDbConnector } from '../lib/sources/db/sync';
 import { PgEngine } from '../lib/sources/db/postgres/engine';
 import { startLogicalPostgres } from '../test/helpers/logicalPostgres';
 import { measure, reportedSeconds, withScratchDatabase } from './common';
+import { measureMysqlFullCopy } from './dbMysql';
 
 const ROWS = Number(process.env.DB_BENCH_ROWS ?? 1_000_000);
 const CDC_SECONDS = Number(process.env.DB_BENCH_CDC_SECONDS ?? 60);
@@ -111,7 +116,9 @@ async function main(): Promise<void> {
 			console.log(`ours   full sync into bronze      ${ROWS} rows  ${syncSeconds.toFixed(2)} s  peak RSS ${ours.peakRssMib.toFixed(0)} MiB`);
 			const lagP95 = await cdcLag(lakehouseUrl, server.port, sourceUrl);
 			console.log(`cdc    ${CDC_SECONDS} s at 1,000 changes/s: p95 commit-to-bronze lag ${lagP95} ms`);
-			console.log(`db full/copy=${ratio.toFixed(2)} cdc_lag_p95_ms=${Math.round(lagP95)}`);
+			const mysql = await measureMysqlFullCopy(Number(process.env.DB_BENCH_MYSQL_ROWS ?? ROWS));
+			console.log(`mysql  mariadb --batch | psql \\copy ${mysql.rows} rows  ${mysql.copySeconds.toFixed(2)} s; full sync ${mysql.syncSeconds.toFixed(2)} s`);
+			console.log(`db full/copy=${ratio.toFixed(2)} cdc_lag_p95_ms=${Math.round(lagP95)} mysql_full/copy=${mysql.ratio.toFixed(2)}`);
 		});
 	} finally {
 		await server.stop();

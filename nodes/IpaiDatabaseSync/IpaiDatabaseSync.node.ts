@@ -14,7 +14,7 @@ export class IpaiDatabaseSync implements INodeType {
 		group: ['input'],
 		version: 1,
 		subtitle: '={{ $parameter["operation"] + " " + $parameter["engine"] }}',
-		description: 'Sync database tables into the IPAI lakehouse: full snapshots, incremental cursors, CDC (logical replication) or FDW',
+		description: 'Sync database tables into the IPAI lakehouse: full snapshots, incremental cursors, CDC (logical replication, binlog) or FDW',
 		defaults: { name: 'IPAI Database Sync' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -22,6 +22,7 @@ export class IpaiDatabaseSync implements INodeType {
 		// One credential per engine of transport/engines.ts, shown for that engine.
 		credentials: [
 			{ name: 'ipaiPostgresSourceApi', required: true, testedBy: 'postgresSourceTest', displayOptions: { show: { engine: ['postgres'] } } },
+			{ name: 'ipaiMySqlSourceApi', required: true, testedBy: 'mysqlSourceTest', displayOptions: { show: { engine: ['mysql'] } } },
 			{ name: LAKEHOUSE_CREDENTIAL, required: true, testedBy: 'lakehouseConnectionTest', displayOptions: { show: { operation: ['sync'] } } },
 		],
 		properties,

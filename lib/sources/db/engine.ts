@@ -93,6 +93,8 @@ export interface DbReadView {
 	keys(read: Pick<TableRead, 'table' | 'key'>): AsyncIterable<unknown[]>;
 	/** Another view on its own connection that sees the same instant (a second table reader). */
 	share(): Promise<DbReadView>;
+	/** What reading changed about values, for the run's warnings (e.g. MySQL zero dates read as NULL). */
+	warnings?(): string[];
 	close(): Promise<void>;
 }
 
@@ -145,6 +147,8 @@ export interface DbCdc {
 	lag(): Promise<CdcLag>;
 	/** Orders two positions (negative: a before b). */
 	comparePositions(a: string, b: string): number;
+	/** What reading changed about values, for the run's warnings. */
+	warnings?(): string[];
 	close(): Promise<void>;
 }
 

@@ -103,6 +103,7 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 			);
 			await Promise.all(readers.slice(1).map((r) => r.close()));
 		} finally {
+			result.warnings.push(...(snapshot.warnings?.() ?? []));
 			await snapshot.close();
 		}
 	}
@@ -117,6 +118,7 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 				record(plan, load, deleted);
 			}
 		} finally {
+			result.warnings.push(...(view.warnings?.() ?? []));
 			await view.close();
 		}
 	}
@@ -127,6 +129,7 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 		try {
 			outcome = await syncCdcTables(cdc, cdcPlans, () => engine.openSnapshot(), { pool, run: options.run, pageSize, ...options.cdc });
 		} finally {
+			result.warnings.push(...(cdc.warnings?.() ?? []));
 			await cdc.close();
 		}
 		for (const plan of cdcPlans) record(plan, { rowsRead: 0, rowsWritten: 0, pages: 0 }, 0);

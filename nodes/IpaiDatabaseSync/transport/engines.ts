@@ -5,6 +5,7 @@
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 import type { DbConnectionSettings, DbEngine, DbEngineName } from '../../../lib/sources/db/engine';
 import { PgEngine } from '../../../lib/sources/db/postgres/engine';
+import { MySqlEngine } from '../../../lib/sources/db/mysql/engine';
 
 export interface EngineEntry {
 	label: string;
@@ -38,6 +39,12 @@ export const ENGINES: Partial<Record<DbEngineName, EngineEntry>> = {
 			return { ...settings, host: String(data.fdwHost ?? '').trim() || settings.host, port: Number(data.fdwPort) || settings.port };
 		},
 		create: (settings) => new PgEngine(settings),
+	},
+	mysql: {
+		label: 'MySQL / MariaDB',
+		credential: 'ipaiMySqlSourceApi',
+		settings: (data) => ({ ...connectionSettings(data, 3306), checkBinlog: data.testBinlog === true }),
+		create: (settings) => new MySqlEngine(settings),
 	},
 };
 
