@@ -467,3 +467,6 @@ values
    '{"threshold": 3.5, "min_history": 5, "history": 20}', 'warn', 'data-platform',
    'https://github.com/ipai/n8n-nodes-ipai-lakehouse#data-quality', 'Rows written per run against the trailing 20 runs (robust z-score)')
 on conflict (target_table, name) do nothing;
+
+-- Rows a `drop` expectation took out of a load land with the file path's rejects, named.
+alter table ipai_bronze_core.ipai_load_reject add column if not exists expectation_name text;
