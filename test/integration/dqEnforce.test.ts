@@ -152,7 +152,7 @@ describe('actions warn and fail', () => {
 
 		const attempt = loadStream(db.pool, [{ records: [{ id: 4, amount: -1 }, { id: 5, amount: -2 }, { id: 6, amount: 3 }], cursor: 'c' }], { ...run, stream: 's', table, key: ['id'] });
 		await expect(attempt).rejects.toBeInstanceOf(ExpectationFailedError);
-		const error = await attempt.catch((e: Error) => e);
+		const error = (await attempt.catch((e: Error) => e)) as Error;
 		expect(error.message).toContain('ipai_bronze_core.dq_actions.amount_positive');
 		expect(error.message).toContain('2 of 3 rows');
 		expect(error.message).toContain('https://runbooks.example/dq');
