@@ -130,7 +130,7 @@ begin
   for call in select m from regexp_matches(bare, '(([A-Za-z_][A-Za-z0-9_]*)\s*\.\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*\(', 'g') as m loop
     word := lower(call[3]);
     if call[2] is not null then
-      if ipai_meta.layer_of(lower(call[2])) not in ('gold', 'platinum') then
+      if coalesce(ipai_meta.layer_of(lower(call[2])), '') not in ('gold', 'platinum') then
         return format('calls %s.%s(), outside the gold and platinum layers', call[2], call[3]);
       end if;
     elsif not (word = any (ipai_meta.dq_allowed_functions()) or word = any (syntax)) then
@@ -143,7 +143,7 @@ end
 $$;
 
 -- Compiles free SQL into a temporary view and checks what PostgreSQL recorded it depends on.
-create or replace function ipai_meta.dq_sql_dependency_problem(query text) returns text
+create or replace function ipai_meta.dq_sql_dependency_problem(query text, boolean_column text default null) returns text
   language plpgsql volatile set search_path = ''
 as $$
 declare
@@ -153,15 +153,21 @@ begin
   begin
     execute 'create temporary view ipai_dq_probe as ' || query;
     view_oid := 'pg_temp.ipai_dq_probe'::regclass;
-    select format('reads %I.%I, outside the lakehouse layers', n.nspname, c.relname) into bad
-      from pg_catalog.pg_rewrite r
-      join pg_catalog.pg_depend d on d.classid = 'pg_catalog.pg_rewrite'::regclass and d.objid = r.oid
-      join pg_catalog.pg_class c on d.refclassid = 'pg_catalog.pg_class'::regclass and c.oid = d.refobjid
-      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-     where r.ev_class = view_oid and c.oid <> view_oid and ipai_meta.layer_of(n.nspname) is distinct from 'bronze'
-       and ipai_meta.layer_of(n.nspname) is distinct from 'silver' and ipai_meta.layer_of(n.nspname) is distinct from 'gold'
-       and ipai_meta.layer_of(n.nspname) is distinct from 'platinum'
-     limit 1;
+    if boolean_column is not null then
+      select format('is of type %s, not boolean', pg_catalog.format_type(a.atttypid, a.atttypmod)) into bad
+        from pg_catalog.pg_attribute a
+       where a.attrelid = view_oid and a.attname = boolean_column and a.atttypid <> 'pg_catalog.bool'::pg_catalog.regtype;
+    end if;
+    if bad is null then
+      select format('reads %I.%I, outside the lakehouse layers', n.nspname, c.relname) into bad
+        from pg_catalog.pg_rewrite r
+        join pg_catalog.pg_depend d on d.classid = 'pg_catalog.pg_rewrite'::regclass and d.objid = r.oid
+        join pg_catalog.pg_class c on d.refclassid = 'pg_catalog.pg_class'::regclass and c.oid = d.refobjid
+        join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+       where r.ev_class = view_oid and c.oid <> view_oid
+         and coalesce(ipai_meta.layer_of(n.nspname), '') not in ('bronze', 'silver', 'gold', 'platinum')
+       limit 1;
+    end if;
     if bad is null then
       select format('calls %I.%I(), which is not on the allow-list', n.nspname, p.proname) into bad
         from pg_catalog.pg_rewrite r
@@ -292,7 +298,7 @@ begin
     if jsonb_typeof(args -> 'expression') is distinct from 'string' then return 'expression needs args.expression, a string'; end if;
     problem := ipai_meta.dq_sql_lexical_problem(args ->> 'expression', false);
     if problem is not null then return 'args.expression ' || problem; end if;
-    problem := ipai_meta.dq_sql_dependency_problem(format('select (%s)::boolean as ok from %s', args ->> 'expression', target));
+    problem := ipai_meta.dq_sql_dependency_problem(format('select (%s) as ok from %s', args ->> 'expression', target), 'ok');
     if problem is not null then return 'args.expression ' || problem; end if;
   when 'custom_sql' then
     if jsonb_typeof(args -> 'query') is distinct from 'string' then return 'custom_sql needs args.query, a SELECT returning the failing rows'; end if;
@@ -348,7 +354,7 @@ create trigger ipai_dq_expectation_validate
   for each row execute function ipai_meta.dq_validate_expectation();
 
 grant execute on function ipai_meta.dq_row_kinds(), ipai_meta.dq_allowed_functions(), ipai_meta.dq_columns(text),
-  ipai_meta.dq_sql_lexical_problem(text, boolean), ipai_meta.dq_sql_dependency_problem(text),
+  ipai_meta.dq_sql_lexical_problem(text, boolean), ipai_meta.dq_sql_dependency_problem(text, text),
   ipai_meta.dq_expectation_problem(text, text, jsonb, text)
   to authenticated, service_role, ipai_ingest, ipai_transform;
 
