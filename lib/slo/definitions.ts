@@ -6,12 +6,13 @@
 import type { Pool } from 'pg';
 import { writeAudit } from '../lakehouse/audit';
 import { inTransaction } from '../lakehouse/connection';
-import { loadSlos, SloDefinitionError } from './evaluate';
-import { paramsProblem } from './params';
+import { loadSlos } from './evaluate';
+import { paramsProblem, SloDefinitionError } from './params';
+import { REGISTERED_SLI_TYPES } from './sli/registry';
 import type { SliType, SloDefinition } from './types';
 import { parseDuration } from './windows';
 
-export const SLI_TYPES: readonly SliType[] = ['connector_success', 'connector_freshness', 'connector_warnings', 'agent_failures', 'agent_latency', 'agent_budget'];
+export const SLI_TYPES: readonly SliType[] = REGISTERED_SLI_TYPES;
 
 export interface SloInput {
 	codeName: string;

@@ -3,8 +3,13 @@
  * evaluator skips (and reports) a stored row that breaks them, and the database CHECK
  * (ipai_meta.slo_params_problem, migration 20261202005000) applies the same rules to plain SQL.
  * test/integration/sloDefinitions.test.ts holds the two to the same answers.
+ *
+ * Below the rules, the readers every SLI uses to take a value out of params with its default.
  */
-import { catalogFromParams, numeric, parseDuration } from './windows';
+import type { SloDefinition } from './types';
+import { catalogFromParams, numeric, parseDuration, scaledWindows, type AlertWindow, type Severity } from './windows';
+
+export class SloDefinitionError extends Error {}
 
 
 export const NUMERIC_PARAMS = [
@@ -70,4 +75,58 @@ export function paramsProblem(params: unknown): ParamProblem | null {
 		return { field: 'params.alert_windows', message: (error as Error).message };
 	}
 	return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readers (a row that reached the evaluator passed paramsProblem; these still refuse by name)
+
+export function numberParam(slo: SloDefinition, name: string, fallback: number): number {
+	const value = slo.params[name];
+	if (value === undefined || value === null) return fallback;
+	const n = numeric(value);
+	if (!Number.isFinite(n) || n < 0) throw new SloDefinitionError(`SLO "${slo.codeName}": params.${name} must be a non-negative number`);
+	return n;
+}
+
+export function durationParam(slo: SloDefinition, name: string, fallback: number | null): number | null {
+	const value = slo.params[name];
+	if (value === undefined || value === null || value === '') return fallback;
+	try {
+		return parseDuration(value, `params.${name}`);
+	} catch (error) {
+		throw new SloDefinitionError(`SLO "${slo.codeName}": ${(error as Error).message}`);
+	}
+}
+
+export function severityParam(slo: SloDefinition, name: string, fallback: Severity): Severity {
+	const v = slo.params[name];
+	if (v === undefined || v === null || v === '') return fallback;
+	if (v !== 'page' && v !== 'ticket') throw new SloDefinitionError(`SLO "${slo.codeName}": params.${name} must be "page" or "ticket"`);
+	return v;
+}
+
+/** The minimum-event guard of burn-rate windows: params.min_events and params.min_bad_events. */
+export function guardOf(slo: SloDefinition): { minEvents: number; minBad: number } {
+	return { minEvents: numberParam(slo, 'min_events', 10), minBad: numberParam(slo, 'min_bad_events', 2) };
+}
+
+/** The SLO's burn-rate window pairs: params.alert_windows (or the catalog) scaled to its period. */
+export function windowsOf(slo: SloDefinition): AlertWindow[] {
+	try {
+		return scaledWindows(slo.periodSeconds, catalogFromParams(slo.params.alert_windows));
+	} catch (error) {
+		throw new SloDefinitionError(`SLO "${slo.codeName}": ${(error as Error).message}`);
+	}
+}
+
+/**
+ * How long a firing alert stays quiet after a delivered notification: params.page_repeat_interval /
+ * params.ticket_repeat_interval, else params.repeat_interval, else 4 hours for pages (Alertmanager's
+ * default) and a day for tickets (a ticket is worked in office hours; re-posting it every 4 hours
+ * is noise).
+ */
+export function repeatIntervalSeconds(slo: { params: Record<string, unknown>; codeName: string }, severity: Severity): number {
+	const value = slo.params[`${severity}_repeat_interval`] ?? slo.params.repeat_interval;
+	if (value === undefined || value === null || value === '') return severity === 'page' ? 4 * 3600 : 24 * 3600;
+	return parseDuration(value, `SLO "${slo.codeName}" params.${severity}_repeat_interval`);
 }

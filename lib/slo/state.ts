@@ -19,7 +19,8 @@
 import type { ClientBase, Pool } from 'pg';
 import { inTransaction } from '../lakehouse/connection';
 import { abandonExpiredRuns } from '../lakehouse/runs';
-import { evaluateSlos, repeatIntervalSeconds, type EvaluateOptions } from './evaluate';
+import { evaluateSlos, type EvaluateOptions } from './evaluate';
+import { repeatIntervalSeconds } from './params';
 import { activeSilences, matches, type Silence } from './silences';
 import type { AlertAnnotations, AlertCandidate, DueNotification, EvaluationResult, NotificationKind } from './types';
 import type { Severity } from './windows';

@@ -1,7 +1,9 @@
 /** Shapes shared by the SLO engine: definitions, evaluated status, alert candidates, notifications. */
+import type { RegisteredSliType } from './sli/registry';
 import type { AlertWindow, Severity } from './windows';
 
-export type SliType = 'connector_success' | 'connector_freshness' | 'connector_warnings' | 'agent_failures' | 'agent_latency' | 'agent_budget';
+/** An sli_type with an evaluator in lib/slo/sli/registry.ts. */
+export type SliType = RegisteredSliType;
 
 export interface SloDefinition {
 	id: string;
