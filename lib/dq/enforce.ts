@@ -93,6 +93,9 @@ export async function enforcePageExpectations(client: ClientBase, options: Enfor
 	const failing = quoteIdent(`_ipai_dq_failing_${process.pid}`);
 	const evaluated =
 		options.rows ?? Number((await client.query<{ n: string }>(`select count(*) as n from ${options.staging}`)).rows[0].n);
+	// A page's checks are small set-based queries over an unanalysed staging table: the planner's
+	// guesses would make PostgreSQL JIT-compile them, which costs far more than running them.
+	const { rows: jit } = await client.query<{ jit: string }>(`select current_setting('jit') as jit, set_config('jit', 'off', true)`);
 	await client.query(`create temporary table ${failing} on commit drop as ${failingRowsQuery(checks, scope, true)}`);
 	const { rows } = await client.query(summaryQuery(failing, expectations.length));
 	const summary = rows[0];
@@ -129,6 +132,7 @@ export async function enforcePageExpectations(client: ClientBase, options: Enfor
 	}
 	// Dropped now rather than at commit: an atomic stream checks many pages in one transaction.
 	await client.query(`drop table ${failing}`);
+	await client.query(`select set_config('jit', $1, true)`, [jit[0].jit]);
 	await writeOutcomes(client, outcomes, { runId: options.runId, evaluationId: randomUUID() });
 	return { evaluated, dropped, outcomes };
 }

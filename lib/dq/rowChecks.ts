@@ -113,10 +113,14 @@ function predicate(e: Expectation, index: number, scope: RowCheckScope, windows:
  * row of the target that this page does not replace, among the same connector's current rows.
  */
 function uniquePredicate(columns: string[], index: number, scope: RowCheckScope, windows: string[]): string {
+	const page = scope.page;
+	// Columns that include a merge's whole key are unique by construction: the page holds one row
+	// per key, and a target row with the same key is the row this page replaces (the primary key
+	// is the connector and the key, the scope of unique).
+	if (page?.keyColumns && page.keyColumns.every((k) => columns.includes(quoteIdent(k)))) return 'false';
 	const alias = `_ipai_dup_${index}`;
 	windows.push(`count(*) over (partition by ${columns.map((c) => `s.${c}`).join(', ')}) as ${alias}`);
 	const notNull = columns.map((c) => `s.${c} is not null`).join(' and ');
-	const page = scope.page;
 	if (!page) return `${notNull} and s.${alias} > 1`;
 	const same = columns.map((c) => `t.${c} = s.${c}`).join(' and ');
 	const connector = `t.${page.connectorColumn} = s.${page.connectorColumn}`;
