@@ -48,6 +48,7 @@ async function worker(url: string, table: string, rows: number): Promise<void> {
 /** Creates the table as the loader would (one page), then empties it. */
 async function prepare(url: string, table: string, withExpectations: boolean): Promise<void> {
 	const pool = new Pool({ connectionString: url, max: 2 });
+	pool.on('error', () => undefined);
 	const run = await startRun(pool, { connector: { connectorType: 'bench', name: `${table}-setup` } });
 	if (run.status !== 'running') throw new Error('could not start a run');
 	await loadStream(pool, journalItems(PAGE_SIZE, PAGE_SIZE), {
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
 		const self = [process.execPath, __filename];
 		const time = async (table: string) => {
 			const pool = new Pool({ connectionString: url });
+			pool.on('error', () => undefined);
 			await pool.query('checkpoint').catch(() => undefined);
 			await pool.end();
 			const m = measure(self[0], [...self.slice(1), '--worker', 'yes', '--url', url, '--table', table, '--rows', String(rows)]);
@@ -90,14 +92,21 @@ async function main(): Promise<void> {
 		for (let r = 1; r <= rounds; r++) {
 			await prepare(url, `bench_plain_${r}`, false);
 			await prepare(url, `bench_dq_${r}`, true);
-			const a = await time(`bench_plain_${r}`);
-			process.stdout.write(`${row(`round ${r}: merge, no expectations`, rows, a.seconds, a.peakRssMib)}\n`);
-			const b = await time(`bench_dq_${r}`);
-			process.stdout.write(`${row(`round ${r}: merge, 5 expectations`, rows, b.seconds, b.peakRssMib)}\n`);
+			// Alternate which goes first, so a slow stretch of the machine does not always hit one side.
+			const order = r % 2 === 1 ? ['plain', 'dq'] : ['dq', 'plain'];
+			const timings: Record<string, { seconds: number; peakRssMib: number }> = {};
+			for (const side of order) {
+				timings[side] = await time(`bench_${side}_${r}`);
+				const label = side === 'plain' ? 'merge, no expectations' : 'merge, 5 expectations';
+				process.stdout.write(`${row(`round ${r}: ${label}`, rows, timings[side].seconds, timings[side].peakRssMib)}\n`);
+			}
+			const a = timings.plain;
+			const b = timings.dq;
 			plain.push(a.seconds);
 			checked.push(b.seconds);
 		}
 		const pool = new Pool({ connectionString: url });
+		pool.on('error', () => undefined);
 		const { rows: results } = await pool.query(
 			`select sum(evaluated)::bigint as evaluated, sum(failed)::bigint as failed from public.ipai_dq_result where target_table like 'ipai_bronze_erp.bench_dq_%'`,
 		);
