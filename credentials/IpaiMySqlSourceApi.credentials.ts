@@ -10,7 +10,7 @@ export class IpaiMySqlSourceApi implements ICredentialType {
 
 	displayName = 'IPAI MySQL Source';
 
-	documentationUrl = 'https://github.com/ipai/n8n-nodes-ipai-lakehouse/blob/main/docs/database-sources.md';
+	documentationUrl = 'https://github.com/ipai/n8n-nodes-ipai-lakehouse/blob/main/docs/database-sources-mysql.md';
 
 	icon = 'file:mysql.svg' as const;
 

@@ -9,7 +9,7 @@ export class IpaiPostgresSourceApi implements ICredentialType {
 
 	displayName = 'IPAI PostgreSQL Source';
 
-	documentationUrl = 'https://github.com/ipai/n8n-nodes-ipai-lakehouse/blob/main/docs/database-sources.md';
+	documentationUrl = 'https://github.com/ipai/n8n-nodes-ipai-lakehouse/blob/main/docs/database-sources.md#credentials';
 
 	icon = 'file:postgres.svg' as const;
 

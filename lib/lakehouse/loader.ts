@@ -8,6 +8,7 @@
  * So whatever instant a process dies, the lakehouse holds whole pages only, each row once, and a
  * cursor that never points past committed data; the source resumes from that cursor.
  */
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ClientBase, Pool, PoolClient } from 'pg';
@@ -38,6 +39,9 @@ import {
 	type TableShape,
 } from './tables';
 import { quoteIdent, quoteLiteral } from './sql';
+import { enforcePageExpectations, rowExpectationsFor, type PageExpectations } from '../dq/enforce';
+import { recordRolledBackFailure } from '../dq/results';
+import { ExpectationFailedError } from '../dq/types';
 
 export type LoadRecord = Record<string, unknown>;
 
@@ -123,20 +127,15 @@ export async function loadStream(pool: Pool, pages: AsyncIterable<Page> | Iterab
 		});
 	}
 	let committed = false;
+	let failure: unknown;
 	try {
-		for (let next = await prefetcher.next(); next; next = await prefetcher.next()) {
-			const result = await loadPage(pool, context, next.page, next.types);
-			progress.pages++;
-			progress.rowsRead += next.page.records.length;
-			progress.rowsWritten += result.written;
-			progress.schemaChanges.push(...result.changes);
-			progress.nulReplaced = context.stats.nulReplaced;
-			options.onPage?.({ ...progress, schemaChanges: [...progress.schemaChanges] });
-		}
+		await loadPages(pool, context, prefetcher, progress);
 		if (context.atomicClient) {
 			await context.atomicClient.query('commit');
 			committed = true;
 		}
+	} catch (error) {
+		failure = error;
 	} finally {
 		await prefetcher.close();
 		if (context.atomicClient) {
@@ -146,7 +145,30 @@ export async function loadStream(pool: Pool, pages: AsyncIterable<Page> | Iterab
 			context.atomicClient = null;
 		}
 	}
+	if (failure !== undefined) {
+		await recordExpectationFailure(pool, failure);
+		throw failure;
+	}
 	return progress;
+}
+
+/** After a `fail` expectation rolled its page back: keeps what failed in the ledger (own transaction). */
+async function recordExpectationFailure(pool: Pool, error: unknown): Promise<void> {
+	if (!(error instanceof ExpectationFailedError)) return;
+	// The page's error names the expectation and its counts whether or not this record is kept.
+	await recordRolledBackFailure(pool, error.outcomes, error.runId, randomUUID()).catch(() => undefined);
+}
+
+async function loadPages(pool: Pool, context: LoadContext, prefetcher: Prefetcher, progress: LoadProgress): Promise<void> {
+	for (let next = await prefetcher.next(); next; next = await prefetcher.next()) {
+		const result = await loadPage(pool, context, next.page, next.types);
+		progress.pages++;
+		progress.rowsRead += next.page.records.length;
+		progress.rowsWritten += result.written;
+		progress.schemaChanges.push(...result.changes);
+		progress.nulReplaced = context.stats.nulReplaced;
+		context.options.onPage?.({ ...progress, schemaChanges: [...progress.schemaChanges] });
+	}
 }
 
 interface PrefetchedPage {
@@ -327,8 +349,11 @@ async function loadPage(
 				changes.push(...evolved.changes);
 				context.shape = evolved.shape;
 			}
-			written = context.keyColumns
-				? await mergeRecords(client, context, columns, records, raws, extractedAt)
+			// The loader's shared page step for data quality: with row-level expectations the page is
+			// staged (an append too) and checked set-based before it reaches the table.
+			const expectations = await rowExpectationsFor(client, options.table);
+			written = context.keyColumns || expectations
+				? await mergeRecords(client, context, columns, records, raws, extractedAt, expectations)
 				: await copyRecords(client, context, tableName(options.table), columns, records, raws, extractedAt);
 		}
 
@@ -385,14 +410,25 @@ async function mergeRecords(
 	records: LoadRecord[],
 	raws: unknown[] | undefined,
 	extractedAt: Date,
+	expectations: PageExpectations | null,
 ): Promise<number> {
-	const target = tableName(context.options.table);
+	const { options } = context;
+	const target = tableName(options.table);
 	const staging = quoteIdent(`_ipai_stage_${process.pid}`);
 	await client.query(`create temporary table ${staging} (like ${target}) on commit drop`);
 	await copyRecords(client, context, staging, columns, records, raws, extractedAt);
+	if (expectations) {
+		await enforcePageExpectations(
+			client,
+			{ table: options.table, staging, target, keyColumns: context.keyColumns, connectorId: options.connectorId, runId: options.runId, stream: options.stream, rows: records.length },
+			expectations,
+		);
+	}
 
 	const dataColumns = columns.map((c) => quoteIdent(columnNameFor(c.field)));
-	const written = await upsertFromStaging(client, target, staging, dataColumns, context.keyColumns!);
+	const written = context.keyColumns
+		? await upsertFromStaging(client, target, staging, dataColumns, context.keyColumns)
+		: await appendFromStaging(client, target, staging, dataColumns);
 	// Dropped now rather than at commit: an atomic stream merges many pages in one transaction.
 	await client.query(`drop table ${staging}`);
 	return written;
@@ -427,6 +463,13 @@ async function upsertFromStaging(
 		  where (${changed.map((c) => `t.${c}`).join(', ')}) is distinct from (${changed.map((c) => `excluded.${c}`).join(', ')})
 		     or t.${META.deletedAt} is not null`,
 	);
+	return result.rowCount ?? 0;
+}
+
+/** An append page that was staged (to be checked): its remaining rows go into the table. */
+async function appendFromStaging(client: ClientBase, target: string, staging: string, dataColumns: string[]): Promise<number> {
+	const all = [...dataColumns, META.connectorId, META.runId, META.extractedAt, META.deletedAt, META.raw];
+	const result = await client.query(`insert into ${target} (${all.join(', ')}) select ${all.join(', ')} from ${staging}`);
 	return result.rowCount ?? 0;
 }
 
@@ -651,6 +694,19 @@ export async function copyCsvStream(pool: Pool, options: CsvCopyOptions): Promis
 		await client.query(`set local lock_timeout = '10s'`);
 		if (await describeTable(client, options.table)) await ensureLoadDefaults(client, options.table);
 	});
+	return copyCsvInTransaction(pool, options, keyColumns, ids, extractedAt).catch(async (error: unknown) => {
+		await recordExpectationFailure(pool, error);
+		throw error;
+	});
+}
+
+async function copyCsvInTransaction(
+	pool: Pool,
+	options: CsvCopyOptions,
+	keyColumns: string[] | null,
+	ids: { connectorId: string; runId: string },
+	extractedAt: Date,
+): Promise<LoadResult> {
 	return inTransaction(pool, async (client) => {
 		await client.query(PAGE_SETTINGS);
 		await holdLease(client, options.connectorId, options.runId);
@@ -690,14 +746,19 @@ export async function copyCsvStream(pool: Pool, options: CsvCopyOptions): Promis
 				`null '', encoding ${quoteLiteral(encoding)}${forceNull.length > 0 ? `, force_null (${forceNull.join(', ')})` : ''}`;
 		const target = tableName(options.table);
 		const staging = quoteIdent(`_ipai_stage_csv_${process.pid}`);
-		if (keyColumns) {
+		// Data quality's shared page step: with row-level expectations an append is staged too.
+		const expectations = await rowExpectationsFor(client, options.table);
+		const staged = keyColumns !== null || expectations !== null;
+		if (staged) {
 			await client.query(`create temporary table ${staging} (like ${target} including defaults) on commit drop`);
+		}
+		if (keyColumns) {
 			// Arrival order, so the last version of a key in the file wins (as page by page).
 			await client.query(`alter table ${staging} add column _ipai_ordinal bigint generated always as identity`);
 		}
 		const copyRows = async (rows: AsyncIterable<Buffer> | Iterable<Buffer>, withRaw: boolean, tracker?: CopyBufferTracker): Promise<number> => {
 			const columnList = withRaw ? [...data, META.raw] : data;
-			const copy = client.query(copyFrom(`copy ${keyColumns ? staging : target} (${columnList.join(', ')}) from stdin with (${copyOptions})`));
+			const copy = client.query(copyFrom(`copy ${staged ? staging : target} (${columnList.join(', ')}) from stdin with (${copyOptions})`));
 			// A few chunks of read-ahead: the caller scans the next chunk while the server parses this one.
 			const source = Readable.from(rows, { objectMode: true, highWaterMark: 4 });
 			if (tracker) {
@@ -729,10 +790,29 @@ export async function copyCsvStream(pool: Pool, options: CsvCopyOptions): Promis
 		if (options.moreRows) copied += await copyRows(options.moreRows(), true);
 		for (const definition of deferred) await client.query(definition);
 		let written = copied;
+		if (expectations) {
+			if (keyColumns) {
+				// One row per key, as a page is, before the checks: an earlier version of a key is
+				// replaced within the file, not a row of its own to check.
+				const conflict = [META.connectorId, ...keyColumns.map(quoteIdent)];
+				await client.query(
+					`delete from ${staging} s using ${staging} later
+					  where (${conflict.map((c) => `later.${c}`).join(', ')}) = (${conflict.map((c) => `s.${c}`).join(', ')})
+					    and later._ipai_ordinal > s._ipai_ordinal`,
+				);
+			}
+			await enforcePageExpectations(
+				client,
+				{ table: options.table, staging, target, keyColumns, connectorId: options.connectorId, runId: options.runId, stream: options.stream },
+				expectations,
+			);
+		}
 		if (keyColumns) {
 			written = await upsertFromStaging(client, target, staging, data, keyColumns, '_ipai_ordinal');
-			await client.query(`drop table ${staging}`);
+		} else if (staged) {
+			written = await appendFromStaging(client, target, staging, data);
 		}
+		if (staged) await client.query(`drop table ${staging}`);
 		if (options.afterWrite) await options.afterWrite(client);
 		await addRunCounts(client, options.runId, copied, written);
 		if (options.state !== undefined) {

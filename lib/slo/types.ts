@@ -22,7 +22,7 @@ export interface SloDefinition {
 
 export interface SloTarget {
 	/** slo: an alert about the SLO row itself (it cannot be evaluated). */
-	kind: 'connector' | 'agent' | 'slo';
+	kind: 'connector' | 'agent' | 'slo' | 'expectation';
 	id: string;
 	name: string;
 	/** connector_type for connectors, agent_type for agents. */
@@ -105,7 +105,7 @@ export interface SloStatus {
 	runbookUrl: string | null;
 }
 
-export type AlertName = 'SLOBurnRate' | 'ConnectorAbsent' | 'ConnectorStale' | 'ConnectorWarnings' | 'AgentOverBudget' | 'SLODefinitionInvalid';
+export type AlertName = 'SLOBurnRate' | 'ConnectorAbsent' | 'ConnectorStale' | 'ConnectorWarnings' | 'AgentOverBudget' | 'SLODefinitionInvalid' | 'DataQuality';
 
 /** One of an agent's budgets as the agent_budget SLI sees it (amounts in USD or milliseconds). */
 export interface AgentBudgetState {

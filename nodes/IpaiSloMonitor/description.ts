@@ -202,6 +202,7 @@ export const properties: INodeProperties[] = [
 			{ name: 'Connector Freshness', value: 'connector_freshness', description: 'Time since the last successful run, against thresholds derived from the schedule' },
 			{ name: 'Connector Run Success', value: 'connector_success', description: 'Share of finished runs that succeed; also alerts when a scheduled connector stops running' },
 			{ name: 'Connector Warnings', value: 'connector_warnings', description: 'A ticket when the last params.warning_runs successful runs all skipped part of the source (metadata.warnings)' },
+			{ name: 'Data Quality', value: 'data_quality', description: 'Share of data quality evaluations passing per expectation (labels.dq_action: fail pages, warn makes tickets)' },
 		],
 		default: 'connector_success',
 		displayOptions: show(['setSlo']),

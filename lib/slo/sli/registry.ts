@@ -24,6 +24,7 @@ import { agentLatency } from './agentLatency';
 import { connectorFreshness } from './connectorFreshness';
 import { connectorSuccess } from './connectorSuccess';
 import { connectorWarnings } from './connectorWarnings';
+import { dataQuality } from './dataQuality';
 import type { EvaluationContext, SliPart } from './context';
 
 export interface SliEvaluator {
@@ -38,6 +39,7 @@ export const SLI_REGISTRY = {
 	agent_failures: agentFailures,
 	agent_latency: agentLatency,
 	agent_budget: agentBudget,
+	data_quality: dataQuality,
 } satisfies Record<string, SliEvaluator>;
 
 export type RegisteredSliType = keyof typeof SLI_REGISTRY;
