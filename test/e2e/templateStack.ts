@@ -145,6 +145,8 @@ export async function startTemplateStack(options: TemplateStackOptions): Promise
 			{ id: 'credAnthropic01', name: 'Anthropic', type: 'anthropicApi', data: { apiKey: 'sk-ant-not-used' } },
 			{ id: 'credWebhookKey1', name: 'IPAI webhook key', type: 'httpHeaderAuth', data: { name: WEBHOOK_HEADER, value: webhookKey } },
 			{ id: 'credMetricsKey1', name: 'IPAI metrics scrape key', type: 'httpHeaderAuth', data: { name: 'Authorization', value: `Bearer ${metricsKey}` } },
+			// The MCP server template's bearer credential (agent finance_analyst); test/e2e/mcp.test.ts drives that template.
+			{ id: 'credMcpBearer01', name: 'IPAI MCP bearer: finance_analyst', type: 'httpBearerAuth', data: { token: randomBytes(16).toString('hex') } },
 		]);
 		await n8n.start(options.start ?? {});
 		const owner = await n8n.setupOwner();
