@@ -47,6 +47,18 @@ CREATE SCHEMA ipai_bronze_erp;
 CREATE SCHEMA ipai_bronze_retail;
 
 --
+-- Name: ipai_fdw_staging; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA ipai_fdw_staging;
+
+--
+-- Name: SCHEMA ipai_fdw_staging; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON SCHEMA ipai_fdw_staging IS 'Foreign tables of db connectors in mode fdw (postgres_fdw), recreated by each sync; read only by the sync itself.';
+
+--
 -- Name: ipai_gold_core; Type: SCHEMA; Schema: -; Owner: -
 --
 
@@ -123,6 +135,18 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA extensions;
 --
 
 COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching based on trigrams';
+
+--
+-- Name: postgres_fdw; Type: EXTENSION; Schema: -; Owner: -
+--
+
+CREATE EXTENSION IF NOT EXISTS postgres_fdw WITH SCHEMA extensions;
+
+--
+-- Name: EXTENSION postgres_fdw; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON EXTENSION postgres_fdw IS 'foreign-data wrapper for remote PostgreSQL servers';
 
 --
 -- Name: email(); Type: FUNCTION; Schema: auth; Owner: -
@@ -511,6 +535,40 @@ $_$;
 CREATE FUNCTION ipai_meta.agent_sync(agent uuid) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
+    AS $$
+declare
+  login text;
+  ids jsonb;
+  ids_text text[];
+  rel record;
+begin
+  login := ipai_meta.agent_sync_grants(agent);
+  select a.config -> 'company_ids' into ids from public.ipai_agent a where a.id = agent;
+  if ids is null or jsonb_typeof(ids) = 'null' then
+    return login;
+  end if;
+  if jsonb_typeof(ids) <> 'array' then
+    raise exception 'config.company_ids of agent % must be a list of company ids', agent using errcode = 'invalid_parameter_value';
+  end if;
+  select coalesce(array_agg(v #>> '{}' order by v #>> '{}'), '{}') into ids_text from jsonb_array_elements(ids) v;
+  for rel in select p.polrelid::regclass as r
+               from pg_catalog.pg_policy p
+              where p.polname = login
+                and exists (select 1 from pg_catalog.pg_attribute a
+                             where a.attrelid = p.polrelid and a.attname = 'company_id' and not a.attisdropped) loop
+    execute format('alter policy %I on %s using (company_id::text = any (%L::text[]))', login, rel.r, ids_text);
+  end loop;
+  return login;
+end
+$$;
+
+--
+-- Name: agent_sync_grants(uuid); Type: FUNCTION; Schema: ipai_meta; Owner: -
+--
+
+CREATE FUNCTION ipai_meta.agent_sync_grants(agent uuid) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
     AS $_$
 declare
   a public.ipai_agent;
@@ -724,20 +782,31 @@ CREATE FUNCTION ipai_meta.connector_config_problems(p_type text, p_config jsonb)
       ('file', 13, 'glob', 'string', false, null, null, 'a file name pattern such as *.csv'),
       ('file', 14, 'schema', 'string', false, null, null, 'the bronze schema'),
       ('file', 15, 'keyColumns', 'string', false, null, null, 'comma-separated key columns to merge on'),
-      ('file', 16, 'onBadRow', 'enum', false, array['fail', 'skip'], null, 'fail or skip')
+      ('file', 16, 'onBadRow', 'enum', false, array['fail', 'skip'], null, 'fail or skip'),
+      ('db', 10, 'engine', 'enum', true, array['postgres', 'mysql'], null, 'the source database engine'),
+      ('db', 11, 'tables', 'dbTables', true, null, null, 'tables to sync, each {table, mode, key?, cursor?, lookbackSeconds?}'),
+      ('db', 12, 'schema', 'string', false, null, null, 'the bronze schema'),
+      ('db', 13, 'slot', 'string', false, null, null, 'the replication slot of cdc tables'),
+      ('db', 14, 'publication', 'string', false, null, null, 'the publication of cdc tables')
   ),
   checked as (
     select r.ord,
            case
              when coalesce(jsonb_typeof(p_config -> r.field), 'null') = 'null' then
-               case when r.required then format('config.%s is missing (%s)', r.field, r.about) end
+               case when r.required then array[format('config.%s is missing (%s)', r.field, r.about)] end
              when r.kind = 'string' then
                case when jsonb_typeof(p_config -> r.field) <> 'string'
                       or translate(p_config ->> r.field, E' \t\n\r', '') = ''
-                    then format('config.%s must be a non-empty string (%s)', r.field, r.about) end
+                    then array[format('config.%s must be a non-empty string (%s)', r.field, r.about)] end
              when r.kind = 'enum' then
                case when jsonb_typeof(p_config -> r.field) <> 'string' or not ((p_config ->> r.field) = any (r.allowed))
-                    then format('config.%s must be one of %s', r.field, array_to_string(r.allowed, ', ')) end
+                    then array[format('config.%s must be one of %s', r.field, array_to_string(r.allowed, ', '))] end
+             when r.kind = 'dbTables' then
+               case when jsonb_typeof(p_config -> r.field) <> 'array' or jsonb_array_length(p_config -> r.field) = 0
+                    then array[format('config.%s must be a non-empty list of %s', r.field, r.about)]
+                    else (select coalesce(array_agg(pr.problem order by e.i, pr.n), '{}')
+                            from jsonb_array_elements(p_config -> r.field) with ordinality e(v, i),
+                                 unnest(ipai_meta.db_table_config_problems(e.v, (e.i - 1)::int, p_config -> 'engine')) with ordinality pr(problem, n)) end
              else
                case when jsonb_typeof(p_config -> r.field) <> 'array'
                       or jsonb_array_length(p_config -> r.field) = 0
@@ -746,13 +815,13 @@ CREATE FUNCTION ipai_meta.connector_config_problems(p_type text, p_config jsonb)
                             where jsonb_typeof(e) <> 'string'
                                or translate(e #>> '{}', E' \t\n\r', '') = ''
                                or (r.pattern is not null and (e #>> '{}') !~ r.pattern))
-                    then format('config.%s must be a non-empty list of %s', r.field, r.about) end
-           end as problem
+                    then array[format('config.%s must be a non-empty list of %s', r.field, r.about)] end
+           end as problems
       from rules r
      where r.connector_type in ('*', p_type)
   )
   select case when jsonb_typeof(p_config) is distinct from 'object' then array['config must be a JSON object']
-              else coalesce((select array_agg(problem order by ord) from checked where problem is not null), '{}') end
+              else coalesce((select array_agg(p order by c.ord, x.n) from checked c, unnest(c.problems) with ordinality x(p, n)), '{}') end
 $_$;
 
 --
@@ -834,6 +903,452 @@ begin
   return secret;
 end
 $_$;
+
+--
+-- Name: connector_success_hourly_apply(); Type: FUNCTION; Schema: ipai_meta; Owner: -
+--
+
+CREATE FUNCTION ipai_meta.connector_success_hourly_apply() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+declare
+  ids uuid[];
+  hours timestamptz[];
+begin
+  if tg_op = 'INSERT' then
+    select array_agg(connector_id order by connector_id, hour), array_agg(hour order by connector_id, hour) into ids, hours
+      from (select distinct connector_id, date_trunc('hour', ended_at, 'UTC') as hour from new_rows
+             where status = 'success' and ended_at is not null and connector_id is not null) t;
+  elsif tg_op = 'DELETE' then
+    select array_agg(connector_id order by connector_id, hour), array_agg(hour order by connector_id, hour) into ids, hours
+      from (select distinct connector_id, date_trunc('hour', ended_at, 'UTC') as hour from old_rows
+             where status = 'success' and ended_at is not null and connector_id is not null) t;
+  else
+    -- Only rows whose success-ness, connector or end changed move a success.
+    select array_agg(connector_id order by connector_id, hour), array_agg(hour order by connector_id, hour) into ids, hours
+      from (select distinct connector_id, date_trunc('hour', ended_at, 'UTC') as hour
+              from (select o.connector_id, o.ended_at, o.status from old_rows o
+                    union all
+                    select n.connector_id, n.ended_at, n.status from new_rows n) c
+             where status = 'success' and ended_at is not null and connector_id is not null) t;
+  end if;
+  if ids is not null then
+    perform ipai_meta.connector_success_hourly_refresh(ids, hours);
+  end if;
+  return null;
+end;
+$$;
+
+--
+-- Name: connector_success_hourly_refresh(uuid[], timestamp with time zone[]); Type: FUNCTION; Schema: ipai_meta; Owner: -
+--
+
+CREATE FUNCTION ipai_meta.connector_success_hourly_refresh(connector_ids uuid[], hours timestamp with time zone[]) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+begin
+  insert into ipai_meta.connector_success_hourly (connector_id, hour, first_success_at, last_success_at)
+  select k.connector_id, k.hour, k.hour, k.hour from unnest(connector_ids, hours) as k(connector_id, hour)
+   order by 1, 2
+  on conflict (connector_id, hour) do nothing;
+  perform 1 from ipai_meta.connector_success_hourly b
+    join unnest(connector_ids, hours) as k(connector_id, hour) on b.connector_id = k.connector_id and b.hour = k.hour
+   order by b.connector_id, b.hour
+     for update of b;
+  -- A new statement: under READ COMMITTED it sees what a transaction we waited for committed.
+  update ipai_meta.connector_success_hourly b
+     set first_success_at = s.first_at, last_success_at = s.last_at, max_gap = s.max_gap, long_gaps = s.long_gaps
+    from (select k.connector_id, k.hour, min(r.ended_at) as first_at, max(r.ended_at) as last_at, max(r.gap) as max_gap,
+                 coalesce(array_agg(r.gap order by r.ended_at) filter (where r.gap > interval '5 minutes'), '{}') as long_gaps
+            from unnest(connector_ids, hours) as k(connector_id, hour)
+           cross join lateral (
+                 select x.ended_at, x.ended_at - lag(x.ended_at) over (order by x.ended_at) as gap
+                   from public.ipai_connector_run x
+                  where x.connector_id = k.connector_id and x.status = 'success'
+                    and x.ended_at >= k.hour and x.ended_at < k.hour + interval '1 hour') r
+           group by k.connector_id, k.hour) s
+   where b.connector_id = s.connector_id and b.hour = s.hour;
+  delete from ipai_meta.connector_success_hourly b
+   using unnest(connector_ids, hours) as k(connector_id, hour)
+   where b.connector_id = k.connector_id and b.hour = k.hour
+     and not exists (select 1 from public.ipai_connector_run x
+                      where x.connector_id = k.connector_id and x.status = 'success'
+                        and x.ended_at >= k.hour and x.ended_at < k.hour + interval '1 hour');
+end;
+$$;
+
+--
+-- Name: connector_success_hourly_truncate(); Type: FUNCTION; Schema: ipai_meta; Owner: -
+--
+
+CREATE FUNCTION ipai_meta.connector_success_hourly_truncate() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+begin
+  delete from ipai_meta.connector_success_hourly;
+  return null;
+end;
+$$;
+
+--
+-- Name: db_table_config_problems(jsonb, integer, jsonb); Type: FUNCTION; Schema: ipai_meta; Owner: -
+--
+
+CREATE FUNCTION ipai_meta.db_table_config_problems(p_table jsonb, p_index integer, p_engine jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  with at(prefix) as (select format('config.tables[%s]', p_index)),
+  t as (select p_table as v, (select prefix from at) as at),
+  checks(ord, problem) as (
+    select 1, case
+      when coalesce(jsonb_typeof(v -> 'table'), 'null') = 'null' then at || '.table is missing (the source table, as schema.table or table)'
+      when jsonb_typeof(v -> 'table') <> 'string' or translate(v ->> 'table', E' \t\n\r', '') = ''
+        then at || '.table must be a non-empty string (the source table, as schema.table or table)' end from t
+    union all
+    select 2, case
+      when coalesce(jsonb_typeof(v -> 'mode'), 'null') = 'null' then at || '.mode is missing (one of full, incremental, cdc, fdw)'
+      when jsonb_typeof(v -> 'mode') <> 'string' or not ((v ->> 'mode') = any (array['full', 'incremental', 'cdc', 'fdw']))
+        then at || '.mode must be one of full, incremental, cdc, fdw'
+      when v ->> 'mode' = 'fdw' and p_engine is distinct from '"postgres"'::jsonb then at || '.mode fdw needs engine postgres' end from t
+    union all
+    select 2 + f.ord, case
+      when coalesce(jsonb_typeof(v -> f.name), 'null') <> 'null'
+       and (jsonb_typeof(v -> f.name) <> 'array' or jsonb_array_length(v -> f.name) = 0
+            or exists (select 1 from jsonb_array_elements(v -> f.name) e
+                        where jsonb_typeof(e) <> 'string' or translate(e #>> '{}', E' \t\n\r', '') = ''))
+        then format('%s.%s must be a non-empty list of column names', at, f.name) end
+      from t, (values (1, 'key'), (2, 'cursor')) f(ord, name)
+    union all
+    select 5, case when v ->> 'mode' = 'incremental' and coalesce(jsonb_typeof(v -> 'cursor'), 'null') = 'null'
+                   then at || '.cursor is missing (the cursor column(s) of an incremental table)' end from t
+    union all
+    select 5 + f.ord, case
+      when coalesce(jsonb_typeof(v -> f.name), 'null') <> 'null'
+       and case when jsonb_typeof(v -> f.name) <> 'number' then true else (v ->> f.name)::numeric < 0 end
+        then format('%s.%s must be a number of at least 0', at, f.name) end
+      from t, (values (1, 'lookbackSeconds'), (2, 'deleteScanHours')) f(ord, name)
+    union all
+    select 8, case
+      when coalesce(jsonb_typeof(v -> 'target'), 'null') <> 'null'
+       and (jsonb_typeof(v -> 'target') <> 'string' or translate(v ->> 'target', E' \t\n\r', '') = '')
+        then at || '.target must be a non-empty string (the bronze table name)' end from t
+  )
+  select case when jsonb_typeof(p_table) is distinct from 'object' then array[(select prefix from at) || ' must be an object']
+              else coalesce((select array_agg(problem order by ord) from checks where problem is not null), '{}') end
+$$;
+
+--
+-- Name: dq_allowed_functions(); Type: FUNCTION; Schema: ipai_meta; Owner: -
+--
+
+CREATE FUNCTION ipai_meta.dq_allowed_functions() RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select array[
+    'abs', 'round', 'trunc', 'floor', 'ceil', 'ceiling', 'sign', 'mod', 'greatest', 'least', 'coalesce', 'nullif',
+    'lower', 'upper', 'length', 'char_length', 'octet_length', 'btrim', 'ltrim', 'rtrim', 'substring', 'substr', 'position',
+    'strpos', 'left', 'right', 'replace', 'split_part', 'starts_with', 'concat', 'concat_ws', 'lpad', 'rpad', 'initcap',
+    'textcat', 'texteq', 'textlike', 'textregexeq', 'date_trunc', 'date_part', 'extract', 'age', 'now', 'statement_timestamp',
+    'transaction_timestamp', 'clock_timestamp', 'to_char', 'to_date', 'to_timestamp', 'to_number', 'make_date', 'make_interval',
+    'isfinite', 'jsonb_typeof', 'jsonb_array_length', 'jsonb_extract_path_text', 'jsonb_exists', 'json_typeof',
+    'array_length', 'cardinality', 'array_position', 'count', 'sum', 'min', 'max', 'avg', 'bool_and', 'bool_or', 'every',
+    'stddev', 'variance', 'percentile_cont', 'percentile_disc', 'array_agg', 'string_agg', 'row_number', 'rank', 'dense_rank',
+    'lag', 'lead', 'first_value', 'last_value', 'generate_series', 'regexp_like', 'regexp_match', 'regexp_count', 'num_nulls',
+    'num_nonnulls', 'date_mi', 'date_pli', 'timestamptz_pl_interval', 'timestamptz_mi_interval', 'interval_mul'
+  ]
+$$;
+
+--
+-- Name: dq_columns(text); Type: FUNCTION; Schema: ipai_meta; Owner: -
+--
+
+CREATE FUNCTION ipai_meta.dq_columns(target text) RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select case when to_regclass(target) is null then null else
+    (select coalesce(jsonb_object_agg(a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)), '{}')
+       from pg_catalog.pg_attribute a where a.attrelid = to_regclass(target) and a.attnum > 0 and not a.attisdropped) end
+$$;
+
+--
+-- Name: dq_expectation_problem(text, text, jsonb, text); Type: FUNCTION; Schema: ipai_meta; Owner: -
+--
+
+CREATE FUNCTION ipai_meta.dq_expectation_problem(target text, kind text, args jsonb, action text) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $_$
+declare
+  rel regclass := to_regclass(target);
+  schema_name text;
+  cols jsonb;
+  col text;
+  columns text[];
+  problem text;
+  to_cols jsonb;
+  to_names text[];
+  type_name text;
+  bound text;
+begin
+  if rel is null or target !~ '^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$' then
+    return format('target table %s does not exist (give schema.table of an existing lakehouse table)', coalesce(target, 'null'));
+  end if;
+  select n.nspname into schema_name from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where c.oid = rel;
+  if ipai_meta.layer_of(schema_name) not in ('bronze', 'silver', 'gold', 'platinum') then
+    return format('target table %s is not in a lakehouse layer (ipai_bronze_*, ipai_silver_*, ipai_gold_*, ipai_platinum_*)', target);
+  end if;
+  if action = 'drop' and (ipai_meta.layer_of(schema_name) <> 'bronze' or not kind = any (ipai_meta.dq_row_kinds())) then
+    return 'action drop applies to row-level expectations on bronze tables (rows are dropped as they load)';
+  end if;
+  cols := ipai_meta.dq_columns(target);
+
+  -- columns named by the arguments must exist
+  columns := case
+    when args ? 'columns' and jsonb_typeof(args -> 'columns') = 'array' then array(select jsonb_array_elements_text(args -> 'columns'))
+    when args ? 'column' then array[args ->> 'column']
+    else array[]::text[] end;
+  if kind in ('not_null', 'unique', 'relationship') and cardinality(columns) = 0 then
+    return format('%s needs args.columns (a list of column names) or args.column', kind);
+  end if;
+  if kind in ('accepted_values', 'range', 'regex') and not (args ? 'column') then
+    return format('%s needs args.column', kind);
+  end if;
+  foreach col in array columns loop
+    if col is null or not cols ? col then return format('column %s does not exist in %s', coalesce(col, 'null'), target); end if;
+  end loop;
+
+  case kind
+  when 'accepted_values' then
+    if jsonb_typeof(args -> 'values') is distinct from 'array' or jsonb_array_length(args -> 'values') = 0 then
+      return 'accepted_values needs args.values, a non-empty list';
+    end if;
+    begin
+      execute format('select %L::%s[]', array(select jsonb_array_elements_text(args -> 'values'))::text, cols ->> (args ->> 'column'));
+    exception when others then
+      return format('args.values do not fit column %s (%s): %s', args ->> 'column', cols ->> (args ->> 'column'), sqlerrm);
+    end;
+  when 'range' then
+    if not (args ? 'min' or args ? 'max') then return 'range needs args.min, args.max or both'; end if;
+    type_name := cols ->> (args ->> 'column');
+    foreach bound in array array['min', 'max'] loop
+      if args ? bound then
+        begin
+          execute format('select %L::%s', args ->> bound, type_name);
+        exception when others then
+          return format('args.%s (%s) does not fit column %s (%s): %s', bound, args ->> bound, args ->> 'column', type_name, sqlerrm);
+        end;
+      end if;
+    end loop;
+    if coalesce(jsonb_typeof(args -> 'min_inclusive'), 'boolean') <> 'boolean' or coalesce(jsonb_typeof(args -> 'max_inclusive'), 'boolean') <> 'boolean' then
+      return 'args.min_inclusive and args.max_inclusive are true or false';
+    end if;
+  when 'regex' then
+    if jsonb_typeof(args -> 'pattern') is distinct from 'string' then return 'regex needs args.pattern, a string'; end if;
+    begin
+      perform '' ~ (args ->> 'pattern');
+    exception when others then
+      return format('args.pattern is not a valid regular expression: %s', sqlerrm);
+    end;
+  when 'relationship' then
+    if jsonb_typeof(args -> 'to_table') is distinct from 'string' then return 'relationship needs args.to_table (schema.table)'; end if;
+    to_cols := ipai_meta.dq_columns(args ->> 'to_table');
+    if to_cols is null then return format('args.to_table %s does not exist', args ->> 'to_table'); end if;
+    if ipai_meta.layer_of(split_part(args ->> 'to_table', '.', 1)) is null or ipai_meta.layer_of(split_part(args ->> 'to_table', '.', 1)) = 'control' then
+      return format('args.to_table %s is not in a lakehouse layer', args ->> 'to_table');
+    end if;
+    if jsonb_typeof(coalesce(args -> 'to_columns', args -> 'to_column')) not in ('array', 'string') then
+      return 'relationship needs args.to_columns (or args.to_column), matching args.columns';
+    end if;
+    to_names := case when args ? 'to_columns' then array(select jsonb_array_elements_text(args -> 'to_columns'))
+                     else array[args ->> 'to_column'] end;
+    foreach col in array to_names loop
+      if not to_cols ? col then return format('column %s does not exist in %s', col, args ->> 'to_table'); end if;
+    end loop;
+    if cardinality(columns) <> cardinality(to_names) then
+      return 'args.columns and args.to_columns must have the same length';
+    end if;
+  when 'expression' then
+    if jsonb_typeof(args -> 'expression') is distinct from 'string' then return 'expression needs args.expression, a string'; end if;
+    problem := ipai_meta.dq_sql_lexical_problem(args ->> 'expression', false);
+    if problem is not null then return 'args.expression ' || problem; end if;
+    problem := ipai_meta.dq_sql_dependency_problem(format('select (%s) as ok from %s', args ->> 'expression', target), 'ok');
+    if problem is not null then return 'args.expression ' || problem; end if;
+  when 'custom_sql' then
+    if jsonb_typeof(args -> 'query') is distinct from 'string' then return 'custom_sql needs args.query, a SELECT returning the failing rows'; end if;
+    problem := ipai_meta.dq_sql_lexical_problem(args ->> 'query', true);
+    if problem is not null then return 'args.query ' || problem; end if;
+    problem := ipai_meta.dq_sql_dependency_problem(args ->> 'query');
+    if problem is not null then return 'args.query ' || problem; end if;
+  when 'row_count' then
+    if not (args ? 'min' or args ? 'max') or coalesce(jsonb_typeof(args -> 'min'), 'number') <> 'number'
+       or coalesce(jsonb_typeof(args -> 'max'), 'number') <> 'number' then
+      return 'row_count needs args.min and/or args.max (numbers)';
+    end if;
+  when 'volume_anomaly' then
+    if coalesce(jsonb_typeof(args -> 'threshold'), 'number') <> 'number' or coalesce((args ->> 'threshold')::numeric, 1) <= 0
+       or coalesce(jsonb_typeof(args -> 'min_history'), 'number') <> 'number' or coalesce((args ->> 'min_history')::numeric, 5) < 3
+       or coalesce(jsonb_typeof(args -> 'history'), 'number') <> 'number' then
+      return 'volume_anomaly takes args.threshold (> 0, robust z-score, default 3.5), args.min_history (>= 3, default 5) and args.history (default 20)';
+    end if;
+  when 'freshness' then
+    if args ? 'column' then null; elsif not cols ? '_ipai_extracted_at' then
+      return format('freshness needs args.column (a timestamp column): %s has no _ipai_extracted_at', target);
+    end if;
+    begin
+      if (args ->> 'max_age')::interval <= interval '0' then return 'args.max_age must be positive'; end if;
+    exception when others then
+      return 'freshness needs args.max_age, an interval such as "6 hours"';
+    end;
+    if args ->> 'max_age' is null then return 'freshness needs args.max_age, an interval such as "6 hours"'; end if;
+  else
+    null;
+  end case;
+  return null;
+end
+$_$;
+
+--
+-- Name: dq_row_kinds(); Type: FUNCTION; Schema: ipai_meta; Owner: -
+--
+
+CREATE FUNCTION ipai_meta.dq_row_kinds() RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$ select array['not_null', 'accepted_values', 'range', 'regex', 'unique', 'relationship', 'expression'] $$;
+
+--
+-- Name: dq_sql_dependency_problem(text, text); Type: FUNCTION; Schema: ipai_meta; Owner: -
+--
+
+CREATE FUNCTION ipai_meta.dq_sql_dependency_problem(query text, boolean_column text DEFAULT NULL::text) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  view_oid oid;
+  bad text;
+begin
+  begin
+    execute 'create temporary view ipai_dq_probe as ' || query;
+    view_oid := 'pg_temp.ipai_dq_probe'::regclass;
+    if boolean_column is not null then
+      select format('is of type %s, not boolean', pg_catalog.format_type(a.atttypid, a.atttypmod)) into bad
+        from pg_catalog.pg_attribute a
+       where a.attrelid = view_oid and a.attname = boolean_column and a.atttypid <> 'pg_catalog.bool'::pg_catalog.regtype;
+    end if;
+    if bad is null then
+      select format('reads %I.%I, outside the lakehouse layers', n.nspname, c.relname) into bad
+        from pg_catalog.pg_rewrite r
+        join pg_catalog.pg_depend d on d.classid = 'pg_catalog.pg_rewrite'::regclass and d.objid = r.oid
+        join pg_catalog.pg_class c on d.refclassid = 'pg_catalog.pg_class'::regclass and c.oid = d.refobjid
+        join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+       where r.ev_class = view_oid and c.oid <> view_oid
+         and coalesce(ipai_meta.layer_of(n.nspname), '') not in ('bronze', 'silver', 'gold', 'platinum')
+       limit 1;
+    end if;
+    if bad is null then
+      select format('calls %I.%I(), which is not on the allow-list', n.nspname, p.proname) into bad
+        from pg_catalog.pg_rewrite r
+        join pg_catalog.pg_depend d on d.classid = 'pg_catalog.pg_rewrite'::regclass and d.objid = r.oid
+        join pg_catalog.pg_proc p on d.refclassid = 'pg_catalog.pg_proc'::regclass and p.oid = d.refobjid
+        join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+        join pg_catalog.pg_type t on t.oid = p.prorettype
+       where r.ev_class = view_oid
+         and not (n.nspname = 'pg_catalog' and (p.proname = any (ipai_meta.dq_allowed_functions()) or p.proname = t.typname))
+         and ipai_meta.layer_of(n.nspname) is distinct from 'gold' and ipai_meta.layer_of(n.nspname) is distinct from 'platinum'
+       limit 1;
+    end if;
+    execute 'drop view pg_temp.ipai_dq_probe';
+  exception when others then
+    begin
+      execute 'drop view if exists pg_temp.ipai_dq_probe';
+    exception when others then null;
+    end;
+    return 'does not compile: ' || sqlerrm;
+  end;
+  return bad;
+end
+$$;
+
+--
+-- Name: dq_sql_lexical_problem(text, boolean); Type: FUNCTION; Schema: ipai_meta; Owner: -
+--
+
+CREATE FUNCTION ipai_meta.dq_sql_lexical_problem(sql text, allow_select boolean) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $_$
+declare
+  -- string literals and quoted identifiers removed, so words inside them do not count
+  bare text := regexp_replace(regexp_replace(sql, '''([^'']|'''')*''', ' ', 'g'), '"([^"]|"")*"', ' ', 'g');
+  word text;
+  forbidden constant text[] := array['insert', 'update', 'delete', 'merge', 'drop', 'create', 'alter', 'truncate', 'grant',
+    'revoke', 'copy', 'execute', 'call', 'do', 'into', 'lock', 'vacuum', 'analyze', 'analyse', 'comment', 'set', 'reset',
+    'listen', 'notify', 'prepare', 'deallocate', 'declare', 'fetch', 'move', 'cluster', 'reindex', 'refresh', 'security',
+    'begin', 'commit', 'rollback', 'savepoint', 'release', 'discard', 'load', 'import', 'returning', 'for'];
+  -- keywords and type names that may stand before "("
+  syntax constant text[] := array['in', 'and', 'or', 'not', 'any', 'all', 'some', 'between', 'exists', 'case', 'when', 'then',
+    'else', 'is', 'distinct', 'over', 'filter', 'within', 'partition', 'array', 'row', 'cast', 'using', 'on', 'as', 'like',
+    'ilike', 'similar', 'by', 'where', 'join', 'from', 'select', 'values', 'having', 'lateral', 'numeric', 'decimal', 'varchar',
+    'char', 'character', 'timestamp', 'timestamptz', 'time', 'interval', 'float', 'bit', 'trim'];
+  call text[];
+begin
+  if sql is null or btrim(sql) = '' then return 'is empty'; end if;
+  if length(sql) > 8000 then return 'is longer than 8000 characters'; end if;
+  if position(';' in bare) > 0 then return 'contains a semicolon: one statement or expression only'; end if;
+  if position('--' in bare) > 0 or position('/*' in bare) > 0 then return 'contains a comment (-- or /*)'; end if;
+  if position('\' in sql) > 0 then return 'contains a backslash (escape strings are not allowed)'; end if;
+  if position('$' in sql) > 0 then return 'contains $ (dollar quoting and parameters are not allowed)'; end if;
+  if (length(sql) - length(replace(sql, '''', ''))) % 2 = 1 then return 'has an unterminated string'; end if;
+  for word in select lower(m[1]) from regexp_matches(bare, '([A-Za-z_][A-Za-z0-9_]*)', 'g') as m loop
+    if word = any (forbidden) then return format('uses %s, which is not allowed (no DDL or DML)', upper(word)); end if;
+    if not allow_select and word in ('select', 'from', 'with', 'union', 'exists', 'table', 'values') then
+      return format('uses %s: an expression is over the row only (use custom_sql or relationship for other tables)', upper(word));
+    end if;
+    if word ~ '^pg_' then return format('uses %s (system catalogs and functions are not allowed)', word); end if;
+  end loop;
+  -- Calls: PostgreSQL records no dependency on built-in (pinned) functions, so the names called are
+  -- read here; a quoted name before "(" could hide one and is refused.
+  if sql ~ '"([^"]|"")*"\s*\(' then return 'calls a function by a quoted name'; end if;
+  for call in select m from regexp_matches(bare, '(([A-Za-z_][A-Za-z0-9_]*)\s*\.\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*\(', 'g') as m loop
+    word := lower(call[3]);
+    if call[2] is not null then
+      if coalesce(ipai_meta.layer_of(lower(call[2])), '') not in ('gold', 'platinum') then
+        return format('calls %s.%s(), outside the gold and platinum layers', call[2], call[3]);
+      end if;
+    elsif not (word = any (ipai_meta.dq_allowed_functions()) or word = any (syntax)) then
+      return format('calls %s(), which is not on the allow-list', word);
+    end if;
+  end loop;
+  if allow_select and lower(btrim(bare)) !~ '^(select|with)\M' then return 'must be a SELECT query'; end if;
+  return null;
+end
+$_$;
+
+--
+-- Name: dq_validate_expectation(); Type: FUNCTION; Schema: ipai_meta; Owner: -
+--
+
+CREATE FUNCTION ipai_meta.dq_validate_expectation() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  problem text := ipai_meta.dq_expectation_problem(new.target_table, new.kind, new.args, new.action);
+begin
+  if problem is not null then
+    raise exception 'Expectation %.% refused: %', new.target_table, new.name, problem
+      using errcode = 'check_violation', hint = 'Fix the definition; nothing was stored.';
+  end if;
+  return new;
+end
+$$;
 
 --
 -- Name: fold_agent_runs(); Type: FUNCTION; Schema: ipai_meta; Owner: -
@@ -1442,7 +1957,8 @@ CREATE TABLE ipai_bronze_core.ipai_load_reject (
     column_name text,
     reason text NOT NULL,
     raw_line text,
-    rejected_at timestamp with time zone DEFAULT now() NOT NULL
+    rejected_at timestamp with time zone DEFAULT now() NOT NULL,
+    expectation_name text
 );
 
 --
@@ -2391,6 +2907,19 @@ CREATE TABLE ipai_meta.connector_run_totals (
     duration_le double precision[] NOT NULL,
     duration_buckets bigint[] NOT NULL,
     last_ended_at timestamp with time zone
+);
+
+--
+-- Name: connector_success_hourly; Type: TABLE; Schema: ipai_meta; Owner: -
+--
+
+CREATE TABLE ipai_meta.connector_success_hourly (
+    connector_id uuid NOT NULL,
+    hour timestamp with time zone NOT NULL,
+    first_success_at timestamp with time zone NOT NULL,
+    last_success_at timestamp with time zone NOT NULL,
+    max_gap interval,
+    long_gaps interval[] DEFAULT '{}'::interval[] NOT NULL
 );
 
 --
@@ -3745,6 +4274,69 @@ CREATE TABLE public.ipai_connector_lease (
 );
 
 --
+-- Name: ipai_dq_expectation; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ipai_dq_expectation (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    target_table text NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    args jsonb DEFAULT '{}'::jsonb NOT NULL,
+    action text DEFAULT 'warn'::text NOT NULL,
+    is_enabled boolean DEFAULT true NOT NULL,
+    owner text,
+    runbook_url text,
+    description text,
+    accepted_schema jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ipai_dq_expectation_action_check CHECK ((action = ANY (ARRAY['warn'::text, 'drop'::text, 'fail'::text]))),
+    CONSTRAINT ipai_dq_expectation_args_check CHECK ((jsonb_typeof(args) = 'object'::text)),
+    CONSTRAINT ipai_dq_expectation_kind_check CHECK ((kind = ANY (ARRAY['not_null'::text, 'accepted_values'::text, 'range'::text, 'regex'::text, 'unique'::text, 'relationship'::text, 'expression'::text, 'row_count'::text, 'volume_anomaly'::text, 'freshness'::text, 'schema_drift'::text, 'custom_sql'::text]))),
+    CONSTRAINT ipai_dq_expectation_name_check CHECK ((name ~ '^[a-z][a-z0-9_]{0,62}$'::text))
+);
+
+--
+-- Name: ipai_dq_result; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ipai_dq_result (
+    id bigint NOT NULL,
+    expectation_id uuid,
+    run_id uuid,
+    evaluation_id uuid NOT NULL,
+    target_table text NOT NULL,
+    expectation_name text NOT NULL,
+    kind text NOT NULL,
+    action text NOT NULL,
+    company_id bigint,
+    status text NOT NULL,
+    evaluated bigint DEFAULT 0 NOT NULL,
+    failed bigint DEFAULT 0 NOT NULL,
+    failing_sample jsonb DEFAULT '[]'::jsonb NOT NULL,
+    observed jsonb,
+    message text,
+    evaluated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ipai_dq_result_counts_check CHECK (((evaluated >= 0) AND (failed >= 0) AND (failed <= evaluated))),
+    CONSTRAINT ipai_dq_result_sample_check CHECK ((jsonb_typeof(failing_sample) = 'array'::text)),
+    CONSTRAINT ipai_dq_result_status_check CHECK ((status = ANY (ARRAY['pass'::text, 'warn'::text, 'dropped'::text, 'fail'::text, 'error'::text])))
+);
+
+--
+-- Name: ipai_dq_result_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.ipai_dq_result ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.ipai_dq_result_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: ipai_semantic_model; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -3806,7 +4398,7 @@ CREATE TABLE public.ipai_slo (
     CONSTRAINT ipai_slo_objective_check CHECK (((objective > (0)::numeric) AND (objective < (1)::numeric))),
     CONSTRAINT ipai_slo_params_check CHECK ((jsonb_typeof(params) = 'object'::text)),
     CONSTRAINT ipai_slo_period_check CHECK ((period > '00:00:00'::interval)),
-    CONSTRAINT ipai_slo_sli_type_check CHECK ((sli_type = ANY (ARRAY['connector_success'::text, 'connector_freshness'::text, 'connector_warnings'::text, 'agent_failures'::text, 'agent_latency'::text, 'agent_budget'::text])))
+    CONSTRAINT ipai_slo_sli_type_check CHECK ((sli_type = ANY (ARRAY['connector_success'::text, 'connector_freshness'::text, 'connector_warnings'::text, 'agent_failures'::text, 'agent_latency'::text, 'agent_budget'::text, 'data_quality'::text])))
 );
 
 --
@@ -4055,6 +4647,13 @@ ALTER TABLE ONLY ipai_meta.connector_run_totals
     ADD CONSTRAINT connector_run_totals_pkey PRIMARY KEY (connector_id, status);
 
 --
+-- Name: connector_success_hourly connector_success_hourly_pkey; Type: CONSTRAINT; Schema: ipai_meta; Owner: -
+--
+
+ALTER TABLE ONLY ipai_meta.connector_success_hourly
+    ADD CONSTRAINT connector_success_hourly_pkey PRIMARY KEY (connector_id, hour);
+
+--
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: ipai_meta; Owner: -
 --
 
@@ -4214,6 +4813,27 @@ ALTER TABLE ONLY public.ipai_connector_run
 
 ALTER TABLE ONLY public.ipai_connector_state
     ADD CONSTRAINT ipai_connector_state_pkey PRIMARY KEY (connector_id, stream);
+
+--
+-- Name: ipai_dq_expectation ipai_dq_expectation_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ipai_dq_expectation
+    ADD CONSTRAINT ipai_dq_expectation_pkey PRIMARY KEY (id);
+
+--
+-- Name: ipai_dq_expectation ipai_dq_expectation_target_name_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ipai_dq_expectation
+    ADD CONSTRAINT ipai_dq_expectation_target_name_key UNIQUE (target_table, name);
+
+--
+-- Name: ipai_dq_result ipai_dq_result_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ipai_dq_result
+    ADD CONSTRAINT ipai_dq_result_pkey PRIMARY KEY (id);
 
 --
 -- Name: ipai_semantic_model ipai_semantic_model_dataset_name_key; Type: CONSTRAINT; Schema: public; Owner: -
@@ -4379,6 +4999,12 @@ CREATE INDEX idx_connector_dispatch_deadline ON public.ipai_connector_dispatch U
 CREATE INDEX idx_connector_run_connector_started ON public.ipai_connector_run USING btree (connector_id, started_at DESC);
 
 --
+-- Name: idx_connector_run_replication; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_connector_run_replication ON public.ipai_connector_run USING btree (connector_id, started_at DESC) WHERE (metadata ? 'replication'::text);
+
+--
 -- Name: idx_connector_run_running; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -4415,10 +5041,34 @@ CREATE INDEX idx_connector_run_slo_success_started ON public.ipai_connector_run 
 CREATE INDEX idx_connector_run_started ON public.ipai_connector_run USING btree (started_at);
 
 --
+-- Name: idx_dq_expectation_target; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_dq_expectation_target ON public.ipai_dq_expectation USING btree (target_table) WHERE is_enabled;
+
+--
+-- Name: idx_dq_result_expectation_time; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_dq_result_expectation_time ON public.ipai_dq_result USING btree (expectation_id, evaluated_at DESC);
+
+--
+-- Name: idx_dq_result_time; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_dq_result_time ON public.ipai_dq_result USING btree (evaluated_at);
+
+--
 -- Name: idx_silence_active; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX idx_silence_active ON public.ipai_silence USING btree (ends_at);
+
+--
+-- Name: ipai_dq_result_run_expectation_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX ipai_dq_result_run_expectation_key ON public.ipai_dq_result USING btree (run_id, expectation_id) WHERE (run_id IS NOT NULL);
 
 --
 -- Name: ipai_agent_run ipai_agent_run_ended_is_history; Type: TRIGGER; Schema: public; Owner: -
@@ -4527,6 +5177,42 @@ CREATE TRIGGER ipai_connector_run_totals_insert AFTER INSERT ON public.ipai_conn
 --
 
 CREATE TRIGGER ipai_connector_run_totals_update AFTER UPDATE ON public.ipai_connector_run REFERENCING OLD TABLE AS old_runs NEW TABLE AS new_runs FOR EACH STATEMENT EXECUTE FUNCTION ipai_meta.fold_connector_runs();
+
+--
+-- Name: ipai_connector_run ipai_connector_success_hourly_del; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ipai_connector_success_hourly_del AFTER DELETE ON public.ipai_connector_run REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ipai_meta.connector_success_hourly_apply();
+
+--
+-- Name: ipai_connector_run ipai_connector_success_hourly_ins; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ipai_connector_success_hourly_ins AFTER INSERT ON public.ipai_connector_run REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ipai_meta.connector_success_hourly_apply();
+
+--
+-- Name: ipai_connector_run ipai_connector_success_hourly_trunc; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ipai_connector_success_hourly_trunc AFTER TRUNCATE ON public.ipai_connector_run FOR EACH STATEMENT EXECUTE FUNCTION ipai_meta.connector_success_hourly_truncate();
+
+--
+-- Name: ipai_connector_run ipai_connector_success_hourly_upd; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ipai_connector_success_hourly_upd AFTER UPDATE ON public.ipai_connector_run REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ipai_meta.connector_success_hourly_apply();
+
+--
+-- Name: ipai_dq_expectation ipai_dq_expectation_touch; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ipai_dq_expectation_touch BEFORE UPDATE ON public.ipai_dq_expectation FOR EACH ROW EXECUTE FUNCTION ipai_meta.touch_updated_at();
+
+--
+-- Name: ipai_dq_expectation ipai_dq_expectation_validate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ipai_dq_expectation_validate BEFORE INSERT OR UPDATE OF target_table, kind, args, action ON public.ipai_dq_expectation FOR EACH ROW EXECUTE FUNCTION ipai_meta.dq_validate_expectation();
 
 --
 -- Name: ipai_semantic_model ipai_semantic_model_touch; Type: TRIGGER; Schema: public; Owner: -
@@ -4644,6 +5330,20 @@ ALTER TABLE ONLY public.ipai_connector_state
 
 ALTER TABLE ONLY public.ipai_connector_state
     ADD CONSTRAINT ipai_connector_state_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.ipai_connector_run(id);
+
+--
+-- Name: ipai_dq_result ipai_dq_result_expectation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ipai_dq_result
+    ADD CONSTRAINT ipai_dq_result_expectation_id_fkey FOREIGN KEY (expectation_id) REFERENCES public.ipai_dq_expectation(id) ON DELETE CASCADE;
+
+--
+-- Name: ipai_dq_result ipai_dq_result_run_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ipai_dq_result
+    ADD CONSTRAINT ipai_dq_result_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.ipai_connector_run(id) ON DELETE CASCADE;
 
 --
 -- Name: ipai_slo ipai_slo_connector_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -5229,6 +5929,12 @@ ALTER TABLE ipai_meta.connector_run_hourly ENABLE ROW LEVEL SECURITY;
 ALTER TABLE ipai_meta.connector_run_totals ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: connector_success_hourly; Type: ROW SECURITY; Schema: ipai_meta; Owner: -
+--
+
+ALTER TABLE ipai_meta.connector_success_hourly ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: agent_run_totals ipai_engine_read; Type: POLICY; Schema: ipai_meta; Owner: -
 --
 
@@ -5245,6 +5951,12 @@ CREATE POLICY ipai_engine_read ON ipai_meta.connector_run_totals FOR SELECT TO i
 --
 
 CREATE POLICY ipai_read_all ON ipai_meta.connector_run_hourly FOR SELECT TO ipai_ingest, ipai_transform USING (true);
+
+--
+-- Name: connector_success_hourly ipai_read_all; Type: POLICY; Schema: ipai_meta; Owner: -
+--
+
+CREATE POLICY ipai_read_all ON ipai_meta.connector_success_hourly FOR SELECT TO ipai_ingest, ipai_transform USING (true);
 
 --
 -- Name: schema_migrations ipai_read_all; Type: POLICY; Schema: ipai_meta; Owner: -
@@ -5367,6 +6079,12 @@ CREATE POLICY ipai_append ON public.ipai_audit_log FOR INSERT TO ipai_ingest, ip
 ALTER TABLE public.ipai_audit_log ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: ipai_dq_result ipai_company_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY ipai_company_read ON public.ipai_dq_result FOR SELECT TO authenticated USING (((( SELECT ipai_meta.jwt_role() AS jwt_role) = 'analyst'::text) AND (company_id IS NOT NULL) AND (( SELECT ipai_meta.jwt_company_ids() AS jwt_company_ids) @> ARRAY[(company_id)::text])));
+
+--
 -- Name: ipai_connector_config; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -5395,6 +6113,30 @@ ALTER TABLE public.ipai_connector_run ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.ipai_connector_state ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: ipai_dq_expectation; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.ipai_dq_expectation ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: ipai_dq_result; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.ipai_dq_result ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: ipai_dq_expectation ipai_engine_all; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY ipai_engine_all ON public.ipai_dq_expectation TO ipai_ingest, ipai_transform USING (true) WITH CHECK (true);
+
+--
+-- Name: ipai_dq_result ipai_engine_all; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY ipai_engine_all ON public.ipai_dq_result TO ipai_ingest, ipai_transform USING (true) WITH CHECK (true);
 
 --
 -- Name: ipai_audit_log ipai_engine_read; Type: POLICY; Schema: public; Owner: -
@@ -5443,6 +6185,12 @@ CREATE POLICY ipai_guard_read ON public.ipai_agent_usage_day FOR SELECT TO ipai_
 --
 
 CREATE POLICY ipai_guard_read ON public.ipai_audit_log FOR SELECT TO ipai_guard USING ((event_type = 'agent_run'::text));
+
+--
+-- Name: ipai_semantic_model ipai_guard_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY ipai_guard_read ON public.ipai_semantic_model FOR SELECT TO ipai_guard USING (true);
 
 --
 -- Name: ipai_alert ipai_ingest_all; Type: POLICY; Schema: public; Owner: -
@@ -5625,6 +6373,18 @@ CREATE POLICY ipai_staff_read ON public.ipai_connector_run FOR SELECT TO authent
 CREATE POLICY ipai_staff_read ON public.ipai_connector_state FOR SELECT TO authenticated USING ((( SELECT ipai_meta.jwt_role() AS jwt_role) = ANY (ARRAY['admin'::text, 'data_engineer'::text])));
 
 --
+-- Name: ipai_dq_expectation ipai_staff_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY ipai_staff_read ON public.ipai_dq_expectation FOR SELECT TO authenticated USING ((( SELECT ipai_meta.jwt_role() AS jwt_role) = ANY (ARRAY['admin'::text, 'data_engineer'::text])));
+
+--
+-- Name: ipai_dq_result ipai_staff_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY ipai_staff_read ON public.ipai_dq_result FOR SELECT TO authenticated USING ((( SELECT ipai_meta.jwt_role() AS jwt_role) = ANY (ARRAY['admin'::text, 'data_engineer'::text])));
+
+--
 -- Name: ipai_semantic_model ipai_staff_read; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -5751,6 +6511,12 @@ GRANT USAGE ON SCHEMA ipai_bronze_retail TO authenticated;
 GRANT USAGE ON SCHEMA ipai_bronze_retail TO service_role;
 GRANT USAGE ON SCHEMA ipai_bronze_retail TO ipai_transform;
 GRANT ALL ON SCHEMA ipai_bronze_retail TO ipai_ingest;
+
+--
+-- Name: SCHEMA ipai_fdw_staging; Type: ACL; Schema: -; Owner: -
+--
+
+GRANT ALL ON SCHEMA ipai_fdw_staging TO ipai_ingest;
 
 --
 -- Name: SCHEMA ipai_gold_core; Type: ACL; Schema: -; Owner: -
@@ -5956,6 +6722,12 @@ REVOKE ALL ON FUNCTION ipai_meta.agent_sync(agent uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION ipai_meta.agent_sync(agent uuid) TO ipai_guard;
 
 --
+-- Name: FUNCTION agent_sync_grants(agent uuid); Type: ACL; Schema: ipai_meta; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ipai_meta.agent_sync_grants(agent uuid) FROM PUBLIC;
+
+--
 -- Name: FUNCTION agent_usage_lock(agent uuid, usage_day date); Type: ACL; Schema: ipai_meta; Owner: -
 --
 
@@ -5998,6 +6770,84 @@ REVOKE ALL ON FUNCTION ipai_meta.connector_run_hourly_truncate() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION ipai_meta.connector_secret(p_connector_id uuid, p_name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION ipai_meta.connector_secret(p_connector_id uuid, p_name text) TO ipai_ingest;
+
+--
+-- Name: FUNCTION connector_success_hourly_apply(); Type: ACL; Schema: ipai_meta; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ipai_meta.connector_success_hourly_apply() FROM PUBLIC;
+
+--
+-- Name: FUNCTION connector_success_hourly_refresh(connector_ids uuid[], hours timestamp with time zone[]); Type: ACL; Schema: ipai_meta; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ipai_meta.connector_success_hourly_refresh(connector_ids uuid[], hours timestamp with time zone[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION connector_success_hourly_truncate(); Type: ACL; Schema: ipai_meta; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ipai_meta.connector_success_hourly_truncate() FROM PUBLIC;
+
+--
+-- Name: FUNCTION db_table_config_problems(p_table jsonb, p_index integer, p_engine jsonb); Type: ACL; Schema: ipai_meta; Owner: -
+--
+
+GRANT ALL ON FUNCTION ipai_meta.db_table_config_problems(p_table jsonb, p_index integer, p_engine jsonb) TO ipai_ingest;
+
+--
+-- Name: FUNCTION dq_allowed_functions(); Type: ACL; Schema: ipai_meta; Owner: -
+--
+
+GRANT ALL ON FUNCTION ipai_meta.dq_allowed_functions() TO authenticated;
+GRANT ALL ON FUNCTION ipai_meta.dq_allowed_functions() TO service_role;
+GRANT ALL ON FUNCTION ipai_meta.dq_allowed_functions() TO ipai_ingest;
+GRANT ALL ON FUNCTION ipai_meta.dq_allowed_functions() TO ipai_transform;
+
+--
+-- Name: FUNCTION dq_columns(target text); Type: ACL; Schema: ipai_meta; Owner: -
+--
+
+GRANT ALL ON FUNCTION ipai_meta.dq_columns(target text) TO authenticated;
+GRANT ALL ON FUNCTION ipai_meta.dq_columns(target text) TO service_role;
+GRANT ALL ON FUNCTION ipai_meta.dq_columns(target text) TO ipai_ingest;
+GRANT ALL ON FUNCTION ipai_meta.dq_columns(target text) TO ipai_transform;
+
+--
+-- Name: FUNCTION dq_expectation_problem(target text, kind text, args jsonb, action text); Type: ACL; Schema: ipai_meta; Owner: -
+--
+
+GRANT ALL ON FUNCTION ipai_meta.dq_expectation_problem(target text, kind text, args jsonb, action text) TO authenticated;
+GRANT ALL ON FUNCTION ipai_meta.dq_expectation_problem(target text, kind text, args jsonb, action text) TO service_role;
+GRANT ALL ON FUNCTION ipai_meta.dq_expectation_problem(target text, kind text, args jsonb, action text) TO ipai_ingest;
+GRANT ALL ON FUNCTION ipai_meta.dq_expectation_problem(target text, kind text, args jsonb, action text) TO ipai_transform;
+
+--
+-- Name: FUNCTION dq_row_kinds(); Type: ACL; Schema: ipai_meta; Owner: -
+--
+
+GRANT ALL ON FUNCTION ipai_meta.dq_row_kinds() TO authenticated;
+GRANT ALL ON FUNCTION ipai_meta.dq_row_kinds() TO service_role;
+GRANT ALL ON FUNCTION ipai_meta.dq_row_kinds() TO ipai_ingest;
+GRANT ALL ON FUNCTION ipai_meta.dq_row_kinds() TO ipai_transform;
+
+--
+-- Name: FUNCTION dq_sql_dependency_problem(query text, boolean_column text); Type: ACL; Schema: ipai_meta; Owner: -
+--
+
+GRANT ALL ON FUNCTION ipai_meta.dq_sql_dependency_problem(query text, boolean_column text) TO authenticated;
+GRANT ALL ON FUNCTION ipai_meta.dq_sql_dependency_problem(query text, boolean_column text) TO service_role;
+GRANT ALL ON FUNCTION ipai_meta.dq_sql_dependency_problem(query text, boolean_column text) TO ipai_ingest;
+GRANT ALL ON FUNCTION ipai_meta.dq_sql_dependency_problem(query text, boolean_column text) TO ipai_transform;
+
+--
+-- Name: FUNCTION dq_sql_lexical_problem(sql text, allow_select boolean); Type: ACL; Schema: ipai_meta; Owner: -
+--
+
+GRANT ALL ON FUNCTION ipai_meta.dq_sql_lexical_problem(sql text, allow_select boolean) TO authenticated;
+GRANT ALL ON FUNCTION ipai_meta.dq_sql_lexical_problem(sql text, allow_select boolean) TO service_role;
+GRANT ALL ON FUNCTION ipai_meta.dq_sql_lexical_problem(sql text, allow_select boolean) TO ipai_ingest;
+GRANT ALL ON FUNCTION ipai_meta.dq_sql_lexical_problem(sql text, allow_select boolean) TO ipai_transform;
 
 --
 -- Name: FUNCTION fold_agent_runs(); Type: ACL; Schema: ipai_meta; Owner: -
@@ -6170,6 +7020,12 @@ GRANT ALL ON FUNCTION ipai_meta.slo_params_problem(p jsonb) TO ipai_read;
 --
 
 REVOKE ALL ON FUNCTION ipai_meta.vault_usable() FROM PUBLIC;
+
+--
+-- Name: FOREIGN DATA WRAPPER postgres_fdw; Type: ACL; Schema: -; Owner: -
+--
+
+GRANT ALL ON FOREIGN DATA WRAPPER postgres_fdw TO ipai_ingest;
 
 --
 -- Name: TABLE ipai_load_reject; Type: ACL; Schema: ipai_bronze_core; Owner: -
@@ -6490,6 +7346,13 @@ GRANT SELECT ON TABLE ipai_meta.connector_run_hourly TO ipai_transform;
 
 GRANT SELECT ON TABLE ipai_meta.connector_run_totals TO ipai_ingest;
 GRANT SELECT ON TABLE ipai_meta.connector_run_totals TO ipai_transform;
+
+--
+-- Name: TABLE connector_success_hourly; Type: ACL; Schema: ipai_meta; Owner: -
+--
+
+GRANT SELECT ON TABLE ipai_meta.connector_success_hourly TO ipai_ingest;
+GRANT SELECT ON TABLE ipai_meta.connector_success_hourly TO ipai_transform;
 
 --
 -- Name: TABLE transform_table; Type: ACL; Schema: ipai_meta; Owner: -
@@ -6908,12 +7771,31 @@ GRANT SELECT ON TABLE public.ipai_connector_lease TO authenticated;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.ipai_connector_lease TO ipai_ingest;
 
 --
+-- Name: TABLE ipai_dq_expectation; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON TABLE public.ipai_dq_expectation TO service_role;
+GRANT SELECT ON TABLE public.ipai_dq_expectation TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.ipai_dq_expectation TO ipai_ingest;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.ipai_dq_expectation TO ipai_transform;
+
+--
+-- Name: TABLE ipai_dq_result; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON TABLE public.ipai_dq_result TO service_role;
+GRANT SELECT ON TABLE public.ipai_dq_result TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.ipai_dq_result TO ipai_ingest;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.ipai_dq_result TO ipai_transform;
+
+--
 -- Name: TABLE ipai_semantic_model; Type: ACL; Schema: public; Owner: -
 --
 
 GRANT ALL ON TABLE public.ipai_semantic_model TO service_role;
 GRANT SELECT ON TABLE public.ipai_semantic_model TO authenticated;
 GRANT SELECT ON TABLE public.ipai_semantic_model TO ipai_transform;
+GRANT SELECT ON TABLE public.ipai_semantic_model TO ipai_guard;
 
 --
 -- Name: TABLE ipai_silence; Type: ACL; Schema: public; Owner: -
