@@ -19,6 +19,7 @@
 import type { Pool } from 'pg';
 import { evaluateSlos } from '../slo/evaluate';
 import type { SloStatus } from '../slo/types';
+import { dataQualityFamilies, readExpectations } from './dataQuality';
 import { readReplication, replicationFamilies } from './replication';
 import { CONTENT_TYPES, labelName, writeExposition, type ExpositionFormat, type HistogramSample, type Labels, type MetricFamily, type Sample } from './exposition';
 
@@ -150,7 +151,7 @@ export async function renderMetrics(pool: Pool, options: RenderOptions = {}): Pr
 		}
 	};
 
-	const [connectors, agents, evaluation, alerts, replication] = await Promise.all([
+	const [connectors, agents, evaluation, alerts, replication, dataQuality] = await Promise.all([
 		guard('connector_runs', async () => (await pool.query<ConnectorRow>(CONNECTOR_SQL, [CONNECTOR_DURATION_BUCKETS])).rows),
 		guard('agent_runs', async () => (await pool.query<AgentRow>(AGENT_SQL, [AGENT_LATENCY_BUCKETS])).rows),
 		options.skipSlo ? Promise.resolve(undefined) : guard('slo', () => evaluateSlos(pool, { now })),
@@ -163,6 +164,7 @@ export async function renderMetrics(pool: Pool, options: RenderOptions = {}): Pr
 			).rows,
 		),
 		guard('replication', () => readReplication(pool)),
+		guard('data_quality', () => readExpectations(pool)),
 	]);
 
 	const families: MetricFamily[] = [];
@@ -171,8 +173,9 @@ export async function renderMetrics(pool: Pool, options: RenderOptions = {}): Pr
 	families.push(...agentFamilies(agents ?? []));
 	if (!options.skipSlo) families.push(...sloFamilies(evaluation?.statuses ?? []));
 	families.push(...alertFamilies(alerts ?? []));
+	families.push(...dataQualityFamilies(dataQuality ?? []));
 
-	const sources = ['connector_runs', 'agent_runs', ...(options.skipSlo ? [] : ['slo']), 'alerts', 'replication'];
+	const sources = ['connector_runs', 'agent_runs', ...(options.skipSlo ? [] : ['slo']), 'alerts', 'replication', 'data_quality'];
 	families.push({
 		name: 'ipai_metrics_source_up',
 		type: 'gauge',
