@@ -9,7 +9,7 @@ import {
 	type AgentGuard,
 } from '../../../lib/agents';
 import { nodeError, type LakehouseSession } from '../../shared/lakehouse';
-import { perItem, plain } from '../../shared/items';
+import { perItem } from '../../shared/items';
 
 type Op = (this: IExecuteFunctions, guard: AgentGuard, session: LakehouseSession, items: INodeExecutionData[]) => Promise<INodeExecutionData[]>;
 
@@ -28,27 +28,20 @@ function callContext(fn: IExecuteFunctions, i: number) {
  * anything else an error of the item.
  */
 async function each(fn: IExecuteFunctions, session: LakehouseSession, items: INodeExecutionData[], call: (i: number) => Promise<IDataObject>): Promise<INodeExecutionData[]> {
-	const out: INodeExecutionData[] = [];
-	for (let i = 0; i < items.length; i++) {
-		try {
-			out.push({ json: plain(await call(i)), pairedItem: { item: i } });
-		} catch (error) {
-			if (error instanceof AgentRefusedError) {
-				out.push({
-					json: plain({ refused: true, code: error.code, reason: error.message, runId: error.runId, ...(error.budget ? { budget: error.budget as unknown as IDataObject } : {}) }),
-					pairedItem: { item: i },
-				});
-				continue;
+	// A refusal is the tool's answer to the agent (logged by the guard), not a node failure.
+	return perItem(
+		fn,
+		items,
+		async (i) => {
+			try {
+				return await call(i);
+			} catch (error) {
+				if (!(error instanceof AgentRefusedError)) throw error;
+				return { refused: true, code: error.code, reason: error.message, runId: error.runId, ...(error.budget ? { budget: error.budget as unknown as IDataObject } : {}) };
 			}
-			const e = nodeError(fn.getNode(), error, i, session.secrets);
-			if (fn.continueOnFail()) {
-				out.push({ json: { error: e.message }, pairedItem: { item: i } });
-				continue;
-			}
-			throw e;
-		}
-	}
-	return out;
+		},
+		(error, i) => nodeError(fn.getNode(), error, i, session.secrets),
+	);
 }
 
 export const describeModelOp: Op = async function (guard, session, items) {

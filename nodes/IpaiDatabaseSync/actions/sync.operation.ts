@@ -4,7 +4,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { parseDbConfig, type DbConnectorConfig, type DbTableConfig } from '../../../lib/sources/db/config';
 import { dbRunMetadata, syncDatabase } from '../../../lib/sources/db/sync';
 import { underRun } from '../../shared/connectorRun';
-import { jsonParameter, restoreHeadline } from '../../shared/items';
+import { jsonParameter, perItem } from '../../shared/items';
 import { nodeError, openLakehouse } from '../../shared/lakehouse';
 import { openEngine } from '../transport';
 
@@ -38,19 +38,20 @@ export function configOf(fn: IExecuteFunctions, i: number, engine: string): Reco
 }
 
 export async function sync(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const items = this.getInputData();
-	const out: INodeExecutionData[] = [];
 	const session = await openLakehouse(this);
+	let secrets = session.secrets;
 	try {
-		for (let i = 0; i < items.length; i++) {
-			let secrets = session.secrets;
-			try {
+		return await perItem(
+			this,
+			this.getInputData(),
+			async (i) => {
+				secrets = session.secrets;
 				const engineName = this.getNodeParameter('engine', i) as string;
 				const { engine, settings, fdw } = await openEngine(this, engineName);
 				secrets = [...secrets, settings.password].filter(Boolean);
 				const config = configOf(this, i, engineName);
 				try {
-					const summary = await underRun(
+					return await underRun(
 						this,
 						i,
 						session,
@@ -70,21 +71,13 @@ export async function sync(this: IExecuteFunctions): Promise<INodeExecutionData[
 						},
 						{ secrets: [settings.password].filter(Boolean) },
 					);
-					out.push({ json: summary, pairedItem: { item: i } });
 				} finally {
 					await engine.close();
 				}
-			} catch (error) {
-				const safe = restoreHeadline(error instanceof NodeOperationError ? error : nodeError(this.getNode(), error, i, secrets));
-				if (this.continueOnFail()) {
-					out.push({ json: { error: safe.message }, pairedItem: { item: i } });
-					continue;
-				}
-				throw safe;
-			}
-		}
+			},
+			(error, i) => (error instanceof NodeOperationError ? error : nodeError(this.getNode(), error, i, secrets)),
+		);
 	} finally {
 		await session.close();
 	}
-	return out;
 }
