@@ -278,33 +278,61 @@ export async function postToMattermost(target: MattermostTarget, body: PostBody,
 		};
 	}
 
+	const { text, attempts } = await sendWithRetries(
+		() => doFetch(url, { ...init, signal: AbortSignal.timeout(options.timeoutMs ?? 15_000) }),
+		{ maxAttempts, baseDelay, maxWait, sleep, secrets, what: 'the post' },
+	);
+	if (target.mode === 'webhook') return { postId: null, channelId: target.channel ?? null, attempts };
+	let post: { id?: string; channel_id?: string } = {};
+	try {
+		post = JSON.parse(text) as typeof post;
+	} catch {
+		// a proxy answered 2xx with something else: the post may exist, but we cannot thread on it
+	}
+	return { postId: post.id ?? null, channelId: post.channel_id ?? target.channelId, attempts };
+}
+
+/**
+ * One Mattermost request under the retry policy of the module comment: no answer or a retryable
+ * status backs off and tries again, 429 waits for X-Ratelimit-Reset (not past maxWait), anything
+ * else is final. Returns the first 2xx answer's text; throws the last error with its attempt count.
+ * `send` is called once per attempt (a request body is consumed by sending it).
+ */
+export async function sendWithRetries(
+	send: () => Promise<Response>,
+	options: {
+		maxAttempts: number;
+		baseDelay: number;
+		maxWait: number;
+		sleep: (ms: number) => Promise<void>;
+		secrets: readonly string[];
+		/** What is being sent, for messages: "the post", "the file upload". */
+		what: string;
+		/** A status-specific next step to put on the error. */
+		hints?: Record<number, string>;
+	},
+): Promise<{ text: string; attempts: number }> {
+	const { maxAttempts, baseDelay, sleep } = options;
 	let lastError: MattermostError | undefined;
-	let requests = 0;
-	for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+	let attempt = 0;
+	while (attempt < maxAttempts) {
+		attempt++;
 		let response: Response;
-		requests = attempt;
 		try {
-			response = await doFetch(url, { ...init, signal: AbortSignal.timeout(options.timeoutMs ?? 15_000) });
+			response = await send();
 		} catch (error) {
-			lastError = new MattermostError(`Mattermost did not answer: ${redact(causeText(error), secrets)}`, null, true);
+			lastError = new MattermostError(`Mattermost did not answer ${options.what}: ${redact(causeText(error), [...options.secrets])}`, null, true);
 			if (attempt < maxAttempts) await sleep(backoff(baseDelay, attempt));
 			continue;
 		}
 		const text = await response.text();
-		if (response.status >= 200 && response.status < 300) {
-			if (target.mode === 'webhook') return { postId: null, channelId: target.channel ?? null, attempts: attempt };
-			let post: { id?: string; channel_id?: string } = {};
-			try {
-				post = JSON.parse(text) as typeof post;
-			} catch {
-				// a proxy answered 2xx with something else: the post may exist, but we cannot thread on it
-			}
-			return { postId: post.id ?? null, channelId: post.channel_id ?? target.channelId, attempts: attempt };
-		}
-		lastError = errorFrom(response.status, text, secrets);
+		if (response.status >= 200 && response.status < 300) return { text, attempts: attempt };
+		lastError = errorFrom(response.status, text, [...options.secrets]);
+		const hint = options.hints?.[response.status];
+		if (hint) lastError = new MattermostError(`${lastError.message.replace(/ — .*$/, '')} — ${hint}`, response.status, false, lastError.errorId);
 		if (response.status === 429) {
 			const wait = rateLimitWaitMs(response.headers);
-			if (wait > maxWait) {
+			if (wait > options.maxWait) {
 				lastError = new MattermostError(`${lastError.message}; the limit resets in ${Math.ceil(wait / 1000)} s, after this run`, 429, true);
 				break;
 			}
@@ -314,8 +342,8 @@ export async function postToMattermost(target: MattermostTarget, body: PostBody,
 		if (!lastError.retryable) break;
 		if (attempt < maxAttempts) await sleep(backoff(baseDelay, attempt));
 	}
-	const failure = lastError ?? new MattermostError('Mattermost delivery failed', null, true);
-	failure.attempts = requests;
+	const failure = lastError ?? new MattermostError(`Mattermost did not take ${options.what}`, null, true);
+	failure.attempts = attempt;
 	throw failure;
 }
 
@@ -338,17 +366,17 @@ export function rateLimitWaitMs(headers: Headers, nowMs = Date.now()): number {
 	return Math.max(0, Math.ceil(seconds * 1000)) + 50;
 }
 
-export function backoff(baseMs: number, attempt: number): number {
+function backoff(baseMs: number, attempt: number): number {
 	const exp = baseMs * 2 ** (attempt - 1);
 	return Math.round(exp / 2 + Math.random() * (exp / 2));
 }
 
-export function causeText(error: unknown): string {
+function causeText(error: unknown): string {
 	const e = error as { message?: string; cause?: { code?: string; message?: string } };
 	return [e?.message, e?.cause?.code ?? e?.cause?.message].filter(Boolean).join(': ') || String(error);
 }
 
-export function errorFrom(status: number, text: string, secrets: string[]): MattermostError {
+function errorFrom(status: number, text: string, secrets: string[]): MattermostError {
 	let id: string | undefined;
 	let message = text.trim();
 	try {

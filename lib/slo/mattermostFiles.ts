@@ -8,13 +8,10 @@
 import { redact } from '../lakehouse/connection';
 import {
 	apiBase,
-	backoff,
-	causeText,
-	errorFrom,
 	MattermostError,
 	postToMattermost,
-	rateLimitWaitMs,
 	secretsOfTarget,
+	sendWithRetries,
 	type Delivered,
 	type DeliveryOptions,
 	type MattermostTarget,
@@ -56,43 +53,16 @@ export async function uploadFiles(target: BotTarget, files: readonly OutgoingFil
 	const sleep = options.sleep ?? sleepReal;
 	const maxAttempts = options.maxAttempts ?? 4;
 	const baseDelay = options.baseDelayMs ?? 500;
-	let lastError: MattermostError | undefined;
-	let attempt = 0;
-	while (attempt < maxAttempts) {
-		attempt++;
-		// A fresh form per attempt: a request body is consumed by sending it.
-		const form = new FormData();
-		form.append('channel_id', target.channelId);
-		for (const file of files) form.append('files', new Blob([file.data], { type: file.contentType }), file.name);
-		let response: Response;
-		try {
-			response = await doFetch(url, {
-				method: 'POST',
-				headers: { Authorization: `Bearer ${target.token}` },
-				body: form,
-				signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
-			});
-		} catch (error) {
-			lastError = new MattermostError(`Mattermost did not answer the file upload: ${redact(causeText(error), secrets)}`, null, true);
-			if (attempt < maxAttempts) await sleep(backoff(baseDelay, attempt));
-			continue;
-		}
-		const text = await response.text();
-		if (response.status === 201 || response.status === 200) return { files: uploadedFrom(text, files, secrets), attempts: attempt };
-		lastError = errorFrom(response.status, text, secrets);
-		if (FILE_HINTS[response.status]) lastError = new MattermostError(`${lastError.message.replace(/ — .*$/, '')} — ${FILE_HINTS[response.status]}`, response.status, false, lastError.errorId);
-		if (response.status === 429) {
-			const wait = rateLimitWaitMs(response.headers);
-			if (wait > (options.maxWaitMs ?? 60_000)) break;
-			if (attempt < maxAttempts) await sleep(wait);
-			continue;
-		}
-		if (!lastError.retryable) break;
-		if (attempt < maxAttempts) await sleep(backoff(baseDelay, attempt));
-	}
-	const failure = lastError ?? new MattermostError('The file upload to Mattermost failed', null, true);
-	failure.attempts = attempt;
-	throw failure;
+	const { text, attempts } = await sendWithRetries(
+		() => {
+			const form = new FormData();
+			form.append('channel_id', target.channelId);
+			for (const file of files) form.append('files', new Blob([file.data], { type: file.contentType }), file.name);
+			return doFetch(url, { method: 'POST', headers: { Authorization: `Bearer ${target.token}` }, body: form, signal: AbortSignal.timeout(options.timeoutMs ?? 60_000) });
+		},
+		{ maxAttempts, baseDelay, maxWait: options.maxWaitMs ?? 60_000, sleep, secrets, what: 'the file upload', hints: FILE_HINTS },
+	);
+	return { files: uploadedFrom(text, files, secrets), attempts };
 }
 
 function uploadedFrom(text: string, files: readonly OutgoingFile[], secrets: string[]): UploadedFile[] {
