@@ -1,4 +1,5 @@
 import type { ICredentialType, INodeProperties } from 'n8n-workflow';
+import { passwordAndTls } from './shared/databaseSource';
 
 /**
  * A MySQL or MariaDB database to sync from (IPAI Database Sync). The test button (on the node)
@@ -26,27 +27,7 @@ export class IpaiMySqlSourceApi implements ICredentialType {
 			required: true,
 			description: 'A user with SELECT on the synced tables; CDC also needs REPLICATION SLAVE and REPLICATION CLIENT (MariaDB: BINLOG MONITOR)',
 		},
-		{ displayName: 'Password', name: 'password', type: 'string', typeOptions: { password: true }, default: '' },
-		{
-			displayName: 'TLS',
-			name: 'ssl',
-			type: 'options',
-			options: [
-				{ name: 'Disable', value: 'disable' },
-				{ name: 'Require (Encrypt, Do Not Verify)', value: 'require' },
-				{ name: 'Verify Full (Encrypt and Verify the Certificate)', value: 'verify-full' },
-			],
-			default: 'require',
-		},
-		{
-			displayName: 'CA Certificate',
-			name: 'ca',
-			type: 'string',
-			typeOptions: { rows: 4, password: true },
-			default: '',
-			description: 'PEM certificate of the server\'s CA, for Verify Full (empty: the system\'s CAs)',
-			displayOptions: { show: { ssl: ['verify-full'] } },
-		},
+		...passwordAndTls,
 		{
 			displayName: 'Test Binlog Access (CDC)',
 			name: 'testBinlog',
