@@ -10,6 +10,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { redact } from '../lakehouse/secrets';
+import type { AlertView } from '../slo/state';
 
 export type EventName =
 	| 'connector_run.start'
@@ -164,18 +165,8 @@ export async function agentCallEvent(db: Pool | PoolClient, runId: string, secre
 	};
 }
 
-/** What the SLO monitor's evaluation reports of an alert (lib/slo/state.ts AlertView). */
-export interface AlertTransitionInput {
-	fingerprint: string;
-	state: 'firing' | 'resolved';
-	severity: string;
-	labels: Record<string, string>;
-	title: string;
-	startedAt: string;
-	resolvedAt: string | null;
-	silencedBy: string[];
-	inhibitedBy: string | null;
-}
+/** What an alert transition event reads of the SLO monitor's view of an alert. */
+export type AlertTransitionInput = Pick<AlertView, 'fingerprint' | 'state' | 'severity' | 'labels' | 'title' | 'startedAt' | 'resolvedAt' | 'silencedBy' | 'inhibitedBy'>;
 
 /**
  * Alerts that changed state in the evaluation made at `evaluatedAt`: a new episode started
