@@ -4,6 +4,7 @@
  * that goes with them.
  */
 import type { Pool } from 'pg';
+import { inTransaction } from '../../lakehouse/connection';
 import { CHARTS, DEFAULT_WINDOW, DIGEST_SECTIONS, type ChartData, type ChartDefinition, type DigestSection, type DigestWindow } from './catalogue';
 import { renderChart, type VegaLiteSpec } from './render';
 import { tableFor } from './tables';
@@ -66,10 +67,9 @@ export async function buildDigest(pool: Pool, options: DigestOptions = {}): Prom
 	if (unknown.length) throw new DigestError(`Unknown digest section(s): ${unknown.join(', ')} (known: ${DIGEST_SECTIONS.join(', ')})`);
 	const definitions = CHARTS.filter((c) => sections.includes(c.section));
 
-	const client = await pool.connect();
-	const data = new Map<string, ChartData>();
-	try {
-		await client.query('begin isolation level repeatable read read only');
+	const data = await inTransaction(pool, async (client) => {
+		await client.query('set transaction isolation level repeatable read, read only');
+		const data = new Map<string, ChartData>();
 		for (const chart of definitions) {
 			const sets: ChartData = {};
 			for (const query of chart.queries(window)) {
@@ -81,13 +81,8 @@ export async function buildDigest(pool: Pool, options: DigestOptions = {}): Prom
 			}
 			data.set(chart.id, sets);
 		}
-		await client.query('commit');
-	} catch (error) {
-		await client.query('rollback').catch(() => undefined);
-		throw error;
-	} finally {
-		client.release();
-	}
+		return data;
+	});
 
 	const charts: DigestChart[] = [];
 	const empty: string[] = [];
