@@ -36,15 +36,6 @@ export async function rowExpectationsFor(client: ClientBase, table: TableRef): P
 	return { expectations: rows.map(expectationFromRow), columnTypes: rows[0].column_types ?? {} };
 }
 
-/** Whether the loader must stage a page for this table (it has row-level expectations). */
-export async function hasRowExpectations(client: ClientBase, table: TableRef): Promise<boolean> {
-	const { rows } = await client.query(
-		`select 1 from public.ipai_dq_expectation where target_table = $1 and is_enabled and kind = any ($2::text[]) limit 1`,
-		[`${table.schema}.${table.name}`, ROW_KINDS],
-	);
-	return rows.length > 0;
-}
-
 export interface EnforceOptions {
 	table: TableRef;
 	/** The quoted temporary table holding the page's rows (one per key for a merge). */
