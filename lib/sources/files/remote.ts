@@ -11,7 +11,6 @@ import { maskUrl } from '../../lakehouse/secrets';
 import { getStreamState } from '../../lakehouse/state';
 import { ingestFile, type FileSummary, type IngestOptions } from './ingest';
 import type { FileSource } from './types';
-import { notS3 } from './s3Check';
 
 // --- HTTP(S) ------------------------------------------------------------------------------------
 
@@ -104,6 +103,21 @@ interface S3Connection {
 	close: () => void;
 }
 
+/** What to say when an endpoint answers, but not as an S3 API (a console URL, a web server). */
+export function notS3(endpoint: string, status: number | undefined): string {
+	return `${endpoint} answered${status ? ` HTTP ${status}` : ''} but not as an S3 API: check the Endpoint (the S3 API URL, not the console's)`;
+}
+
+/** The S3 client's settings from the credential's (path-style by default for a custom endpoint). */
+export function s3ClientConfig(settings: Omit<S3Settings, 'bucket'>) {
+	return {
+		endpoint: settings.endpoint || undefined,
+		region: settings.region || 'us-east-1',
+		forcePathStyle: settings.forcePathStyle ?? Boolean(settings.endpoint),
+		credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
+	};
+}
+
 /**
  * The S3 client, made on first use: n8n loads every community node in every process (main,
  * workers, each `n8n execute`), and the AWS SDK is a fifth of this package's code that most
@@ -116,12 +130,7 @@ function s3Connection(settings: S3Settings): S3Connection {
 		get: () =>
 			(connection ??= import('@aws-sdk/client-s3').then((sdk) => ({
 				sdk,
-				client: new sdk.S3Client({
-					endpoint: settings.endpoint || undefined,
-					region: settings.region || 'us-east-1',
-					forcePathStyle: settings.forcePathStyle ?? Boolean(settings.endpoint),
-					credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
-				}),
+				client: new sdk.S3Client(s3ClientConfig(settings)),
 			}))),
 		close: () => void connection?.then(({ client }) => client.destroy()),
 	};

@@ -3,7 +3,7 @@
  * list when none is set) and, when it fails, which part of the credential is wrong. Without it a
  * wrong endpoint or key is saved silently and only surfaces as a failed scheduled run.
  */
-import type { S3Settings } from './remote';
+import { notS3, s3ClientConfig, type S3Settings } from './remote';
 
 export interface S3CheckResult {
 	ok: boolean;
@@ -26,10 +26,7 @@ export async function checkS3Connection(settings: S3CheckSettings): Promise<S3Ch
 	const sdk = await import('@aws-sdk/client-s3');
 	const endpoint = settings.endpoint || 'AWS S3';
 	const client = new sdk.S3Client({
-		endpoint: settings.endpoint || undefined,
-		region: settings.region || 'us-east-1',
-		forcePathStyle: settings.forcePathStyle ?? Boolean(settings.endpoint),
-		credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
+		...s3ClientConfig(settings),
 		maxAttempts: 1,
 		requestHandler: { connectionTimeout: 5_000, requestTimeout: 10_000 },
 	});
@@ -79,10 +76,6 @@ export function explainS3Error(error: S3ErrorShape, endpoint: string, bucket?: s
 		return notS3(endpoint, status);
 	}
 	return `${endpoint} failed the check (${code || `HTTP ${status ?? '?'}`}: ${firstLine(error.message)})`;
-}
-
-export function notS3(endpoint: string, status: number | undefined): string {
-	return `${endpoint} answered${status ? ` HTTP ${status}` : ''} but not as an S3 API: check the Endpoint (the S3 API URL, not the console's)`;
 }
 
 function firstLine(message: string | undefined): string {
