@@ -1,6 +1,8 @@
 /**
  * Kill -9 of a database sync at random moments — during CDC (changes flowing) and during a full
- * snapshot — against a real logical-replication server. After each kill: the slot's acknowledged
+ * snapshot — against a real logical-replication server. The kill lands a random few milliseconds
+ * after the sync has committed its first batch or page (watched in the lakehouse), so it falls in
+ * the middle of the work however fast the machine is. After each kill: the slot's acknowledged
  * position is never ahead of what bronze committed. After the last: a sync to the end leaves
  * bronze equal to the source, each row once; a killed full snapshot resumes after its last page.
  */
@@ -18,17 +20,32 @@ const lake = useScratchDatabase();
 const pg = useLogicalPostgres();
 const CHILD = join(__dirname, 'fixtures', 'dbSyncChild.ts');
 
-function runAndKill(connector: string, config: unknown, delayMs: number): Promise<'killed' | 'finished'> {
+/** The connector's first stream cursor as JSON text, or null before it has one. */
+async function cursorText(connector: string): Promise<string | null> {
+	const { rows } = await lake.pool.query(
+		`select s.cursor::text as c from ipai_connector_state s join ipai_connector_config c on c.id = s.connector_id where c.name = $1 order by s.stream limit 1`,
+		[connector],
+	);
+	return rows[0]?.c ?? null;
+}
+
+/**
+ * Runs a sync in a child and kills it `delayMs` after its stream cursor first moves past `before`
+ * (a batch or page committed). 'finished' when the child ended first.
+ */
+function runAndKill(connector: string, config: unknown, before: string | null, delayMs: number): Promise<'killed' | 'finished'> {
 	return new Promise((resolve, reject) => {
 		const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', CHILD, lake.url, String(pg.server.port), connector, JSON.stringify(config)], { cwd: join(__dirname, '..', '..') });
-		let timer: NodeJS.Timeout | undefined;
+		let exited = false;
 		let stderr = '';
-		child.stdout.on('data', (d: Buffer) => {
-			if (!timer && d.toString().includes('started')) timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
-		});
 		child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+		const watch = async () => {
+			while (!exited && (await cursorText(connector)) === before) await new Promise((r) => setTimeout(r, 5));
+			if (!exited) setTimeout(() => child.kill('SIGKILL'), delayMs);
+		};
+		watch().catch(reject);
 		child.on('exit', (code, signal) => {
-			clearTimeout(timer);
+			exited = true;
 			if (signal === 'SIGKILL') resolve('killed');
 			else if (code === 0) resolve('finished');
 			else reject(new Error(`child exited ${code}: ${stderr}`));
@@ -109,7 +126,7 @@ it('CDC: ten random kills never acknowledge past bronze, and the next sync conve
 				await client.query(sql);
 			}
 		});
-		const outcome = await runAndKill('crashcdc', config, Math.floor(random() * 1500));
+		const outcome = await runAndKill('crashcdc', config, await cursorText('crashcdc'), Math.floor(random() * 40));
 		if (outcome === 'killed') killedMidway++;
 		const [state] = await listStreamStates(lake.pool, (await lake.pool.query(`select id from ipai_connector_config where name = 'crashcdc'`)).rows[0].id);
 		const acked = await source(async (c) => (await c.query(`select confirmed_flush_lsn::text as l from pg_replication_slots where slot_name = 'crash_slot'`)).rows[0].l as string);
@@ -125,7 +142,7 @@ it('full snapshot: killed at random, it resumes after the last committed page an
 	const config = { engine: 'postgres', pageSize: 500, tables: [{ table: 'snap', mode: 'full' }] };
 	let resumed = 0;
 	for (let trial = 0; trial < 3; trial++) {
-		const outcome = await runAndKill('crashfull', config, 300 + Math.floor(random() * 2500));
+		const outcome = await runAndKill('crashfull', config, await cursorText('crashfull'), Math.floor(random() * 200));
 		if (outcome !== 'killed') continue;
 		const id = (await lake.pool.query(`select id from ipai_connector_config where name = 'crashfull'`)).rows[0]?.id;
 		const states = id ? await listStreamStates(lake.pool, id) : [];
