@@ -98,6 +98,7 @@ export function inferValueType(value: unknown): ColumnType | null {
 		case 'object': {
 			if (value === null) return null;
 			if (value instanceof Date) return 'timestamptz';
+			if (value instanceof ExactNumber) return 'numeric';
 			if (Array.isArray(value)) return inferArrayType(value);
 			return 'jsonb';
 		}
@@ -266,7 +267,7 @@ export function valueSerializer(type: ColumnType, stats: SerializeStats): (value
 
 function arrayElement(value: unknown, text: (s: string) => string): string {
 	if (value === null || value === undefined) return 'NULL';
-	const s = typeof value === 'string' ? text(value) : typeof value === 'object' ? JSON.stringify(value) : String(value);
+	const s = typeof value === 'string' ? text(value) : typeof value === 'object' && !(value instanceof ExactNumber) ? JSON.stringify(value) : String(value);
 	return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
@@ -283,8 +284,23 @@ export class RawJson {
 }
 
 /**
- * JSON text for a jsonb value. BigInt values (from lossless parsers) are written as exact
- * number literals; NUL characters are replaced, since jsonb refuses \u0000.
+ * A number whose digits a double cannot hold (from the lossless JSON parser), kept as its JSON
+ * text: written as that text to numeric columns and into jsonb. Like a BigInt, it serialises only
+ * through toJson — JSON.stringify refuses it rather than writing it as an object or a rounded double.
+ */
+export class ExactNumber {
+	constructor(readonly text: string) {}
+	toString(): string {
+		return this.text;
+	}
+	toJSON(): never {
+		throw new TypeError('An ExactNumber serialises through toJson');
+	}
+}
+
+/**
+ * JSON text for a jsonb value. BigInt and ExactNumber values (from lossless parsers) are written
+ * as exact number literals; NUL characters are replaced, since jsonb refuses \u0000.
  */
 export function toJson(value: unknown, stats: SerializeStats): string {
 	let json: string;
@@ -304,7 +320,7 @@ export function toJson(value: unknown, stats: SerializeStats): string {
 }
 
 function stringifyWithBigInt(value: unknown): string {
-	if (typeof value === 'bigint') return value.toString();
+	if (typeof value === 'bigint' || value instanceof ExactNumber) return value.toString();
 	if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
 	if (value instanceof Date) return JSON.stringify(value);
 	if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : stringifyWithBigInt(v))).join(',')}]`;

@@ -15,6 +15,7 @@ import type { ClientBase, Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import {
 	copyFieldWriter,
+	ExactNumber,
 	copyJson,
 	inferValueType,
 	newColumnType,
@@ -267,7 +268,7 @@ function inferPageTypes(records: LoadRecord[], declared: Map<string, ColumnType>
 function plainlyFits(type: ColumnType | null, value: unknown): boolean {
 	switch (type) {
 		case 'numeric':
-			return typeof value === 'number' || typeof value === 'bigint';
+			return typeof value === 'number' || typeof value === 'bigint' || value instanceof ExactNumber;
 		case 'bigint':
 			return Number.isSafeInteger(value);
 		case 'boolean':
@@ -392,7 +393,7 @@ function lastPerKey(page: Page, key: string[]): Page {
 			if (value === null || value === undefined || value === '') {
 				throw new SchemaError(`Record ${i + 1} of the page has no value for key field "${field}"`);
 			}
-			return typeof value === 'object' ? JSON.stringify(value) : String(value);
+			return typeof value === 'object' && !(value instanceof ExactNumber) ? JSON.stringify(value) : String(value);
 		});
 		const id = parts.length === 1 ? parts[0] : JSON.stringify(parts);
 		byKey.delete(id); // re-insert so the surviving order follows the last occurrence

@@ -4,6 +4,7 @@
  * written, and the run's ledger row. CSV cases run on both paths: COPY (default) and the checked
  * reader (rawRecord "full").
  */
+import fc from 'fast-check';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,6 +160,35 @@ describe('JSON and NDJSON', () => {
 			const { rows } = await db.pool.query(`select n::text, m::text, d::text, _ipai_raw::text as raw, pg_typeof(n)::text as tn, pg_typeof(m)::text as tm from ${result.qualified}`);
 			expect(rows).toEqual([{ n: big, m: '9007199254740993', d: '-9223372036854775808', raw: `{"d": -9223372036854775808, "m": 9007199254740993, "n": ${big}}`, tn: 'numeric', tm: 'bigint' }]);
 		}
+	});
+
+	it('4. decimals a double cannot hold keep every digit; PostgreSQL reading the file text is the oracle (JSON and NDJSON)', async () => {
+		// Tokens of up to 40 significant digits and exponents past a double's range, as a file would hold them.
+		const token = fc
+			.tuple(fc.boolean(), fc.stringMatching(/^[1-9]\d{0,39}$/), fc.nat({ max: 45 }), fc.option(fc.integer({ min: -400, max: 400 }), { nil: undefined }))
+			.map(([negative, digits, point, exponent]) => {
+				const at = Math.min(point, digits.length - 1);
+				const mantissa = at === 0 ? digits : `${digits.slice(0, digits.length - at)}.${digits.slice(digits.length - at)}`;
+				return `${negative ? '-' : ''}${mantissa}${exponent === undefined ? '' : `e${exponent}`}`;
+			});
+		await fc.assert(
+			fc.asyncProperty(fc.array(token, { minLength: 1, maxLength: 6 }), fc.boolean(), async (tokens, ndjson) => {
+				const lines = tokens.map((t, i) => `{"id":${i},"x":${t},"nested":{"x":[${t}]}}`);
+				const result = await load(ndjson ? 'exact.ndjson' : 'exact.json', ndjson ? `${lines.join('\n')}\n` : `[${lines.join(',')}]`);
+				expect(result.summary).toMatchObject({ rows: tokens.length });
+				const { rows } = await db.pool.query(
+					`select t.n::int - 1 as i,
+					        b.x::numeric = t.token::numeric as column_exact,
+					        b._ipai_raw = format('{"id":%s,"x":%s,"nested":{"x":[%s]}}', t.n - 1, t.token, t.token)::jsonb as raw_exact
+					   from unnest($1::text[]) with ordinality as t(token, n)
+					   join ${result.qualified} b on b.id = t.n - 1
+					  order by t.n`,
+					[tokens],
+				);
+				expect(rows.map((r) => ({ ...r, token: tokens[r.i] }))).toEqual(tokens.map((t, i) => ({ i, column_exact: true, raw_exact: true, token: t })));
+			}),
+			{ numRuns: 25 },
+		);
 	});
 
 	it('5. a pretty-printed object is one row, as the same object on one line', async () => {

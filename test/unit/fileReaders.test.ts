@@ -4,11 +4,16 @@
  */
 import fc from 'fast-check';
 import { sniffDialect } from '../../lib/sources/files/csv';
-import { parseJson, parseJsonExact } from '../../lib/sources/files/jsonParse';
+import { ExactNumber } from '../../lib/lakehouse/columnTypes';
+import { parseJson, parseJsonExact, sameDecimal } from '../../lib/sources/files/jsonParse';
 
-/** Equal to JSON.parse's result, where a BigInt of ours stands for a number past 2^53 of theirs. */
+/**
+ * Equal to JSON.parse's result, where a BigInt of ours stands for a number past 2^53 of theirs and
+ * an ExactNumber for a number their double rounded.
+ */
 function sameValue(ours: unknown, theirs: unknown): boolean {
 	if (typeof ours === 'bigint') return typeof theirs === 'number' && !Number.isSafeInteger(theirs) && Number(ours) === theirs;
+	if (ours instanceof ExactNumber) return typeof theirs === 'number' && Number(ours.text) === theirs && !sameDecimal(String(theirs), ours.text);
 	if (Array.isArray(ours)) return Array.isArray(theirs) && ours.length === theirs.length && ours.every((v, i) => sameValue(v, theirs[i]));
 	if (ours !== null && typeof ours === 'object') {
 		if (theirs === null || typeof theirs !== 'object' || Array.isArray(theirs)) return false;
@@ -46,6 +51,34 @@ describe('lossless JSON parsing', () => {
 		);
 		expect(parseJson('[12345678901234567890]')).toEqual([12345678901234567890n]);
 		expect(parseJson('{"__proto__": 12345678901234567890}')).toHaveProperty('__proto__', 12345678901234567890n);
+	});
+
+	it('keeps a decimal as a number exactly when the shortest form of the double has its value (BigInt arithmetic is the oracle)', () => {
+		// value of a decimal literal as a fraction numerator / 10^k, compared by cross-multiplying
+		const asFraction = (text: string): [bigint, number] => {
+			const m = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]?\d+))?$/i.exec(text)!;
+			const fraction = m[3] ?? '';
+			const exponent = Number(m[4] ?? 0) - fraction.length;
+			const digits = BigInt(`${m[1]}${m[2]}${fraction}`);
+			return exponent >= 0 ? [digits * 10n ** BigInt(exponent), 0] : [digits, -exponent];
+		};
+		const equal = (a: string, b: string) => {
+			const [x, i] = asFraction(a);
+			const [y, j] = asFraction(b);
+			return x * 10n ** BigInt(Math.max(i, j) - i) === y * 10n ** BigInt(Math.max(i, j) - j);
+		};
+		fc.assert(
+			fc.property(fc.stringMatching(/^-?(0|[1-9]\d{0,24})\.\d{1,24}(e[+-]?\d{1,2})?$/), (token) => {
+				const [value] = parseJson(`[${token}, 1234567890123456789]`) as [unknown];
+				if (value instanceof ExactNumber) {
+					expect(value.text).toBe(token);
+					expect(equal(String(Number(token)), token)).toBe(false);
+				} else expect(equal(String(value), token)).toBe(true);
+				expect(sameDecimal(String(Number(token)), token)).toBe(equal(String(Number(token)), token));
+			}),
+			{ numRuns: 1000 },
+		);
+		expect(parseJson('[0.1, 1e400, 12345678901234567.89]')).toEqual([0.1, new ExactNumber('1e400'), new ExactNumber('12345678901234567.89')]);
 	});
 
 	it('refuses exactly what JSON.parse refuses (texts one edit away from valid JSON)', () => {

@@ -1,15 +1,21 @@
 /**
- * JSON.parse that keeps every digit of an integer: `12345678901234567890` becomes a BigInt (the
- * engine writes BigInts as exact numbers, in typed columns and in _ipai_raw), while integers that a
- * double holds exactly stay numbers. Text without a long run of digits — nearly all of it — goes
- * to the built-in JSON.parse; the rest is parsed here, by RFC 8259's grammar.
+ * JSON.parse that keeps every digit of a number: `12345678901234567890` becomes a BigInt and
+ * `0.12345678901234567891` (or `1e400`) an ExactNumber holding its text — the engine writes both
+ * as exact numbers, in typed columns and in _ipai_raw — while numbers a double holds exactly
+ * (whose shortest decimal form has the token's value) stay numbers. Text without a long run of
+ * digits or a long exponent — nearly all of it — goes to the built-in JSON.parse; the rest is
+ * parsed here, by RFC 8259's grammar.
  */
+import { ExactNumber } from '../../lakehouse/columnTypes';
 
-/** A number token that might not survive a double: 16 or more digits (a '.' may sit between). */
-const LONG_DIGITS = /(?:\d\.?){16,}/;
+/**
+ * A number token that might not survive a double: 16 or more digits (a '.' may sit between), or an
+ * exponent of three digits (past a double's range, which JSON.parse turns into Infinity or 0).
+ */
+const LONG_NUMBER = /(?:\d\.?){16,}|[eE][+-]?\d{3,}/;
 
 export function parseJson(text: string): unknown {
-	if (!LONG_DIGITS.test(text)) return JSON.parse(text);
+	if (!LONG_NUMBER.test(text)) return JSON.parse(text);
 	return parseJsonExact(text);
 }
 
@@ -117,14 +123,33 @@ class Parser {
 		return value;
 	}
 
-	private number(): number | bigint {
+	private number(): number | bigint | ExactNumber {
 		NUMBER.lastIndex = this.pos;
 		const match = NUMBER.exec(this.text);
 		if (!match) return this.fail('No number after minus sign in JSON');
 		this.pos += match[0].length;
 		const token = match[0];
 		const n = Number(token);
-		if (match[1] === undefined && match[2] === undefined && !Number.isSafeInteger(n)) return BigInt(token);
-		return n;
+		if (match[1] === undefined && match[2] === undefined) return Number.isSafeInteger(n) ? n : BigInt(token);
+		return Number.isFinite(n) && sameDecimal(String(n), token) ? n : new ExactNumber(token);
 	}
+}
+
+/** Whether two decimal literals (JSON number grammar, or JavaScript's shortest form) have one value. */
+export function sameDecimal(a: string, b: string): boolean {
+	const x = canonicalDecimal(a);
+	const y = canonicalDecimal(b);
+	return x.digits === y.digits && (x.digits === '' || (x.negative === y.negative && x.exponent === y.exponent));
+}
+
+/** sign, significant digits without leading/trailing zeros, and the power of ten of the last one. */
+function canonicalDecimal(text: string): { negative: boolean; digits: string; exponent: number } {
+	const m = /^(-?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text)!;
+	const fraction = m[3] ?? '';
+	let digits = (m[2] + fraction).replace(/^0+/, '');
+	let exponent = Number(m[4] ?? 0) - fraction.length;
+	const trailing = /0*$/.exec(digits)![0].length;
+	digits = digits.slice(0, digits.length - trailing);
+	exponent += trailing;
+	return { negative: m[1] === '-', digits, exponent };
 }
