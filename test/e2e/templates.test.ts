@@ -3,6 +3,8 @@
  * through n8n's public API, running against the simulators and a real lakehouse:
  *  - the dispatcher's schedule picks up connector rows (Odoo, GitHub, S3 files) and runs their
  *    pipelines; bronze holds exactly the source data; a transforms refresh fills gold;
+ *  - a database connector row runs the db-sync pipeline (bronze equals the source tables, twice);
+ *    the data-quality template evaluates the seeded expectations on that gold and fails by name;
  *  - the upload webhook loads a posted file; the GitHub events webhook lands signed deliveries once;
  *  - "run now" through the dispatcher's webhook; a failing pipeline runs the error workflow, which
  *    fails nothing twice and posts exactly one Mattermost message; SLO alerting runs.
@@ -106,6 +108,82 @@ it('the transforms refresh fills gold from the synced bronze', async () => {
 		          where account_group in ('income', 'expense') and company_id is not null and account_id is not null)::text as bronze`,
 	);
 	expect(rows[0].gold).toBe(rows[0].bronze);
+});
+
+it('the dispatcher runs the db-sync pipeline for a db connector row; bronze equals the source tables', async () => {
+	// The source: a schema of the lakehouse server itself, which the template's credential points at.
+	await stack.pool.query(
+		`create schema shop;
+		 create table shop.orders (id int primary key, customer text, amount numeric(12,2), placed date);
+		 insert into shop.orders select g, 'c' || (g % 7), g * 1.25, date '2026-01-01' + g % 90 from generate_series(1, 2500) g;
+		 create table shop.events (id bigint primary key, kind text, updated_at timestamptz);
+		 insert into shop.events select g, case when g % 3 = 0 then 'refund' else 'sale' end, timestamptz '2026-06-01' + g * interval '1 minute' from generate_series(1, 1200) g;`,
+	);
+	await stack.addConnector('db', 'shop-db', {
+		engine: 'postgres',
+		tables: [
+			{ table: 'shop.orders', mode: 'full' },
+			{ table: 'shop.events', mode: 'incremental', cursor: ['updated_at'] },
+		],
+	}, null);
+	const res = await stack.webhook('ipai/run-connector', { connector: 'shop-db' });
+	expect(res.status).toBe(202);
+	const run = await stack.waitFor('the db-sync run', async () => (await runsOf(stack.pool, 'shop-db')).find((r) => r.status !== 'running'), 180_000);
+	expect([run.status, run.error_message]).toEqual(['success', null]);
+	expect(run.metadata).toMatchObject({ n8n_workflow_id: stack.workflowIds.get('ipaiDbSync'), db: { tables: [expect.objectContaining({ rowsRead: expect.any(Number) }), expect.anything()] } });
+	// Bronze against the source, row by row, in PostgreSQL (both live in this database).
+	const differences = async () =>
+		(await stack.pool.query(
+			`select (select count(*) from ((select id, customer, amount, placed from shop.orders
+			                                except select id, customer, amount, placed from ipai_bronze_core.shop_orders where _ipai_deleted_at is null)
+			                               union all
+			                               (select id, customer, amount, placed from ipai_bronze_core.shop_orders where _ipai_deleted_at is null
+			                                except select id, customer, amount, placed from shop.orders)) d)::int as orders,
+			        (select count(*) from ((select id, kind, updated_at from shop.events
+			                                except select id, kind, updated_at from ipai_bronze_core.shop_events)
+			                               union all
+			                               (select id, kind, updated_at from ipai_bronze_core.shop_events
+			                                except select id, kind, updated_at from shop.events)) d)::int as events`,
+		)).rows[0];
+	expect(await differences()).toEqual({ orders: 0, events: 0 });
+	expect(await count('ipai_bronze_core.shop_orders')).toBe(2500);
+	// A second run picks up what changed at the source: an edit, a delete (full mode) and new events.
+	await stack.pool.query(
+		`update shop.orders set amount = amount + 1 where id % 100 = 0;
+		 delete from shop.orders where id = 7;
+		 insert into shop.events select g, 'sale', timestamptz '2026-07-01' + g * interval '1 second' from generate_series(1201, 1300) g;`,
+	);
+	await stack.webhook('ipai/run-connector', { connector: 'shop-db' });
+	await stack.waitFor('the second db-sync run', async () => (await runsOf(stack.pool, 'shop-db')).filter((r) => r.status !== 'running').length === 2 || undefined, 180_000);
+	expect((await runsOf(stack.pool, 'shop-db')).map((r) => r.status)).toEqual(['success', 'success']);
+	expect(await differences()).toEqual({ orders: 0, events: 0 });
+});
+
+it('the data-quality template refreshes, evaluates the seeded expectations on real gold, and a failing `fail` expectation fails it by name', async () => {
+	const workflow = stack.workflowIds.get('ipaiDataQuality')!;
+	await stack.activate('ipaiTransformsRefresh'); // n8n 2.x runs only published sub-workflows
+	const passed = await stack.n8n.executeWorkflow(workflow);
+	const [report] = nodeOutput(passed, 'Evaluate expectations');
+	expect(report).toMatchObject({ errors: 0 }); // every expectation ran; the workflow succeeding says no `fail` one failed
+	const seeded = await stack.pool.query(
+		`select e.name, r.status from public.ipai_dq_result r join public.ipai_dq_expectation e on e.id = r.expectation_id
+		  where e.target_table = 'ipai_gold_erp.account_balance_daily' and e.name = 'balance_sheet_balances'`,
+	);
+	expect(seeded.rows.length).toBeGreaterThan(0);
+	expect(new Set(seeded.rows.map((r) => r.status))).toEqual(new Set(['pass']));
+	await stack.pool.query(
+		`insert into public.ipai_dq_expectation (target_table, name, kind, args, action)
+		 values ('ipai_gold_erp.profit_and_loss', 'e2e_no_rows_expected', 'row_count', '{"max": 0}', 'fail')`,
+	);
+	try {
+		await expect(stack.n8n.executeWorkflow(workflow)).rejects.toThrow(/e2e_no_rows_expected/);
+		const failed = await stack.pool.query(
+			`select r.status from public.ipai_dq_result r join public.ipai_dq_expectation e on e.id = r.expectation_id where e.name = 'e2e_no_rows_expected'`,
+		);
+		expect(failed.rows.map((r) => r.status)).toContain('fail');
+	} finally {
+		await stack.pool.query(`delete from public.ipai_dq_expectation where name = 'e2e_no_rows_expected'`);
+	}
 });
 
 it('the upload webhook loads a posted file and answers with the summary', async () => {
