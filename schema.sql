@@ -1845,9 +1845,9 @@ CREATE FUNCTION ipai_meta.slo_params_problem(p jsonb) RETURNS text
 declare
   known constant text[] := array[
     'min_events', 'min_bad_events', 'absent_factor', 'warn_factor', 'page_factor', 'max_failures_per_day', 'threshold_ms',
-    'warn_fraction', 'min_run_events', 'warning_runs',
+    'warn_fraction', 'min_run_events', 'warning_runs', 'max_lag_bytes',
     'grace', 'absent_after', 'max_age', 'page_after', 'repeat_interval', 'page_repeat_interval', 'ticket_repeat_interval', 'run_window',
-    'keep_firing_for',
+    'keep_firing_for', 'max_lag',
     'absent_severity', 'exhausted_severity', 'run_severity', 'alert_windows', 'agent_code_name'];
   k text;
   v jsonb;
@@ -1858,7 +1858,7 @@ begin
   select min(key) into k from jsonb_object_keys(p) as key where key <> all (known);
   if k is not null then return 'params.' || k; end if;
   foreach k in array array['min_events', 'min_bad_events', 'absent_factor', 'warn_factor', 'page_factor', 'max_failures_per_day',
-                           'threshold_ms', 'warn_fraction', 'min_run_events', 'warning_runs'] loop
+                           'threshold_ms', 'warn_fraction', 'min_run_events', 'warning_runs', 'max_lag_bytes'] loop
     v := p -> k;
     if v is not null and jsonb_typeof(v) <> 'null' and coalesce(ipai_meta.slo_number(v) < 0, true) then return 'params.' || k; end if;
   end loop;
@@ -1866,8 +1866,9 @@ begin
   if jsonb_typeof(p -> 'max_failures_per_day') not in ('null') and ipai_meta.slo_number(p -> 'max_failures_per_day') <= 0 then
     return 'params.max_failures_per_day';
   end if;
+  if jsonb_typeof(p -> 'max_lag_bytes') not in ('null') and ipai_meta.slo_number(p -> 'max_lag_bytes') <= 0 then return 'params.max_lag_bytes'; end if;
   foreach k in array array['grace', 'absent_after', 'max_age', 'page_after', 'repeat_interval', 'page_repeat_interval',
-                           'ticket_repeat_interval', 'run_window', 'keep_firing_for'] loop
+                           'ticket_repeat_interval', 'run_window', 'keep_firing_for', 'max_lag'] loop
     v := p -> k;
     if v is not null and jsonb_typeof(v) <> 'null' and v <> '""'::jsonb and ipai_meta.slo_duration(v) is null then return 'params.' || k; end if;
   end loop;
@@ -4398,7 +4399,7 @@ CREATE TABLE public.ipai_slo (
     CONSTRAINT ipai_slo_objective_check CHECK (((objective > (0)::numeric) AND (objective < (1)::numeric))),
     CONSTRAINT ipai_slo_params_check CHECK ((jsonb_typeof(params) = 'object'::text)),
     CONSTRAINT ipai_slo_period_check CHECK ((period > '00:00:00'::interval)),
-    CONSTRAINT ipai_slo_sli_type_check CHECK ((sli_type = ANY (ARRAY['connector_success'::text, 'connector_freshness'::text, 'connector_warnings'::text, 'agent_failures'::text, 'agent_latency'::text, 'agent_budget'::text, 'data_quality'::text])))
+    CONSTRAINT ipai_slo_sli_type_check CHECK ((sli_type = ANY (ARRAY['connector_success'::text, 'connector_freshness'::text, 'connector_warnings'::text, 'agent_failures'::text, 'agent_latency'::text, 'agent_budget'::text, 'data_quality'::text, 'replication_lag'::text])))
 );
 
 --
@@ -5003,6 +5004,12 @@ CREATE INDEX idx_connector_run_connector_started ON public.ipai_connector_run US
 --
 
 CREATE INDEX idx_connector_run_replication ON public.ipai_connector_run USING btree (connector_id, started_at DESC) WHERE (metadata ? 'replication'::text);
+
+--
+-- Name: idx_connector_run_replication_ended; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_connector_run_replication_ended ON public.ipai_connector_run USING btree (connector_id, ended_at) WHERE (metadata ? 'replication'::text);
 
 --
 -- Name: idx_connector_run_running; Type: INDEX; Schema: public; Owner: -

@@ -82,6 +82,20 @@ function stuckRunText(run: LastRun | null): { title: string; summary: string } |
 	return { title: `run ${run.id} is stuck`, summary: `Its latest run ${run.id} started ${run.startedAt} and is still running (${beat}).` };
 }
 
+function bytesText(bytes: number): string {
+	return `${Math.round(bytes).toLocaleString('en-US')} bytes`;
+}
+
+/** The latest lag reading, e.g. "2h behind (5,000,000,000 bytes)"; "reporting no lag" without one. */
+function lagText(r: NonNullable<SloStatus['replication']>): string {
+	const parts = [r.lagSeconds === null ? null : `${formatDuration(r.lagSeconds)} behind`, r.lagBytes === null ? null : `${bytesText(r.lagBytes)} of WAL/binlog behind`].filter(Boolean);
+	return parts.length ? parts.join(', ') : 'reporting no lag reading';
+}
+
+function thresholdText(r: NonNullable<SloStatus['replication']>): string {
+	return [r.maxLagSeconds === null ? null : formatDuration(r.maxLagSeconds), r.maxLagBytes === null ? null : bytesText(r.maxLagBytes)].filter(Boolean).join(' / ');
+}
+
 /** An alert about a connector or agent status: burn rate, absent or stale. */
 export function statusCandidate(
 	ctx: EvaluationContext,
@@ -117,6 +131,17 @@ export function statusCandidate(
 		action = status.lastError?.message
 			? `Fix the last error (${oneLineText(status.lastError.message, 120)}) and re-run the connector; the alert resolves after its next successful run.`
 			: `Check the connector's latest runs in ipai_connector_run and re-run it; the alert resolves after its next successful run.`;
+	} else if (status.replication) {
+		const r = status.replication;
+		const w = firingWindows[0];
+		title = `${slo.codeName}: ${who} replication lag is over its threshold`;
+		summary =
+			`${who} is ${lagText(r)} (run ${r.latestRunId ?? 'n/a'}, ${r.latestAt ?? 'n/a'}); threshold ${thresholdText(r)}. ` +
+			`${status.badEvents} of ${status.events} runs over ${formatDuration(slo.periodSeconds)} were over the threshold or reported no lag; ` +
+			`burn rate ${burnRate ?? 'n/a'}× over ${w ? formatDuration(w.longSeconds) : 'n/a'} (threshold ${w?.factor ?? 'n/a'}×); error budget left ${pct(status.errorBudgetRemaining)}.`;
+		action =
+			`On the source, check the connector's replication slot or binlog (inactive slot, wal_status lost), long-running transactions holding it back, ` +
+			`and that the connector's runs still consume (schedule active, workers up, runs succeeding). A lost slot needs a re-snapshot: follow the runbook.`;
 	} else {
 		title = `${slo.codeName}: ${who} is burning its error budget`;
 		const w = firingWindows[0];

@@ -14,11 +14,11 @@ export class SloDefinitionError extends Error {}
 
 export const NUMERIC_PARAMS = [
 	'min_events', 'min_bad_events', 'absent_factor', 'warn_factor', 'page_factor', 'max_failures_per_day', 'threshold_ms',
-	'warn_fraction', 'min_run_events', 'warning_runs',
+	'warn_fraction', 'min_run_events', 'warning_runs', 'max_lag_bytes',
 ] as const;
 export const DURATION_PARAMS = [
 	'grace', 'absent_after', 'max_age', 'page_after', 'repeat_interval', 'page_repeat_interval', 'ticket_repeat_interval', 'run_window',
-	'keep_firing_for',
+	'keep_firing_for', 'max_lag',
 ] as const;
 export const SEVERITY_PARAMS = ['absent_severity', 'exhausted_severity', 'run_severity'] as const;
 export const OTHER_PARAMS = ['alert_windows', 'agent_code_name'] as const;
@@ -54,6 +54,10 @@ export function paramsProblem(params: unknown): ParamProblem | null {
 	}
 	if (!absent(p.max_failures_per_day) && numeric(p.max_failures_per_day) <= 0) {
 		return { field: 'params.max_failures_per_day', message: 'params.max_failures_per_day must be above 0' };
+	}
+	// A lag threshold of 0 bytes would make every run with any unconfirmed WAL bad.
+	if (!absent(p.max_lag_bytes) && numeric(p.max_lag_bytes) <= 0) {
+		return { field: 'params.max_lag_bytes', message: 'params.max_lag_bytes must be above 0 (bytes a replication slot or binlog position may be behind)' };
 	}
 	for (const key of DURATION_PARAMS) {
 		if (absent(p[key]) || p[key] === '') continue;

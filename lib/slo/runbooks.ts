@@ -7,7 +7,7 @@ export const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/ipai/n8n-nodes-ipai-
 /** SLOs seeded by the migrations, each with docs/runbooks/<code_name>.md. */
 export const SEEDED_SLO_RUNBOOKS: readonly string[] = [
 	'connector-run-success', 'connector-freshness', 'connector-warnings', 'agent-failures-per-day', 'agent-p95-latency', 'agent-budget',
-	'dq-fail-expectations', 'dq-warn-expectations',
+	'dq-fail-expectations', 'dq-warn-expectations', 'replication-lag',
 ];
 
 /** Every alert kind, each with docs/runbooks/<name>.md. */

@@ -97,6 +97,15 @@ export interface SloStatus {
 	failures?: { maxPerDay: number; lastDay: number };
 	/** connector_warnings: the last successful runs and the warnings they carried. */
 	warnings?: { runs: number; required: number; withWarnings: number; latest: Array<{ runId: string; endedAt: string; warnings: string[] }> };
+	/** replication_lag: the thresholds and the latest run reporting lag (null readings: not reported). */
+	replication?: {
+		maxLagSeconds: number | null;
+		maxLagBytes: number | null;
+		latestRunId: string | null;
+		latestAt: string | null;
+		lagSeconds: number | null;
+		lagBytes: number | null;
+	};
 	/** Connector SLIs: the latest run (named by absent/stale alerts when it is stuck or abandoned). */
 	lastRun?: LastRun | null;
 	/** agent_budget: each budget the agent has, and where it stands. */

@@ -203,6 +203,7 @@ export const properties: INodeProperties[] = [
 			{ name: 'Connector Run Success', value: 'connector_success', description: 'Share of finished runs that succeed; also alerts when a scheduled connector stops running' },
 			{ name: 'Connector Warnings', value: 'connector_warnings', description: 'A ticket when the last params.warning_runs successful runs all skipped part of the source (metadata.warnings)' },
 			{ name: 'Data Quality', value: 'data_quality', description: 'Share of data quality evaluations passing per expectation (labels.dq_action: fail pages, warn makes tickets)' },
+			{ name: 'Replication Lag', value: 'replication_lag', description: 'Share of a database connector\'s runs whose replication lag (metadata.replication) is within params.max_lag and params.max_lag_bytes' },
 		],
 		default: 'connector_success',
 		displayOptions: show(['setSlo']),
@@ -231,7 +232,7 @@ export const properties: INodeProperties[] = [
 		default: '',
 		placeholder: 'odoo',
 		description: 'With Connector Name: this SLO applies to that connector only (and overrides the template of the same type for it). Empty: every enabled connector.',
-		displayOptions: { show: { operation: ['setSlo'], sliType: ['connector_success', 'connector_freshness', 'connector_warnings'] } },
+		displayOptions: { show: { operation: ['setSlo'], sliType: ['connector_success', 'connector_freshness', 'connector_warnings', 'replication_lag'] } },
 	},
 	{
 		displayName: 'Connector Name',
@@ -239,7 +240,7 @@ export const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'odoo-production',
-		displayOptions: { show: { operation: ['setSlo'], sliType: ['connector_success', 'connector_freshness', 'connector_warnings'] } },
+		displayOptions: { show: { operation: ['setSlo'], sliType: ['connector_success', 'connector_freshness', 'connector_warnings', 'replication_lag'] } },
 	},
 	{
 		displayName: 'Params',

@@ -25,6 +25,7 @@ import { connectorFreshness } from './connectorFreshness';
 import { connectorSuccess } from './connectorSuccess';
 import { connectorWarnings } from './connectorWarnings';
 import { dataQuality } from './dataQuality';
+import { replicationLag } from './replicationLag';
 import type { EvaluationContext, SliPart } from './context';
 
 export interface SliEvaluator {
@@ -40,6 +41,7 @@ export const SLI_REGISTRY = {
 	agent_latency: agentLatency,
 	agent_budget: agentBudget,
 	data_quality: dataQuality,
+	replication_lag: replicationLag,
 } satisfies Record<string, SliEvaluator>;
 
 export type RegisteredSliType = keyof typeof SLI_REGISTRY;

@@ -28,6 +28,43 @@ export function displayUrl(url: string): string {
 	return maskUrl(url);
 }
 
+/** Where a file run reads, for fileRunSource(). */
+export type FileRunWhere =
+	| { kind: 'binary' }
+	| { kind: 'url'; url: string }
+	| { kind: 's3'; endpoint?: string; region?: string }
+	| { kind: 'supabase'; url: string };
+
+/**
+ * The `source` a file run records in its metadata, as the SLO alerts group by it
+ * (lib/slo/grouping.ts; Odoo and GitHub runs record theirs the same way): the kind and the
+ * endpoint's origin only — never credentials, a path or a query, where a signed URL carries its
+ * signature. S3 is grouped by endpoint, not bucket: an endpoint that is down fails every bucket on
+ * it, and that is the incident. Binary data handed in by n8n has no remote source (undefined), and
+ * neither has an endpoint that is not an http(s) URL.
+ */
+export function fileRunSource(where: FileRunWhere): string | undefined {
+	const origin = (url: string): string | null => {
+		try {
+			const u = new URL(url.trim());
+			return u.protocol === 'http:' || u.protocol === 'https:' ? `${u.protocol}//${u.host}/` : null;
+		} catch {
+			return null;
+		}
+	};
+	let at: string | null;
+	switch (where.kind) {
+		case 'binary':
+			return undefined;
+		case 's3':
+			at = where.endpoint?.trim() ? origin(where.endpoint) : `https://s3.${where.region?.trim() || 'us-east-1'}.amazonaws.com/`;
+			break;
+		default:
+			at = origin(where.url);
+	}
+	return at ? `${where.kind} ${at}` : undefined;
+}
+
 export async function httpSource(url: string, headers: Record<string, string> = {}, name = displayUrl(url)): Promise<FileSource> {
 	if (!/^https?:\/\//i.test(url)) throw new Error(`Only http(s) URLs can be read, not ${displayUrl(url)}`);
 	let size: number | undefined;

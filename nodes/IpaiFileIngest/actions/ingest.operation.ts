@@ -11,6 +11,7 @@ import { isColumnType, type ColumnType } from '../../../lib/lakehouse/columnType
 import { failRun, finishRun, startRun } from '../../../lib/lakehouse/runs';
 import { urlSecrets } from '../../../lib/lakehouse/secrets';
 import {
+	fileRunSource,
 	httpSource,
 	ingestFile,
 	localFileSource,
@@ -94,6 +95,24 @@ async function binarySource(fn: IExecuteFunctions, i: number): Promise<FileSourc
 	};
 }
 
+/**
+ * The run's `source` (fileRunSource: kind and endpoint origin, nothing secret), from the first
+ * item's settings. Unknown when they cannot be read yet: the item loop then fails with the reason.
+ */
+async function runSourceOf(fn: IExecuteFunctions, source: string): Promise<string | undefined> {
+	try {
+		if (source === 'url') return fileRunSource({ kind: 'url', url: String(fn.getNodeParameter('url', 0)) });
+		if (source === 's3') {
+			const settings = s3Settings(await fn.getCredentials('ipaiS3Api'));
+			return fileRunSource({ kind: 's3', endpoint: settings.endpoint, region: settings.region });
+		}
+		if (source === 'supabase') return fileRunSource({ kind: 'supabase', url: String((await fn.getCredentials(LAKEHOUSE_CREDENTIAL)).supabaseUrl ?? '') });
+	} catch {
+		return undefined;
+	}
+	return undefined;
+}
+
 export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
 	const node = this.getNode();
@@ -113,10 +132,11 @@ export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionDat
 		} else {
 			const schema = this.getNodeParameter('schema', 0) as string;
 			const table = this.getNodeParameter('table', 0) as string;
+			const runSource = await runSourceOf(this, source);
 			const started = await startRun(session.pool, {
 				connector: { connectorType: 'file', name: (this.getNodeParameter('connectorName', 0, '') as string) || `${schema}.${table}` },
 				holder: `n8n execution ${this.getExecutionId()}`,
-				metadata: { n8n_execution_id: this.getExecutionId(), n8n_workflow_id: this.getWorkflow().id, source },
+				metadata: { n8n_execution_id: this.getExecutionId(), n8n_workflow_id: this.getWorkflow().id, ...(runSource ? { source: runSource } : {}) },
 			});
 			await logConnectorRun(this, session.pool, started.runId, secrets);
 			if (started.status === 'skipped') return items.map((_, i) => ({ json: { ...(started as unknown as IDataObject) }, pairedItem: { item: i } }));
