@@ -4,10 +4,12 @@
  * trigger mirroring it); this module turns a valid config into typed table settings. Secrets are
  * never here: host, user and password come from the n8n credential.
  */
-import { ConnectorConfigError, connectorConfigProblems } from '../../lakehouse/connectorConfig';
+import { ConnectorConfigError, connectorConfigProblems, type DB_NULL_CURSOR_POLICIES } from '../../lakehouse/connectorConfig';
 import type { DbEngineName, DbTableRef } from './engine';
 
 export type DbTableMode = 'full' | 'incremental' | 'cdc' | 'fdw';
+
+export type DbNullCursorPolicy = (typeof DB_NULL_CURSOR_POLICIES)[number];
 
 export interface DbTableConfig {
 	/** The source table, `schema.table` or `table` (the engine's default schema). */
@@ -19,6 +21,12 @@ export interface DbTableConfig {
 	cursor?: string[];
 	/** How far before the stored cursor an incremental read starts (seconds for time cursors, units for numbers). */
 	lookbackSeconds?: number;
+	/**
+	 * Incremental tables: rows with a NULL cursor, which (cursor, key) order cannot see after the
+	 * first sync. `warn` (default): the run succeeds with a warning counting them; `fail`: the run
+	 * fails while the source has any.
+	 */
+	nullCursor?: DbNullCursorPolicy;
 	/** Incremental tables: hours between two key scans that mark rows gone at the source as deleted (default: never). */
 	deleteScanHours?: number;
 	/** The bronze table name (default: derived from the source schema and table). */
