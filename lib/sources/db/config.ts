@@ -5,7 +5,7 @@
  * never here: host, user and password come from the n8n credential.
  */
 import { ConnectorConfigError, connectorConfigProblems, type DB_NULL_CURSOR_POLICIES } from '../../lakehouse/connectorConfig';
-import type { DbEngineName, DbTableRef } from './engine';
+import { DbSourceError, type DbEngineName, type DbTableRef } from './engine';
 
 export type DbTableMode = 'full' | 'incremental' | 'cdc' | 'fdw';
 
@@ -55,10 +55,17 @@ export function parseDbConfig(connectorName: string, config: unknown): DbConnect
 	return config as DbConnectorConfig;
 }
 
-/** `schema.table` or `table` → a table reference (quoted parts keep their dots). */
-export function sourceTableRef(table: string, defaultSchema: string): DbTableRef {
+/**
+ * `schema.table` or `table` → a table reference (quoted parts keep their dots). A bare `table`
+ * lives in `defaultSchema`; without one (a MySQL credential naming no database) it is refused
+ * rather than guessed.
+ */
+export function sourceTableRef(table: string, defaultSchema: string | null): DbTableRef {
 	const parts = splitQualified(table.trim());
-	if (parts.length === 1) return { schema: defaultSchema, name: parts[0] };
+	if (parts.length === 1) {
+		if (!defaultSchema) throw new DbSourceError('config', `Table "${table}" names no database and the credential has none`, 'Write it as database.table in config.tables, or set the database on the credential');
+		return { schema: defaultSchema, name: parts[0] };
+	}
 	if (parts.length === 2) return { schema: parts[0], name: parts[1] };
 	throw new ConnectorConfigError('db', [`"${table}" is not a table name; use schema.table or table`]);
 }

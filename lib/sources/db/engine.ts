@@ -168,6 +168,8 @@ export interface DbEngine {
 	/** Connects and checks what a sync needs; throws a classified DbSourceError. */
 	test(): Promise<void>;
 	listSchemas(): Promise<string[]>;
+	/** Where a table named without a schema lives (PostgreSQL: public; MySQL: the credential's database); null: nowhere. */
+	defaultSchema(): string | null;
 	listTables(schema: string): Promise<Array<DbTableRef & { estimatedRows: number | null }>>;
 	/** A table's columns and key; a table that is gone (renamed) is a DbSourceError('schema'). */
 	describeTable(table: DbTableRef): Promise<DbTableInfo>;

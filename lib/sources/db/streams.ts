@@ -33,7 +33,7 @@ export interface DbTablePlan {
 	nullableCursor: boolean;
 }
 
-export async function planTables(engine: DbEngine, config: DbConnectorConfig, defaultSchema: string): Promise<DbTablePlan[]> {
+export async function planTables(engine: DbEngine, config: DbConnectorConfig, defaultSchema: string | null): Promise<DbTablePlan[]> {
 	const plans: DbTablePlan[] = [];
 	for (const [index, table] of config.tables.entries()) {
 		const ref = sourceTableRef(table.table, defaultSchema);

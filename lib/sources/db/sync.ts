@@ -52,8 +52,7 @@ export interface DbSyncResult {
 export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSyncOptions): Promise<DbSyncResult> {
 	const config = options.config;
 	const pageSize = Math.max(1, config.pageSize ?? DEFAULT_PAGE_SIZE);
-	const defaultSchema = engine.name === 'postgres' ? 'public' : (await engine.listSchemas())[0] ?? '';
-	const plans = await planTables(engine, config, defaultSchema);
+	const plans = await planTables(engine, config, engine.defaultSchema());
 	const result: DbSyncResult = { tables: [], rowsRead: 0, rowsWritten: 0, warnings: plans.flatMap((p) => (p.note ? [p.note] : [])) };
 	const record = (plan: DbTablePlan, load: Pick<LoadResult, 'rowsRead' | 'rowsWritten' | 'pages'>, deleted: number, nullCursorRows?: number) => {
 		const summary: DbTableSummary = {

@@ -55,6 +55,10 @@ export class PgEngine implements DbEngine {
 		if (!rows[0]?.can_connect) throw new DbSourceError('privilege', `User "${this.settings.user}" may not connect to "${this.settings.database}"`, 'GRANT CONNECT ON DATABASE to this user');
 	}
 
+	defaultSchema(): string {
+		return 'public';
+	}
+
 	async listSchemas(): Promise<string[]> {
 		const rows = await this.query<{ name: string }>(
 			`select nspname as name from pg_namespace
