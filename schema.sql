@@ -1036,6 +1036,11 @@ CREATE FUNCTION ipai_meta.db_table_config_problems(p_table jsonb, p_index intege
       when coalesce(jsonb_typeof(v -> 'target'), 'null') <> 'null'
        and (jsonb_typeof(v -> 'target') <> 'string' or translate(v ->> 'target', E' \t\n\r', '') = '')
         then at || '.target must be a non-empty string (the bronze table name)' end from t
+    union all
+    select 9, case
+      when coalesce(jsonb_typeof(v -> 'nullCursor'), 'null') <> 'null'
+       and (jsonb_typeof(v -> 'nullCursor') <> 'string' or not ((v ->> 'nullCursor') = any (array['warn', 'fail'])))
+        then at || '.nullCursor must be one of warn, fail' end from t
   )
   select case when jsonb_typeof(p_table) is distinct from 'object' then array[(select prefix from at) || ' must be an object']
               else coalesce((select array_agg(problem order by ord) from checks where problem is not null), '{}') end

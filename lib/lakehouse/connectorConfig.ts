@@ -61,6 +61,9 @@ export const CONNECTOR_CONFIG_RULES: Readonly<Record<string, readonly FieldRule[
 /** The sync modes of a database table (config.tables[].mode). */
 export const DB_TABLE_MODES = ['full', 'incremental', 'cdc', 'fdw'] as const;
 
+/** What an incremental table does about rows whose cursor is NULL (config.tables[].nullCursor). */
+export const DB_NULL_CURSOR_POLICIES = ['warn', 'fail'] as const;
+
 /**
  * Problems of one element of a db connector's config.tables (mirrored by
  * ipai_meta.db_table_config_problems, migration 20261202010000).
@@ -86,6 +89,9 @@ export function dbTableProblems(element: unknown, index: number, engine: unknown
 		if (!missing(t[field]) && !(typeof t[field] === 'number' && (t[field] as number) >= 0)) problems.push(`${at}.${field} must be a number of at least 0`);
 	}
 	if (!missing(t.target) && !isString(t.target)) problems.push(`${at}.target must be a non-empty string (the bronze table name)`);
+	if (!missing(t.nullCursor) && !(typeof t.nullCursor === 'string' && (DB_NULL_CURSOR_POLICIES as readonly string[]).includes(t.nullCursor))) {
+		problems.push(`${at}.nullCursor must be one of ${DB_NULL_CURSOR_POLICIES.join(', ')}`);
+	}
 	return problems;
 }
 

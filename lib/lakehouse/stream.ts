@@ -98,11 +98,21 @@ export interface IncrementalCursor {
 	full?: { after: JsonScalar[] | null; highWater: JsonScalar[] | null; startedAt: string } | null;
 	/** When the last full refresh finished. */
 	fullCompletedAt?: string;
+	/**
+	 * The first incremental pass reading the rows whose cursor is NULL (by key, before the others):
+	 * the last key committed. Null or absent once that pass is over.
+	 */
+	nulls?: { after: JsonScalar[] | null } | null;
 }
 
-/** What the source is asked for: one page, in key order (a full refresh) or (cursor, key) order. */
+/**
+ * What the source is asked for: one page, in key order (a full refresh), in key order among the
+ * rows with a NULL in any cursor column (`null-cursor`), or in (cursor, key) order among the rows
+ * whose cursor columns are all non-NULL (`cursor`: a NULL has no place in that order).
+ */
 export type PageRequest =
 	| { order: 'key'; afterKey: JsonScalar[] | null; limit: number }
+	| { order: 'null-cursor'; afterKey: JsonScalar[] | null; limit: number }
 	| {
 			order: 'cursor';
 			/** Rows strictly after this position (later pages of a run). */
@@ -126,6 +136,11 @@ export interface IncrementalSpec<R> {
 	keyOf(row: R): JsonScalar[];
 	/** Incremental streams: the row's cursor value(s). */
 	cursorOf?(row: R): JsonScalar[];
+	/**
+	 * Incremental streams whose cursor can be NULL: a stream's first run (no stored cursor) reads
+	 * the NULL-cursor rows by key before the others, so it loads every row.
+	 */
+	nullCursorsFirst?: boolean;
 	/** A full refresh of a stream with a cursor: the largest cursor before it starts (later changes are read by the next incremental run). */
 	highWater?(): Promise<JsonScalar[] | null>;
 	/** Turns rows into a page (without its cursor). */
@@ -154,7 +169,8 @@ export function parseIncrementalCursor(stored: unknown): IncrementalCursor {
  * Pages of an incremental or full stream, each carrying the cursor it reaches:
  * - incremental: the first page starts at the stored cursor minus the lookback (re-reading late
  *   commits; merging by key makes that harmless), later pages strictly after the last (cursor, key)
- *   read, so rows sharing one cursor value are never skipped whatever the page size;
+ *   read, so rows sharing one cursor value are never skipped whatever the page size; on a stream's
+ *   first run (with `nullCursorsFirst`) the rows whose cursor is NULL come first, by key;
  * - full: pages by key after the last committed key; a refresh interrupted by a crash resumes
  *   there; when it ends the cursor moves to the high-water mark taken before it began.
  */
@@ -177,16 +193,32 @@ export async function* incrementalPages<R>(spec: IncrementalSpec<R>): AsyncGener
 		}
 	}
 	if (!spec.cursorOf) throw new CursorError('An incremental stream needs a cursor');
+	let base: IncrementalCursor = stored;
+	// No stored cursor at all: the stream's first run. A pass over NULL cursors left half done resumes.
+	const firstRun = spec.stored === null || spec.stored === undefined;
+	if (spec.nullCursorsFirst && (firstRun || stored.nulls)) {
+		let afterKey = stored.nulls?.after ?? null;
+		for (;;) {
+			const rows = await spec.fetch({ order: 'null-cursor', afterKey, limit });
+			if (rows.length > 0) afterKey = spec.keyOf(rows[rows.length - 1]);
+			if (rows.length < limit) {
+				base = { ...stored, position: stored.position ?? null, nulls: null };
+				yield { ...spec.toPage(rows), cursor: base satisfies IncrementalCursor };
+				break;
+			}
+			yield { ...spec.toPage(rows), cursor: { ...stored, nulls: { after: afterKey } } satisfies IncrementalCursor };
+		}
+	}
 	let after: Position | null = null;
-	const from = stored.position?.cursor ?? null;
+	const from = base.position?.cursor ?? null;
 	for (;;) {
 		const rows = await spec.fetch({ order: 'cursor', after, from: after ? null : from, lookback: spec.lookback ?? 0, limit });
 		if (rows.length > 0) {
 			const last = rows[rows.length - 1];
 			after = { cursor: spec.cursorOf(last), key: spec.keyOf(last) };
 		}
-		const position = after ?? stored.position ?? null;
-		yield { ...spec.toPage(rows), cursor: { ...stored, position } satisfies IncrementalCursor };
+		const position = after ?? base.position ?? null;
+		yield { ...spec.toPage(rows), cursor: { ...base, position } satisfies IncrementalCursor };
 		if (rows.length < limit) return;
 	}
 }

@@ -125,6 +125,25 @@ export const properties: INodeProperties[] = [
 						default: 'full',
 					},
 					{
+						displayName: 'Rows With a NULL Cursor',
+						name: 'nullCursor',
+						type: 'options',
+						options: [
+							{
+								name: 'Warn',
+								value: 'warn',
+								description: 'The first sync loads them (before the others, by key); later syncs cannot see them, so the run warns with their count',
+							},
+							{
+								name: 'Fail',
+								value: 'fail',
+								description: 'The sync fails while any row has a NULL cursor, naming the table, column and count',
+							},
+						],
+						default: 'warn',
+						description: 'Incremental:	what to do about rows whose cursor column is NULL, which cursor order cannot track',
+					},
+					{
 						displayName: 'Table',
 						name: 'table',
 						type: 'resourceLocator',

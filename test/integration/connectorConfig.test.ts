@@ -57,11 +57,11 @@ describe('db connectors (config.tables)', () => {
 		name,
 		fc.constant(null),
 		fc.integer({ min: -5, max: 5 }),
-		fc.constantFrom('full', 'incremental', 'cdc', 'fdw', 'Full'),
+		fc.constantFrom('full', 'incremental', 'cdc', 'fdw', 'Full', 'warn', 'fail'),
 		fc.array(fc.oneof(name, fc.integer()), { maxLength: 2 }),
 	);
 	const table = fc.oneof(
-		fc.dictionary(fc.constantFrom('table', 'mode', 'key', 'cursor', 'lookbackSeconds', 'deleteScanHours', 'target', 'note'), tableValue, { maxKeys: 5 }),
+		fc.dictionary(fc.constantFrom('table', 'mode', 'key', 'cursor', 'lookbackSeconds', 'deleteScanHours', 'target', 'nullCursor', 'note'), tableValue, { maxKeys: 5 }),
 		fc.constant(null),
 		fc.constant('orders'),
 	);

@@ -103,6 +103,37 @@ test('incremental pages in (cursor, key) order never skip rows sharing a cursor 
 	expect(second.result!.tables[0].rowsRead).toBeLessThan(40);
 });
 
+test("a table named without a database reads from the credential's database, not the first one the user can see", async () => {
+	const db = source.database;
+	// Sorts before the scratch database (ipai_my_…): listing the user's databases would find it first.
+	const other = `a_${db}`;
+	const admin = source.admin;
+	await admin.query(`CREATE DATABASE \`${other}\``);
+	try {
+		await admin.query(`CREATE TABLE \`${other}\`.items (id int PRIMARY KEY, v varchar(10)); INSERT INTO \`${other}\`.items VALUES (1, 'other'), (2, 'other'), (3, 'other')`);
+		await admin.query("CREATE TABLE items (id int PRIMARY KEY, v varchar(10)); INSERT INTO items VALUES (1, 'mine'), (2, 'mine')");
+		await admin.query("CREATE USER IF NOT EXISTS 'ipai_two'@'%' IDENTIFIED BY 'two-dbs-7781'");
+		await admin.query(`GRANT SELECT ON \`${other}\`.* TO 'ipai_two'@'%'; GRANT SELECT ON \`${db}\`.* TO 'ipai_two'@'%'`);
+		const two = settings({ user: 'ipai_two', password: 'two-dbs-7781' });
+		const engine = new MySqlEngine(two);
+		expect((await engine.listSchemas())[0]).toBe(other);
+		await engine.close();
+		const config = { engine: 'mysql', tables: [{ table: 'items', mode: 'full' }] };
+		const { result, error } = await syncOnce('my-default-db', config, two);
+		expect(error).toBeUndefined();
+		expect(result!.tables[0]).toMatchObject({ table: `${db}.items`, target: `ipai_bronze_core.${db}_items`, rowsRead: 2 });
+		expect(await sameAsSource(admin, 'items', `ipai_bronze_core.${db}_items`, ['v'])).toEqual({ missing: [], extra: [], different: [] });
+
+		// No database on the credential: a table without one is refused with the fix, never guessed.
+		const none = await syncOnce('my-no-db', config, settings({ user: 'ipai_two', password: 'two-dbs-7781', database: '' }));
+		expect(none.error!.message).toMatch(/"items" names no database and the credential has none.*database\.table/);
+		expect((await lastRun('my-no-db')).status).toBe('failed');
+	} finally {
+		await admin.query(`DROP DATABASE IF EXISTS \`${other}\``);
+		await admin.query("DROP USER IF EXISTS 'ipai_two'@'%'");
+	}
+});
+
 test('wrong password, unknown database and a table renamed at the source fail the run with the fix and no secret', async () => {
 	const db = source.database;
 	const config = { engine: 'mysql', tables: [{ table: `${db}.orders`, mode: 'full' }] };

@@ -4,10 +4,12 @@
  * trigger mirroring it); this module turns a valid config into typed table settings. Secrets are
  * never here: host, user and password come from the n8n credential.
  */
-import { ConnectorConfigError, connectorConfigProblems } from '../../lakehouse/connectorConfig';
-import type { DbEngineName, DbTableRef } from './engine';
+import { ConnectorConfigError, connectorConfigProblems, type DB_NULL_CURSOR_POLICIES } from '../../lakehouse/connectorConfig';
+import { DbSourceError, type DbEngineName, type DbTableRef } from './engine';
 
 export type DbTableMode = 'full' | 'incremental' | 'cdc' | 'fdw';
+
+export type DbNullCursorPolicy = (typeof DB_NULL_CURSOR_POLICIES)[number];
 
 export interface DbTableConfig {
 	/** The source table, `schema.table` or `table` (the engine's default schema). */
@@ -19,6 +21,12 @@ export interface DbTableConfig {
 	cursor?: string[];
 	/** How far before the stored cursor an incremental read starts (seconds for time cursors, units for numbers). */
 	lookbackSeconds?: number;
+	/**
+	 * Incremental tables: rows with a NULL cursor, which (cursor, key) order cannot see after the
+	 * first sync. `warn` (default): the run succeeds with a warning counting them; `fail`: the run
+	 * fails while the source has any.
+	 */
+	nullCursor?: DbNullCursorPolicy;
 	/** Incremental tables: hours between two key scans that mark rows gone at the source as deleted (default: never). */
 	deleteScanHours?: number;
 	/** The bronze table name (default: derived from the source schema and table). */
@@ -47,10 +55,17 @@ export function parseDbConfig(connectorName: string, config: unknown): DbConnect
 	return config as DbConnectorConfig;
 }
 
-/** `schema.table` or `table` → a table reference (quoted parts keep their dots). */
-export function sourceTableRef(table: string, defaultSchema: string): DbTableRef {
+/**
+ * `schema.table` or `table` → a table reference (quoted parts keep their dots). A bare `table`
+ * lives in `defaultSchema`; without one (a MySQL credential naming no database) it is refused
+ * rather than guessed.
+ */
+export function sourceTableRef(table: string, defaultSchema: string | null): DbTableRef {
 	const parts = splitQualified(table.trim());
-	if (parts.length === 1) return { schema: defaultSchema, name: parts[0] };
+	if (parts.length === 1) {
+		if (!defaultSchema) throw new DbSourceError('config', `Table "${table}" names no database and the credential has none`, 'Write it as database.table in config.tables, or set the database on the credential');
+		return { schema: defaultSchema, name: parts[0] };
+	}
 	if (parts.length === 2) return { schema: parts[0], name: parts[1] };
 	throw new ConnectorConfigError('db', [`"${table}" is not a table name; use schema.table or table`]);
 }

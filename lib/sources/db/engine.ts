@@ -85,10 +85,15 @@ export interface TableRead {
 
 /** A read view: every read through it sees the source at one instant. */
 export interface DbReadView {
-	/** A page of rows in key or (cursor, key) order (PageRequest from the incremental helper). */
+	/**
+	 * A page of rows in key order, in key order among the rows with a NULL in any cursor column,
+	 * or in (cursor, key) order among the rows without one (PageRequest from the incremental helper).
+	 */
 	readPage(read: TableRead, request: PageRequest): Promise<DbRow[]>;
-	/** The largest cursor value now (a full refresh's high-water mark). */
+	/** The largest cursor value among rows without a NULL cursor column now (a full refresh's high-water mark). */
 	maxCursor(read: TableRead): Promise<JsonScalar[] | null>;
+	/** How many rows have a NULL in any cursor column now (rows that (cursor, key) order cannot see). */
+	countNullCursor(read: TableRead): Promise<number>;
 	/** Every key the table has, streamed in pages (inferred deletes). */
 	keys(read: Pick<TableRead, 'table' | 'key'>): AsyncIterable<unknown[]>;
 	/** Another view on its own connection that sees the same instant (a second table reader). */
@@ -163,6 +168,8 @@ export interface DbEngine {
 	/** Connects and checks what a sync needs; throws a classified DbSourceError. */
 	test(): Promise<void>;
 	listSchemas(): Promise<string[]>;
+	/** Where a table named without a schema lives (PostgreSQL: public; MySQL: the credential's database); null: nowhere. */
+	defaultSchema(): string | null;
 	listTables(schema: string): Promise<Array<DbTableRef & { estimatedRows: number | null }>>;
 	/** A table's columns and key; a table that is gone (renamed) is a DbSourceError('schema'). */
 	describeTable(table: DbTableRef): Promise<DbTableInfo>;

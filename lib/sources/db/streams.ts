@@ -29,9 +29,11 @@ export interface DbTablePlan {
 	stream: string;
 	/** Said to the user with the run's result (e.g. append-only loads). */
 	note?: string;
+	/** A cursor column may hold NULL (those rows have no place in (cursor, key) order). */
+	nullableCursor: boolean;
 }
 
-export async function planTables(engine: DbEngine, config: DbConnectorConfig, defaultSchema: string): Promise<DbTablePlan[]> {
+export async function planTables(engine: DbEngine, config: DbConnectorConfig, defaultSchema: string | null): Promise<DbTablePlan[]> {
 	const plans: DbTablePlan[] = [];
 	for (const [index, table] of config.tables.entries()) {
 		const ref = sourceTableRef(table.table, defaultSchema);
@@ -60,6 +62,7 @@ export async function planTables(engine: DbEngine, config: DbConnectorConfig, de
 			columns: info.columns.map((c) => ({ field: c.name, type: c.bronzeType! })),
 			stream: `${ref.schema}.${ref.name}`,
 			note: key ? undefined : `${ref.schema}.${ref.name} has no primary key and no config key: each full sync appends a fresh copy in one transaction and marks the previous copy deleted`,
+			nullableCursor: (table.cursor ?? []).some((c) => info.columns.find((col) => col.name === c)?.nullable !== false),
 		});
 	}
 	return plans;
@@ -85,6 +88,8 @@ export interface TableStreamOptions {
 	now?: () => Date;
 	/** Told of rows marked deleted by a full refresh or key scan. */
 	onDeletes?: (deleted: number) => void;
+	/** Incremental: told how many rows have a NULL cursor after a run that could not read them. */
+	onNullCursorRows?: (count: number) => void;
 }
 
 /** The stream of one full or incremental table. */
@@ -93,11 +98,15 @@ export function tableStream(plan: DbTablePlan, mode: 'full' | 'incremental', opt
 	if (!plan.key) return appendCopyStream(plan, options, base);
 	let firstLoad = false;
 	let fullEnded = false;
+	// Whether this run reads the NULL-cursor rows: a full refresh, or an incremental stream's first pass.
+	let readsNullCursors = true;
+	const nullCursorsFirst = mode === 'incremental' && plan.nullableCursor;
 	return {
 		...base,
 		read(context) {
 			const stored = (context.cursor ?? {}) as IncrementalCursor;
 			firstLoad = !stored.fullCompletedAt && !stored.position;
+			readsNullCursors = mode === 'full' || !!stored.full || context.cursor === null || context.cursor === undefined || !!stored.nulls;
 			const pages = incrementalPages<DbRow>({
 				mode,
 				stored: context.cursor,
@@ -106,6 +115,7 @@ export function tableStream(plan: DbTablePlan, mode: 'full' | 'incremental', opt
 				fetch: (request) => options.view.readPage(plan.read, request),
 				keyOf: keyOf(plan),
 				cursorOf: plan.read.cursor ? cursorOf(plan) : undefined,
+				nullCursorsFirst,
 				highWater: plan.read.cursor ? () => options.view.maxCursor(plan.read) : undefined,
 				toPage: (rows) => ({ records: rows }),
 				now: options.now,
@@ -118,6 +128,7 @@ export function tableStream(plan: DbTablePlan, mode: 'full' | 'incremental', opt
 			})();
 		},
 		async afterLoad(context) {
+			if (nullCursorsFirst && !readsNullCursors) options.onNullCursorRows?.(await options.view.countNullCursor(plan.read));
 			const scanEvery = plan.config.deleteScanHours;
 			const lastScan = typeof context.state.lastKeyScanAt === 'string' ? Date.parse(context.state.lastKeyScanAt) : null;
 			const now = options.now?.() ?? new Date();

@@ -11,7 +11,7 @@ import { failRun, finishRun, startRun, type StartRunResult } from '../../lakehou
 import { runStream, type StreamRun } from '../../lakehouse/stream';
 import { syncCdcTables, type CdcRunOptions, type CdcRunResult } from './cdcStreams';
 import { DEFAULT_PAGE_SIZE, parseDbConfig, replicationNames, type DbConnectorConfig } from './config';
-import type { DbConnectionSettings, DbEngine, DbReadView } from './engine';
+import { DbSourceError, type DbConnectionSettings, type DbEngine, type DbReadView } from './engine';
 import { syncFdwTables, type FdwOptions } from './fdw';
 import { planTables, tableStream, type DbTablePlan } from './streams';
 
@@ -37,6 +37,8 @@ export interface DbTableSummary {
 	pages: number;
 	deleted: number;
 	note?: string;
+	/** Incremental: rows with a NULL cursor at the source that this run could not read (each a warning too). */
+	nullCursorRows?: number;
 }
 
 export interface DbSyncResult {
@@ -50,10 +52,9 @@ export interface DbSyncResult {
 export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSyncOptions): Promise<DbSyncResult> {
 	const config = options.config;
 	const pageSize = Math.max(1, config.pageSize ?? DEFAULT_PAGE_SIZE);
-	const defaultSchema = engine.name === 'postgres' ? 'public' : (await engine.listSchemas())[0] ?? '';
-	const plans = await planTables(engine, config, defaultSchema);
+	const plans = await planTables(engine, config, engine.defaultSchema());
 	const result: DbSyncResult = { tables: [], rowsRead: 0, rowsWritten: 0, warnings: plans.flatMap((p) => (p.note ? [p.note] : [])) };
-	const record = (plan: DbTablePlan, load: Pick<LoadResult, 'rowsRead' | 'rowsWritten' | 'pages'>, deleted: number) => {
+	const record = (plan: DbTablePlan, load: Pick<LoadResult, 'rowsRead' | 'rowsWritten' | 'pages'>, deleted: number, nullCursorRows?: number) => {
 		const summary: DbTableSummary = {
 			table: plan.stream,
 			target: `${plan.target.schema}.${plan.target.name}`,
@@ -63,6 +64,7 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 			pages: load.pages,
 			deleted,
 			note: plan.note,
+			...(nullCursorRows ? { nullCursorRows } : {}),
 		};
 		result.tables.push(summary);
 		result.rowsRead += load.rowsRead;
@@ -70,6 +72,7 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 		options.onTable?.(summary);
 	};
 	const byMode = (mode: string) => plans.filter((p) => p.config.mode === mode);
+	await refuseNullCursors(engine, byMode('incremental').filter((p) => p.config.nullCursor === 'fail' && p.nullableCursor));
 	const cdcPlans = byMode('cdc');
 	const names = replicationNames(options.connectorName, config);
 	if (cdcPlans.length > 0) {
@@ -114,8 +117,18 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 		try {
 			for (const plan of incremental) {
 				let deleted = 0;
-				const load = await runStream(pool, options.run, tableStream(plan, 'incremental', { pool, run: options.run, pageSize, view, deletes: 'never', now: options.now, onDeletes: (n) => (deleted += n) }));
-				record(plan, load, deleted);
+				let nullCursorRows = 0;
+				const load = await runStream(
+					pool,
+					options.run,
+					tableStream(plan, 'incremental', { pool, run: options.run, pageSize, view, deletes: 'never', now: options.now, onDeletes: (n) => (deleted += n), onNullCursorRows: (n) => (nullCursorRows = n) }),
+				);
+				if (nullCursorRows > 0) {
+					// Rows committed with a NULL cursor while this run read: fail mode refuses them too.
+					if (plan.config.nullCursor === 'fail') throw nullCursorError(plan, nullCursorRows);
+					result.warnings.push(nullCursorWarning(plan, nullCursorRows));
+				}
+				record(plan, load, deleted, nullCursorRows);
 			}
 		} finally {
 			result.warnings.push(...(view.warnings?.() ?? []));
@@ -153,6 +166,39 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 		}
 	}
 	return result;
+}
+
+/**
+ * Tables whose config says `nullCursor: 'fail'` fail the run, before anything is written, while
+ * the source has rows with a NULL cursor (which no incremental read after the first would see).
+ */
+async function refuseNullCursors(engine: DbEngine, plans: DbTablePlan[]): Promise<void> {
+	if (plans.length === 0) return;
+	const view = await engine.openReader();
+	try {
+		for (const plan of plans) {
+			const count = await view.countNullCursor(plan.read);
+			if (count > 0) throw nullCursorError(plan, count);
+		}
+	} finally {
+		await view.close();
+	}
+}
+
+function nullCursorError(plan: DbTablePlan, count: number): DbSourceError {
+	return new DbSourceError(
+		'config',
+		`Table ${plan.stream} has ${count} row(s) whose cursor (${(plan.read.cursor ?? []).join(', ')}) is NULL, which incremental reads cannot see, and config.tables[${plan.index}].nullCursor is fail`,
+		'Pick a non-null cursor column (or sync a view whose cursor is coalesce(...) of columns), use mode full, or set nullCursor to warn',
+	);
+}
+
+function nullCursorWarning(plan: DbTablePlan, count: number): string {
+	return (
+		`${plan.stream}: ${count} row(s) have a NULL cursor (${(plan.read.cursor ?? []).join(', ')}): incremental reads after the first sync cannot see them, ` +
+		`so those inserted or changed since then are missing or stale in bronze. Pick a non-null cursor (or a view with coalesce(...)), use mode full, ` +
+		`or reset the stream's state (its next sync reads every row again)`
+	);
 }
 
 /** Runs a db connector once under a run of its own: start (or skip), sync, finish or fail with the reason. */

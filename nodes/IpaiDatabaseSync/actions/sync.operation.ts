@@ -29,6 +29,7 @@ export function configOf(fn: IExecuteFunctions, i: number, engine: string): Reco
 		if (Array.isArray(row.cursor) && row.cursor.length > 0) table.cursor = row.cursor as string[];
 		if (Number(row.lookbackSeconds) > 0) table.lookbackSeconds = Number(row.lookbackSeconds);
 		if (row.deleteScanHours !== undefined && Number(row.deleteScanHours) >= 0) table.deleteScanHours = Number(row.deleteScanHours);
+		if (row.nullCursor === 'fail') table.nullCursor = 'fail';
 		return table;
 	});
 	const config: Record<string, unknown> = { engine, tables };

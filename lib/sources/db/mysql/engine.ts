@@ -37,6 +37,11 @@ export class MySqlEngine implements DbEngine {
 		});
 	}
 
+	/** The database the credential connects to, as MySQL itself resolves unqualified names. */
+	defaultSchema(): string | null {
+		return this.settings.database.trim() || null;
+	}
+
 	listSchemas(): Promise<string[]> {
 		return this.guarded(listSchemas);
 	}

@@ -232,24 +232,30 @@ export async function openReadView(
 			const keyCols = read.key.map(quoteMySqlIdent);
 			let where = '';
 			let order: string[];
-			if (request.order === 'key') {
+			if (request.order === 'key' || request.order === 'null-cursor') {
 				order = keyCols;
-				if (request.afterKey) where = `WHERE ${rowAfter(keyCols, request.afterKey.map((v, i) => sqlLiteral(connection, keyPlans[i], v)))}`;
+				const terms: string[] = [];
+				if (request.afterKey) terms.push(rowAfter(keyCols, request.afterKey.map((v, i) => sqlLiteral(connection, keyPlans[i], v))));
+				if (request.order === 'null-cursor') terms.push(`(${anyNull(read)})`);
+				if (terms.length > 0) where = `WHERE ${terms.join(' AND ')}`;
 			} else {
 				const cursor = read.cursor ?? [];
 				if (cursor.length === 0) throw new DbSourceError('schema', `Table ${read.table.schema}.${read.table.name} has no cursor column`, 'Pick a cursor column for incremental mode');
 				const cursorPlans = cursor.map((c) => planOf(plans, read.table, c));
 				const cursorCols = cursor.map(quoteMySqlIdent);
 				order = [...cursorCols, ...keyCols];
+				// MySQL sorts NULL first; a NULL has no place in cursor order ('null-cursor' pages read those rows).
+				const terms = cursorCols.map((c) => `${c} IS NOT NULL`);
 				if (request.after) {
 					const literals = [
 						...request.after.cursor.map((v, i) => sqlLiteral(connection, cursorPlans[i], v)),
 						...request.after.key.map((v, i) => sqlLiteral(connection, keyPlans[i], v)),
 					];
-					where = `WHERE ${rowAfter(order, literals)}`;
+					terms.push(rowAfter(order, literals));
 				} else if (request.from) {
-					where = `WHERE ${cursorCols[0]} >= ${lookbackLiteral(connection, cursorPlans[0], request.from[0], request.lookback)}`;
+					terms.push(`${cursorCols[0]} >= ${lookbackLiteral(connection, cursorPlans[0], request.from[0], request.lookback)}`);
 				}
+				where = `WHERE ${terms.join(' AND ')}`;
 			}
 			const sql = `SELECT ${select} FROM ${from(read.table)} ${where} ORDER BY ${order.join(', ')} LIMIT ${Math.max(1, Math.floor(request.limit))}`;
 			return (await query(sql)).map((r) => toRow(plans, r, names));
@@ -259,9 +265,17 @@ export async function openReadView(
 			if (cursor.length === 0) return null;
 			const plans = await plansFor(read);
 			const cols = cursor.map(quoteMySqlIdent);
-			const rows = await query(`SELECT ${cols.map((c, i) => `${selectExpression(c, planOf(plans, read.table, cursor[i]).mapping)} AS ${c}`).join(', ')} FROM ${from(read.table)} ORDER BY ${cols.map((c) => `${c} DESC`).join(', ')} LIMIT 1`);
+			const rows = await query(
+				`SELECT ${cols.map((c, i) => `${selectExpression(c, planOf(plans, read.table, cursor[i]).mapping)} AS ${c}`).join(', ')} FROM ${from(read.table)}
+				  WHERE ${cols.map((c) => `${c} IS NOT NULL`).join(' AND ')} ORDER BY ${cols.map((c) => `${c} DESC`).join(', ')} LIMIT 1`,
+			);
 			if (rows.length === 0) return null;
 			return cursor.map((c) => plans.get(c)!.convert(rows[0][c]) as JsonScalar);
+		},
+		async countNullCursor(read: TableRead): Promise<number> {
+			if ((read.cursor ?? []).length === 0) return 0;
+			const rows = await query(`SELECT CAST(COUNT(*) AS CHAR) AS n FROM ${from(read.table)} WHERE ${anyNull(read)}`);
+			return Number(rows[0].n);
 		},
 		async *keys(read: Pick<TableRead, 'table' | 'key'>): AsyncIterable<unknown[]> {
 			const plans = await plansFor(read);
@@ -288,6 +302,12 @@ export async function openReadView(
 		},
 	};
 	return view;
+}
+
+/** A row with a NULL in any cursor column. */
+function anyNull(read: Pick<TableRead, 'cursor'>): string {
+	const cursor = read.cursor ?? [];
+	return cursor.length === 0 ? 'FALSE' : cursor.map((c) => `${quoteMySqlIdent(c)} IS NULL`).join(' OR ');
 }
 
 /** One warning per column whose zero dates (0000-00-00, month or day 0) were read as NULL. */

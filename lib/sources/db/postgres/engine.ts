@@ -55,6 +55,10 @@ export class PgEngine implements DbEngine {
 		if (!rows[0]?.can_connect) throw new DbSourceError('privilege', `User "${this.settings.user}" may not connect to "${this.settings.database}"`, 'GRANT CONNECT ON DATABASE to this user');
 	}
 
+	defaultSchema(): string {
+		return 'public';
+	}
+
 	async listSchemas(): Promise<string[]> {
 		const rows = await this.query<{ name: string }>(
 			`select nspname as name from pg_namespace
@@ -168,6 +172,11 @@ export class PgEngine implements DbEngine {
 
 const KEY_PAGE = 50_000;
 
+/** A row with a NULL in any of these columns (of the table aliased t). */
+function anyNull(columns: string[]): string {
+	return columns.length === 0 ? 'false' : columns.map((c) => `t.${quoteIdent(c)} is null`).join(' or ');
+}
+
 export class PgReadView implements DbReadView {
 	private readonly plans = new Map<string, PgColumnRead>();
 
@@ -228,6 +237,10 @@ export class PgReadView implements DbReadView {
 		} else if (request.order === 'key') {
 			order = read.key;
 			if (request.afterKey) where = bound(read.key, request.afterKey, '>');
+		} else if (request.order === 'null-cursor') {
+			order = read.key;
+			if (request.afterKey) where = bound(read.key, request.afterKey, '>');
+			where += ` and (${anyNull(read.cursor ?? [])})`;
 		} else {
 			const cursor = read.cursor ?? [];
 			order = [...cursor, ...read.key];
@@ -241,7 +254,7 @@ export class PgReadView implements DbReadView {
 					where = `t.${quoteIdent(cursor[0])} >= ${from} - ${kind === 'seconds' ? `make_interval(secs => $${values.length}::float8)` : `$${values.length}::numeric`}`;
 				} else where = bound(cursor, request.from, '>=');
 			}
-			// Rows whose cursor is NULL have no place in cursor order; a full refresh reads them.
+			// Rows whose cursor is NULL have no place in cursor order: 'null-cursor' pages read them.
 			where += cursor.map((c) => ` and t.${quoteIdent(c)} is not null`).join('');
 		}
 		values.push(request.limit);
@@ -270,6 +283,13 @@ export class PgReadView implements DbReadView {
 			[],
 		);
 		return rows.length === 0 ? null : cursor.map((c) => rows[0][c] as string);
+	}
+
+	async countNullCursor(read: TableRead): Promise<number> {
+		const cursor = read.cursor ?? [];
+		if (cursor.length === 0) return 0;
+		const rows = await this.run(read.table, `select count(*)::text as n from ${qualified(read.table)} t where ${anyNull(cursor)}`, []);
+		return Number(rows[0].n);
 	}
 
 	async *keys(read: Pick<TableRead, 'table' | 'key'>): AsyncIterable<unknown[]> {
