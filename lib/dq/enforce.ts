@@ -4,13 +4,15 @@
  * the page's rows sit in a staging table; one statement flags the rows violating any expectation
  * of the target table, one aggregates counts and samples, then
  *   warn  → recorded;
- *   drop  → the flagged rows move to ipai_bronze_core.ipai_load_reject with the expectation's name;
+ *   drop  → the flagged rows move to ipai_bronze_core.ipai_load_reject with the expectation's name
+ *           and count in the run's metadata.rows_rejected (their rows_read already counts them);
  *   fail  → ExpectationFailedError: the page rolls back, the loader records the failure.
  * Nothing runs per row in JavaScript.
  */
 import { randomUUID } from 'node:crypto';
 import type { ClientBase } from 'pg';
 import { quoteIdent, quoteLiteral } from '../lakehouse/sql';
+import { addRunRejects } from '../lakehouse/runs';
 import { META, type TableRef } from '../lakehouse/tables';
 import { writeOutcomes, statusFor } from './results';
 import { compileRowChecks, failingRowsQuery, summaryQuery, type RowCheckScope } from './rowChecks';
@@ -52,7 +54,13 @@ export interface EnforceOptions {
 
 export interface EnforceResult {
 	evaluated: number;
+	/** Rows moved to the reject table (a row violating several drop expectations counts once). */
 	dropped: number;
+	/**
+	 * Those rows by the expectation_name their reject row carries (the first drop expectation
+	 * they violate), so the counts add up to `dropped`.
+	 */
+	droppedBy: Record<string, number>;
 	outcomes: ExpectationOutcome[];
 }
 
@@ -105,27 +113,33 @@ export async function enforcePageExpectations(client: ClientBase, options: Enfor
 	if (failures.length > 0) throw new ExpectationFailedError(failures, options.runId);
 
 	let dropped = 0;
+	const droppedBy: Record<string, number> = {};
 	const drops = expectations.map((e, i) => ({ e, i })).filter(({ e, i }) => e.action === 'drop' && outcomes[i].failed > 0);
 	if (drops.length > 0) {
 		const flagged = drops.map(({ i }) => `f.f${i}`).join(' or ');
 		const firstName = `case ${drops.map(({ e, i }) => `when f.f${i} then ${quoteLiteral(e.name)}`).join(' ')} end`;
 		const reason = `concat_ws(', ', ${drops.map(({ e, i }) => `case when f.f${i} then ${quoteLiteral(`${e.name} (${e.kind})`)} end`).join(', ')})`;
 		const data = `to_jsonb(s) - array[${['_ipai_connector_id', '_ipai_run_id', '_ipai_extracted_at', '_ipai_deleted_at', '_ipai_raw', '_ipai_ordinal'].map(quoteLiteral).join(', ')}]`;
-		await client.query(
-			`insert into ipai_bronze_core.ipai_load_reject (connector_id, run_id, target_table, source_file, reason, raw_line, expectation_name)
-			 select $1, $2, $3, $4, 'failed data quality expectation ' || ${reason}, (${data})::text, ${firstName}
-			   from ${options.staging} s join ${failing} f on f._ipai_row_id = s.ctid
-			  where ${flagged}`,
+		const { rows: moved } = await client.query<{ expectation_name: string; n: number }>(
+			`with moved as (
+			   insert into ipai_bronze_core.ipai_load_reject (connector_id, run_id, target_table, source_file, reason, raw_line, expectation_name)
+			   select $1, $2, $3, $4, 'failed data quality expectation ' || ${reason}, (${data})::text, ${firstName}
+			     from ${options.staging} s join ${failing} f on f._ipai_row_id = s.ctid
+			    where ${flagged}
+			   returning expectation_name)
+			 select expectation_name, count(*)::int as n from moved group by expectation_name order by expectation_name`,
 			[options.connectorId, options.runId, `${options.table.schema}.${options.table.name}`, `stream ${options.stream}`],
 		);
+		for (const m of moved) droppedBy[m.expectation_name] = m.n;
 		const deleted = await client.query(`delete from ${options.staging} s using ${failing} f where f._ipai_row_id = s.ctid and (${flagged})`);
 		dropped = deleted.rowCount ?? 0;
+		await addRunRejects(client, options.runId, dropped);
 	}
 	// Dropped now rather than at commit: an atomic stream checks many pages in one transaction.
 	await client.query(`drop table ${failing}`);
 	await client.query(`select set_config('jit', $1, true)`, [jit[0].jit]);
 	await writeOutcomes(client, outcomes, { runId: options.runId, evaluationId: randomUUID() });
-	return { evaluated, dropped, outcomes };
+	return { evaluated, dropped, droppedBy, outcomes };
 }
 
 function columnNames(e: Expectation): string[] {

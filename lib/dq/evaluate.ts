@@ -1,5 +1,6 @@
 /**
- * Evaluation outside a load: after Refresh Transforms and on a schedule. Table-level kinds
+ * Evaluation outside a load: inside Refresh Transforms (its `fail` expectations, before the refresh
+ * commits: lib/lakehouse/refresh.ts), after it and on a schedule. Table-level kinds
  * (row_count, volume_anomaly, freshness, schema_drift, custom_sql) on any layer, and row-level
  * kinds over whole silver/gold/platinum tables (bronze rows are checked as they load). One
  * statement per expectation; an expectation that cannot run is an `error` result naming why, not
@@ -8,11 +9,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ClientBase, Pool } from 'pg';
-import { inTransaction } from '../lakehouse/connection';
+import { inTransaction, type Queryable } from '../lakehouse/connection';
 import { quoteIdent, quoteLiteral } from '../lakehouse/sql';
 import { statusFor, writeOutcomes } from './results';
 import { compileRowChecks, qualifiedTarget } from './rowChecks';
-import { EXPECTATION_COLUMNS, ExpectationFailedError, expectationFromRow, isRowKind, SAMPLE_SIZE, type Expectation, type ExpectationOutcome } from './types';
+import { EXPECTATION_COLUMNS, ExpectationFailedError, expectationFromRow, isRowKind, SAMPLE_SIZE, type Expectation, type ExpectationAction, type ExpectationOutcome } from './types';
 import { robustZ, volumeVerdict } from './volume';
 
 export interface EvaluateOptions {
@@ -36,37 +37,14 @@ export interface EvaluationReport {
 }
 
 export async function evaluateExpectations(pool: Pool, options: EvaluateOptions = {}): Promise<EvaluationReport> {
-	const { rows } = await pool.query(
-		`select ${EXPECTATION_COLUMNS} from public.ipai_dq_expectation
-		  where is_enabled
-		    and ($1::text[] is null or target_table = any ($1))
-		    and ($2::text[] is null or split_part(target_table, '.', 1) = any ($2))
-		    and ($3::text[] is null or name = any ($3))
-		  order by target_table, name`,
-		[options.tables?.length ? options.tables : null, options.schemas?.length ? options.schemas : null, options.names?.length ? options.names : null],
-	);
-	const explicit = (options.tables?.length ?? 0) > 0;
-	const expectations = rows
-		.map(expectationFromRow)
-		// Bronze rows are checked as they load; a whole bronze table only when it is asked for by name.
-		.filter((e) => explicit || !(isRowKind(e.kind) && /^ipai_bronze_/.test(e.targetTable)));
+	const expectations = await expectationsToEvaluate(pool, options);
 	const evaluationId = randomUUID();
 	const outcomes: ExpectationOutcome[] = [];
 	for (const expectation of expectations) {
-		const found = await inTransaction(pool, async (client) => {
-			// A read-only snapshot per expectation: a check never writes, and a broken one stops alone.
-			await client.query(`set transaction read only`);
-			await client.query(`set local statement_timeout = '5min'`);
-			return evaluateOne(client, expectation);
-		}).catch((error: Error): ExpectationOutcome[] => [
-			{ expectation, status: 'error', evaluated: 0, failed: 0, sample: [], message: `could not evaluate: ${error.message}` },
-		]);
-		outcomes.push(...found);
+		// A transaction per expectation: each check reads its own snapshot and holds nothing long.
+		outcomes.push(...(await inTransaction(pool, (client) => evaluateOnClient(client, [expectation]))));
 	}
-	await inTransaction(pool, async (client) => {
-		await writeOutcomes(client, outcomes, { runId: null, evaluationId, secrets: options.secrets });
-		await recordAcceptedSchemas(client, outcomes);
-	});
+	await inTransaction(pool, (client) => recordEvaluation(client, outcomes, { evaluationId, secrets: options.secrets }));
 	const failures = outcomes.filter((o) => o.status === 'fail');
 	if (options.throwOnFail && failures.length > 0) throw new ExpectationFailedError(failures, null);
 	return {
@@ -76,6 +54,65 @@ export async function evaluateExpectations(pool: Pool, options: EvaluateOptions 
 		failed: outcomes.filter((o) => o.status === 'fail' || o.status === 'warn').length,
 		errors: outcomes.filter((o) => o.status === 'error').length,
 	};
+}
+
+/** The enabled expectations evaluation outside a load covers, filtered as EvaluateOptions says. */
+export async function expectationsToEvaluate(db: Queryable, options: Pick<EvaluateOptions, 'tables' | 'schemas' | 'names'> & { actions?: ExpectationAction[] }): Promise<Expectation[]> {
+	const { rows } = await db.query(
+		`select ${EXPECTATION_COLUMNS} from public.ipai_dq_expectation
+		  where is_enabled
+		    and ($1::text[] is null or target_table = any ($1))
+		    and ($2::text[] is null or split_part(target_table, '.', 1) = any ($2))
+		    and ($3::text[] is null or name = any ($3))
+		    and ($4::text[] is null or action = any ($4))
+		  order by target_table, name`,
+		[
+			options.tables?.length ? options.tables : null,
+			options.schemas?.length ? options.schemas : null,
+			options.names?.length ? options.names : null,
+			options.actions?.length ? options.actions : null,
+		],
+	);
+	const explicit = (options.tables?.length ?? 0) > 0;
+	return rows
+		.map(expectationFromRow)
+		// Bronze rows are checked as they load; a whole bronze table only when it is asked for by name.
+		.filter((e) => explicit || !(isRowKind(e.kind) && /^ipai_bronze_/.test(e.targetTable)));
+}
+
+/**
+ * Evaluates expectations on a client inside its open transaction (its own, or a refresh that must
+ * see what it is about to publish). Each check runs in a read-only savepoint with a statement
+ * timeout, rolled back afterwards: a check never writes, and one that cannot run becomes an
+ * `error` outcome naming why without aborting the caller's transaction.
+ */
+export async function evaluateOnClient(client: ClientBase, expectations: Expectation[]): Promise<ExpectationOutcome[]> {
+	const outcomes: ExpectationOutcome[] = [];
+	for (const expectation of expectations) {
+		await client.query('savepoint ipai_dq_check');
+		try {
+			await client.query(`set local transaction_read_only = on`);
+			await client.query(`set local statement_timeout = '5min'`);
+			outcomes.push(...(await evaluateOne(client, expectation)));
+		} catch (error) {
+			outcomes.push({ expectation, status: 'error', evaluated: 0, failed: 0, sample: [], message: `could not evaluate: ${(error as Error).message}` });
+		} finally {
+			// Also restores read-write and the caller's timeout (SET LOCAL ends with the savepoint).
+			await client.query('rollback to savepoint ipai_dq_check');
+			await client.query('release savepoint ipai_dq_check');
+		}
+	}
+	return outcomes;
+}
+
+/** Writes an evaluation's results (and accepts first-seen schemas) in the client's transaction. */
+export async function recordEvaluation(
+	client: ClientBase,
+	outcomes: ExpectationOutcome[],
+	where: { evaluationId: string; secrets?: readonly string[] },
+): Promise<void> {
+	await writeOutcomes(client, outcomes, { runId: null, evaluationId: where.evaluationId, secrets: where.secrets });
+	await recordAcceptedSchemas(client, outcomes);
 }
 
 async function columnTypesOf(client: ClientBase, target: string): Promise<Record<string, string>> {

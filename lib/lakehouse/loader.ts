@@ -88,6 +88,11 @@ export interface LoadProgress {
 	pages: number;
 	rowsRead: number;
 	rowsWritten: number;
+	/**
+	 * Rows read that `drop` expectations sent to the reject table instead, by the expectation
+	 * named on their reject row (absent: none). rowsRead counts them, rowsWritten does not.
+	 */
+	droppedBy?: Record<string, number>;
 	schemaChanges: SchemaChange[];
 	nulReplaced: number;
 }
@@ -166,9 +171,19 @@ async function loadPages(pool: Pool, context: LoadContext, prefetcher: Prefetche
 		progress.pages++;
 		progress.rowsRead += next.page.records.length;
 		progress.rowsWritten += result.written;
+		addDrops(progress, result.droppedBy);
 		progress.schemaChanges.push(...result.changes);
 		progress.nulReplaced = context.stats.nulReplaced;
-		context.options.onPage?.({ ...progress, schemaChanges: [...progress.schemaChanges] });
+		context.options.onPage?.({ ...progress, schemaChanges: [...progress.schemaChanges], ...(progress.droppedBy ? { droppedBy: { ...progress.droppedBy } } : {}) });
+	}
+}
+
+function addDrops(progress: LoadProgress, droppedBy: Record<string, number> | undefined): void {
+	if (!droppedBy) return;
+	for (const [name, n] of Object.entries(droppedBy)) {
+		if (n === 0) continue;
+		progress.droppedBy ??= {};
+		progress.droppedBy[name] = (progress.droppedBy[name] ?? 0) + n;
 	}
 }
 
@@ -319,7 +334,7 @@ async function loadPage(
 	context: LoadContext,
 	page: Page,
 	types: Map<string, ColumnType | null>,
-): Promise<{ written: number; changes: SchemaChange[] }> {
+): Promise<{ written: number; changes: SchemaChange[]; droppedBy?: Record<string, number> }> {
 	const { options } = context;
 	const unique = context.keyColumns ? lastPerKey(page, options.key!) : page;
 	const records = unique.records;
@@ -334,6 +349,7 @@ async function loadPage(
 		await holdLease(client, options.connectorId, options.runId);
 		const changes: SchemaChange[] = [];
 		let written = 0;
+		let droppedBy: Record<string, number> | undefined;
 
 		if (records.length > 0) {
 			if (!context.shape) context.shape = await describeTable(client, options.table);
@@ -353,9 +369,11 @@ async function loadPage(
 			// The loader's shared page step for data quality: with row-level expectations the page is
 			// staged (an append too) and checked set-based before it reaches the table.
 			const expectations = await rowExpectationsFor(client, options.table);
-			written = context.keyColumns || expectations
-				? await mergeRecords(client, context, columns, records, raws, extractedAt, expectations)
-				: await copyRecords(client, context, tableName(options.table), columns, records, raws, extractedAt);
+			if (context.keyColumns || expectations) {
+				({ written, droppedBy } = await mergeRecords(client, context, columns, records, raws, extractedAt, expectations));
+			} else {
+				written = await copyRecords(client, context, tableName(options.table), columns, records, raws, extractedAt);
+			}
 		}
 
 		if (page.afterWrite) await page.afterWrite(client);
@@ -363,7 +381,7 @@ async function loadPage(
 		if (page.cursor !== undefined || page.state !== undefined) {
 			await setStreamState(client, options.connectorId, options.stream, { cursor: page.cursor, state: page.state, runId: options.runId });
 		}
-		return { written, changes };
+		return { written, changes, droppedBy };
 	}).catch((error: unknown) => {
 		// The transaction rolled back; forget cached table knowledge that may describe its DDL.
 		context.shape = null;
@@ -412,18 +430,19 @@ async function mergeRecords(
 	raws: unknown[] | undefined,
 	extractedAt: Date,
 	expectations: PageExpectations | null,
-): Promise<number> {
+): Promise<{ written: number; droppedBy?: Record<string, number> }> {
 	const { options } = context;
 	const target = tableName(options.table);
 	const staging = quoteIdent(`_ipai_stage_${process.pid}`);
 	await client.query(`create temporary table ${staging} (like ${target}) on commit drop`);
 	await copyRecords(client, context, staging, columns, records, raws, extractedAt);
+	let droppedBy: Record<string, number> | undefined;
 	if (expectations) {
-		await enforcePageExpectations(
+		({ droppedBy } = (await enforcePageExpectations(
 			client,
 			{ table: options.table, staging, target, keyColumns: context.keyColumns, connectorId: options.connectorId, runId: options.runId, stream: options.stream, rows: records.length },
 			expectations,
-		);
+		))!);
 	}
 
 	const dataColumns = columns.map((c) => quoteIdent(columnNameFor(c.field)));
@@ -432,7 +451,7 @@ async function mergeRecords(
 		: await appendFromStaging(client, target, staging, dataColumns);
 	// Dropped now rather than at commit: an atomic stream merges many pages in one transaction.
 	await client.query(`drop table ${staging}`);
-	return written;
+	return { written, droppedBy };
 }
 
 /**
@@ -791,6 +810,7 @@ async function copyCsvInTransaction(
 		if (options.moreRows) copied += await copyRows(options.moreRows(), true);
 		for (const definition of deferred) await client.query(definition);
 		let written = copied;
+		let droppedBy: Record<string, number> | undefined;
 		if (expectations) {
 			if (keyColumns) {
 				// One row per key, as a page is, before the checks: an earlier version of a key is
@@ -802,11 +822,11 @@ async function copyCsvInTransaction(
 					    and later._ipai_ordinal > s._ipai_ordinal`,
 				);
 			}
-			await enforcePageExpectations(
+			({ droppedBy } = (await enforcePageExpectations(
 				client,
 				{ table: options.table, staging, target, keyColumns, connectorId: options.connectorId, runId: options.runId, stream: options.stream },
 				expectations,
-			);
+			))!);
 		}
 		if (keyColumns) {
 			written = await upsertFromStaging(client, target, staging, data, keyColumns, '_ipai_ordinal');
@@ -816,9 +836,11 @@ async function copyCsvInTransaction(
 		if (staged) await client.query(`drop table ${staging}`);
 		if (options.afterWrite) await options.afterWrite(client);
 		await addRunCounts(client, options.runId, copied, written);
+		const progress: LoadProgress = { pages: 1, rowsRead: copied, rowsWritten: written, schemaChanges: changes, nulReplaced: 0 };
+		addDrops(progress, droppedBy);
 		if (options.state !== undefined) {
 			await setStreamState(client, options.connectorId, options.stream, { state: options.state, runId: options.runId });
 		}
-		return { pages: 1, rowsRead: copied, rowsWritten: written, schemaChanges: changes, nulReplaced: 0 };
+		return progress;
 	});
 }

@@ -1,17 +1,29 @@
 /**
  * Refreshes the materialized views of chosen lakehouse schemas in dependency order (a view built
  * on another is refreshed after it), CONCURRENTLY where PostgreSQL allows it — the view is
- * already populated and has a unique index on plain columns without a predicate — so readers
- * keep seeing the previous contents during the refresh.
+ * already populated and has a unique index on plain columns without a predicate.
  *
  * Gold/platinum models that apps read carry company-scoped RLS, which a materialized view cannot,
  * so they are tables published from build views (migrations/20261122005000_erp_transforms.sql):
  * after the materialized views, the tables registered for the same schemas are republished by
- * ipai_meta.refresh_transform_tables — one transaction, readers see the previous contents until
- * it commits. On a database without that function only materialized views are refreshed.
+ * ipai_meta.refresh_transform_tables. On a database without that function only materialized views
+ * are refreshed.
+ *
+ * Everything happens in ONE transaction with the enabled `fail` expectations on the refreshed
+ * schemas' relations (lib/dq/evaluate.ts), evaluated against what is about to be published: when
+ * one fails, the transaction rolls back, so readers keep the previous contents; the results are
+ * then recorded (a transaction of their own, so they survive) with an audit row saying the refresh
+ * was rolled back, and ExpectationFailedError names the expectation and its counts. Readers see the
+ * previous contents until the commit; a view refreshed without CONCURRENTLY is locked against
+ * readers until then, not only while it is rebuilt. `warn`/`drop` expectations are evaluated after
+ * the refresh, by Data Quality › Evaluate.
  */
-import type { Pool } from 'pg';
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import { evaluateOnClient, expectationsToEvaluate, recordEvaluation } from '../dq/evaluate';
+import { ExpectationFailedError, type ExpectationOutcome } from '../dq/types';
 import { writeAudit } from './audit';
+import { inTransaction } from './connection';
 import { qualifiedName } from './sql';
 
 export interface RefreshedView {
@@ -23,6 +35,11 @@ export interface RefreshedView {
 	rowsWritten?: number;
 }
 
+export interface RefreshOptions {
+	/** Masked in the recorded failing samples. */
+	secrets?: readonly string[];
+}
+
 interface MatView {
 	oid: number;
 	schema: string;
@@ -32,8 +49,40 @@ interface MatView {
 	dependsOn: number[];
 }
 
-export async function refreshMaterializedViews(pool: Pool, schemas: string[]): Promise<RefreshedView[]> {
-	const { rows } = await pool.query<MatView>(
+export async function refreshMaterializedViews(pool: Pool, schemas: string[], options: RefreshOptions = {}): Promise<RefreshedView[]> {
+	const client = await pool.connect();
+	let open = false;
+	let broken = false;
+	try {
+		await client.query('begin');
+		open = true;
+		const refreshed = await refreshIn(client, schemas);
+		const outcomes = await evaluateOnClient(client, await expectationsToEvaluate(client, { schemas, actions: ['fail'] }));
+		const evaluationId = randomUUID();
+		const failures = outcomes.filter((o) => o.status === 'fail');
+		if (failures.length > 0) {
+			open = false;
+			await client.query('rollback');
+			await recordRolledBackRefresh(pool, schemas, refreshed, outcomes, failures, { evaluationId, secrets: options.secrets });
+			throw new ExpectationFailedError(failures, null);
+		}
+		await recordEvaluation(client, outcomes, { evaluationId, secrets: options.secrets });
+		if (refreshed.length > 0) {
+			await writeAudit(client, { eventType: 'schema_change', entityType: 'table', action: 'refresh', details: { schemas, refreshed, ...expectationsChecked(outcomes) } });
+		}
+		open = false;
+		await client.query('commit');
+		return refreshed;
+	} catch (error) {
+		if (open) await client.query('rollback').catch(() => (broken = true));
+		throw error;
+	} finally {
+		client.release(broken);
+	}
+}
+
+async function refreshIn(client: PoolClient, schemas: string[]): Promise<RefreshedView[]> {
+	const { rows } = await client.query<MatView>(
 		`select c.oid::int as oid, n.nspname as schema, c.relname as name, c.relispopulated as populated,
 		        exists (select 1 from pg_index i
 		                 where i.indrelid = c.oid and i.indisunique and i.indpred is null and i.indexprs is null) as "concurrentOk",
@@ -50,14 +99,14 @@ export async function refreshMaterializedViews(pool: Pool, schemas: string[]): P
 	for (const view of dependencyOrder(rows)) {
 		const started = Date.now();
 		const concurrently = view.populated && view.concurrentOk;
-		await pool.query(`refresh materialized view${concurrently ? ' concurrently' : ''} ${qualifiedName(view.schema, view.name)}`);
+		await client.query(`refresh materialized view${concurrently ? ' concurrently' : ''} ${qualifiedName(view.schema, view.name)}`);
 		refreshed.push({ view: `${view.schema}.${view.name}`, concurrently, durationMs: Date.now() - started });
 	}
-	const { rows: fn } = await pool.query<{ present: boolean }>(
+	const { rows: fn } = await client.query<{ present: boolean }>(
 		`select to_regprocedure('ipai_meta.refresh_transform_tables(text[])') is not null as present`,
 	);
 	if (fn[0]?.present) {
-		const { rows: tables } = await pool.query<{ relation: string; rows_written: string; duration_ms: string }>(
+		const { rows: tables } = await client.query<{ relation: string; rows_written: string; duration_ms: string }>(
 			'select relation, rows_written, duration_ms from ipai_meta.refresh_transform_tables($1::text[])',
 			[schemas],
 		);
@@ -65,15 +114,42 @@ export async function refreshMaterializedViews(pool: Pool, schemas: string[]): P
 			refreshed.push({ view: t.relation, concurrently: true, durationMs: Number(t.duration_ms), kind: 'table', rowsWritten: Number(t.rows_written) });
 		}
 	}
-	if (refreshed.length > 0) {
-		const client = await pool.connect();
-		try {
-			await writeAudit(client, { eventType: 'schema_change', entityType: 'table', action: 'refresh', details: { schemas, refreshed } });
-		} finally {
-			client.release();
-		}
-	}
 	return refreshed;
+}
+
+/** What the audit row says about the `fail` expectations a refresh was checked against. */
+function expectationsChecked(outcomes: ExpectationOutcome[]): Record<string, unknown> {
+	if (outcomes.length === 0) return {};
+	return { expectations: outcomes.map((o) => ({ expectation: `${o.expectation.targetTable}.${o.expectation.name}`, status: o.status, evaluated: o.evaluated, failed: o.failed })) };
+}
+
+/**
+ * After a `fail` expectation rolled the refresh back: its results and an audit row that names
+ * what would have been refreshed, in a transaction of their own so they outlive the rollback.
+ * The error to raise names the expectation whether or not these could be written.
+ */
+async function recordRolledBackRefresh(
+	pool: Pool,
+	schemas: string[],
+	attempted: RefreshedView[],
+	outcomes: ExpectationOutcome[],
+	failures: ExpectationOutcome[],
+	where: { evaluationId: string; secrets?: readonly string[] },
+): Promise<void> {
+	await inTransaction(pool, async (client) => {
+		await recordEvaluation(client, outcomes, where);
+		await writeAudit(client, {
+			eventType: 'schema_change',
+			entityType: 'table',
+			action: 'refresh_rolled_back',
+			details: {
+				schemas,
+				rolledBack: attempted.map((v) => v.view),
+				failedExpectations: failures.map((o) => `${o.expectation.targetTable}.${o.expectation.name}`),
+				...expectationsChecked(outcomes),
+			},
+		});
+	}).catch(() => undefined);
 }
 
 /** Views before the views that read them (Kahn's algorithm; views in other schemas are ignored). */

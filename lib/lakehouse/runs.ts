@@ -215,6 +215,21 @@ export async function addRunCounts(client: ClientBase, runId: string, rowsRead: 
 	);
 }
 
+/**
+ * Rows a run sent to ipai_bronze_core.ipai_load_reject (unreadable file rows, rows a `drop`
+ * expectation refused): metadata.rows_rejected, in the transaction that wrote them. Rows that never
+ * reached the loader (a file's unreadable rows) are added to rows_read too (`notYetRead`).
+ */
+export async function addRunRejects(client: ClientBase, runId: string, rejected: number, notYetRead = 0): Promise<void> {
+	await client.query(
+		`update public.ipai_connector_run
+		    set rows_read = coalesce(rows_read, 0) + $3,
+		        metadata = coalesce(metadata, '{}') || jsonb_build_object('rows_rejected', coalesce((metadata->>'rows_rejected')::bigint, 0) + $2)
+		  where id = $1`,
+		[runId, rejected, notYetRead],
+	);
+}
+
 export async function heartbeat(pool: Pool, runId: string, progress: RunCounts = {}): Promise<void> {
 	await inTransaction(pool, async (client) => {
 		const run = await lockRun(client, runId);

@@ -1,8 +1,10 @@
 /**
- * Row-level expectations on the file paths whose rows never become JavaScript records one by one:
- * Parquet (COPY text format straight from the column chunks) and Arrow IPC. Files are written by
- * libraries this project did not write (parquet-wasm, apache-arrow); the oracle is the file's own
- * column values read back by apache-arrow.
+ * Row-level `drop` expectations on every file path: Parquet (COPY text format straight from the
+ * column chunks), Arrow IPC and NDJSON (the checked reader), CSV through COPY and through the
+ * checked reader. Parquet and Arrow files are written by libraries this project did not write
+ * (parquet-wasm, apache-arrow); the oracle is the file's own column values read back by
+ * apache-arrow. The file's summary counts what was dropped (rows + rejects = rowsRead, rejects by
+ * the expectation named on each reject row) and so does the run (metadata.rows_rejected).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,8 +36,14 @@ for (let i = 0; i < arrow.numRows; i++) {
 	const code = row.code as string | null;
 	if ((row.amount as number) < 0 || code === null || !/^C[0-9]+$/.test(code)) violating.add(Number(row.id));
 }
+// A rejected row names the first drop expectation it violates, in name order.
+const firstViolated = new Map<string, number>();
+for (let i = 0; i < N; i++) {
+	const name = amounts[i] < 0 ? 'amount_not_negative' : codes[i] !== null && !/^C[0-9]+$/.test(codes[i]!) ? 'code_format' : codes[i] === null ? 'code_present' : null;
+	if (name) firstViolated.set(name, (firstViolated.get(name) ?? 0) + 1);
+}
 
-async function expectDrops(file: string, name: string): Promise<void> {
+async function expectDrops(file: string, name: string, options: { rawRecord?: 'full'; format?: 'ndjson'; path?: 'copy' | 'checked' } = {}): Promise<void> {
 	const run = await runningConnector(db.pool);
 	const table = { schema: 'ipai_bronze_core', name };
 	// The table exists before its expectations are declared (the definition is checked against it).
@@ -51,14 +59,22 @@ async function expectDrops(file: string, name: string): Promise<void> {
 		   ($1, 'code_format', 'regex', '{"column": "code", "pattern": "^C[0-9]+$"}', 'drop')`,
 		[`ipai_bronze_core.${name}`],
 	);
-	const summary = await ingestFile(db.pool, localFileSource(file), { ...run, table, key: ['id'] });
-	expect(summary.rowsRead).toBe(N);
+	const summary = await ingestFile(db.pool, localFileSource(file), { ...run, table, key: ['id'], rawRecord: options.rawRecord, format: options.format });
+	if (options.path) expect(summary.detected.path).toBe(options.path);
+	expect(summary).toMatchObject({ rowsRead: N, rows: N - violating.size, rejects: violating.size });
+	expect(summary.rows + summary.rejects).toBe(summary.rowsRead);
+	expect(summary.rejectsByExpectation).toEqual(Object.fromEntries(firstViolated));
+	const { rows: runRows } = await db.pool.query(`select rows_read::int, rows_written::int, (metadata->>'rows_rejected')::int as rejected from public.ipai_connector_run where id = $1`, [run.runId]);
+	expect(runRows[0]).toEqual({ rows_read: N, rows_written: N - violating.size, rejected: violating.size });
 	const { rows: loaded } = await db.pool.query(`select id from ipai_bronze_core.${name}`);
 	const { rows: rejected } = await db.pool.query(
 		`select (raw_line::jsonb ->> 'id')::bigint as id, expectation_name from ipai_bronze_core.ipai_load_reject where run_id = $1`,
 		[run.runId],
 	);
 	expect(loaded.length + rejected.length).toBe(N);
+	const byName = new Map<string, number>();
+	for (const r of rejected) byName.set(r.expectation_name, (byName.get(r.expectation_name) ?? 0) + 1);
+	expect(Object.fromEntries(byName)).toEqual(summary.rejectsByExpectation);
 	expect(new Set(rejected.map((r) => Number(r.id)))).toEqual(violating);
 	expect(new Set(loaded.map((r) => Number(r.id))).size).toBe(N - violating.size);
 	const { rows: results } = await db.pool.query(
@@ -79,12 +95,56 @@ describe('drop expectations on file loads', () => {
 		const wasm = require('parquet-wasm') as typeof import('parquet-wasm');
 		const path = join(tmp, 'rows.parquet');
 		writeFileSync(path, wasm.writeParquet(wasm.Table.fromIPCStream(tableToIPC(arrow, 'stream'))));
-		await expectDrops(path, 'dq_parquet');
+		await expectDrops(path, 'dq_parquet', { path: 'copy' });
 	});
 
 	it('Arrow IPC: the rows violating go to the reject table, the rest loads', async () => {
 		const path = join(tmp, 'rows.arrow');
 		writeFileSync(path, tableToIPC(arrow, 'file'));
 		await expectDrops(path, 'dq_arrow');
+	});
+
+	const csv = (): string => {
+		const lines = ['id,amount,code'];
+		for (let i = 0; i < N; i++) lines.push(`${ids[i]},${amounts[i]},${codes[i] === null ? '' : `"${codes[i]}"`}`);
+		return lines.join('\n') + '\n';
+	};
+
+	it('CSV through COPY: the summary and the run count the dropped rows', async () => {
+		const path = join(tmp, 'rows.csv');
+		writeFileSync(path, csv());
+		await expectDrops(path, 'dq_csv_copy', { path: 'copy' });
+	});
+
+	it('CSV through the checked reader: the same counts', async () => {
+		const path = join(tmp, 'rows-checked.csv');
+		writeFileSync(path, csv());
+		await expectDrops(path, 'dq_csv_checked', { rawRecord: 'full', path: 'checked' });
+	});
+
+	it('NDJSON: the same counts', async () => {
+		const path = join(tmp, 'rows.ndjson');
+		writeFileSync(path, ids.map((id, i) => JSON.stringify({ id: Number(id), amount: amounts[i], code: codes[i] })).join('\n') + '\n');
+		await expectDrops(path, 'dq_ndjson', { format: 'ndjson' });
+	});
+
+	it('unreadable rows and dropped rows add up in rejects (CSV, Skip to Reject Table)', async () => {
+		const run = await runningConnector(db.pool);
+		const table = { schema: 'ipai_bronze_core', name: 'dq_csv_mixed' };
+		await db.pool.query(`create table ipai_bronze_core.dq_csv_mixed (id bigint, amount double precision, _ipai_connector_id uuid not null,
+		   _ipai_run_id uuid not null, _ipai_extracted_at timestamptz not null, _ipai_deleted_at timestamptz, _ipai_raw jsonb not null)`);
+		await db.pool.query(`insert into public.ipai_dq_expectation (target_table, name, kind, args, action) values
+		   ('ipai_bronze_core.dq_csv_mixed', 'amount_not_negative', 'range', '{"column": "amount", "min": 0}', 'drop')`);
+		const path = join(tmp, 'mixed.csv');
+		writeFileSync(path, 'id,amount\n1,5\n2,-1\n3,1,extra\n4,-2\n5,7\n');
+		const summary = await ingestFile(db.pool, localFileSource(path), { ...run, table, onBadRow: 'skip' });
+		expect(summary).toMatchObject({ rowsRead: 5, rows: 2, rejects: 3, rejectsByExpectation: { amount_not_negative: 2 } });
+		const { rows } = await db.pool.query(
+			`select line_number::int, expectation_name from ipai_bronze_core.ipai_load_reject where run_id = $1 order by expectation_name nulls first, raw_line`,
+			[run.runId],
+		);
+		expect(rows).toEqual([{ line_number: 4, expectation_name: null }, { line_number: null, expectation_name: 'amount_not_negative' }, { line_number: null, expectation_name: 'amount_not_negative' }]);
+		const { rows: runRows } = await db.pool.query(`select rows_read::int, rows_written::int, (metadata->>'rows_rejected')::int as rejected from public.ipai_connector_run where id = $1`, [run.runId]);
+		expect(runRows[0]).toEqual({ rows_read: 5, rows_written: 2, rejected: 3 });
 	});
 });

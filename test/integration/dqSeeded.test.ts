@@ -55,11 +55,20 @@ describe('seeded finance gold expectations', () => {
 		await line(2, 1, 2, 'income', -100);
 	});
 
-	it('the balance sheet balances, to the cent (fail)', async () => {
+	it('the balance sheet balances, to the cent (fail: an unbalanced refresh rolls back)', async () => {
 		expect(await statusOf('balance_sheet_balances')).toMatchObject({ status: 'pass', failed: 0 });
 		await move(2, 'entry', '2026-11-04');
 		await line(3, 2, 3, 'asset_cash', 0.01, 0, '2026-11-04'); // one cent without its counterpart
-		expect(await statusOf('balance_sheet_balances')).toMatchObject({ status: 'fail', failed: 1 });
+		await expect(refreshMaterializedViews(db.pool, ['ipai_silver_erp', 'ipai_gold_erp'])).rejects.toThrow(
+			/ipai_gold_erp\.account_balance_daily\.balance_sheet_balances \(custom_sql, action fail\) failed: 1 of/,
+		);
+		const { rows } = await db.pool.query(
+			`select status, failed::int from public.ipai_dq_result where expectation_name = 'balance_sheet_balances' order by evaluated_at desc limit 1`,
+		);
+		expect(rows).toEqual([{ status: 'fail', failed: 1 }]);
+		expect((await db.pool.query(`select 1 from ipai_gold_erp.account_balance_daily where date = '2026-11-04'`)).rows).toEqual([]);
+		await line(8, 2, 4, 'equity', -0.01, 0, '2026-11-04'); // the counterpart arrives
+		expect(await statusOf('balance_sheet_balances')).toMatchObject({ status: 'pass', failed: 0 });
 	});
 
 	it('no open item of an invoice has a negative residual', async () => {

@@ -7,7 +7,8 @@
 import type { Readable } from 'node:stream';
 import type { ClientBase, Pool } from 'pg';
 import type { ColumnType } from '../../lakehouse/columnTypes';
-import { copyCsvStream, loadStream, type Page } from '../../lakehouse/loader';
+import { copyCsvStream, loadStream, type LoadResult, type Page } from '../../lakehouse/loader';
+import { addRunRejects } from '../../lakehouse/runs';
 import { quoteIdent, quoteLiteral } from '../../lakehouse/sql';
 import { tableName, type SchemaChange, type TableRef } from '../../lakehouse/tables';
 import { readArrow, ARROW_MAGIC } from './arrow';
@@ -40,8 +41,13 @@ export interface FileSummary {
 	table: string;
 	rows: number;
 	rowsRead: number;
-	/** Rows rejected (written to the reject table); rowsRead counts them too. */
+	/**
+	 * Rows of the file written to the reject table instead of the target — unreadable rows and rows
+	 * a `drop` expectation refused; rowsRead counts them too (rows + rejects = rowsRead on append).
+	 */
 	rejects: number;
+	/** Of the rejects, those refused by `drop` expectations, by expectation name (absent: none). */
+	rejectsByExpectation?: Record<string, number>;
 	/** CSV/TSV headers that repeat an earlier one, and the column each was given (a → a_2). */
 	repeatedHeaders?: Array<{ header: string; position: number; column: string }>;
 	bytes: number;
@@ -234,7 +240,7 @@ export async function ingestFile(pool: Pool, source: FileSource, options: Ingest
 			table: target,
 			rows: result.rowsWritten,
 			rowsRead: result.rowsRead + rejects,
-			rejects,
+			...rejectCounts(rejects, result),
 			...(repeated.length > 0 ? { repeatedHeaders: repeated } : {}),
 			bytes: bytes.bytes,
 			durationMs: Date.now() - started,
@@ -308,7 +314,7 @@ async function copyFile(pool: Pool, source: FileSource, options: IngestOptions, 
 		table: target,
 		rows: result.rowsWritten,
 		rowsRead: result.rowsRead + plan.stats.rejects,
-		rejects: plan.stats.rejects,
+		...rejectCounts(plan.stats.rejects, result),
 		...(repeated.length > 0 ? { repeatedHeaders: repeated } : {}),
 		bytes: bytes.bytes,
 		durationMs: Date.now() - started,
@@ -338,17 +344,18 @@ function summaryTable(table: TableRef): string {
 }
 
 /**
- * Rejected rows were read too: the run counts them in rows_read and, separately, in
- * metadata.rows_rejected (present, 0 or more, on every run that loaded a file).
+ * Unreadable rows were read too, though never by the loader: the run counts them in rows_read and
+ * metadata.rows_rejected (present, 0 or more, on every run that loaded a file; the loader adds the
+ * rows `drop` expectations refused).
  */
 async function countRejects(client: ClientBase, runId: string, rejects: number): Promise<void> {
-	await client.query(
-		`update public.ipai_connector_run
-		    set rows_read = coalesce(rows_read, 0) + $2,
-		        metadata = coalesce(metadata, '{}') || jsonb_build_object('rows_rejected', coalesce((metadata->>'rows_rejected')::bigint, 0) + $2)
-		  where id = $1`,
-		[runId, rejects],
-	);
+	await addRunRejects(client, runId, rejects, rejects);
+}
+
+/** A summary's reject counts: the reader's unreadable rows plus the loader's expectation drops. */
+function rejectCounts(unreadable: number, result: LoadResult): Pick<FileSummary, 'rejects' | 'rejectsByExpectation'> {
+	const dropped = Object.values(result.droppedBy ?? {}).reduce((a, b) => a + b, 0);
+	return { rejects: unreadable + dropped, ...(result.droppedBy ? { rejectsByExpectation: result.droppedBy } : {}) };
 }
 
 async function copyParquetFile(pool: Pool, source: FileSource, options: IngestOptions, opened: OpenedFile, bytes: { bytes: number }, started: number): Promise<FileSummary> {
@@ -379,7 +386,7 @@ async function copyParquetFile(pool: Pool, source: FileSource, options: IngestOp
 			table: summaryTable(options.table),
 			rows: result.rowsWritten,
 			rowsRead: result.rowsRead,
-			rejects: 0,
+			...rejectCounts(0, result),
 			bytes: bytes.bytes,
 			durationMs: Date.now() - started,
 			schemaChanges: result.schemaChanges,

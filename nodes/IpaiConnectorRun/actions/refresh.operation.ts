@@ -1,13 +1,24 @@
-/** Refresh Transforms: refresh the materialized views of chosen layers in dependency order. */
+/**
+ * Refresh Transforms: refresh the materialized views and transform tables of chosen layers in
+ * dependency order, checked against their `fail` expectations before the refresh commits.
+ */
 import type { IDataObject } from 'n8n-workflow';
+import { ExpectationFailedError } from '../../../lib/dq/types';
+import { redact } from '../../../lib/lakehouse/secrets';
 import { refreshMaterializedViews } from '../../../lib/lakehouse/refresh';
 import { nodeError } from '../../shared/lakehouse';
-import { perItem, type Operation } from '../../shared/items';
+import { actionableError, perItem, type Operation } from '../../shared/items';
 
 export const refresh: Operation = async function (session, items) {
 	return perItem(this, items.slice(0, 1), async (i) => {
 		const schemas = this.getNodeParameter('schemas', i) as string[];
-		const refreshed = await refreshMaterializedViews(session.pool, schemas);
+		const refreshed = await refreshMaterializedViews(session.pool, schemas, { secrets: session.secrets });
 		return { schemas, refreshed } as unknown as IDataObject;
-	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
+	}, (e, i) =>
+		e instanceof ExpectationFailedError
+			? actionableError(this.getNode(), redact(e.message, session.secrets), {
+					itemIndex: i,
+					description: 'The refresh was rolled back: readers keep the previous contents. Every result is recorded in ipai_dq_result; see IPAI Data Quality › List Results and the runbook.',
+				})
+			: nodeError(this.getNode(), e, i, session.secrets));
 };
