@@ -48,6 +48,8 @@ export interface EnforceOptions {
 	connectorId: string;
 	runId: string;
 	stream: string;
+	/** Named as the source of dropped rows; default: the stream. */
+	origin?: string;
 	/** Rows staged, when known (else counted). */
 	rows?: number;
 }
@@ -128,7 +130,7 @@ export async function enforcePageExpectations(client: ClientBase, options: Enfor
 			    where ${flagged}
 			   returning expectation_name)
 			 select expectation_name, count(*)::int as n from moved group by expectation_name order by expectation_name`,
-			[options.connectorId, options.runId, `${options.table.schema}.${options.table.name}`, `stream ${options.stream}`],
+			[options.connectorId, options.runId, `${options.table.schema}.${options.table.name}`, options.origin ?? `stream ${options.stream}`],
 		);
 		for (const m of moved) droppedBy[m.expectation_name] = m.n;
 		const deleted = await client.query(`delete from ${options.staging} s using ${failing} f where f._ipai_row_id = s.ctid and (${flagged})`);

@@ -71,6 +71,8 @@ export interface LoadOptions {
 	runId: string;
 	stream: string;
 	table: TableRef;
+	/** What the rows come from, named on the rows data quality drops (a file's name); default: the stream. */
+	origin?: string;
 	/** Source fields that identify a record: merge by them. Omit for an append-only stream. */
 	key?: string[];
 	/** Declared field types (win over inference); other fields are inferred and evolve the table. */
@@ -440,7 +442,7 @@ async function mergeRecords(
 	if (expectations) {
 		({ droppedBy } = (await enforcePageExpectations(
 			client,
-			{ table: options.table, staging, target, keyColumns: context.keyColumns, connectorId: options.connectorId, runId: options.runId, stream: options.stream, rows: records.length },
+			{ table: options.table, staging, target, keyColumns: context.keyColumns, connectorId: options.connectorId, runId: options.runId, stream: options.stream, origin: options.origin, rows: records.length },
 			expectations,
 		))!);
 	}
@@ -634,6 +636,8 @@ export interface CsvCopyOptions {
 	runId: string;
 	stream: string;
 	table: TableRef;
+	/** As LoadOptions.origin. */
+	origin?: string;
 	/** Merge by these columns (through a staging table); omit to append. */
 	key?: string[];
 	/** The file's columns in the order each CSV row carries them, with their types. */
@@ -824,7 +828,7 @@ async function copyCsvInTransaction(
 			}
 			({ droppedBy } = (await enforcePageExpectations(
 				client,
-				{ table: options.table, staging, target, keyColumns, connectorId: options.connectorId, runId: options.runId, stream: options.stream },
+				{ table: options.table, staging, target, keyColumns, connectorId: options.connectorId, runId: options.runId, stream: options.stream, origin: options.origin },
 				expectations,
 			))!);
 		}

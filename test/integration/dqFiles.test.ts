@@ -68,10 +68,11 @@ async function expectDrops(file: string, name: string, options: { rawRecord?: 'f
 	expect(runRows[0]).toEqual({ rows_read: N, rows_written: N - violating.size, rejected: violating.size });
 	const { rows: loaded } = await db.pool.query(`select id from ipai_bronze_core.${name}`);
 	const { rows: rejected } = await db.pool.query(
-		`select (raw_line::jsonb ->> 'id')::bigint as id, expectation_name from ipai_bronze_core.ipai_load_reject where run_id = $1`,
+		`select (raw_line::jsonb ->> 'id')::bigint as id, expectation_name, source_file from ipai_bronze_core.ipai_load_reject where run_id = $1`,
 		[run.runId],
 	);
 	expect(loaded.length + rejected.length).toBe(N);
+	expect(new Set(rejected.map((r) => r.source_file))).toEqual(new Set(rejected.length > 0 ? [file] : []));
 	const byName = new Map<string, number>();
 	for (const r of rejected) byName.set(r.expectation_name, (byName.get(r.expectation_name) ?? 0) + 1);
 	expect(Object.fromEntries(byName)).toEqual(summary.rejectsByExpectation);
@@ -140,10 +141,14 @@ describe('drop expectations on file loads', () => {
 		const summary = await ingestFile(db.pool, localFileSource(path), { ...run, table, onBadRow: 'skip' });
 		expect(summary).toMatchObject({ rowsRead: 5, rows: 2, rejects: 3, rejectsByExpectation: { amount_not_negative: 2 } });
 		const { rows } = await db.pool.query(
-			`select line_number::int, expectation_name from ipai_bronze_core.ipai_load_reject where run_id = $1 order by expectation_name nulls first, raw_line`,
+			`select line_number::int, expectation_name, source_file from ipai_bronze_core.ipai_load_reject where run_id = $1 order by expectation_name nulls first, raw_line`,
 			[run.runId],
 		);
-		expect(rows).toEqual([{ line_number: 4, expectation_name: null }, { line_number: null, expectation_name: 'amount_not_negative' }, { line_number: null, expectation_name: 'amount_not_negative' }]);
+		expect(rows).toEqual([
+			{ line_number: 4, expectation_name: null, source_file: path },
+			{ line_number: null, expectation_name: 'amount_not_negative', source_file: path },
+			{ line_number: null, expectation_name: 'amount_not_negative', source_file: path },
+		]);
 		const { rows: runRows } = await db.pool.query(`select rows_read::int, rows_written::int, (metadata->>'rows_rejected')::int as rejected from public.ipai_connector_run where id = $1`, [run.runId]);
 		expect(runRows[0]).toEqual({ rows_read: 5, rows_written: 2, rejected: 3 });
 	});
