@@ -131,6 +131,9 @@ it('the dispatcher runs the db-sync pipeline for a db connector row; bronze equa
 	const run = await stack.waitFor('the db-sync run', async () => (await runsOf(stack.pool, 'shop-db')).find((r) => r.status !== 'running'), 180_000);
 	expect([run.status, run.error_message]).toEqual(['success', null]);
 	expect(run.metadata).toMatchObject({ n8n_workflow_id: stack.workflowIds.get('ipaiDbSync'), db: { tables: [expect.objectContaining({ rowsRead: expect.any(Number) }), expect.anything()] } });
+	// Where it read, for alert grouping: engine, server and database; no user or password.
+	const lakehouse = new URL(stack.lakehouse.url);
+	expect(run.metadata.source).toBe(`postgres ${lakehouse.hostname}:${lakehouse.port || 5432} db ${lakehouse.pathname.slice(1)}`);
 	// Bronze against the source, row by row, in PostgreSQL (both live in this database).
 	const differences = async () =>
 		(await stack.pool.query(

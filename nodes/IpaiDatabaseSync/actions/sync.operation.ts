@@ -70,7 +70,8 @@ export async function sync(this: IExecuteFunctions): Promise<INodeExecutionData[
 							});
 							return { summary: { ...result } as unknown as IDataObject, metadata: dbRunMetadata(result) };
 						},
-						{ secrets: [settings.password].filter(Boolean) },
+						// Where it reads, for alert grouping: server and database, never the user or password.
+						{ secrets: [settings.password].filter(Boolean), source: `${engineName} ${settings.host}:${settings.port} db ${settings.database}` },
 					);
 				} finally {
 					await engine.close();
