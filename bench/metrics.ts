@@ -16,7 +16,7 @@ import { Pool } from 'pg';
 import { parseArgs } from '../bin/args';
 import { renderMetrics } from '../lib/observability/metrics';
 import { evaluateSlos } from '../lib/slo/evaluate';
-import { runEvaluation } from '../lib/slo/state';
+import { runEvaluation } from '../lib/slo/alertState';
 import { median, seedLedger, timed, withScratchDatabase } from './common';
 
 const GOAL_MS = 250;

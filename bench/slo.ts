@@ -15,7 +15,7 @@
 import { Pool } from 'pg';
 import { parseArgs } from '../bin/args';
 import { evaluateSlos } from '../lib/slo/evaluate';
-import { runEvaluation } from '../lib/slo/state';
+import { runEvaluation } from '../lib/slo/alertState';
 import { median, seedLedger, timed, withScratchDatabase } from './common';
 
 const GOAL_MS = 250; // issue 16: under 250 ms for this work, so it stays under 500 ms on a busy machine

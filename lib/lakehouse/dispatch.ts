@@ -22,7 +22,7 @@
  */
 import { hostname } from 'node:os';
 import type { Pool } from 'pg';
-import { CronError, parseCron } from '../slo/cron';
+import { CronError, parseCron } from './cron';
 import { inTransaction } from './connection';
 import { ConnectorConfigError, connectorConfigProblems } from './connectorConfig';
 import { failRun, startRun } from './runs';

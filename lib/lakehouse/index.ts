@@ -7,7 +7,7 @@ export * from './migrate';
 export * from './runs';
 export * from './securityLint';
 export * from './sql';
-export * from './state';
+export * from './streamState';
 export * from './tables';
 export * from './refresh';
 export * from './dispatch';

@@ -25,7 +25,7 @@ import {
 } from './columnTypes';
 import { inTransaction } from './connection';
 import { addRunCounts, holdLease } from './runs';
-import { setStreamState } from './state';
+import { setStreamState } from './streamState';
 import {
 	columnNameFor,
 	createTable,

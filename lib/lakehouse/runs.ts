@@ -12,7 +12,7 @@
  */
 import { hostname } from 'node:os';
 import type { ClientBase, Pool } from 'pg';
-import { parseCron } from '../slo/cron';
+import { parseCron } from './cron';
 import { writeAudit } from './audit';
 import { inTransaction } from './connection';
 import { isSecretKeyName, looksLikeSecret, redact, redactDeep, secretKind } from './secrets';

@@ -11,7 +11,7 @@
  */
 import type { Pool } from 'pg';
 import { loadStream, type LoadResult, type Page } from './loader';
-import { getStreamState } from './state';
+import { getStreamState } from './streamState';
 import type { ColumnSpec, TableRef } from './tables';
 
 export type JsonScalar = string | number | boolean | null;

@@ -10,7 +10,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { redact } from '../lakehouse/secrets';
-import type { AlertView } from '../slo/state';
+import type { AlertView } from '../slo/alertState';
 
 export type EventName =
 	| 'connector_run.start'

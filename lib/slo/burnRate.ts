@@ -132,7 +132,7 @@ export function windowedStatus(
 	return status;
 }
 
-/** Both severities fire when a page condition holds (the page inhibits the ticket in state.ts). */
+/** Both severities fire when a page condition holds (the page inhibits the ticket in alertState.ts). */
 export function firingSeverities(windows: WindowResult[]): Severity[] {
 	const out: Severity[] = [];
 	if (windows.some((w) => w.firing && w.severity === 'page')) out.push('page');

@@ -2,7 +2,7 @@
  * SLO evaluation in SQL over the run ledger (public.ipai_connector_run, public.ipai_agent_run).
  *
  * Read-only: it returns each SLO's status per connector/agent and the alerts that should be firing
- * now; state.ts turns those into alert state and notifications. Every query is bounded by the
+ * now; alertState.ts turns those into alert state and notifications. Every query is bounded by the
  * injected `now` (runs after it do not exist yet), so scenario tests can walk a clock over days of
  * synthetic history, and a monitor catching up evaluates exactly what was known at that moment.
  *

@@ -1,10 +1,10 @@
 /** The SLO monitor's public surface (no n8n imports anywhere below lib/). */
-export * from './cron';
+export * from '../lakehouse/cron';
 export * from './evaluate';
 export * from './mattermost';
 export * from './notify';
 export * from './silences';
-export * from './state';
+export * from './alertState';
 export * from './types';
 export * from './windows';
 export * from './definitions';

@@ -12,7 +12,7 @@ import { writeAudit } from '../lakehouse/audit';
 import { inTransaction, redact } from '../lakehouse/connection';
 import { buildPost, MattermostError, postToMattermost, secretsOfTarget, type DeliveryOptions, type MattermostTarget } from './mattermost';
 import { activeSilences, matches } from './silences';
-import { DELIVERY_ORDER, episodeOf, toDue, type AlertRow } from './state';
+import { DELIVERY_ORDER, episodeOf, toDue, type AlertRow } from './alertState';
 import type { DueNotification } from './types';
 
 export interface NotifyOptions extends DeliveryOptions {

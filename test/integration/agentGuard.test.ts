@@ -18,7 +18,7 @@ import {
 } from '../../lib/agents';
 import { evaluateSlos } from '../../lib/slo/evaluate';
 import { buildPost } from '../../lib/slo/mattermost';
-import { runEvaluation } from '../../lib/slo/state';
+import { runEvaluation } from '../../lib/slo/alertState';
 import { useScratchDatabase } from '../helpers/database';
 
 const db = useScratchDatabase();

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { Client } from 'pg';
-import { getStreamState } from '../../lib/lakehouse/state';
+import { getStreamState } from '../../lib/lakehouse/streamState';
 import { runDbConnector } from '../../lib/sources/db/sync';
 import { MySqlEngine } from '../../lib/sources/db/mysql/engine';
 import { PgEngine } from '../../lib/sources/db/postgres/engine';

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { Client } from 'pg';
 import { listRuns } from '../../lib/lakehouse/runs';
-import { listStreamStates } from '../../lib/lakehouse/state';
+import { listStreamStates } from '../../lib/lakehouse/streamState';
 import { DbSourceError } from '../../lib/sources/db/engine';
 import { decodePgOutput, type Relation } from '../../lib/sources/db/postgres/pgoutput';
 import { serverUrl, useScratchDatabase } from '../helpers/database';

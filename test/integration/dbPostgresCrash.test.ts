@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { listStreamStates } from '../../lib/lakehouse/state';
+import { listStreamStates } from '../../lib/lakehouse/streamState';
 import { prng } from '../helpers/prng';
 import { useScratchDatabase } from '../helpers/database';
 import { useLogicalPostgres } from '../helpers/logicalPostgres';

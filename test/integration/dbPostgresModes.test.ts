@@ -5,7 +5,7 @@
  * that never skip rows sharing a cursor value, a lookback for late commits, and key scans.
  */
 import { execFileSync } from 'node:child_process';
-import { getStreamState } from '../../lib/lakehouse/state';
+import { getStreamState } from '../../lib/lakehouse/streamState';
 import { useScratchDatabase } from '../helpers/database';
 import { useLogicalPostgres } from '../helpers/logicalPostgres';
 import { compareWithSource, settingsFor, syncOnce, textRows } from './fixtures/dbSource';

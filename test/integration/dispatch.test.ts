@@ -2,7 +2,7 @@
 import { Pool } from 'pg';
 import { acceptDelivery, claimDueConnectors, connectorOfExecution, extendUndelivered, markDelivered, markUndelivered, requestedConnectors } from '../../lib/lakehouse/dispatch';
 import { finishRun, registerConnector, startRun } from '../../lib/lakehouse/runs';
-import { parseCron } from '../../lib/slo/cron';
+import { parseCron } from '../../lib/lakehouse/cron';
 import { useScratchDatabase } from '../helpers/database';
 
 const db = useScratchDatabase();

@@ -16,7 +16,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { tableFromIPC } from 'apache-arrow';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { inferTextType } from '../../lib/lakehouse/columnTypes';
-import { getStreamState } from '../../lib/lakehouse/state';
+import { getStreamState } from '../../lib/lakehouse/streamState';
 import { localFileSource } from '../../lib/sources/files/bytes';
 import { ingestFile, type IngestOptions } from '../../lib/sources/files/ingest';
 import { snakeCase } from '../../lib/sources/files/names';

@@ -6,7 +6,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { finishRun, startRun } from '../../lib/lakehouse/runs';
-import { getStreamState } from '../../lib/lakehouse/state';
+import { getStreamState } from '../../lib/lakehouse/streamState';
 import { GitHubClient, RateLimitExceededError } from '../../lib/sources/github/client';
 import { STREAMS, STREAM_SPECS } from '../../lib/sources/github/streams';
 import { readGitHubRecords, syncGitHub, type GitHubSyncResult } from '../../lib/sources/github/sync';

@@ -1,7 +1,7 @@
 import { loadStream, markMissingAsDeleted, type Page } from '../../lib/lakehouse/loader';
 import { finishRun, startRun } from '../../lib/lakehouse/runs';
 import { qualifiedName } from '../../lib/lakehouse/sql';
-import { getStreamState } from '../../lib/lakehouse/state';
+import { getStreamState } from '../../lib/lakehouse/streamState';
 import { runningConnector } from '../helpers/connector';
 import { useScratchDatabase } from '../helpers/database';
 

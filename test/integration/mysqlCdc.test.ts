@@ -6,7 +6,7 @@
  */
 import { createConnection } from 'mysql2/promise';
 import { qualifiedName } from '../../lib/lakehouse/sql';
-import { getStreamState } from '../../lib/lakehouse/state';
+import { getStreamState } from '../../lib/lakehouse/streamState';
 import { DbSourceError } from '../../lib/sources/db/engine';
 import { MySqlBinlogCdc, comparePositions } from '../../lib/sources/db/mysql/binlog';
 import { useScratchDatabase } from '../helpers/database';

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
-import { getStreamState } from '../../lib/lakehouse/state';
+import { getStreamState } from '../../lib/lakehouse/streamState';
 import { finishRun } from '../../lib/lakehouse/runs';
 import { qualifiedName } from '../../lib/lakehouse/sql';
 import { MySqlBinlogCdc } from '../../lib/sources/db/mysql/binlog';

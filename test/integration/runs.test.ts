@@ -12,7 +12,7 @@ import {
 	type StartRunResult,
 } from '../../lib/lakehouse/runs';
 import { loadStream } from '../../lib/lakehouse/loader';
-import { setStreamState } from '../../lib/lakehouse/state';
+import { setStreamState } from '../../lib/lakehouse/streamState';
 import { useScratchDatabase } from '../helpers/database';
 
 const db = useScratchDatabase();

@@ -78,7 +78,7 @@ export const connectorFreshness: SliEvaluator = {
 	},
 };
 
-/** Both severities fire past the page threshold (the page inhibits the ticket in state.ts). */
+/** Both severities fire past the page threshold (the page inhibits the ticket in alertState.ts). */
 function staleSeverities(status: SloStatus): Severity[] {
 	const f = status.freshness;
 	if (!f || f.ageSeconds === null) return [];

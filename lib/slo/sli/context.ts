@@ -5,7 +5,7 @@
  */
 import type { Pool } from 'pg';
 import { redact } from '../../lakehouse/connection';
-import { maxCronGapSeconds } from '../cron';
+import { maxCronGapSeconds } from '../../lakehouse/cron';
 import { runbookFor, sloRunbook, type RunbookOptions } from '../runbooks';
 import type { AlertCandidate, EvaluationResult, SliType, SloDefinition, SloStatus, SloTarget } from '../types';
 

@@ -15,7 +15,7 @@ import { writeAudit } from '../../lakehouse/audit';
 import { sqlTypeName } from '../../lakehouse/columnTypes';
 import type { Page } from '../../lakehouse/loader';
 import { quoteIdent } from '../../lakehouse/sql';
-import { getStreamState } from '../../lakehouse/state';
+import { getStreamState } from '../../lakehouse/streamState';
 import { incrementalPages, runStream, type IncrementalCursor, type Stream, type StreamRun } from '../../lakehouse/stream';
 import { columnNameFor, META, tableName } from '../../lakehouse/tables';
 import { isUnchanged, type CdcChange, type CdcLag, type DbCdc, type DbReadView, type DbRow } from './engine';

@@ -11,7 +11,7 @@ import { sqlTypeName } from '../../lakehouse/columnTypes';
 import { inTransaction } from '../../lakehouse/connection';
 import { addRunCounts, holdLease } from '../../lakehouse/runs';
 import { quoteIdent, quoteLiteral } from '../../lakehouse/sql';
-import { setStreamState } from '../../lakehouse/state';
+import { setStreamState } from '../../lakehouse/streamState';
 import type { StreamRun } from '../../lakehouse/stream';
 import { columnNameFor, createTable, describeTable, evolveTable, META, tableName } from '../../lakehouse/tables';
 import { DbSourceError, type DbConnectionSettings } from './engine';

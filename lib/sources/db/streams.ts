@@ -10,7 +10,7 @@
 import type { Pool } from 'pg';
 import type { Page } from '../../lakehouse/loader';
 import { markMissingAsDeleted } from '../../lakehouse/loader';
-import { setStreamState } from '../../lakehouse/state';
+import { setStreamState } from '../../lakehouse/streamState';
 import { incrementalPages, type IncrementalCursor, type JsonScalar, type Stream, type StreamRun } from '../../lakehouse/stream';
 import { bronzeTableName, META, tableName, type ColumnSpec, type TableRef } from '../../lakehouse/tables';
 import { DEFAULT_BRONZE_SCHEMA, sourceTableRef, type DbConnectorConfig, type DbTableConfig } from './config';

@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import type { Pool } from 'pg';
 import { maskUrl } from '../../lakehouse/secrets';
-import { getStreamState } from '../../lakehouse/state';
+import { getStreamState } from '../../lakehouse/streamState';
 import { ingestFile, type FileSummary, type IngestOptions } from './ingest';
 import type { FileSource } from './types';
 

@@ -10,7 +10,7 @@ import type { Pool } from 'pg';
 import { inTransaction } from '../../lakehouse/connection';
 import { loadStream, type Page } from '../../lakehouse/loader';
 import { heartbeat, holdLease } from '../../lakehouse/runs';
-import { getStreamState, setStreamState } from '../../lakehouse/state';
+import { getStreamState, setStreamState } from '../../lakehouse/streamState';
 import { tableName } from '../../lakehouse/tables';
 import { GitHubApiError, type ClientStats, type GitHubClient, type GitHubResponse } from './client';
 import { READERS, type ChildCursor, type ParentRow, type ParentSource, type ReaderOptions, type RepoRef } from './readers';

@@ -19,7 +19,7 @@
  */
 import type { Pool } from 'pg';
 import { loadStream, markMissingAsDeleted, type LoadResult, type Page } from '../../lakehouse/loader';
-import { getStreamState, setStreamState } from '../../lakehouse/state';
+import { getStreamState, setStreamState } from '../../lakehouse/streamState';
 import { tableName, type TableRef } from '../../lakehouse/tables';
 import type { OdooClient } from './client';
 import { OdooError } from './errors';

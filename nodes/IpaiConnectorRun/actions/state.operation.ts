@@ -2,7 +2,7 @@
 import type { IDataObject } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { registerConnector } from '../../../lib/lakehouse/runs';
-import { deleteStreamState, getStreamState, listStreamStates, setStreamState } from '../../../lib/lakehouse/state';
+import { deleteStreamState, getStreamState, listStreamStates, setStreamState } from '../../../lib/lakehouse/streamState';
 import { nodeError } from '../../shared/lakehouse';
 import { jsonParameter, perItem, type Operation } from '../../shared/items';
 

@@ -2,7 +2,7 @@
 import type { IDataObject } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
 import { deliverDue } from '../../../lib/slo/notify';
-import { runEvaluation } from '../../../lib/slo/state';
+import { runEvaluation } from '../../../lib/slo/alertState';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem, plain } from '../../shared/items';
 import { MATTERMOST_CREDENTIAL, mattermostTarget } from '../transport/mattermost';
