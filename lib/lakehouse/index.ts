@@ -3,6 +3,8 @@ export * from './audit';
 export * from './columnTypes';
 export * from './connection';
 export * from './loader';
+export * from './copyLoad';
+export * from './inferredDeletes';
 export * from './migrate';
 export * from './runs';
 export * from './securityLint';

@@ -7,7 +7,8 @@
  *   ipai_dq_result's failed count of each expectation is the oracle's count.
  */
 import fc from 'fast-check';
-import { copyCsvStream, loadStream, type LoadRecord } from '../../lib/lakehouse/loader';
+import { copyCsvStream } from '../../lib/lakehouse/copyLoad';
+import { loadStream, type LoadRecord } from '../../lib/lakehouse/loader';
 import { failRun } from '../../lib/lakehouse/runs';
 import { ExpectationFailedError } from '../../lib/dq/types';
 import { runningConnector } from '../helpers/connector';

@@ -1,4 +1,5 @@
-import { loadStream, markMissingAsDeleted, type Page } from '../../lib/lakehouse/loader';
+import { markMissingAsDeleted } from '../../lib/lakehouse/inferredDeletes';
+import { loadStream, type Page } from '../../lib/lakehouse/loader';
 import { finishRun, startRun } from '../../lib/lakehouse/runs';
 import { qualifiedName } from '../../lib/lakehouse/sql';
 import { getStreamState } from '../../lib/lakehouse/streamState';

@@ -9,7 +9,7 @@
  */
 import type { Pool } from 'pg';
 import type { Page } from '../../lakehouse/loader';
-import { markMissingAsDeleted } from '../../lakehouse/loader';
+import { markMissingAsDeleted } from '../../lakehouse/inferredDeletes';
 import { setStreamState } from '../../lakehouse/streamState';
 import { incrementalPages, type IncrementalCursor, type JsonScalar, type Stream, type StreamRun } from '../../lakehouse/stream';
 import { bronzeTableName, META, tableName, type ColumnSpec, type TableRef } from '../../lakehouse/tables';

@@ -18,7 +18,7 @@
  */
 import type { ColumnType } from '../../lakehouse/columnTypes';
 import { fitsType, inferTextType, widen } from '../../lakehouse/columnTypes';
-import type { CsvCopyOptions } from '../../lakehouse/loader';
+import type { CsvCopyOptions } from '../../lakehouse/copyLoad';
 import type { TableShape } from '../../lakehouse/tables';
 import { badValueReason, decideColumns, describeDialect, keepsText } from './csv';
 import { CsvScanner, ESCAPED, NotCopyable, QUOTED, type OnRecord } from './csvScanner';

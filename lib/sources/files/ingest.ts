@@ -7,7 +7,8 @@
 import type { Readable } from 'node:stream';
 import type { ClientBase, Pool } from 'pg';
 import type { ColumnType } from '../../lakehouse/columnTypes';
-import { copyCsvStream, loadStream, type LoadResult, type Page } from '../../lakehouse/loader';
+import { copyCsvStream } from '../../lakehouse/copyLoad';
+import { loadStream, type LoadResult, type Page } from '../../lakehouse/loader';
 import { addRunRejects } from '../../lakehouse/runs';
 import { quoteIdent, quoteLiteral } from '../../lakehouse/sql';
 import { tableName, type SchemaChange, type TableRef } from '../../lakehouse/tables';

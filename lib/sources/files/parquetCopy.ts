@@ -15,7 +15,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { ColumnType } from '../../lakehouse/columnTypes';
 import { widen } from '../../lakehouse/columnTypes';
-import type { CsvCopyOptions } from '../../lakehouse/loader';
+import type { CsvCopyOptions } from '../../lakehouse/copyLoad';
 import type { TableShape } from '../../lakehouse/tables';
 import { NotCopyable } from './csvScanner';
 import { loadHyparquet, openParquet, type ParquetFile, type RangeReader } from './parquet';

@@ -17,7 +17,7 @@
  */
 import { close, open, read } from 'node:fs';
 import { Readable } from 'node:stream';
-import type { CopyBufferTracker } from '../../lakehouse/loader';
+import type { CopyBufferTracker } from '../../lakehouse/copyLoad';
 
 /** Buffers lent and not yet reported back that are still tracked; older ones are left to the GC. */
 const MAX_LENT = 16;

@@ -18,7 +18,8 @@
  * `_ipai_deleted_at`, at a configurable cadence.
  */
 import type { Pool } from 'pg';
-import { loadStream, markMissingAsDeleted, type LoadResult, type Page } from '../../lakehouse/loader';
+import { markMissingAsDeleted } from '../../lakehouse/inferredDeletes';
+import { loadStream, type LoadResult, type Page } from '../../lakehouse/loader';
 import { getStreamState, setStreamState } from '../../lakehouse/streamState';
 import { tableName, type TableRef } from '../../lakehouse/tables';
 import type { OdooClient } from './client';
