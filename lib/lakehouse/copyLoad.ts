@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ClientBase, Pool } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { inTransaction } from './connection';
-import type { LoadProgress, LoadResult } from './loader';
+import type { LoadOptions, LoadProgress, LoadResult } from './loader';
 import { addDrops, appendFromStaging, assertSameKey, needsEvolution, PAGE_SETTINGS, recordExpectationFailure, upsertFromStaging } from './pageWrite';
 import { addRunCounts, holdLease } from './runs';
 import { quoteIdent, quoteLiteral } from './sql';
@@ -32,15 +32,7 @@ export interface CopyBufferTracker {
  * `{}` _ipai_raw come from column DEFAULTs that read transaction-local settings, folded once per
  * COPY (migration 20261130003000), so rows carry only their data (and _ipai_raw where it is not `{}`).
  */
-export interface CsvCopyOptions {
-	connectorId: string;
-	runId: string;
-	stream: string;
-	table: TableRef;
-	/** As LoadOptions.origin. */
-	origin?: string;
-	/** Merge by these columns (through a staging table); omit to append. */
-	key?: string[];
+export interface CsvCopyOptions extends Pick<LoadOptions, 'connectorId' | 'runId' | 'stream' | 'table' | 'origin' | 'key'> {
 	/** The file's columns in the order each CSV row carries them, with their types. */
 	columns: ColumnSpec[];
 	/** The CSV dialect of the rows (single-byte delimiter and quote) and their encoding. */
