@@ -19,6 +19,7 @@ import type {
 import { NodeOperationError } from 'n8n-workflow';
 import { createHash } from 'node:crypto';
 import { Client, type Pool } from 'pg';
+import { closeAgentPools } from '../../lib/agents/agentPools';
 import { openPool, parseSslMode, safeError, secretsOf, toPoolConfig, type ConnectionOptions } from '../../lib/lakehouse/connection';
 import { pendingMigrations } from '../../lib/lakehouse/migrate';
 import { keepHeadline } from './items';
@@ -91,6 +92,8 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 	process.once(signal, () => {
 		shuttingDown = true;
 		for (const [key, shared] of POOLS) if (shared.sessions === 0) endPool(key, shared);
+		// Agents' sessions: a call still running keeps its session until it releases it.
+		void closeAgentPools();
 	});
 }
 

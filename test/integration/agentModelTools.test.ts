@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { Pool } from 'pg';
 import {
 	AgentRefusedError,
+	closeAgentPools,
 	agentModels,
 	agentToolPlan,
 	compileModelQuery,
@@ -83,6 +84,7 @@ describe('model-bound agent tools', () => {
 	});
 
 	afterAll(async () => {
+		await closeAgentPools();
 		await guardPool?.end();
 		const { rows } = await db.pool.query<{ login_name: string }>('select login_name from public.ipai_agent_credential');
 		for (const role of [...rows.map((r) => r.login_name), GUARD]) {

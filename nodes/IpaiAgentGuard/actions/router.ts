@@ -168,7 +168,7 @@ const OPERATIONS: Record<string, Op> = {
 	mcpServer: mcpServerOp,
 };
 
-/** One guard pool per execution of the node; agents' queries open their own short connections. */
+/** The process's guard pool for the credential; agents' queries run on their own logins' pools (lib/agents/agentPools). */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const operation = this.getNodeParameter('operation', 0) as string;
 	const run = OPERATIONS[operation];
