@@ -668,8 +668,10 @@ export async function runAsAgent(
 	let reusable = false;
 	try {
 		client = await agentSession(cred[0].login_name, sessionOptions, agent.updatedAt);
+		// No parallel workers: a call costs the agent one backend, and starting workers took longer
+		// than scanning a model-sized relation.
 		await client.query({
-			text: `begin transaction isolation level repeatable read read only; set local statement_timeout = ${Math.floor(budgetMs)}`,
+			text: `begin transaction isolation level repeatable read read only; set local statement_timeout = ${Math.floor(budgetMs)}; set local max_parallel_workers_per_gather = 0`,
 			query_timeout: queryTimeout,
 		} as never);
 		// One statement through the extended protocol (queryMode), as a sub-query: anything that is
