@@ -44,6 +44,8 @@ export function connectionOptions(credentials: ICredentialDataDecryptedObject): 
 
 export interface LakehouseSession {
 	pool: Pool;
+	/** How the pool reaches the lakehouse (e.g. for the agent guard, whose agents connect alike). */
+	connection: ConnectionOptions;
 	secrets: string[];
 	close(): Promise<void>;
 }
@@ -124,6 +126,7 @@ export async function openLakehouse(fn: IExecuteFunctions): Promise<LakehouseSes
 	let closed = false;
 	return {
 		pool: shared.pool,
+		connection: options,
 		secrets,
 		// Releases this execution's hold; the pool itself stays for the next execution.
 		close: async () => {

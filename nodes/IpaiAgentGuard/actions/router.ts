@@ -15,7 +15,7 @@ import {
 	type AgentOperation,
 	type AgentType,
 } from '../../../lib/agents';
-import { connectionOptions, LAKEHOUSE_CREDENTIAL, nodeError, openLakehouse, type LakehouseSession } from '../../shared/lakehouse';
+import { nodeError, openLakehouse, type LakehouseSession } from '../../shared/lakehouse';
 import { objectParameter, perItem, plain } from '../../shared/items';
 import { logAgentCall } from '../../shared/log';
 import { describeModelOp, mcpServerOp, queryModelOp } from './modelTools';
@@ -175,7 +175,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	if (!run) throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}"`);
 	const session = await openLakehouse(this);
 	try {
-		const guard: AgentGuard = { pool: session.pool, connection: connectionOptions(await this.getCredentials(LAKEHOUSE_CREDENTIAL)) };
+		const guard: AgentGuard = { pool: session.pool, connection: session.connection };
 		return [await run.call(this, guard, session, this.getInputData())];
 	} finally {
 		await session.close();
