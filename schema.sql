@@ -535,11 +535,12 @@ $_$;
 CREATE FUNCTION ipai_meta.agent_sync(agent uuid) RETURNS text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
-    AS $$
+    AS $_$
 declare
   login text;
   ids jsonb;
   ids_text text[];
+  ids_typed text[];
   rel record;
 begin
   login := ipai_meta.agent_sync_grants(agent);
@@ -551,16 +552,25 @@ begin
     raise exception 'config.company_ids of agent % must be a list of company ids', agent using errcode = 'invalid_parameter_value';
   end if;
   select coalesce(array_agg(v #>> '{}' order by v #>> '{}'), '{}') into ids_text from jsonb_array_elements(ids) v;
-  for rel in select p.polrelid::regclass as r
+  for rel in select p.polrelid::regclass as r, a.atttypid::regtype as t
                from pg_catalog.pg_policy p
-              where p.polname = login
-                and exists (select 1 from pg_catalog.pg_attribute a
-                             where a.attrelid = p.polrelid and a.attname = 'company_id' and not a.attisdropped) loop
-    execute format('alter policy %I on %s using (company_id::text = any (%L::text[]))', login, rel.r, ids_text);
+               join pg_catalog.pg_attribute a on a.attrelid = p.polrelid and a.attname = 'company_id' and not a.attisdropped
+              where p.polname = login loop
+    if rel.t in ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) then
+      select coalesce(array_agg(i order by i), '{}') into ids_typed
+        from unnest(ids_text) i
+       where case when i ~ '^(0|-?[1-9][0-9]{0,18})$'
+                  then i::numeric between (case rel.t when 'smallint'::regtype then -32768 when 'integer'::regtype then -2147483648 else -9223372036854775808 end)
+                                      and (case rel.t when 'smallint'::regtype then 32767 when 'integer'::regtype then 2147483647 else 9223372036854775807 end)
+                  else false end;
+      execute format('alter policy %I on %s using (company_id = any (%L::%s[]))', login, rel.r, ids_typed, rel.t);
+    else
+      execute format('alter policy %I on %s using (company_id::text = any (%L::text[]))', login, rel.r, ids_text);
+    end if;
   end loop;
   return login;
 end
-$$;
+$_$;
 
 --
 -- Name: agent_sync_grants(uuid); Type: FUNCTION; Schema: ipai_meta; Owner: -

@@ -2,7 +2,7 @@
  * The agent guard: authorizes tool calls, runs agents' read-only queries, and records every call —
  * allowed or refused — in public.ipai_agent_run and public.ipai_audit_log.
  *
- * A query runs on a fresh connection AS THE AGENT'S OWN LOGIN (plan D14), never as the guard's
+ * A query runs on a session of THE AGENT'S OWN LOGIN (plan D14; pooled per login, agentPools.ts), never as the guard's
  * login with SET ROLE: PostgreSQL checks SET ROLE / set_config('role', …) against the session user
  * and always allows `role = none`, so one SELECT could return to the guard's rights. The agent's
  * login holds only its scope, is a member of nothing, and its sessions default to read-only. The
@@ -17,9 +17,10 @@
  * settles the reservation in the same transaction that adds the actual spend.
  */
 import { createHash } from 'node:crypto';
-import { Client, type Pool, type PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { storable, storableDeep, writeAudit } from '../lakehouse/audit';
-import { redact, safeError, secretsOf, toPoolConfig, type ConnectionOptions } from '../lakehouse/connection';
+import { redact, safeError, secretsOf, type ConnectionOptions } from '../lakehouse/connection';
+import { agentSession, endAgentPools, releaseAgentSession } from './agentPools';
 import { getAgent, MAX_ROWS_LIMIT, type Agent, type AgentOperation } from './registry';
 
 export interface AgentGuard {
@@ -312,6 +313,8 @@ async function loginSettingsRefusal(guard: AgentGuard, agent: Agent): Promise<{ 
 	const { rows } = await guard.pool.query<{ found: string[] | null }>('select ipai_meta.agent_settings_restore($1) as found', [agent.id]);
 	const found = rows[0]?.found ?? [];
 	if (found.length === 0) return null;
+	// Sessions opened while the settings were changed carry them: none is used again.
+	endAgentPools(agent.loginName);
 	return {
 		code: 'login_settings_changed',
 		reason:
@@ -607,10 +610,17 @@ export async function runAsAgent(
 	const dayCapped = budgetMs < runBudgetMs;
 
 	// The password comes from Supabase Vault or the fallback table, only through this function.
-	let cred: { login_name: string; password: string }[];
+	// Whether the login may still log in is read with it: a pooled session outlives NOLOGIN.
+	let cred: { login_name: string; password: string; can_login: boolean }[];
 	let credentialError: Error | undefined;
 	try {
-		cred = (await guard.pool.query<{ login_name: string; password: string }>('select login_name, password from ipai_meta.agent_credential($1)', [agentId])).rows;
+		cred = (await guard.pool.query<{ login_name: string; password: string; can_login: boolean }>(
+			`select c.login_name, c.password,
+			        coalesce((select r.rolcanlogin and (r.rolvaliduntil is null or r.rolvaliduntil > now())
+			                    from pg_catalog.pg_roles r where r.rolname = c.login_name), false) as can_login
+			   from ipai_meta.agent_credential($1) c`,
+			[agentId],
+		)).rows;
 		if (!cred[0] || cred[0].login_name !== loginName || !cred[0].password) credentialError = new Error(`Agent "${codeName}" has no database login; run Update to re-sync it`);
 	} catch (error) {
 		cred = [];
@@ -640,37 +650,47 @@ export async function runAsAgent(
 		) as AgentRefusedError & { code?: string };
 		throw refused;
 	}
-	const config = toPoolConfig({
+	const sessionOptions: ConnectionOptions = {
 		...guard.connection,
 		connectionString: undefined,
 		...connectionParts(guard.connection),
 		user: poolerUser(guard.connection, cred[0].login_name),
 		password: cred[0].password,
 		applicationName: `ipai agent ${codeName}`,
-	});
-	const client = new Client({ ...config, query_timeout: budgetMs + 2_000 });
-	client.on('error', () => undefined);
+	};
+	if (!cred[0].can_login) endAgentPools(cred[0].login_name);
+	// The client-side timeout is a backstop for a server that stops answering.
+	const queryTimeout = budgetMs + 2_000;
 	let rows: Record<string, unknown>[] = [];
 	let columns: string[] = [];
 	let failure: Error | undefined;
+	let client: PoolClient | undefined;
+	let reusable = false;
 	try {
-		await client.connect();
-		await client.query('begin transaction isolation level repeatable read read only');
-		await client.query(`set local statement_timeout = ${Math.floor(budgetMs)}`);
+		client = await agentSession(cred[0].login_name, sessionOptions, agent.updatedAt);
+		// No parallel workers: a call costs the agent one backend, and starting workers took longer
+		// than scanning a model-sized relation.
+		await client.query({
+			text: `begin transaction isolation level repeatable read read only; set local statement_timeout = ${Math.floor(budgetMs)}; set local max_parallel_workers_per_gather = 0`,
+			query_timeout: queryTimeout,
+		} as never);
 		// One statement through the extended protocol (queryMode), as a sub-query: anything that is
 		// not a query fails to parse, and the cap applies to whatever the text returns.
 		const result = await client.query({
 			text: `${statement.text}\nlimit $${statement.values.length + 1}`,
 			values: [...statement.values, maxRows + 1],
 			queryMode: 'extended',
+			query_timeout: queryTimeout,
 		} as never);
 		rows = (result as unknown as { rows: Record<string, unknown>[] }).rows;
 		columns = (result as unknown as { fields: { name: string }[] }).fields.map((f) => f.name);
-		await client.query('rollback');
+		// A rollback keeps session-level advisory locks: released too, before the session is reused.
+		await client.query({ text: 'rollback; select pg_catalog.pg_advisory_unlock_all()', query_timeout: queryTimeout } as never);
+		reusable = true;
 	} catch (error) {
 		failure = safeError(error, secrets);
 	} finally {
-		await client.end().catch(() => undefined);
+		if (client) releaseAgentSession(client, reusable);
 	}
 	const endedAt = new Date();
 	const latencyMs = endedAt.getTime() - startedAt.getTime();

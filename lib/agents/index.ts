@@ -1,6 +1,7 @@
 /** Agent governance: registry, authorization, guarded queries and the run ledger (no n8n imports). */
 export * from './registry';
 export * from './guard';
+export * from './agentPools';
 export * from './semantic';
 export * from './modelTools';
 export * from './mcpServer';

@@ -61,9 +61,14 @@ async function resolveModel(guard: AgentGuard, agent: Agent | undefined, codeNam
 	Promise<{ model?: SemanticModel; refusal?: { code: RefusalCode; reason: string } }> {
 	const decision = decide(agent, codeName, { operation: 'read' });
 	if (!decision.allowed) return { refusal: decision };
-	const all = await loadModels(guard.pool);
-	const model = all.find((m) => m.datasetName === modelName || modelToolStem(m.datasetName) === modelName);
+	const matches = (m: SemanticModel) => m.datasetName === modelName || modelToolStem(m.datasetName) === modelName;
+	// Read at every call, so a changed or deactivated model binds the next call; only the named
+	// model's catalog is read, and every model only to refuse (or where lower-casing differs).
+	let model = (await loadModels(guard.pool, modelName)).find(matches);
 	if (!model || !inScope(agent!, model.schema, model.object)) {
+		const all = await loadModels(guard.pool);
+		model = all.find(matches);
+		if (model && inScope(agent!, model.schema, model.object)) return { model };
 		const allowed = all.filter((m) => inScope(agent!, m.schema, m.object)).map((m) => m.datasetName);
 		return {
 			refusal: {

@@ -71,9 +71,11 @@ export function inScope(agent: Agent, schema: string, object: string): boolean {
 /**
  * The active semantic models over relations (tables, views, materialized views) with their
  * declared columns as the catalog types them. Models over functions are left out: their rows
- * depend on arguments a model-bound query does not take.
+ * depend on arguments a model-bound query does not take. `named`: only the models whose dataset
+ * name or tool stem (as PostgreSQL lower-cases it) is that name, so a call reads the catalog of one
+ * relation, not of every model.
  */
-export async function loadModels(db: Pool | ClientBase): Promise<SemanticModel[]> {
+export async function loadModels(db: Pool | ClientBase, named?: string): Promise<SemanticModel[]> {
 	const { rows } = await db.query<{
 		dataset_name: string; object_schema: string; object_name: string; description: string | null; grain: string;
 		measures: unknown; dimensions: unknown; columns: Array<{ name: string; type: string; category: string; description: string | null }> | null;
@@ -88,7 +90,9 @@ export async function loadModels(db: Pool | ClientBase): Promise<SemanticModel[]
 		   join pg_catalog.pg_namespace n on n.nspname = m.object_schema
 		   join pg_catalog.pg_class c on c.relnamespace = n.oid and c.relname = m.object_name and c.relkind in ('r', 'p', 'v', 'm')
 		  where m.is_active
+		    and ($1::text is null or m.dataset_name = $1 or btrim(regexp_replace(lower(m.dataset_name), '[^a-z0-9]+', '_', 'g'), '_') = $1)
 		  order by m.dataset_name`,
+		[named ?? null],
 	);
 	return rows.map((r) => {
 		const measures = parseMeasures(r.measures);

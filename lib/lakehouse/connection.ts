@@ -115,8 +115,8 @@ export function secretsOf(options: ConnectionOptions): string[] {
 export { redact, safeError } from './secrets';
 
 /** A pool whose idle-client errors are contained instead of crashing the n8n process. */
-export function openPool(options: ConnectionOptions): Pool {
-	const pool = new Pool(toPoolConfig(options));
+export function openPool(options: ConnectionOptions, extra: Pick<PoolConfig, 'maxLifetimeSeconds' | 'allowExitOnIdle'> = {}): Pool {
+	const pool = new Pool({ ...toPoolConfig(options), ...extra });
 	pool.on('error', () => {
 		// An idle client lost its connection (server restart, pooler recycle). The pool discards
 		// it and the next checkout reconnects; nothing is in flight, so nothing is lost.

@@ -19,6 +19,7 @@ import type {
 import { NodeOperationError } from 'n8n-workflow';
 import { createHash } from 'node:crypto';
 import { Client, type Pool } from 'pg';
+import { closeAgentPools } from '../../lib/agents/agentPools';
 import { openPool, parseSslMode, safeError, secretsOf, toPoolConfig, type ConnectionOptions } from '../../lib/lakehouse/connection';
 import { pendingMigrations } from '../../lib/lakehouse/migrate';
 import { keepHeadline } from './items';
@@ -43,6 +44,8 @@ export function connectionOptions(credentials: ICredentialDataDecryptedObject): 
 
 export interface LakehouseSession {
 	pool: Pool;
+	/** How the pool reaches the lakehouse (e.g. for the agent guard, whose agents connect alike). */
+	connection: ConnectionOptions;
 	secrets: string[];
 	close(): Promise<void>;
 }
@@ -91,6 +94,8 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 	process.once(signal, () => {
 		shuttingDown = true;
 		for (const [key, shared] of POOLS) if (shared.sessions === 0) endPool(key, shared);
+		// Agents' sessions: a call still running keeps its session until it releases it.
+		void closeAgentPools();
 	});
 }
 
@@ -121,6 +126,7 @@ export async function openLakehouse(fn: IExecuteFunctions): Promise<LakehouseSes
 	let closed = false;
 	return {
 		pool: shared.pool,
+		connection: options,
 		secrets,
 		// Releases this execution's hold; the pool itself stays for the next execution.
 		close: async () => {

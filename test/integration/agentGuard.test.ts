@@ -5,8 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import {
+	agentPoolSessions,
 	AgentRefusedError,
 	authorize,
+	closeAgentPools,
 	deactivateAgent,
 	listAgents,
 	logRun,
@@ -105,6 +107,7 @@ describe('agent guard', () => {
 	});
 
 	afterAll(async () => {
+		await closeAgentPools();
 		await guardPool?.end();
 		// Roles are cluster-wide: remove what this file created before the scratch database goes.
 		const { rows } = await db.pool.query<{ login_name: string }>('select login_name from public.ipai_agent_credential');
@@ -504,6 +507,77 @@ describe('agent guard', () => {
 		await expect(registerAgent(guardPool, { codeName: `x_${tag}`, displayName: 'x', allowedSchemas: ['public'] })).rejects.toThrow(/not a lakehouse data schema/);
 		await expect(registerAgent(guardPool, { codeName: GOLD, displayName: 'again' })).rejects.toThrow(/already registered/);
 	});
+	describe('pooled sessions of an agent login (lib/agents/agentPools)', () => {
+		const POOLED = `pooled_${tag}`;
+		const login = `ipai_agent_${POOLED}`;
+		const pid = async (): Promise<number> => Number((await query(guard, POOLED, 'select pg_backend_pid() as pid')).rows[0].pid);
+		const sessionsOnServer = async (): Promise<number> =>
+			Number((await db.pool.query(`select count(*) as n from pg_stat_activity where usename = $1`, [login])).rows[0].n);
+		const eventually = async (check: () => Promise<boolean>): Promise<void> => {
+			for (let i = 0; i < 50 && !(await check()); i++) await new Promise((r) => setTimeout(r, 100));
+			expect(await check()).toBe(true);
+		};
+
+		beforeAll(async () => {
+			await registerAgent(guardPool, {
+				codeName: POOLED, displayName: 'Pooled reader', agentType: 'claude', allowedTools: ['lakehouse_query'],
+				allowedSchemas: ['ipai_gold_erp'], allowedOperations: ['read'], latencyBudgetMs: 5000,
+			});
+		});
+
+		it('reuses one session across calls, and a call leaves no session state behind (settings, advisory locks)', async () => {
+			const first = await pid();
+			expect(await pid()).toBe(first);
+			expect(agentPoolSessions(login)).toBe(1);
+			await query(guard, POOLED, `select set_config('work_mem', '77MB', false) as s, pg_advisory_lock(4242) as l`);
+			expect((await query(guard, POOLED, `select current_setting('work_mem') as w, pg_backend_pid() as pid`)).rows[0]).toEqual({ w: expect.not.stringMatching(/77MB/), pid: first });
+			const { rows } = await db.pool.query(`select count(*)::int as n from pg_locks where locktype = 'advisory' and pid = $1`, [first]);
+			expect(rows[0].n).toBe(0);
+		});
+
+		it('a registry change (Update) takes effect on the next call: a new session, the old one closed', async () => {
+			const before = await pid();
+			await updateAgent(guardPool, { codeName: POOLED, latencyBudgetMs: 4000 });
+			const after = await pid();
+			expect(after).not.toBe(before);
+			await eventually(async () => (await sessionsOnServer()) === 1);
+		});
+
+		it('a new password takes effect on the next call (the pool is of the login and password)', async () => {
+			const before = await pid();
+			const { rows } = await db.pool.query(`select id from public.ipai_agent where code_name = $1`, [POOLED]);
+			await db.pool.query(`alter role ${login} password 'rotated-${tag}'`);
+			await db.pool.query(`update public.ipai_agent_credential set password = 'rotated-${tag}' where agent_id = $1`, [rows[0].id]);
+			expect(await pid()).not.toBe(before);
+			await eventually(async () => (await sessionsOnServer()) === 1);
+		});
+
+		it('a revoked grant binds the pooled session at once (PostgreSQL checks every statement)', async () => {
+			await pid();
+			await db.pool.query(`revoke select on ipai_gold_erp.agent_probe from ${login}`);
+			await expect(query(guard, POOLED, 'select count(*) from ipai_gold_erp.agent_probe')).rejects.toMatchObject({ code: '42501' });
+			await syncAgent(guardPool, POOLED);
+			await expect(query(guard, POOLED, 'select count(*)::int as n from ipai_gold_erp.agent_probe')).resolves.toMatchObject({ rows: [{ n: 50 }] });
+		});
+
+		it('a login made NOLOGIN by hand cannot keep using a pooled session: the call fails to connect, the sessions are closed', async () => {
+			await pid();
+			expect(await sessionsOnServer()).toBe(1);
+			await db.pool.query(`alter role ${login} nologin`);
+			await expect(pid()).rejects.toThrow(/not permitted to log in/);
+			await eventually(async () => (await sessionsOnServer()) === 0);
+			await syncAgent(guardPool, POOLED);
+			await expect(pid()).resolves.toEqual(expect.any(Number));
+		});
+
+		it('closeAgentPools ends every pooled session', async () => {
+			await pid();
+			await closeAgentPools();
+			expect(agentPoolSessions(login)).toBe(0);
+			await eventually(async () => (await sessionsOnServer()) === 0);
+		});
+	});
+
 	describe('records (issue 16, security and records 1, 4, 7)', () => {
 		const REC = `rec_${tag}`;
 		const agentLogin = () => `ipai_agent_${REC}`;
@@ -585,7 +659,8 @@ describe('agent guard', () => {
 				expect(error).toBeInstanceOf(AgentRefusedError);
 				expect(error).toMatchObject({ code: 'not_recorded' });
 				expect((error as Error).message).toMatch(/was not run: its run could not be recorded .*ledger is unavailable/);
-				const { rows } = await db.pool.query(`select count(*)::int as n from pg_stat_activity where usename = $1`, [agentLogin()]);
+				// Had it run, a session of the login would be waiting on the lock (pooled ones are idle).
+				const { rows } = await db.pool.query(`select count(*)::int as n from pg_stat_activity where usename = $1 and state <> 'idle'`, [agentLogin()]);
 				expect(rows[0].n).toBe(0);
 			} finally {
 				await holder.end();
@@ -619,6 +694,7 @@ describe('agent guard', () => {
 					await self.end();
 				}
 			};
+			const pidBefore = (await query(guard, REC, 'select pg_backend_pid() as pid')).rows[0].pid;
 			await tamper();
 			const error = await query(guard, REC, 'select 1 as one').catch((e: unknown) => e);
 			expect(error).toBeInstanceOf(AgentRefusedError);
@@ -628,7 +704,10 @@ describe('agent guard', () => {
 			expect((error as Error).message).toMatch(/work_mem=1GB \(in database/);
 			expect(await settingsOf()).toEqual(before);
 			expect(await lastRun()).toMatchObject({ status: 'refused', metadata: expect.objectContaining({ refusal: 'login_settings_changed' }) });
-			await expect(query(guard, REC, 'select 1 as one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
+			// Sessions opened before the check may carry the changed settings: none is reused.
+			const after = await query(guard, REC, 'select 1 as one, pg_backend_pid() as pid');
+			expect(after.rows[0]).toMatchObject({ one: 1 });
+			expect(after.rows[0].pid).not.toBe(pidBefore);
 
 			await tamper();
 			await expect(authorize(guard, REC, { tool: 'lakehouse_query', operation: 'read' })).resolves.toMatchObject({ allowed: false, code: 'login_settings_changed' });

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { Pool } from 'pg';
 import {
 	AgentRefusedError,
+	closeAgentPools,
 	agentModels,
 	agentToolPlan,
 	compileModelQuery,
@@ -83,6 +84,7 @@ describe('model-bound agent tools', () => {
 	});
 
 	afterAll(async () => {
+		await closeAgentPools();
 		await guardPool?.end();
 		const { rows } = await db.pool.query<{ login_name: string }>('select login_name from public.ipai_agent_credential');
 		for (const role of [...rows.map((r) => r.login_name), GUARD]) {
@@ -132,6 +134,24 @@ describe('model-bound agent tools', () => {
 		// The same login through the free-SQL path (were it allowed) is bound by the same policy.
 		const { rows } = await db.pool.query(`select polname, pg_get_expr(polqual, polrelid) as qual from pg_policy where polname = $1`, [`ipai_agent_${PNL}`]);
 		expect(rows).toEqual([{ polname: `ipai_agent_${PNL}`, qual: expect.stringContaining('company_id') }]);
+	});
+
+	it('company scope on an integer company_id compares integers and admits exactly the ids company_id::text equalled', async () => {
+		const odd = `odd_${tag}`;
+		// '01', '-0', 'x' and an out-of-range id never equalled an integer's text: they admit nothing.
+		await registerAgent(guardPool, {
+			codeName: odd, displayName: 'Odd ids', agentType: 'claude', allowedSchemas: ['ipai_gold_erp.profit_and_loss'],
+			allowedTools: [], config: { company_ids: ['01', 3, '-0', 'x', '99999999999999999999'] },
+		});
+		const { rows } = await db.pool.query(`select pg_get_expr(polqual, polrelid) as qual from pg_policy where polname = $1`, [`ipai_agent_${odd}`]);
+		expect(rows[0].qual).toBe(`(company_id = ANY ('{3}'::bigint[]))`);
+		const seen = await queryModelTool(guard, odd, PNL_MODEL, { groupBy: 'company_id', measures: 'line_count' });
+		expect(seen.rows.map((r) => String(r.company_id))).toEqual(['3']);
+		await registerAgent(guardPool, {
+			codeName: `${odd}n`, displayName: 'No matching ids', agentType: 'claude', allowedSchemas: ['ipai_gold_erp.profit_and_loss'],
+			allowedTools: [], config: { company_ids: ['01', 'x'] },
+		});
+		expect((await queryModelTool(guard, `${odd}n`, PNL_MODEL, { groupBy: 'company_id', measures: 'line_count' })).rows).toEqual([]);
 	});
 
 	it('values are bound, never spliced: an equality filter on any text returns exactly the rows equal to it', async () => {

@@ -34,7 +34,7 @@ describe('Load Items table names', () => {
 		['order', 'order_'],
 		['already_fine', 'already_fine'],
 	])('loads %j into %j and says so', async (typed, expected) => {
-		const session = { pool: db.pool, secrets: [], close: async () => undefined };
+		const session = { pool: db.pool, connection: { connectionString: db.url }, secrets: [], close: async () => undefined };
 		const [out] = await loadItems.call(context({ schema: 'ipai_bronze_core', table: typed, keyFields: 'id', loadOptions: {}, columnTypes: '{}' }), session, items);
 		expect(out.json).toMatchObject({ table: `ipai_bronze_core.${expected}`, rowsWritten: 2, status: 'success' });
 		if (typed === expected) expect(out.json.notice).toBeUndefined();
@@ -44,7 +44,7 @@ describe('Load Items table names', () => {
 	});
 
 	it('refuses a name with nothing usable in it', async () => {
-		const session = { pool: db.pool, secrets: [], close: async () => undefined };
+		const session = { pool: db.pool, connection: { connectionString: db.url }, secrets: [], close: async () => undefined };
 		await expect(loadItems.call(context({ schema: 'ipai_bronze_core', table: '"; --', keyFields: 'id', loadOptions: {}, columnTypes: '{}' }), session, items)).rejects.toThrow(/has no letters or digits/);
 	});
 

@@ -15,7 +15,7 @@ import {
 	type AgentOperation,
 	type AgentType,
 } from '../../../lib/agents';
-import { connectionOptions, LAKEHOUSE_CREDENTIAL, nodeError, openLakehouse, type LakehouseSession } from '../../shared/lakehouse';
+import { nodeError, openLakehouse, type LakehouseSession } from '../../shared/lakehouse';
 import { objectParameter, perItem, plain } from '../../shared/items';
 import { logAgentCall } from '../../shared/log';
 import { describeModelOp, mcpServerOp, queryModelOp } from './modelTools';
@@ -168,14 +168,14 @@ const OPERATIONS: Record<string, Op> = {
 	mcpServer: mcpServerOp,
 };
 
-/** One guard pool per execution of the node; agents' queries open their own short connections. */
+/** The process's guard pool for the credential; agents' queries run on their own logins' pools (lib/agents/agentPools). */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const operation = this.getNodeParameter('operation', 0) as string;
 	const run = OPERATIONS[operation];
 	if (!run) throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}"`);
 	const session = await openLakehouse(this);
 	try {
-		const guard: AgentGuard = { pool: session.pool, connection: connectionOptions(await this.getCredentials(LAKEHOUSE_CREDENTIAL)) };
+		const guard: AgentGuard = { pool: session.pool, connection: session.connection };
 		return [await run.call(this, guard, session, this.getInputData())];
 	} finally {
 		await session.close();
