@@ -57,7 +57,7 @@ export const properties: INodeProperties[] = [
 		displayName: 'SQL Query',
 		name: 'sql',
 		type: 'string',
-		typeOptions: { rows: 5 },
+		typeOptions: { editor: 'sqlEditor', sqlDialect: 'PostgreSQL', rows: 5 },
 		default: '',
 		required: true,
 		placeholder: 'select * from ipai_gold_erp.profit_and_loss limit 50',
