@@ -97,8 +97,9 @@ export async function enforcePageExpectations(client: ClientBase, options: Enfor
 	// A page's checks are small set-based queries over an unanalysed staging table: the planner's
 	// guesses would make PostgreSQL JIT-compile them, which costs far more than running them.
 	const { rows: jit } = await client.query<{ jit: string }>(`select current_setting('jit') as jit, set_config('jit', 'off', true)`);
-	await client.query(`create temporary table ${failing} on commit drop as ${failingRowsQuery(checks, scope, true)}`);
-	const { rows } = await client.query(summaryQuery(failing, expectations.length));
+	// Nearly every page passes: counted in one statement, with no table to create and drop; the
+	// failing rows are kept in a table only when some must move to the reject table.
+	const { rows } = await client.query(summaryQuery(`(${failingRowsQuery(checks, scope, false)}) f`, expectations.length));
 	const summary = rows[0];
 	const outcomes: ExpectationOutcome[] = expectations.map((expectation, i) => {
 		const failed = Number(summary[`failed_${i}`]);
@@ -118,6 +119,7 @@ export async function enforcePageExpectations(client: ClientBase, options: Enfor
 	const droppedBy: Record<string, number> = {};
 	const drops = expectations.map((e, i) => ({ e, i })).filter(({ e, i }) => e.action === 'drop' && outcomes[i].failed > 0);
 	if (drops.length > 0) {
+		await client.query(`create temporary table ${failing} on commit drop as ${failingRowsQuery(checks, scope, true)}`);
 		const flagged = drops.map(({ i }) => `f.f${i}`).join(' or ');
 		const firstName = `case ${drops.map(({ e, i }) => `when f.f${i} then ${quoteLiteral(e.name)}`).join(' ')} end`;
 		const reason = `concat_ws(', ', ${drops.map(({ e, i }) => `case when f.f${i} then ${quoteLiteral(`${e.name} (${e.kind})`)} end`).join(', ')})`;
@@ -136,9 +138,9 @@ export async function enforcePageExpectations(client: ClientBase, options: Enfor
 		const deleted = await client.query(`delete from ${options.staging} s using ${failing} f where f._ipai_row_id = s.ctid and (${flagged})`);
 		dropped = deleted.rowCount ?? 0;
 		await addRunRejects(client, options.runId, dropped);
+		// Dropped now rather than at commit: an atomic stream checks many pages in one transaction.
+		await client.query(`drop table ${failing}`);
 	}
-	// Dropped now rather than at commit: an atomic stream checks many pages in one transaction.
-	await client.query(`drop table ${failing}`);
 	await client.query(`select set_config('jit', $1, true)`, [jit[0].jit]);
 	await writeOutcomes(client, outcomes, { runId: options.runId, evaluationId: randomUUID() });
 	return { evaluated, dropped, droppedBy, outcomes };
