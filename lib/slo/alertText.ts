@@ -6,6 +6,7 @@
 import { burnIdentity, fingerprintOf, holdSeconds } from './burnRate';
 import { ALERT_RUNBOOKS } from './runbooks';
 import type { EvaluationContext } from './sli/context';
+import type { BudgetKind } from '../agents/guard';
 import type { AgentBudgetState, AlertAnnotations, AlertCandidate, AlertName, FailingConnector, LastRun, SloDefinition, SloStatus, SloTarget } from './types';
 import { formatDuration, round, type Severity } from './windows';
 
@@ -189,7 +190,6 @@ export function invalidSloCandidate(ctx: EvaluationContext, slo: SloDefinition, 
 	});
 }
 
-type BudgetKind = AgentBudgetState['kind'];
 
 function amount(value: number | null, unit: 'usd' | 'ms'): string {
 	if (value === null) return 'n/a';

@@ -1,4 +1,5 @@
 /** Shapes shared by the SLO engine: definitions, evaluated status, alert candidates, notifications. */
+import type { BudgetKind } from '../agents/guard';
 import type { RegisteredSliType } from './sli/registry';
 import type { AlertWindow, Severity } from './windows';
 
@@ -118,7 +119,7 @@ export type AlertName = 'SLOBurnRate' | 'ConnectorAbsent' | 'ConnectorStale' | '
 
 /** One of an agent's budgets as the agent_budget SLI sees it (amounts in USD or milliseconds). */
 export interface AgentBudgetState {
-	kind: 'run_cost' | 'run_latency' | 'daily_cost' | 'daily_latency';
+	kind: BudgetKind;
 	unit: 'usd' | 'ms';
 	/** The limit as configured now. */
 	limit: number;

@@ -13,6 +13,7 @@
 import { budgetCandidate } from '../alertText';
 import { ratioFigures } from '../burnRate';
 import { durationParam, numberParam, severityParam } from '../params';
+import type { BudgetKind } from '../../agents/guard';
 import type { AgentBudgetState, AlertCandidate, SloDefinition, SloStatus } from '../types';
 import { baseStatus, targetsOf, type EvaluationContext } from './context';
 import { agentOf, agentTarget } from './agentData';
@@ -27,7 +28,6 @@ interface BudgetAgentRow {
 	config: Record<string, unknown> | null;
 }
 
-type BudgetKind = AgentBudgetState['kind'];
 
 function budgetLimits(a: BudgetAgentRow): Map<BudgetKind, number> {
 	const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
