@@ -133,7 +133,7 @@ it('the dispatcher runs the db-sync pipeline for a db connector row; bronze equa
 	expect(run.metadata).toMatchObject({ n8n_workflow_id: stack.workflowIds.get('ipaiDbSync'), db: { tables: [expect.objectContaining({ rowsRead: expect.any(Number) }), expect.anything()] } });
 	// Where it read, for alert grouping: engine, server and database; no user or password.
 	const lakehouse = new URL(stack.lakehouse.url);
-	expect(run.metadata.source).toBe(`postgres ${lakehouse.hostname}:${lakehouse.port || 5432} db ${lakehouse.pathname.slice(1)}`);
+	expect(run.metadata?.source).toBe(`postgres ${lakehouse.hostname}:${lakehouse.port || 5432} db ${lakehouse.pathname.slice(1)}`);
 	// Bronze against the source, row by row, in PostgreSQL (both live in this database).
 	const differences = async () =>
 		(await stack.pool.query(
