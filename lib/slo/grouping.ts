@@ -15,9 +15,9 @@
  * Alerts without a recorded source (runs written by other tools) stay one alert per connector.
  */
 import type { ClientBase, Pool } from 'pg';
+import type { AlertRow } from './alertState';
 import { fingerprintOf } from './evaluate';
 import type { AlertAnnotations, AlertCandidate, EvaluationResult, FailingConnector } from './types';
-import type { Severity } from './windows';
 
 /** The label that marks a group alert (its value says what it groups by). */
 export const GROUP_LABEL = 'alertgroup';
@@ -28,16 +28,8 @@ const GROUPED_ALERTS = new Set(['SLOBurnRate']);
 /** Connectors a group message lists by name (the rest are counted). */
 const MAX_LISTED = 20;
 
-export interface GroupableAlert {
-	fingerprint: string;
-	slo_id: string | null;
-	labels: Record<string, string>;
-	annotations: AlertAnnotations;
-	severity: Severity;
-	state: 'firing' | 'resolved';
-	silenced_by: string[] | null;
-	inhibited_by: string | null;
-}
+/** What grouping reads of a stored alert. */
+export type GroupableAlert = Pick<AlertRow, 'fingerprint' | 'slo_id' | 'labels' | 'annotations' | 'severity' | 'state' | 'silenced_by' | 'inhibited_by'>;
 
 /** True for an alert that is announced through its source's group alert. */
 export function isGroupMember(labels: Record<string, string>): boolean {
