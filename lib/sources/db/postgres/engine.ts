@@ -234,13 +234,10 @@ export class PgReadView implements DbReadView {
 				values.push(request.afterKey[0]);
 				where = `t.ctid > $${values.length}::tid`;
 			}
-		} else if (request.order === 'key') {
+		} else if (request.order === 'key' || request.order === 'null-cursor') {
 			order = read.key;
 			if (request.afterKey) where = bound(read.key, request.afterKey, '>');
-		} else if (request.order === 'null-cursor') {
-			order = read.key;
-			if (request.afterKey) where = bound(read.key, request.afterKey, '>');
-			where += ` and (${anyNull(read.cursor ?? [])})`;
+			if (request.order === 'null-cursor') where += ` and (${anyNull(read.cursor ?? [])})`;
 		} else {
 			const cursor = read.cursor ?? [];
 			order = [...cursor, ...read.key];
