@@ -5,19 +5,10 @@
  * the bearer credential of that agent), never by the call's arguments.
  */
 import { redactDeep } from '../lakehouse/secrets';
-import {
-	AgentRefusedError,
-	decide,
-	queryCostUsd,
-	recordRefusal,
-	recordRun,
-	runAsAgent,
-	type AgentGuard,
-	type BudgetFacts,
-	type CallContext,
-	type QueryResult,
-	type RefusalCode,
-} from './guard';
+import { recordRefusal, recordRun } from './agentRuns';
+import { runAsAgent, type QueryResult } from './agentQuery';
+import { queryCostUsd, type BudgetFacts } from './budgets';
+import { AgentRefusedError, decide, type AgentGuard, type CallContext, type RefusalCode } from './guard';
 import { getAgent, type Agent } from './registry';
 import {
 	agentModels,

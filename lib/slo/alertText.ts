@@ -6,7 +6,7 @@
 import { burnIdentity, fingerprintOf, holdSeconds } from './burnRate';
 import { ALERT_RUNBOOKS } from './runbooks';
 import type { EvaluationContext } from './sli/context';
-import type { BudgetKind } from '../agents/guard';
+import type { BudgetKind } from '../agents/budgets';
 import type { AgentBudgetState, AlertAnnotations, AlertCandidate, AlertName, FailingConnector, LastRun, SloDefinition, SloStatus, SloTarget } from './types';
 import { formatDuration, round, type Severity } from './windows';
 

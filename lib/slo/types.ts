@@ -1,5 +1,5 @@
 /** Shapes shared by the SLO engine: definitions, evaluated status, alert candidates, notifications. */
-import type { BudgetKind } from '../agents/guard';
+import type { BudgetKind } from '../agents/budgets';
 import type { RegisteredSliType } from './sli/registry';
 import type { AlertWindow, Severity } from './windows';
 

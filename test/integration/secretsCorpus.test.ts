@@ -11,7 +11,7 @@
  */
 import fc from 'fast-check';
 import type { INode } from 'n8n-workflow';
-import { recordRun } from '../../lib/agents/guard';
+import { recordRun } from '../../lib/agents/agentRuns';
 import { writeAudit } from '../../lib/lakehouse/audit';
 import { redact } from '../../lib/lakehouse/connection';
 import { failRun, startRun } from '../../lib/lakehouse/runs';

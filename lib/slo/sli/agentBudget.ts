@@ -13,7 +13,7 @@
 import { budgetCandidate } from '../alertText';
 import { ratioFigures } from '../burnRate';
 import { durationParam, numberParam, severityParam } from '../params';
-import type { BudgetKind } from '../../agents/guard';
+import type { BudgetKind } from '../../agents/budgets';
 import type { AgentBudgetState, AlertCandidate, SloDefinition, SloStatus } from '../types';
 import { baseStatus, targetsOf, type EvaluationContext } from './context';
 import { agentOf, agentTarget } from './agentData';
