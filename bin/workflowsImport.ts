@@ -34,7 +34,7 @@ import {
 	type InstanceCredential,
 	type Template,
 } from '../lib/workflows/templates';
-import type { WorkflowJson } from '../lib/workflows/validate';
+import type { WorkflowJson } from '../lib/workflows/workflowTypes';
 import { parseArgs } from './args';
 
 const USAGE = `usage:

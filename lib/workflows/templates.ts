@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { WorkflowJson, WorkflowNode } from './validate';
+import type { WorkflowJson, WorkflowNode } from './workflowTypes';
 import { isSecretKeyName } from '../lakehouse/secrets';
 
 export const PACKAGE_NAME = 'n8n-nodes-ipai-lakehouse';

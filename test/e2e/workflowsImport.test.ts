@@ -10,7 +10,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadTemplates, type Template } from '../../lib/workflows/templates';
-import type { WorkflowJson } from '../../lib/workflows/validate';
+import type { WorkflowJson } from '../../lib/workflows/workflowTypes';
 import { N8nInstance } from './n8nRuntime';
 import { packPackage } from './pack';
 

@@ -9,7 +9,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { NodeTypeRegistry, type CredentialTypeDescription, type NodeTypeDescription } from '../../lib/workflows/validate';
+import { NodeTypeRegistry } from '../../lib/workflows/nodeTypes';
+import type { CredentialTypeDescription, NodeTypeDescription } from '../../lib/workflows/workflowTypes';
 import { n8nHome } from '../e2e/n8nRuntime';
 
 const ROOT = path.resolve(__dirname, '..', '..');

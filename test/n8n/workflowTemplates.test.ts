@@ -17,7 +17,8 @@ import {
 	type ManifestEntry,
 	type Template,
 } from '../../lib/workflows/templates';
-import { validateWorkflow, type WorkflowJson } from '../../lib/workflows/validate';
+import { validateWorkflow } from '../../lib/workflows/validate';
+import type { WorkflowJson } from '../../lib/workflows/workflowTypes';
 import { ensureN8nInstalled } from '../e2e/n8nRuntime';
 import { loadRegistry } from '../helpers/nodeDescriptions';
 

@@ -1,0 +1,101 @@
+/** The node and credential types a workflow is checked against (validate.ts). */
+import type { CredentialTypeDescription, NodeTypeDescription, PropertyDescription } from './workflowTypes';
+
+export interface RegisteredType {
+	description: NodeTypeDescription;
+	versions: number[];
+	isTool: boolean;
+}
+
+/**
+ * Node and credential types known to the validator. Node types are registered under their full
+ * name (`<package>.<name>`); a package may register several descriptions for one name (n8n's
+ * nodes.json lists each version group of a versioned node separately).
+ */
+export class NodeTypeRegistry {
+	private readonly nodes = new Map<string, RegisteredType[]>();
+	private readonly credentialTypes = new Map<string, CredentialTypeDescription>();
+
+	/**
+	 * Registers descriptions of one package. `usableAsTool` nodes also get the `<name>Tool`
+	 * variant n8n synthesizes at load time (n8n/dist/tool-generation/ai-tools.js
+	 * convertNodeToAiTool): no inputs, one ai_tool output, plus descriptionType/toolDescription.
+	 */
+	addNodes(packageName: string, descriptions: NodeTypeDescription[]): this {
+		for (const description of descriptions) {
+			this.register(`${packageName}.${description.name}`, description, false);
+			if (description.usableAsTool) {
+				const tool = toToolDescription(description);
+				this.register(`${packageName}.${tool.name}`, tool, true);
+			}
+		}
+		return this;
+	}
+
+	addCredentials(descriptions: CredentialTypeDescription[]): this {
+		for (const description of descriptions) this.credentialTypes.set(description.name, description);
+		return this;
+	}
+
+	private register(fullName: string, description: NodeTypeDescription, isTool: boolean): void {
+		const versions = Array.isArray(description.version) ? description.version : [description.version];
+		const list = this.nodes.get(fullName) ?? [];
+		list.push({ description, versions, isTool });
+		this.nodes.set(fullName, list);
+	}
+
+	hasCredentialType(name: string): boolean {
+		return this.credentialTypes.has(name);
+	}
+
+	nodeTypeNames(): string[] {
+		return [...this.nodes.keys()];
+	}
+
+	/** All versions declared for a node type (empty when the type is unknown). */
+	versionsOf(type: string): number[] {
+		return [...new Set((this.nodes.get(type) ?? []).flatMap((entry) => entry.versions))].sort((a, b) => a - b);
+	}
+
+	/** The description that declares this version, if any. */
+	find(type: string, version: number): RegisteredType | undefined {
+		return (this.nodes.get(type) ?? []).find((entry) => entry.versions.includes(version));
+	}
+}
+
+function toToolDescription(description: NodeTypeDescription): NodeTypeDescription {
+	const base: NodeTypeDescription =
+		typeof description.usableAsTool === 'object'
+			? { ...structuredClone(description), ...(description.usableAsTool.replacements ?? {}) }
+			: structuredClone(description);
+	const properties = [...base.properties];
+	if (!properties.some((property) => property.name === 'toolDescription')) {
+		const hasResourceOrOperation = properties.some((property) => property.name === 'resource' || property.name === 'operation');
+		let lastCallout = -1;
+		properties.forEach((property, index) => {
+			if (property.type === 'callout') lastCallout = index;
+		});
+		const toolDescription: PropertyDescription = {
+			displayName: 'Description',
+			name: 'toolDescription',
+			type: 'string',
+			default: base.description,
+		};
+		const inserted: PropertyDescription[] = [toolDescription];
+		if (hasResourceOrOperation) {
+			toolDescription.displayOptions = { show: { descriptionType: ['manual'] } };
+			inserted.unshift({
+				displayName: 'Tool Description',
+				name: 'descriptionType',
+				type: 'options',
+				options: [
+					{ name: 'Set Automatically', value: 'auto' },
+					{ name: 'Set Manually', value: 'manual' },
+				],
+				default: 'auto',
+			});
+		}
+		properties.splice(lastCallout + 1, 0, ...inserted);
+	}
+	return { ...base, name: `${base.name}Tool`, inputs: [], outputs: ['ai_tool'], usableAsTool: undefined, properties };
+}
