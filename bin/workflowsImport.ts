@@ -21,19 +21,9 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import {
-	defaultWorkflowsDirectory,
-	loadTemplates,
-	MissingCredentialsError,
-	missingCredentials,
-	referencedTemplateIds,
-	rewriteForImport,
-	TemplateError,
-	templateDescription,
-	versionFromDescription,
-	type InstanceCredential,
-	type Template,
-} from '../lib/workflows/templates';
+import { type InstanceCredential, missingCredentials, MissingCredentialsError, rewriteForImport, templateDescription, versionFromDescription } from '../lib/workflows/templateImport';
+import { referencedTemplateIds, type Template, TemplateError } from '../lib/workflows/templateManifest';
+import { defaultWorkflowsDirectory, loadTemplates } from '../lib/workflows/templates';
 import type { WorkflowJson } from '../lib/workflows/workflowTypes';
 import { parseArgs } from './args';
 

@@ -7,16 +7,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import {
-	checkTemplates,
-	loadTemplates,
-	MissingCredentialsError,
-	orderTemplates,
-	rewriteForImport,
-	TemplateError,
-	type ManifestEntry,
-	type Template,
-} from '../../lib/workflows/templates';
+import { checkTemplates } from '../../lib/workflows/templateChecks';
+import { MissingCredentialsError, rewriteForImport } from '../../lib/workflows/templateImport';
+import { type ManifestEntry, type Template, TemplateError } from '../../lib/workflows/templateManifest';
+import { loadTemplates, orderTemplates } from '../../lib/workflows/templates';
 import { validateWorkflow } from '../../lib/workflows/validate';
 import type { WorkflowJson } from '../../lib/workflows/workflowTypes';
 import { ensureN8nInstalled } from '../e2e/n8nRuntime';
