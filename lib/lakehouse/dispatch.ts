@@ -9,7 +9,7 @@
  *
  * A claim is a delivery, not a start: it has an id and a deadline. The dispatcher hands each
  * claim to its pipeline as its own queued n8n execution (a webhook the main enqueues), and the
- * pipeline's first step accepts it (acceptDelivery). A claim with no run of its connector started
+ * pipeline's first step accepts it (delivery.ts). A claim with no run of its connector started
  * since it was made (any status: a `skipped` counts) is handed out again once its deadline has
  * passed — the dispatcher's worker may have died half way through its tick — and after
  * maxDeliveries it becomes a failed run saying so. A second delivery of an accepted claim is
@@ -23,7 +23,6 @@
 import { hostname } from 'node:os';
 import type { Pool } from 'pg';
 import { CronError, parseCron } from './cron';
-import { inTransaction } from './connection';
 import { ConnectorConfigError, connectorConfigProblems } from './connectorConfig';
 import { failRun, startRun } from './runs';
 
@@ -86,7 +85,7 @@ export interface DispatchOptions {
 	reportQuietHours?: number;
 }
 
-interface ConfigRow {
+export interface ConfigRow {
 	id: string;
 	connector_type: string;
 	name: string;
@@ -102,11 +101,11 @@ interface ConfigRow {
  * `skipped` rows this module writes for duplicate deliveries: those say another execution took the
  * claim, not that it ran (that execution may yet die before starting its run).
  */
-const RAN_SINCE_CLAIM = `select 1 from public.ipai_connector_run r
+export const RAN_SINCE_CLAIM = `select 1 from public.ipai_connector_run r
                           where r.connector_id = d.connector_id and r.started_at >= d.dispatched_at
                             and not (r.status = 'skipped' and r.metadata ->> 'reason' = 'duplicate_delivery')`;
 
-const label = (row: { connector_type: string; name: string }) => `${row.connector_type}/${row.name}`;
+export const label = (row: { connector_type: string; name: string }) => `${row.connector_type}/${row.name}`;
 
 /** Where a connector's pipeline is: config.pipeline_webhook, config.n8n_workflow_id, or its type's built-in one. */
 export function pipelineOf(connectorType: string, config: Record<string, unknown> | null | undefined): Pipeline | null {
@@ -285,154 +284,10 @@ async function clearProblems(pool: Pool, connectorIds: string[]): Promise<void> 
 }
 
 /** A failed run for a tick that could not be delivered (or `skipped` if the connector is busy). */
-async function recordFailedRun(pool: Pool, connectorId: string, error: string, metadata: Record<string, unknown>, holder?: string): Promise<string> {
+export async function recordFailedRun(pool: Pool, connectorId: string, error: string, metadata: Record<string, unknown>, holder?: string): Promise<string> {
 	const started = await startRun(pool, { connector: { id: connectorId }, holder: holder ?? `dispatcher on ${hostname()}`, metadata });
 	if (started.status === 'running') await failRun(pool, started.runId, { error });
 	return started.runId;
-}
-
-/**
- * The claims n8n's main accepted for its queue (the webhook answered): from now on the delivery
- * sits in Redis, which survives a worker's death (n8n hands a stalled job to another worker), so
- * such a claim is handed out again only after `queuedDeadlineSeconds` (default 1800) — a backlog
- * longer than the short deadline must not multiply itself with redeliveries. Claims no main
- * accepted (the dispatcher died first, or the POST failed) keep the short deadline.
- */
-export async function markDelivered(pool: Pool, claimIds: string[], queuedDeadlineSeconds = 1800): Promise<number> {
-	const ids = claimIds.filter((id) => typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id));
-	if (ids.length === 0) return 0;
-	const { rowCount } = await pool.query(
-		`update public.ipai_connector_dispatch
-		    set delivered_at = now(), claim_deadline = greatest(claim_deadline, now() + make_interval(secs => $2))
-		  where claim_id = any ($1::uuid[])`,
-		[ids, queuedDeadlineSeconds],
-	);
-	return rowCount ?? 0;
-}
-
-/**
- * The claims whose delivery failed (the main refused or timed out: it was saturated, or down):
- * due again at the next dispatcher tick instead of after the deadline, unless a run started meanwhile.
- */
-export async function markUndelivered(pool: Pool, claimIds: string[]): Promise<number> {
-	const ids = claimIds.filter((id) => typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id));
-	if (ids.length === 0) return 0;
-	const { rowCount } = await pool.query(
-		`update public.ipai_connector_dispatch d set claim_deadline = least(claim_deadline, now())
-		  where d.claim_id = any ($1::uuid[]) and d.delivered_at is null and d.accepted_at is null and not exists (${RAN_SINCE_CLAIM})`,
-		[ids],
-	);
-	return rowCount ?? 0;
-}
-
-/**
- * The dispatcher is alive and working through its tick: the claims it made (or handed out again)
- * that it has not delivered yet keep their deadline at least `seconds` from now. A tick of hundreds
- * of connectors delivered ten at a time may outlast the deadline; only a dispatcher that stopped
- * (its worker died) lets its claims expire. A refused delivery (deadline already due) stays due.
- */
-export async function extendUndelivered(pool: Pool, dispatcher: string, seconds = 120): Promise<number> {
-	const { rowCount } = await pool.query(
-		`update public.ipai_connector_dispatch
-		    set claim_deadline = greatest(claim_deadline, now() + make_interval(secs => $2))
-		  where dispatched_by = $1 and claim_id is not null and delivered_at is null and accepted_at is null and claim_deadline > now()`,
-		[dispatcher, seconds],
-	);
-	return rowCount ?? 0;
-}
-
-export type AcceptResult =
-	| { status: 'accepted'; item: DispatchItem }
-	| { status: 'duplicate'; item: DispatchItem; runId: string; acceptedBy: string | null }
-	| { status: 'invalid'; item: DispatchItem; runId: string; error: ConnectorConfigError };
-
-export interface Acceptor {
-	/** The n8n execution accepting it. */
-	executionId: string;
-	/** Who: e.g. "host / pid 123", recorded with the claim (which worker picked it up). */
-	worker?: string;
-	/**
-	 * An accepted claim whose acceptor started no run within this many seconds may be accepted
-	 * again (its worker died between accepting and starting); default 120.
-	 */
-	acceptWindowSeconds?: number;
-}
-
-/**
- * A pipeline's first step: takes a delivery (a dispatch item, as posted by the dispatcher),
- * re-reads the connector row, checks its config (a failed run naming the fields if it cannot
- * run), and for a claimed tick records which execution and worker took it — or, when the claim
- * already ran, another execution holds it or a later tick's claim replaced it, records a `skipped`
- * run and says so.
- */
-export async function acceptDelivery(pool: Pool, delivery: Partial<DispatchItem>, acceptor: Acceptor): Promise<AcceptResult> {
-	const row = await findConnector(pool, delivery);
-	const item: DispatchItem = {
-		...itemOf(row, delivery.dueAt ? new Date(delivery.dueAt) : null, delivery.reason ?? (delivery.claimId ? 'schedule' : 'requested')),
-		claimId: delivery.claimId ?? null,
-		delivery: delivery.delivery,
-	};
-	const worker = acceptor.worker ?? `${hostname()} / pid ${process.pid}`;
-	const base = { n8n_execution_id: acceptor.executionId, claim_id: item.claimId, due_at: item.dueAt, worker };
-	const problems = connectorConfigProblems(row.connector_type, row.config);
-	if (problems.length > 0) {
-		const error = new ConnectorConfigError(label(row), problems);
-		const runId = await recordFailedRun(pool, row.id, error.message, { ...base, reason: 'invalid_config' }, `n8n execution ${acceptor.executionId}`);
-		return { status: 'invalid', item, runId, error };
-	}
-	if (!item.claimId) return { status: 'accepted', item };
-
-	const window = acceptor.acceptWindowSeconds ?? 120;
-	return inTransaction(pool, async (client) => {
-		const { rows } = await client.query<{ claim_id: string | null; ran: boolean; held: boolean; accepted_execution_id: string | null; accepted_by: string | null }>(
-			`select d.claim_id, d.accepted_execution_id, d.accepted_by,
-			        exists (${RAN_SINCE_CLAIM}) as ran,
-			        (d.accepted_at is not null and d.accepted_at > now() - make_interval(secs => $2) and d.accepted_execution_id is distinct from $3) as held
-			   from public.ipai_connector_dispatch d where d.connector_id = $1 for update`,
-			[row.id, window, acceptor.executionId],
-		);
-		const claim = rows[0];
-		// A delivery of an older tick's claim is superseded: the current claim's delivery runs it.
-		const superseded = Boolean(claim && claim.claim_id !== item.claimId);
-		if (claim && (superseded || claim.ran || claim.held)) {
-			const { rows: skipped } = await client.query<{ id: string }>(
-				`insert into public.ipai_connector_run (connector_id, started_at, ended_at, status, rows_read, rows_written, metadata)
-				 values ($1, now(), now(), 'skipped', 0, 0, $2) returning id`,
-				[row.id, { ...base, reason: 'duplicate_delivery', superseded, delivered_claim_id: item.claimId, current_claim_id: claim.claim_id, accepted_by: claim.accepted_by, holder_execution_id: claim.accepted_execution_id }],
-			);
-			return { status: 'duplicate' as const, item, runId: skipped[0].id, acceptedBy: claim.accepted_by };
-		}
-		await client.query(
-			`update public.ipai_connector_dispatch set accepted_at = now(), accepted_by = $2, accepted_execution_id = $3 where connector_id = $1`,
-			[row.id, worker, acceptor.executionId],
-		);
-		return { status: 'accepted' as const, item };
-	});
-}
-
-/** The connector a pipeline execution accepted, for an error report when it failed before starting a run. */
-export async function connectorOfExecution(pool: Pool, executionId: string): Promise<{ connectorId: string; connector: string } | null> {
-	const { rows } = await pool.query<{ id: string; connector_type: string; name: string }>(
-		`select c.id, c.connector_type, c.name from public.ipai_connector_dispatch d
-		   join public.ipai_connector_config c on c.id = d.connector_id
-		  where d.accepted_execution_id = $1 limit 1`,
-		[executionId],
-	);
-	return rows[0] ? { connectorId: rows[0].id, connector: label(rows[0]) } : null;
-}
-
-async function findConnector(pool: Pool, delivery: Partial<DispatchItem>): Promise<ConfigRow> {
-	const { rows } = await pool.query<ConfigRow>(
-		`select id, connector_type, name, config, schedule, null as last_schedule, null as schedule_error, '' as row_hash
-		   from public.ipai_connector_config
-		  where ($1::uuid is not null and id = $1) or ($1::uuid is null and connector_type = $2 and name = $3)`,
-		[delivery.connectorId ?? null, delivery.connectorType ?? null, delivery.name ?? null],
-	);
-	if (rows.length === 0) {
-		const what = delivery.connectorType && delivery.name ? `${delivery.connectorType}/${delivery.name}` : delivery.connectorId ?? '(none named)';
-		throw new DispatchError(`The delivery names no connector that exists (${what}); was its row deleted? Deliveries carry connectorId, or connectorType and name.`);
-	}
-	return rows[0];
 }
 
 /**
@@ -467,7 +322,7 @@ export async function requestedConnectors(pool: Pool, names: string[]): Promise<
 
 export class DispatchError extends Error {}
 
-function itemOf(row: ConfigRow, dueAt: Date | null, reason: DispatchItem['reason']): DispatchItem {
+export function itemOf(row: ConfigRow, dueAt: Date | null, reason: DispatchItem['reason']): DispatchItem {
 	return {
 		connectorId: row.id,
 		connectorType: row.connector_type,

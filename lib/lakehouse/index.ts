@@ -13,3 +13,4 @@ export * from './streamState';
 export * from './tables';
 export * from './refresh';
 export * from './dispatch';
+export * from './delivery';

@@ -1,6 +1,7 @@
 /** The dispatcher's claims against a real PostgreSQL: due ticks, once across dispatchers, invalid schedules, run-now names. */
 import { Pool } from 'pg';
-import { acceptDelivery, claimDueConnectors, connectorOfExecution, extendUndelivered, markDelivered, markUndelivered, requestedConnectors } from '../../lib/lakehouse/dispatch';
+import { acceptDelivery, connectorOfExecution, extendUndelivered, markDelivered, markUndelivered } from '../../lib/lakehouse/delivery';
+import { claimDueConnectors, requestedConnectors } from '../../lib/lakehouse/dispatch';
 import { finishRun, registerConnector, startRun } from '../../lib/lakehouse/runs';
 import { parseCron } from '../../lib/lakehouse/cron';
 import { useScratchDatabase } from '../helpers/database';

@@ -11,7 +11,8 @@
  *    of its connector (duplicate-delivery skips excluded) started at or after the claim was made.
  */
 import fc from 'fast-check';
-import { acceptDelivery, claimDueConnectors, type DispatchItem } from '../../lib/lakehouse/dispatch';
+import { acceptDelivery } from '../../lib/lakehouse/delivery';
+import { claimDueConnectors, type DispatchItem } from '../../lib/lakehouse/dispatch';
 import { finishRun, registerConnector, startRun } from '../../lib/lakehouse/runs';
 import { useScratchDatabase } from '../helpers/database';
 

@@ -6,7 +6,8 @@
  */
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { acceptDelivery, claimDueConnectors, extendUndelivered, markDelivered, markUndelivered, pipelineUrl, requestedConnectors, type DispatchItem } from '../../../lib/lakehouse/dispatch';
+import { acceptDelivery, extendUndelivered, markDelivered, markUndelivered } from '../../../lib/lakehouse/delivery';
+import { claimDueConnectors, pipelineUrl, requestedConnectors, type DispatchItem } from '../../../lib/lakehouse/dispatch';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem, type Operation } from '../../shared/items';
 

@@ -1,5 +1,5 @@
 /** Start, Heartbeat, Finish, Fail and Get Runs: the run ledger. */
-import { connectorOfExecution } from '../../../lib/lakehouse/dispatch';
+import { connectorOfExecution } from '../../../lib/lakehouse/delivery';
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { failRun, finishRun, heartbeat, listRuns, runOfExecution, startRun } from '../../../lib/lakehouse/runs';
