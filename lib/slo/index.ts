@@ -2,6 +2,7 @@
 export * from '../lakehouse/cron';
 export * from './evaluate';
 export * from './mattermost';
+export * from './mattermostPosts';
 export * from './notify';
 export * from './silences';
 export * from './alertState';

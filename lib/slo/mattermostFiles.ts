@@ -6,17 +6,8 @@
  * errors back off, other 4xx are reported at once with what to fix.
  */
 import { redact } from '../lakehouse/connection';
-import {
-	apiBase,
-	MattermostError,
-	postToMattermost,
-	secretsOfTarget,
-	sendWithRetries,
-	type Delivered,
-	type DeliveryOptions,
-	type MattermostTarget,
-	type PostBody,
-} from './mattermost';
+import { apiBase, MattermostError, postToMattermost, secretsOfTarget, sendWithRetries, type Delivered, type DeliveryOptions, type MattermostTarget } from './mattermost';
+import { type PostBody } from './mattermostPosts';
 
 export const MAX_FILES_PER_POST = 5;
 

@@ -10,7 +10,8 @@
 import type { Pool, PoolClient } from 'pg';
 import { writeAudit } from '../lakehouse/audit';
 import { inTransaction, redact } from '../lakehouse/connection';
-import { buildPost, MattermostError, postToMattermost, secretsOfTarget, type DeliveryOptions, type MattermostTarget } from './mattermost';
+import { MattermostError, postToMattermost, secretsOfTarget, type DeliveryOptions, type MattermostTarget } from './mattermost';
+import { buildPost } from './mattermostPosts';
 import { activeSilences, matches } from './silences';
 import { DELIVERY_ORDER, episodeOf, toDue, type AlertRow } from './alertState';
 import type { DueNotification } from './types';

@@ -19,7 +19,7 @@ import {
 	type AgentGuard,
 } from '../../lib/agents';
 import { evaluateSlos } from '../../lib/slo/evaluate';
-import { buildPost } from '../../lib/slo/mattermost';
+import { buildPost } from '../../lib/slo/mattermostPosts';
 import { runEvaluation } from '../../lib/slo/alertState';
 import { useScratchDatabase } from '../helpers/database';
 

@@ -16,7 +16,7 @@ import { writeAudit } from '../../lib/lakehouse/audit';
 import { redact } from '../../lib/lakehouse/connection';
 import { failRun, startRun } from '../../lib/lakehouse/runs';
 import { maskUrl } from '../../lib/lakehouse/secrets';
-import { buildMessagePost, buildPost } from '../../lib/slo/mattermost';
+import { buildMessagePost, buildPost } from '../../lib/slo/mattermostPosts';
 import type { DueNotification } from '../../lib/slo/types';
 import { nodeError } from '../../nodes/shared/lakehouse';
 import { useScratchDatabase } from '../helpers/database';

@@ -1,7 +1,7 @@
 /** The guard's pure helpers (leading keyword, pooler user names) and the words of budget alerts. */
 import { leadingKeyword, poolerUser } from '../../lib/agents/agentQuery';
 import { describeBudget } from '../../lib/slo/evaluate';
-import { buildPost } from '../../lib/slo/mattermost';
+import { buildPost } from '../../lib/slo/mattermostPosts';
 import type { AgentBudgetState, DueNotification } from '../../lib/slo/types';
 
 describe('leadingKeyword', () => {

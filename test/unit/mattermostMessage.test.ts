@@ -1,5 +1,5 @@
 /** Plain messages (error workflow, dispatcher) share the alerts' look, redaction and size limits. */
-import { buildMessagePost, MAX_POST_RUNES } from '../../lib/slo/mattermost';
+import { buildMessagePost, MAX_POST_RUNES } from '../../lib/slo/mattermostPosts';
 
 describe('plain Mattermost messages', () => {
 	it('a failed pipeline: headline, link, fields without empty values, urgent for pages', () => {

@@ -1,6 +1,7 @@
 /** Post Message: one message to Mattermost outside the SLO alert cycle (e.g. from the error workflow). */
 import type { IDataObject } from 'n8n-workflow';
-import { buildMessagePost, postToMattermost, secretsOfTarget, type PlainMessage } from '../../../lib/slo/mattermost';
+import { postToMattermost, secretsOfTarget } from '../../../lib/slo/mattermost';
+import { buildMessagePost, type PlainMessage } from '../../../lib/slo/mattermostPosts';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem } from '../../shared/items';
 import { MATTERMOST_CREDENTIAL, mattermostTarget } from '../transport/mattermost';
