@@ -10,7 +10,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { redact } from '../lakehouse/secrets';
-import type { AlertView } from '../slo/alertState';
+import type { AlertView } from '../slo/alerts';
 
 export type EventName =
 	| 'connector_run.start'

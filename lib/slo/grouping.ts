@@ -15,7 +15,7 @@
  * Alerts without a recorded source (runs written by other tools) stay one alert per connector.
  */
 import type { ClientBase, Pool } from 'pg';
-import type { AlertRow } from './alertState';
+import type { AlertRow } from './alerts';
 import { fingerprintOf } from './evaluate';
 import type { AlertAnnotations, AlertCandidate, EvaluationResult, FailingConnector } from './types';
 

@@ -6,6 +6,7 @@ export * from './mattermostPosts';
 export * from './notify';
 export * from './silences';
 export * from './alertState';
+export * from './alerts';
 export * from './types';
 export * from './windows';
 export * from './definitions';

@@ -13,7 +13,8 @@ import { inTransaction, redact } from '../lakehouse/connection';
 import { MattermostError, postToMattermost, secretsOfTarget, type DeliveryOptions, type MattermostTarget } from './mattermost';
 import { buildPost } from './mattermostPosts';
 import { activeSilences, matches } from './silences';
-import { DELIVERY_ORDER, episodeOf, toDue, type AlertRow } from './alertState';
+import { DELIVERY_ORDER, toDue, type AlertRow } from './alerts';
+import { episodeOf } from './alertState';
 import type { DueNotification } from './types';
 
 export interface NotifyOptions extends DeliveryOptions {

@@ -2,7 +2,8 @@
 import type { IDataObject } from 'n8n-workflow';
 import { evaluateSlos } from '../../../lib/slo/evaluate';
 import { activeSilences, listSilences } from '../../../lib/slo/silences';
-import { dueNotifications, listAlerts, runEvaluation } from '../../../lib/slo/alertState';
+import { dueNotifications, listAlerts } from '../../../lib/slo/alerts';
+import { runEvaluation } from '../../../lib/slo/alertState';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem, plain } from '../../shared/items';
 import { logAlertTransitions } from '../../shared/log';
