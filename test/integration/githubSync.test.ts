@@ -9,7 +9,8 @@ import { finishRun, startRun } from '../../lib/lakehouse/runs';
 import { getStreamState } from '../../lib/lakehouse/streamState';
 import { GitHubClient, RateLimitExceededError } from '../../lib/sources/github/client';
 import { STREAMS, STREAM_SPECS } from '../../lib/sources/github/streams';
-import { readGitHubRecords, syncGitHub, type GitHubSyncResult } from '../../lib/sources/github/sync';
+import { readGitHubRecords } from '../../lib/sources/github/emit';
+import { syncGitHub, type GitHubSyncResult } from '../../lib/sources/github/sync';
 import { useScratchDatabase } from '../helpers/database';
 import { GitHubSimulator } from '../simulators/github/server';
 

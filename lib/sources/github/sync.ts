@@ -7,13 +7,13 @@
  * remaining budget go on the run row (metadata.github).
  */
 import type { Pool } from 'pg';
-import { inTransaction } from '../../lakehouse/connection';
 import { loadStream, type Page } from '../../lakehouse/loader';
-import { heartbeat, holdLease } from '../../lakehouse/runs';
+import { heartbeat } from '../../lakehouse/runs';
 import { getStreamState, setStreamState } from '../../lakehouse/streamState';
 import { tableName } from '../../lakehouse/tables';
 import { GitHubApiError, type ClientStats, type GitHubClient, type GitHubResponse } from './client';
 import { READERS, type ChildCursor, type ParentRow, type ParentSource, type ReaderOptions, type RepoRef } from './readers';
+import { DELETE_CHECKS_PER_SCAN, scanDeletes, type InferredDelete } from './deleteScan';
 import { BRONZE_SCHEMA, orderStreams, STREAM_SPECS, type StreamName } from './streams';
 
 export type RepositorySelection =
@@ -49,18 +49,6 @@ export interface StreamSummary {
 	rowsRead: number;
 	/** Distinct rows this run inserted or changed (a row written twice counts once). */
 	rowsWritten: number;
-}
-
-/** An issue or pull request found gone by a delete scan and marked `_ipai_deleted_at`. */
-export interface InferredDelete {
-	repository: string;
-	stream: 'issues' | 'pull_requests';
-	id: number;
-	number: number;
-	/** deleted: GitHub answers 410; transferred: 301 to another repository; gone: 404. */
-	reason: 'deleted' | 'transferred' | 'gone';
-	/** Where a transferred issue went (owner/name#number). */
-	movedTo?: string;
 }
 
 export interface GitHubSyncResult {
@@ -351,95 +339,6 @@ async function countDistinctWrites(
 	}
 }
 
-/** Confirmations (one GET each) a delete scan makes per repository; the rest wait for the next sync. */
-export const DELETE_CHECKS_PER_SCAN = 200;
-
-/**
- * Inferred deletes for issues and pull requests (issue 22). GitHub lists no deleted or
- * transferred issue and sends no tombstone, so a scan lists every issue number of the repository
- * (`/issues?state=all&sort=created&direction=asc` — pull requests are issues there, and creation
- * order does not move on edits) and compares with bronze. A row missing from the listing is only
- * a candidate — a listing can skip an item when another is deleted while it pages — and is
- * confirmed one by one: `GET …/issues/{n}` answering 410 (deleted), 301 to another repository
- * (transferred; fetch follows the redirect, so the answer is the issue elsewhere) or 404 (gone);
- * `GET …/pulls/{n}` answering 404. Confirmed rows get `_ipai_deleted_at` (with this run's id);
- * anything still answering 200 stays live.
- */
-export async function scanDeletes(
-	pool: Pool,
-	client: GitHubClient,
-	options: { connectorId: string; runId: string; schema: string; repo: RepoRef; streams: Array<'issues' | 'pull_requests'> },
-): Promise<{ deletes: InferredDelete[]; unconfirmed: number }> {
-	const { repo } = options;
-	const base = `/repos/${repo.fullName.split('/').map(encodeURIComponent).join('/')}`;
-	const issueIds = new Set<number>();
-	const pullNumbers = new Set<number>();
-	let res: GitHubResponse<Array<Record<string, unknown>>> | undefined = await client.get(`${base}/issues`, {
-		state: 'all',
-		sort: 'created',
-		direction: 'asc',
-		per_page: 100,
-	});
-	while (res) {
-		for (const item of res.data ?? []) {
-			if ('pull_request' in item) pullNumbers.add(Number(item.number));
-			else issueIds.add(Number(item.id));
-		}
-		res = res.next ? await client.get(res.next) : undefined;
-	}
-
-	const candidates: Array<{ stream: 'issues' | 'pull_requests'; id: number; number: number }> = [];
-	for (const stream of options.streams) {
-		const table = tableName({ schema: options.schema, name: STREAM_SPECS[stream].table });
-		let rows: Array<{ id: string; number: string }>;
-		try {
-			({ rows } = await pool.query(
-				`select id, number from ${table} where _ipai_connector_id = $1 and repository_id = $2 and _ipai_deleted_at is null`,
-				[options.connectorId, repo.id],
-			));
-		} catch (error) {
-			if ((error as { code?: string }).code === '42P01') continue;
-			throw error;
-		}
-		for (const row of rows) {
-			const id = Number(row.id);
-			const number = Number(row.number);
-			if (stream === 'issues' ? !issueIds.has(id) : !pullNumbers.has(number)) candidates.push({ stream, id, number });
-		}
-	}
-
-	const deletes: InferredDelete[] = [];
-	for (const candidate of candidates.slice(0, DELETE_CHECKS_PER_SCAN)) {
-		const url = `${base}/${candidate.stream === 'issues' ? 'issues' : 'pulls'}/${candidate.number}`;
-		try {
-			const answer = await client.get<{ id?: number; number?: number; repository_url?: string; html_url?: string }>(url);
-			const where = String(answer.data?.repository_url ?? '').replace(/^.*\/repos\//, '');
-			if (candidate.stream === 'issues' && where && where.toLowerCase() !== repo.fullName.toLowerCase()) {
-				deletes.push({ repository: repo.fullName, ...candidate, reason: 'transferred', movedTo: `${where}#${answer.data.number}` });
-			}
-		} catch (error) {
-			if (!(error instanceof GitHubApiError) || error.rateLimited || ![404, 410].includes(error.status)) throw error;
-			deletes.push({ repository: repo.fullName, ...candidate, reason: error.status === 410 ? 'deleted' : 'gone' });
-		}
-	}
-	if (deletes.length > 0) {
-		await inTransaction(pool, async (db) => {
-			await holdLease(db, options.connectorId, options.runId);
-			for (const stream of options.streams) {
-				const gone = deletes.filter((d) => d.stream === stream).map((d) => d.id);
-				if (gone.length === 0) continue;
-				await db.query(
-					`update ${tableName({ schema: options.schema, name: STREAM_SPECS[stream].table })}
-					    set _ipai_deleted_at = now(), _ipai_run_id = $2
-					  where _ipai_connector_id = $1 and repository_id = $3 and id = any($4::bigint[]) and _ipai_deleted_at is null`,
-					[options.connectorId, options.runId, repo.id, gone],
-				);
-			}
-		});
-	}
-	return { deletes, unconfirmed: Math.max(0, candidates.length - DELETE_CHECKS_PER_SCAN) };
-}
-
 /** What goes on the run row: the budget and what the sync spent, never a token. */
 export function runMetadata(result: GitHubSyncResult): Record<string, unknown> {
 	return {
@@ -452,64 +351,4 @@ export function runMetadata(result: GitHubSyncResult): Record<string, unknown> {
 		deletes: result.deletes,
 		repositories: result.repositories.length,
 	};
-}
-
-/** Parents straight from the API, for Emit records (no lakehouse to read them from). */
-export function apiParents(client: GitHubClient, perPage: number, limit: number): ParentSource {
-	return async function* (parent, repo) {
-		const base = `/repos/${repo.fullName}`;
-		const [url, key, params]: [string, string | undefined, Record<string, unknown>] =
-			parent === 'pull_requests'
-				? [`${base}/pulls`, undefined, { state: 'all', sort: 'updated', direction: 'desc', per_page: perPage }]
-				: parent === 'workflow_runs'
-					? [`${base}/actions/runs`, 'workflow_runs', { per_page: perPage }]
-					: [`${base}/deployments`, undefined, { per_page: perPage }];
-		let res: GitHubResponse | undefined = await client.get(url, params);
-		let count = 0;
-		while (res) {
-			const list = (key ? (res.data as Record<string, unknown>)[key] : res.data) as Array<Record<string, unknown>>;
-			for (const item of list ?? []) {
-				if (count++ >= limit) return;
-				yield { id: Number(item.id), updatedAt: String(item.updated_at), number: typeof item.number === 'number' ? item.number : undefined };
-			}
-			res = res.next ? await client.get(res.next) : undefined;
-		}
-	};
-}
-
-/**
- * Emit records: reads streams without touching the lakehouse or any cursor (a full read from the
- * start date), up to `limit` records in all — for small pulls that feed other n8n nodes.
- */
-export async function readGitHubRecords(
-	client: GitHubClient,
-	options: { selection: RepositorySelection; streams: string[]; limit: number } & Partial<ReaderOptions>,
-): Promise<{ records: Array<{ stream: StreamName; repository: string; record: Record<string, unknown> }>; skipped: SkippedRepository[]; requests: number }> {
-	const streams = orderStreams(options.streams.length > 0 ? options.streams : ['repositories']);
-	const reader = readerOptions(options);
-	const out: Array<{ stream: StreamName; repository: string; record: Record<string, unknown> }> = [];
-	const skipped: SkippedRepository[] = [];
-	const repos: RepoRef[] = [];
-	for await (const page of readRepositories(client, options.selection, {}, reader.perPage, repos, skipped)) {
-		if (!streams.includes('repositories')) continue;
-		for (const record of page.records) if (out.length < options.limit) out.push({ stream: 'repositories', repository: String(record.full_name), record });
-	}
-	const parents = apiParents(client, reader.perPage, options.limit);
-	outer: for (const stream of streams) {
-		if (stream === 'repositories') continue;
-		for (const repo of repos) {
-			try {
-				for await (const page of READERS[stream]({ client, repo, cursor: null, state: {}, options: reader, parents })) {
-					for (const record of page.records) {
-						if (out.length >= options.limit) break outer;
-						out.push({ stream, repository: repo.fullName, record });
-					}
-				}
-			} catch (error) {
-				if (!isUnavailable(error)) throw error;
-				skipped.push({ repository: repo.fullName, stream, status: error.status, reason: error.message });
-			}
-		}
-	}
-	return { records: out, skipped, requests: client.stats.requests };
 }

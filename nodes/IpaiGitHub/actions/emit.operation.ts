@@ -2,7 +2,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, type JsonObject } from 'n8n-workflow';
 import { safeError } from '../../../lib/lakehouse/connection';
-import { readGitHubRecords } from '../../../lib/sources/github/sync';
+import { readGitHubRecords } from '../../../lib/sources/github/emit';
 import { keepHeadline, plain } from '../../shared/items';
 import { GITHUB_CREDENTIAL, gitHubClient, gitHubSecrets } from '../transport';
 import { readOptions, selection } from './parameters';
