@@ -3,7 +3,7 @@
  * the CSV sniffer on random tables written in random dialects with ragged rows anywhere.
  */
 import fc from 'fast-check';
-import { sniffDialect } from '../../lib/sources/files/csv';
+import { sniffDialect } from '../../lib/sources/files/csvSniff';
 import { ExactNumber } from '../../lib/lakehouse/columnTypes';
 import { parseJson, parseJsonExact, sameDecimal } from '../../lib/sources/files/jsonParse';
 

@@ -20,7 +20,8 @@ import type { ColumnType } from '../../lakehouse/columnTypes';
 import { fitsType, inferTextType, widen } from '../../lakehouse/columnTypes';
 import type { CsvCopyOptions } from '../../lakehouse/copyLoad';
 import type { TableShape } from '../../lakehouse/tables';
-import { badValueReason, decideColumns, describeDialect, keepsText } from './csv';
+import { badValueReason, decideColumns, keepsText } from './csv';
+import { describeDialect } from './csvSniff';
 import { CsvScanner, ESCAPED, NotCopyable, QUOTED, type OnRecord } from './csvScanner';
 import { BadRowError, type CsvDialect, type ReadOptions, type Reject, type SourceColumn } from './types';
 

@@ -2,7 +2,8 @@
 export * from './types';
 export * from './bytes';
 export * from './names';
-export { sniffDialect, readCsv, DEFAULT_SAMPLE_ROWS } from './csv';
+export { readCsv, DEFAULT_SAMPLE_ROWS } from './csv';
+export { sniffDialect } from './csvSniff';
 export { readJson } from './json';
 export { readParquet, type RangeReader } from './parquet';
 export { readArrow } from './arrow';
