@@ -100,9 +100,9 @@ export function mcpServerWorkflow(plan: AgentToolPlan, options: Partial<McpServe
 	};
 	const tools: WorkflowNode[] = [];
 	const guardNode = (name: string, parameters: Record<string, unknown>, index: number): WorkflowNode => ({
-		id: stableId(code, name), name, type: `${PACKAGE_NAME}.ipaiAgentGuardTool`, typeVersion: 1,
+		id: stableId(code, name), name, type: `${PACKAGE_NAME}.ipaiAgentGuardTool`, typeVersion: 2,
 		position: [200 * (index % 6), 240 + 200 * Math.floor(index / 6)],
-		parameters: { descriptionType: 'manual', ...parameters, agent: code, sessionId: SESSION, channel: 'mcp' },
+		parameters: { resource: 'query', descriptionType: 'manual', ...parameters, agent: code, sessionId: SESSION, channel: 'mcp' },
 		credentials: lakehouse,
 	});
 	plan.models.forEach((model, k) => {
@@ -133,7 +133,7 @@ export function mcpServerWorkflow(plan: AgentToolPlan, options: Partial<McpServe
 		connections,
 		settings: { executionOrder: 'v1' },
 		pinData: {},
-		meta: { templateVersion: '1.0.0', templateCredsSetupCompleted: false },
+		meta: { templateVersion: '1.1.0', templateCredsSetupCompleted: false },
 		tags: [],
 	};
 }

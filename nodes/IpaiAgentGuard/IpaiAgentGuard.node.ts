@@ -10,7 +10,7 @@ export class IpaiAgentGuard implements INodeType {
 		name: 'ipaiAgentGuard',
 		icon: 'file:agentGuard.svg',
 		group: ['transform'],
-		version: 1,
+		version: [1, 2],
 		subtitle: '={{ $parameter["operation"] }}',
 		description: 'Scoped, budgeted and logged lakehouse access for AI agents: read-only queries as the agent, authorization, run logging and the agent registry',
 		defaults: { name: 'IPAI Agent Guard' },

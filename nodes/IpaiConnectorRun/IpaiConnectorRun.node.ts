@@ -18,7 +18,7 @@ export class IpaiConnectorRun implements INodeType {
 		name: 'ipaiConnectorRun',
 		icon: 'file:connectorRun.svg',
 		group: ['transform'],
-		version: 1,
+		version: [1, 2],
 		subtitle: '={{ $parameter["operation"] }}',
 		description: 'Run ledger, stream state, loading items into bronze and refreshing transforms in the IPAI lakehouse',
 		defaults: { name: 'IPAI Connector Run' },

@@ -15,7 +15,7 @@ export class IpaiSloMonitor implements INodeType {
 		name: 'ipaiSloMonitor',
 		icon: 'file:sloMonitor.svg',
 		group: ['transform'],
-		version: 1,
+		version: [1, 2],
 		subtitle: '={{ $parameter["operation"] }}',
 		description: 'Evaluate SLOs with multi-window burn rates, keep alert state in the lakehouse and alert on-call staff in Mattermost',
 		defaults: { name: 'IPAI SLO Monitor' },
