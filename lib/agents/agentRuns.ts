@@ -34,17 +34,24 @@ export async function insertRun(client: PoolClient, agentId: string | null, ctx:
 			storableDeep({ ...(run.metadata ?? {}), ...(reservationId ? { reservation_id: reservationId } : {}) }),
 		],
 	);
-	// The run's spend is added by the usage trigger in this transaction; its reservation goes now.
-	if (reservationId) await client.query('select ipai_meta.agent_settle($1, $2)', [reservationId, rows[0].id]);
+	await settleAndAudit(client, rows[0].id, agentId, ctx, run, reservationId);
+	return rows[0].id;
+}
+
+/**
+ * The end of a run's transaction: its reservation settled (the usage trigger added the run's spend
+ * in this transaction) and its audit entry written.
+ */
+async function settleAndAudit(client: PoolClient, runId: string, agentId: string | null, ctx: CallContext, run: RunRecord, reservationId: string | null): Promise<void> {
+	if (reservationId) await client.query('select ipai_meta.agent_settle($1, $2)', [reservationId, runId]);
 	await writeAudit(client, {
 		eventType: 'agent_run',
 		entityType: 'agent',
 		entityId: agentId,
 		userId: ctx.userId ?? null,
 		action: `agent_${String(run.inputSummary?.tool ?? 'call')}_${run.status}`,
-		details: storableDeep({ run_id: rows[0].id, session_id: ctx.sessionId ?? null, error: run.errorMessage ?? null, ...(run.metadata ?? {}) }),
+		details: storableDeep({ run_id: runId, session_id: ctx.sessionId ?? null, error: run.errorMessage ?? null, ...(run.metadata ?? {}) }),
 	});
-	return rows[0].id;
 }
 
 /**
@@ -97,15 +104,7 @@ export async function closeRun(pool: Pool, runId: string, agentId: string, ctx: 
 				run.latencyMs ?? null, run.errorMessage == null ? null : storable(redact(run.errorMessage)).text, storableDeep(run.metadata ?? {}),
 			],
 		);
-		if (reservationId) await client.query('select ipai_meta.agent_settle($1, $2)', [reservationId, runId]);
-		await writeAudit(client, {
-			eventType: 'agent_run',
-			entityType: 'agent',
-			entityId: agentId,
-			userId: ctx.userId ?? null,
-			action: `agent_${String(run.inputSummary?.tool ?? 'call')}_${run.status}`,
-			details: { run_id: runId, session_id: ctx.sessionId ?? null, error: run.errorMessage ?? null, ...(run.metadata ?? {}) },
-		});
+		await settleAndAudit(client, runId, agentId, ctx, run, reservationId);
 		await client.query('commit');
 	} catch (error) {
 		await client.query('rollback').catch(() => undefined);
