@@ -12,13 +12,13 @@
  * columns, column chunks in other files) throws NotCopyable before anything is written, and
  * ingestFile reads the file through the record reader (parquet.ts) instead.
  */
-import type { ColumnType } from '../../lakehouse/columnTypes';
-import { widen } from '../../lakehouse/columnTypes';
-import type { CsvCopyOptions } from '../../lakehouse/copyLoad';
-import type { TableShape } from '../../lakehouse/tables';
+import { sqlTypeName, widen, type ColumnType } from '../../lakehouse/columnTypes';
+import type { CopyFormat, CsvCopyOptions } from '../../lakehouse/copyLoad';
+import { META, type TableShape } from '../../lakehouse/tables';
 import { NotCopyable } from './csvScanner';
 import { loadHyparquet, openParquet, type RangeReader } from './parquet';
-import { ColumnChunkReader, pageDecoders, type Cells } from './parquetPages';
+import { BINARY_HEADER, BINARY_TRAILER, binaryEncoder } from './parquetBinary';
+import { ColumnChunkReader, pageDecoders, type Cells, type ColumnEncoding } from './parquetPages';
 import { encoderFor } from './parquetValues';
 import { ChunkRecycler } from './recycle';
 import { FileFormatError, type ReadOptions, type SourceColumn } from './types';
@@ -26,9 +26,9 @@ import { FileFormatError, type ReadOptions, type SourceColumn } from './types';
 export interface ParquetCopyPlan {
 	columns: SourceColumn[];
 	detected: Record<string, unknown>;
-	load: Pick<CsvCopyOptions, 'columns' | 'rows' | 'rowsCarryRaw' | 'textFormat' | 'tracker'>;
-	/** Rows produced (known once rows() has run); nulReplaced: NUL characters replaced by U+FFFD. */
-	stats: { rows: number; nulReplaced: number };
+	load: Pick<CsvCopyOptions, 'columns' | 'rows' | 'rowsCarryRaw' | 'copyFormat' | 'tracker'>;
+	/** Rows produced (known once rows() has run); nulReplaced: NUL characters replaced by U+FFFD; the COPY format written. */
+	stats: { rows: number; nulReplaced: number; format?: CopyFormat };
 	totalRows: number;
 }
 
@@ -41,6 +41,11 @@ function takesText(tableType: ColumnType | null | undefined, fileType: ColumnTyp
 }
 
 const OUT_BYTES = 1 << 20;
+const TEXT_NULL = Buffer.from('\\N');
+const BINARY_NULL = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+/** _ipai_raw `{}` as the last field of a row: text, and binary (length 3: jsonb's version byte, then the text). */
+const TEXT_EMPTY_RAW = Buffer.from('{}\n');
+const BINARY_EMPTY_RAW = Buffer.from([0, 0, 0, 3, 1, 0x7b, 0x7d]);
 
 /**
  * Reads the footer and decides the columns (as the record reader does); returns the plan whose
@@ -52,13 +57,14 @@ export async function planParquetCopy(reader: RangeReader, file: string, options
 	const { metadata, tree, columns } = parquet;
 	const { compressors } = loadHyparquet();
 	const pd = pageDecoders();
-	const stats = { rows: 0, nulReplaced: 0 };
-	const encoders = tree.children.map((child) => {
+	const stats: ParquetCopyPlan['stats'] = { rows: 0, nulReplaced: 0 };
+	const textEncoders = tree.children.map((child) => {
 		if (child.children.length > 0 || child.element.repetition_type === 'REPEATED') throw new NotCopyable(`column ${child.element.name} is nested`);
 		const encoder = encoderFor(child.element, stats);
 		if (typeof encoder === 'string') throw new NotCopyable(encoder);
 		return encoder;
 	});
+	const binaryEncoders = tree.children.map((child, i) => binaryEncoder(child.element, columns[i].type, stats));
 	for (const group of metadata.row_groups) {
 		if (group.columns.length !== columns.length) throw new NotCopyable('a row group does not have one column chunk per column');
 		if (group.columns.some((c) => c.file_path || !c.meta_data)) throw new NotCopyable('a column chunk lives in another file');
@@ -72,11 +78,21 @@ export async function planParquetCopy(reader: RangeReader, file: string, options
 
 	const recycler = new ChunkRecycler(OUT_BYTES);
 
-	async function* rows(context: { shape: TableShape }): AsyncGenerator<Buffer> {
+	/** COPY's binary format when every column has a binary encoder and the table column exactly the file column's type. */
+	const copyFormat = (shape: TableShape): 'text' | 'binary' => {
+		const exact = (column: string, type: ColumnType) => shape.sqlTypes?.get(column) === sqlTypeName(type);
+		const binary = columns.every((c, i) => binaryEncoders[i] !== null && exact(c.column, c.type)) && (!rowsCarryRaw || exact(META.raw, 'jsonb'));
+		return binary ? 'binary' : 'text';
+	};
+
+	async function* rows(context: { shape: TableShape; format: CopyFormat }): AsyncGenerator<Buffer> {
 		for (const c of columns) {
 			const tableType = context.shape.columns.get(c.column);
 			if (!takesText(tableType, c.type)) throw new NotCopyable(`column ${c.column} of the table is ${tableType ?? 'missing'}, the file's is ${c.type}`);
 		}
+		stats.format = context.format;
+		const binary = context.format === 'binary';
+		const encodings: ColumnEncoding[] = columns.map((_, i) => ({ encode: binary ? binaryEncoders[i]! : textEncoders[i], binary }));
 		// Output buffers are reused once the COPY reports their bytes sent (recycle.ts): a file's
 		// worth of dead 1 MiB buffers would otherwise pile up outside the V8 heap until a GC.
 		let out = recycler.take();
@@ -88,14 +104,22 @@ export async function planParquetCopy(reader: RangeReader, file: string, options
 			out = n <= OUT_BYTES ? recycler.take() : Buffer.allocUnsafe(n);
 			used = 0;
 		};
-		const emptyRaw = Buffer.from('\t{}\n');
 		const width = columns.length;
 		const last = width - 1;
+		// Text: fields end in a tab, the row's last in a newline. Binary: a row starts with its field
+		// count, each field with its length (included in a page's value bytes; -1 is NULL).
 		const end = rowsCarryRaw ? 9 : 10;
+		const fields = width + (rowsCarryRaw ? 1 : 0);
+		const nullBytes = binary ? BINARY_NULL : TEXT_NULL;
+		const emptyRaw = binary ? BINARY_EMPTY_RAW : TEXT_EMPTY_RAW;
+		if (binary) {
+			room(BINARY_HEADER.length);
+			used += BINARY_HEADER.copy(out, used);
+		}
 		let groupStart = 0;
 		for (const group of metadata.row_groups) {
 			const groupRows = Number(group.num_rows);
-			const chunks = tree.children.map((child, c) => new ColumnChunkReader(reader, group.columns[c].meta_data!, child, tree, compressors, encoders[c], pd));
+			const chunks = tree.children.map((child, c) => new ColumnChunkReader(reader, group.columns[c].meta_data!, child, tree, compressors, encodings[c], pd));
 			const pages: Array<Cells | null> = new Array(width).fill(null);
 			const at = new Int32Array(width);
 			let left = groupRows;
@@ -112,28 +136,39 @@ export async function planParquetCopy(reader: RangeReader, file: string, options
 					}
 					for (let r = 0; r < n; r++) {
 						let raw: string | null = null;
+						if (binary) {
+							if (used + 2 > out.length) room(2);
+							out[used++] = fields >> 8;
+							out[used++] = fields & 0xff;
+						}
 						for (let c = 0; c < width; c++) {
 							const page = pages[c]!;
 							const i = at[c]++;
 							const j = page.ix === null ? i : page.ix[i];
 							const l = j < 0 ? -1 : page.len[j];
-							if (used + l + 4 > out.length) room(l + 4);
+							const size = (l < 0 ? 4 : l) + 1; // at most: the value or a NULL, and a separator
+							if (used + size > out.length) room(size);
 							if (l < 0) {
-								out[used++] = 92; // \N
-								out[used++] = 78;
+								for (let p = 0; p < nullBytes.length; p++) out[used++] = nullBytes[p];
 							} else if (l <= 24) {
 								const src = page.bytes;
 								for (let p = page.start[j], e = p + l; p < e; p++) out[used++] = src[p];
 							} else {
 								used += page.bytes.copy(out, used, page.start[j], page.start[j] + l);
 							}
-							out[used++] = c === last ? end : 9;
+							if (!binary) out[used++] = c === last ? end : 9;
 							if (page.raw !== null && j >= 0 && page.raw[j] !== undefined) raw = `${raw === null ? '' : `${raw},`}${rawKeys[c]}:${page.raw[j]}`;
 						}
 						if (rowsCarryRaw) {
 							if (raw === null) {
-								room(3);
-								used += emptyRaw.copy(out, used, 1);
+								room(emptyRaw.length);
+								used += emptyRaw.copy(out, used);
+							} else if (binary) {
+								const json = Buffer.from(`{${raw}}`);
+								room(json.length + 5);
+								used = out.writeInt32BE(json.length + 1, used);
+								out[used++] = 1; // jsonb's version byte
+								used += json.copy(out, used);
 							} else {
 								const json = Buffer.from(`{${raw}}\n`.replace(/\\/g, '\\\\'));
 								room(json.length);
@@ -151,6 +186,10 @@ export async function planParquetCopy(reader: RangeReader, file: string, options
 			}
 			groupStart += groupRows;
 		}
+		if (binary) {
+			room(BINARY_TRAILER.length);
+			used += BINARY_TRAILER.copy(out, used);
+		}
 		if (used > 0) ready.push(out.subarray(0, used));
 		yield* ready.splice(0);
 	}
@@ -158,7 +197,7 @@ export async function planParquetCopy(reader: RangeReader, file: string, options
 	return {
 		columns,
 		detected: parquet.detected,
-		load: { columns: columns.map((c) => ({ field: c.column, type: c.type })), rows, rowsCarryRaw, textFormat: true, tracker: recycler },
+		load: { columns: columns.map((c) => ({ field: c.column, type: c.type })), rows, rowsCarryRaw, copyFormat, tracker: recycler },
 		stats,
 		totalRows: parquet.totalRows,
 	};

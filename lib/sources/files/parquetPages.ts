@@ -61,8 +61,9 @@ export function pageDecoders(): PageDecoders {
 }
 
 /**
- * A page's values as COPY text: value j is bytes[start[j], start[j] + len[j]); row i is value
- * ix[i] (-1: NULL), or value i itself when ix is null (len -1: NULL). A dictionary-encoded page
+ * A page's values as COPY bytes: value j is bytes[start[j], start[j] + len[j]); row i is value
+ * ix[i] (-1: NULL), or value i itself when ix is null (len -1: NULL). In the binary format a
+ * value's bytes start with their 4-byte length, as a COPY field does. A dictionary-encoded page
  * shares its dictionary's values and has only its indexes.
  */
 export interface Cells {
@@ -75,8 +76,14 @@ export interface Cells {
 	raw: Array<string | undefined> | null;
 }
 
-function encodeAll(values: Decoded, count: number, encode: Encoder, defs: ArrayLike<number> | undefined, maxDef: number): Cells {
-	const sink = new Sink(count * 12);
+/** How a column's values are written: its encoder, and whether each value is length-prefixed (binary format). */
+export interface ColumnEncoding {
+	encode: Encoder;
+	binary: boolean;
+}
+
+function encodeAll(values: Decoded, count: number, { encode, binary }: ColumnEncoding, defs: ArrayLike<number> | undefined, maxDef: number): Cells {
+	const sink = new Sink(count * (binary ? 16 : 12));
 	const start = new Int32Array(count);
 	const len = new Int32Array(count);
 	let raw: Array<string | undefined> | null = null;
@@ -88,8 +95,13 @@ function encodeAll(values: Decoded, count: number, encode: Encoder, defs: ArrayL
 			continue;
 		}
 		start[i] = sink.pos;
+		if (binary) {
+			sink.room(4);
+			sink.pos += 4;
+		}
 		const kept = encode(values, k++, sink);
 		len[i] = sink.pos - start[i];
+		if (binary) sink.buf.writeInt32BE(len[i] - 4, start[i]);
 		if (kept !== undefined) (raw ??= new Array(count))[i] = kept;
 	}
 	return { rows: count, ix: null, bytes: sink.buf, start, len, raw };
@@ -128,7 +140,7 @@ export class ColumnChunkReader {
 		column: SchemaTree,
 		root: SchemaTree,
 		compressors: unknown,
-		private readonly encode: Encoder,
+		private readonly encoding: ColumnEncoding,
 		private readonly pd: PageDecoders,
 	) {
 		this.pos = Number(meta.dictionary_page_offset || meta.data_page_offset);
@@ -202,7 +214,7 @@ export class ColumnChunkReader {
 				const page = this.pd.decompressPage(compressed, header.uncompressed_page_size, codec, compressors);
 				const count = header.dictionary_page_header!.num_values;
 				const values = this.pd.readPlain({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, type, count, element.type_length);
-				this.dictionary = encodeAll(values, count, this.encode, undefined, 0);
+				this.dictionary = encodeAll(values, count, this.encoding, undefined, 0);
 				continue;
 			}
 			let page: DataPage;
@@ -220,7 +232,7 @@ export class ColumnChunkReader {
 				if (!this.dictionary) throw new Error('a dictionary-encoded page comes before its dictionary');
 				return fromDictionary(this.dictionary, page.dataPage, count, page.definitionLevels, this.maxDef);
 			}
-			return encodeAll(page.dataPage, count, this.encode, page.definitionLevels, this.maxDef);
+			return encodeAll(page.dataPage, count, this.encoding, page.definitionLevels, this.maxDef);
 		}
 		return null;
 	}

@@ -120,7 +120,7 @@ function timestampText(micros: bigint, zoned: boolean): string {
 }
 
 /** The nanosecond timestamp as ISO 8601 text, for _ipai_raw when PostgreSQL keeps microseconds only. */
-function nanosText(nanos: bigint): string {
+export function nanosText(nanos: bigint): string {
 	let micros = nanos / 1000n;
 	let rest = nanos - micros * 1000n;
 	if (rest < 0n) {
@@ -177,12 +177,12 @@ function writeHex(sink: Sink, bytes: Uint8Array): void {
 /** Writes value i of a decoded array; returns the JSON for _ipai_raw when the column cannot hold it exactly. */
 export type Encoder = (values: Decoded, i: number, sink: Sink) => string | undefined;
 
-function uuidText(bytes: Uint8Array): string {
+export function uuidText(bytes: Uint8Array): string {
 	const hex = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 	return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-function float16(bytes: Uint8Array): number {
+export function float16(bytes: Uint8Array): number {
 	const bits = (bytes[1] << 8) | bytes[0];
 	const sign = bits >> 15 ? -1 : 1;
 	const exp = (bits >> 10) & 0x1f;
