@@ -45,6 +45,8 @@ const SCHEMA = [
 	{ name: 'uid', type: 'FIXED_LEN_BYTE_ARRAY', type_length: 16, logical_type: { type: 'UUID' }, repetition_type: 'OPTIONAL' },
 ];
 const DATA_COLUMNS = SCHEMA.map((c) => c.name);
+/** Microsecond counts whose high 32 bits are at the edges of the encoder's exact-double range. */
+const EXACT_EDGES = [1_876_729n, 1_876_730n, -1_876_730n, -1_876_731n].flatMap((high) => [high * 2n ** 32n, high * 2n ** 32n - 1n, high * 2n ** 32n + 4_294_967_295n]);
 
 describe('Parquet in COPY binary format', () => {
 	it('every value equals PostgreSQL arithmetic on the raw numbers and the text format load of the same file', async () => {
@@ -56,8 +58,9 @@ describe('Parquet in COPY binary format', () => {
 			u32: nullable(fc.integer({ min: 0, max: 2 ** 32 - 1 })),
 			i8: nullable(fc.integer({ min: -128, max: 127 })),
 			day: nullable(fc.integer({ min: -2_400_000, max: 2_900_000 })),
-			ts: nullable(fc.bigInt(-180_000_000_000_000_000n, 253_402_300_799_999_999n)),
-			tsms: nullable(fc.bigInt(-180_000_000_000_000n, 253_402_300_799_999n)),
+			// Across the calendar, and around the bounds where microseconds stop being exact doubles.
+			ts: nullable(fc.oneof(fc.bigInt(-180_000_000_000_000_000n, 253_402_300_799_999_999n), fc.bigInt(-(2n ** 53n), 2n ** 53n), fc.constantFrom(...EXACT_EDGES))),
+			tsms: nullable(fc.oneof(fc.bigInt(-180_000_000_000_000n, 253_402_300_799_999n), fc.bigInt(-(2n ** 43n), 2n ** 43n), fc.constantFrom(...EXACT_EDGES.map((e) => e / 1000n)))),
 			tsns: nullable(fc.oneof(fc.bigInt(-(2n ** 63n) + 1n, 2n ** 63n - 1n), fc.bigInt(-1000n, 1000n).map((n) => n * 1000n))),
 			dbl: nullable(fc.double()),
 			flt: nullable(fc.float()),

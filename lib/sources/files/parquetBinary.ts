@@ -15,7 +15,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { ColumnType } from '../../lakehouse/columnTypes';
 import { NotCopyable } from './csvScanner';
-import { float16, nanosText, Sink, uuidText, type Encoder, type SchemaElement } from './parquetValues';
+import { float16, nanosText, Sink, uuidText, type Decoded, type Encoder, type SchemaElement } from './parquetValues';
 
 /** COPY BINARY's 19-byte header (signature, flags, header extension length) and its trailer. */
 export const BINARY_HEADER = Buffer.from('PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0', 'latin1');
@@ -24,6 +24,7 @@ export const BINARY_TRAILER = Buffer.from([0xff, 0xff]);
 /** 2000-01-01, PostgreSQL's epoch, in days and microseconds since 1970-01-01. */
 const PG_EPOCH_DAYS = 10_957;
 const PG_EPOCH_MICROS = 946_684_800_000_000n;
+const PG_EPOCH_MICROS_NUMBER = 946_684_800_000_000;
 /** PostgreSQL's date and timestamp ranges relative to its epoch (IS_VALID_DATE, IS_VALID_TIMESTAMP). */
 const DATE_MIN = -2_451_545;
 const DATE_END = 2_145_031_949;
@@ -44,9 +45,77 @@ function uint8(sink: Sink, value: number): void {
 	sink.pos += 8;
 }
 
+/** A signed INT64 column as int8: its halves in big-endian order. */
+function int64(): Encoder {
+	const halves = halvesOf();
+	return (v, i, s) => {
+		const h = halves(v);
+		s.room(8);
+		if (h === null) s.pos = s.buf.writeBigInt64BE(v[i] as bigint, s.pos);
+		else {
+			s.buf.writeInt32BE(h[2 * i + 1], s.pos);
+			s.buf.writeInt32BE(h[2 * i], s.pos + 4);
+			s.pos += 8;
+		}
+		return undefined;
+	};
+}
+
 function float8(sink: Sink, value: number): void {
 	sink.room(8);
 	sink.pos = sink.buf.writeDoubleBE(value, sink.pos);
+}
+
+/**
+ * INT64 values as 32-bit halves (little-endian, as Parquet and hyparquet's BigInt64Array hold
+ * them): reading a BigInt64Array element makes a BigInt on the heap, and a page of them is
+ * garbage that costs a full collection in a process whose heap is near its limit (n8n with lean
+ * settings). Null for values that are not a BigInt64Array (then the BigInt path).
+ */
+function halvesOf(): (values: Decoded) => Int32Array | null {
+	let last: Decoded | null = null;
+	let view: Int32Array | null = null;
+	return (values) => {
+		if (values !== last) {
+			last = values;
+			view = values instanceof BigInt64Array ? new Int32Array(values.buffer, values.byteOffset, values.length * 2) : null;
+		}
+		return view;
+	};
+}
+
+/**
+ * 2^32, and a bound on the high half of microseconds below which they, and they minus the epoch
+ * offset, are exact doubles: (2^53 - PG_EPOCH_MICROS) / 2^32.
+ */
+const TWO_32 = 4_294_967_296;
+const EXACT_HIGH = 1_876_730;
+
+/** Microseconds since 1970 (a double that holds them exactly) as PostgreSQL's int64 since 2000. */
+function timestampMicros(sink: Sink, micros: number): void {
+	const value = micros - PG_EPOCH_MICROS_NUMBER;
+	const high = Math.floor(value / TWO_32);
+	sink.room(8);
+	sink.buf.writeInt32BE(high, sink.pos);
+	sink.buf.writeUInt32BE(value - high * TWO_32, sink.pos + 4);
+	sink.pos += 8;
+}
+
+/**
+ * An INT64 timestamp column of `scale` microseconds per unit (1: MICROS, 1000: MILLIS): from the
+ * halves while the microseconds are exact doubles (about years 1715 to 2225), else as BigInt.
+ */
+function int64Timestamp(scale: number, column: string): Encoder {
+	const halves = halvesOf();
+	const limit = Math.floor(EXACT_HIGH / scale);
+	return (v, i, s) => {
+		const h = halves(v);
+		if (h !== null) {
+			const high = h[2 * i + 1];
+			if (high < limit && high >= -limit) return void timestampMicros(s, (high * TWO_32 + (h[2 * i] >>> 0)) * scale);
+		}
+		return void timestamp(s, BigInt(v[i] as bigint) * BigInt(scale), column);
+	};
 }
 
 function timestamp(sink: Sink, micros: bigint, column: string): void {
@@ -115,8 +184,8 @@ export function binaryEncoder(element: SchemaElement, type: ColumnType, stats: {
 				return nanos(s, ((value >> 64n) - 2440588n) * 86_400_000_000_000n + (value & 0xffffffffffffffffn), name);
 			};
 		}
-		if (unit === 'MILLIS') return (v, i, s) => void timestamp(s, BigInt(v[i] as bigint) * 1000n, name);
-		if (unit === 'MICROS') return (v, i, s) => void timestamp(s, v[i] as bigint, name);
+		if (unit === 'MILLIS') return int64Timestamp(1000, name);
+		if (unit === 'MICROS') return int64Timestamp(1, name);
 		return (v, i, s) => nanos(s, v[i] as bigint, name);
 	}
 	if (logical?.type === 'DATE' || converted === 'DATE') return type === 'date' ? (v, i, s) => void date(s, v[i] as number, name) : null;
@@ -132,7 +201,7 @@ export function binaryEncoder(element: SchemaElement, type: ColumnType, stats: {
 		case 'INT64':
 			// Unsigned 64-bit values may not fit int8: the text path (numeric, or PostgreSQL's range check).
 			if (type !== 'bigint' || unsigned) return null;
-			return (v, i, s) => void (s.room(8), (s.pos = s.buf.writeBigInt64BE(v[i] as bigint, s.pos)));
+			return int64();
 		case 'FLOAT':
 		case 'DOUBLE':
 			return type === 'double' ? (v, i, s) => void float8(s, v[i] as number) : null;

@@ -18,7 +18,7 @@ import { META, type TableShape } from '../../lakehouse/tables';
 import { NotCopyable } from './csvScanner';
 import { loadHyparquet, openParquet, type RangeReader } from './parquet';
 import { BINARY_HEADER, BINARY_TRAILER, binaryEncoder } from './parquetBinary';
-import { ColumnChunkReader, pageDecoders, type Cells, type ColumnEncoding } from './parquetPages';
+import { ColumnChunkReader, ColumnScratch, pageDecoders, type Cells, type ColumnEncoding } from './parquetPages';
 import { encoderFor } from './parquetValues';
 import { ChunkRecycler } from './recycle';
 import { FileFormatError, type ReadOptions, type SourceColumn } from './types';
@@ -116,10 +116,11 @@ export async function planParquetCopy(reader: RangeReader, file: string, options
 			room(BINARY_HEADER.length);
 			used += BINARY_HEADER.copy(out, used);
 		}
+		const scratches = columns.map(() => new ColumnScratch());
 		let groupStart = 0;
 		for (const group of metadata.row_groups) {
 			const groupRows = Number(group.num_rows);
-			const chunks = tree.children.map((child, c) => new ColumnChunkReader(reader, group.columns[c].meta_data!, child, tree, compressors, encodings[c], pd));
+			const chunks = tree.children.map((child, c) => new ColumnChunkReader(reader, group.columns[c].meta_data!, child, tree, compressors, encodings[c], pd, scratches[c]));
 			const pages: Array<Cells | null> = new Array(width).fill(null);
 			const at = new Int32Array(width);
 			let left = groupRows;

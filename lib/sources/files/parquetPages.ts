@@ -107,12 +107,35 @@ function encodeAll(values: Decoded, count: number, { encode, binary }: ColumnEnc
 	return { rows: count, ix: null, bytes: sink.buf, start, len, raw };
 }
 
-function fromDictionary(dictionary: Cells, indexes: Decoded, count: number, defs: ArrayLike<number> | undefined, maxDef: number): Cells {
+/**
+ * A column's decoding arrays, reused from page to page and row group to row group: a page is
+ * consumed before the next is decoded. Allocated per page, they were most of what a load
+ * allocates, and in a process whose heap is near its limit (n8n with lean settings) every few
+ * megabytes allocated cost a full garbage collection of that heap.
+ */
+export class ColumnScratch {
+	private defs = new Uint8Array(0);
+	private indexes = new Int32Array(0);
+	private ix = new Int32Array(0);
+
+	take(kind: 'defs', n: number): Uint8Array;
+	take(kind: 'indexes' | 'ix', n: number): Int32Array;
+	take(kind: 'defs' | 'indexes' | 'ix', n: number): Uint8Array | Int32Array {
+		if (kind === 'defs') {
+			if (this.defs.length < n) this.defs = new Uint8Array(n);
+			return this.defs.subarray(0, n);
+		}
+		if (this[kind].length < n) this[kind] = new Int32Array(n);
+		return this[kind].subarray(0, n);
+	}
+}
+
+function fromDictionary(dictionary: Cells, indexes: Decoded, count: number, defs: ArrayLike<number> | undefined, maxDef: number, scratch: ColumnScratch): Cells {
 	const nulls = defs !== undefined && defs.length > 0;
 	let ix: Int32Array;
 	if (!nulls && indexes instanceof Int32Array && indexes.length === count) ix = indexes;
 	else {
-		ix = new Int32Array(count);
+		ix = scratch.take('ix', count);
 		let k = 0;
 		for (let i = 0; i < count; i++) ix[i] = nulls && defs[i] !== maxDef ? -1 : (indexes[k++] as number);
 	}
@@ -142,6 +165,7 @@ export class ColumnChunkReader {
 		compressors: unknown,
 		private readonly encoding: ColumnEncoding,
 		private readonly pd: PageDecoders,
+		private readonly scratch: ColumnScratch,
 	) {
 		this.pos = Number(meta.dictionary_page_offset || meta.data_page_offset);
 		this.windowStart = this.pos;
@@ -189,13 +213,13 @@ export class ColumnChunkReader {
 		let defs: Uint8Array | undefined;
 		let present = count;
 		if (this.maxDef === 1) {
-			defs = new Uint8Array(count);
+			defs = this.scratch.take('defs', count);
 			this.pd.readRleBitPackedHybrid(reader, 1, defs);
 			for (let i = 0; i < count; i++) present -= 1 - defs[i];
 			if (present === count) defs = undefined;
 		}
 		const bitWidth = reader.view.getUint8(reader.offset++);
-		const indexes = new Int32Array(present);
+		const indexes = this.scratch.take('indexes', present);
 		if (bitWidth > 0) this.pd.readRleBitPackedHybrid(reader, bitWidth, indexes, bytes.byteLength - reader.offset);
 		return { definitionLevels: defs, dataPage: indexes };
 	}
@@ -230,7 +254,7 @@ export class ColumnChunkReader {
 			const count = daph.num_values;
 			if (daph.encoding.endsWith('_DICTIONARY')) {
 				if (!this.dictionary) throw new Error('a dictionary-encoded page comes before its dictionary');
-				return fromDictionary(this.dictionary, page.dataPage, count, page.definitionLevels, this.maxDef);
+				return fromDictionary(this.dictionary, page.dataPage, count, page.definitionLevels, this.maxDef, this.scratch);
 			}
 			return encodeAll(page.dataPage, count, this.encoding, page.definitionLevels, this.maxDef);
 		}
