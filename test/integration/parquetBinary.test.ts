@@ -45,7 +45,13 @@ const SCHEMA = [
 	{ name: 'uid', type: 'FIXED_LEN_BYTE_ARRAY', type_length: 16, logical_type: { type: 'UUID' }, repetition_type: 'OPTIONAL' },
 ];
 const DATA_COLUMNS = SCHEMA.map((c) => c.name);
-/** Microsecond counts whose high 32 bits are at the edges of the encoder's exact-double range. */
+/**
+ * Microseconds since 1970 at the edges of the encoder's 32-bit halves: PostgreSQL's first
+ * timestamp (4714-11-24 BC) and its neighbours, carries across the low half, and the epoch itself.
+ */
+const PG_FIRST = -210_866_803_200_000_000n;
+const MICROS_EDGES = [PG_FIRST, PG_FIRST + 1n, PG_FIRST + 2n ** 32n, PG_FIRST + 2n ** 33n - 1n, 946_684_800_000_000n, 946_684_800_000_000n - 1n, 946_684_799_999_999n - 993_517_568n, 0n, -1n, 2n ** 62n];
+/** Millisecond counts (times 1000) whose high 32 bits are at the edges of the encoder's exact-double range. */
 const EXACT_EDGES = [1_876_729n, 1_876_730n, -1_876_730n, -1_876_731n].flatMap((high) => [high * 2n ** 32n, high * 2n ** 32n - 1n, high * 2n ** 32n + 4_294_967_295n]);
 
 describe('Parquet in COPY binary format', () => {
@@ -59,7 +65,7 @@ describe('Parquet in COPY binary format', () => {
 			i8: nullable(fc.integer({ min: -128, max: 127 })),
 			day: nullable(fc.integer({ min: -2_400_000, max: 2_900_000 })),
 			// Across the calendar, and around the bounds where microseconds stop being exact doubles.
-			ts: nullable(fc.oneof(fc.bigInt(-180_000_000_000_000_000n, 253_402_300_799_999_999n), fc.bigInt(-(2n ** 53n), 2n ** 53n), fc.constantFrom(...EXACT_EDGES))),
+			ts: nullable(fc.oneof(fc.bigInt(-180_000_000_000_000_000n, 253_402_300_799_999_999n), fc.bigInt(-(2n ** 53n), 2n ** 53n), fc.constantFrom(...MICROS_EDGES))),
 			tsms: nullable(fc.oneof(fc.bigInt(-180_000_000_000_000n, 253_402_300_799_999n), fc.bigInt(-(2n ** 43n), 2n ** 43n), fc.constantFrom(...EXACT_EDGES.map((e) => e / 1000n)))),
 			tsns: nullable(fc.oneof(fc.bigInt(-(2n ** 63n) + 1n, 2n ** 63n - 1n), fc.bigInt(-1000n, 1000n).map((n) => n * 1000n))),
 			dbl: nullable(fc.double()),

@@ -31,18 +31,31 @@ const DATE_END = 2_145_031_949;
 const TIMESTAMP_MIN = -211_813_488_000_000_000n;
 const TIMESTAMP_END = 9_223_371_331_200_000_000n;
 
-function int8(sink: Sink, value: number): void {
+/**
+ * A 64-bit big-endian integer from its two 32-bit halves, byte by byte: int32 arguments stay
+ * small integers, where a double passed to Buffer's writers would be a heap allocation per value.
+ */
+function halves64(sink: Sink, high: number, low: number): void {
 	sink.room(8);
-	sink.buf.writeInt32BE(value < 0 ? -1 : 0, sink.pos);
-	sink.buf.writeInt32BE(value | 0, sink.pos + 4);
-	sink.pos += 8;
+	const buf = sink.buf;
+	const p = sink.pos;
+	buf[p] = high >>> 24;
+	buf[p + 1] = high >>> 16;
+	buf[p + 2] = high >>> 8;
+	buf[p + 3] = high;
+	buf[p + 4] = low >>> 24;
+	buf[p + 5] = low >>> 16;
+	buf[p + 6] = low >>> 8;
+	buf[p + 7] = low;
+	sink.pos = p + 8;
+}
+
+function int8(sink: Sink, value: number): void {
+	halves64(sink, value < 0 ? -1 : 0, value | 0);
 }
 
 function uint8(sink: Sink, value: number): void {
-	sink.room(8);
-	sink.buf.writeUInt32BE(0, sink.pos);
-	sink.buf.writeUInt32BE(value >>> 0, sink.pos + 4);
-	sink.pos += 8;
+	halves64(sink, 0, value | 0);
 }
 
 /** A signed INT64 column as int8: its halves in big-endian order. */
@@ -50,13 +63,11 @@ function int64(): Encoder {
 	const halves = halvesOf();
 	return (v, i, s) => {
 		const h = halves(v);
-		s.room(8);
-		if (h === null) s.pos = s.buf.writeBigInt64BE(v[i] as bigint, s.pos);
-		else {
-			s.buf.writeInt32BE(h[2 * i + 1], s.pos);
-			s.buf.writeInt32BE(h[2 * i], s.pos + 4);
-			s.pos += 8;
+		if (h === null) {
+			s.room(8);
+			s.pos = s.buf.writeBigInt64BE(v[i] as bigint, s.pos);
 		}
+		else halves64(s, h[2 * i + 1], h[2 * i]);
 		return undefined;
 	};
 }
@@ -91,19 +102,9 @@ function halvesOf(): (values: Decoded) => Int32Array | null {
 const TWO_32 = 4_294_967_296;
 const EXACT_HIGH = 1_876_730;
 
-/** Microseconds since 1970 (a double that holds them exactly) as PostgreSQL's int64 since 2000. */
-function timestampMicros(sink: Sink, micros: number): void {
-	const value = micros - PG_EPOCH_MICROS_NUMBER;
-	const high = Math.floor(value / TWO_32);
-	sink.room(8);
-	sink.buf.writeInt32BE(high, sink.pos);
-	sink.buf.writeUInt32BE(value - high * TWO_32, sink.pos + 4);
-	sink.pos += 8;
-}
-
 /**
- * An INT64 timestamp column of `scale` microseconds per unit (1: MICROS, 1000: MILLIS): from the
- * halves while the microseconds are exact doubles (about years 1715 to 2225), else as BigInt.
+ * An INT64 timestamp column of `scale` microseconds per unit (1000: MILLIS): from the halves while
+ * the microseconds are exact doubles (about years 1715 to 2225), else as BigInt.
  */
 function int64Timestamp(scale: number, column: string): Encoder {
 	const halves = halvesOf();
@@ -112,9 +113,38 @@ function int64Timestamp(scale: number, column: string): Encoder {
 		const h = halves(v);
 		if (h !== null) {
 			const high = h[2 * i + 1];
-			if (high < limit && high >= -limit) return void timestampMicros(s, (high * TWO_32 + (h[2 * i] >>> 0)) * scale);
+			if (high < limit && high >= -limit) {
+				// Microseconds since 2000, exact as a double, split into halves here (see halves64).
+				const value = (high * TWO_32 + (h[2 * i] >>> 0)) * scale - PG_EPOCH_MICROS_NUMBER;
+				const upper = Math.floor(value / TWO_32);
+				return void halves64(s, upper, (value - upper * TWO_32) | 0);
+			}
 		}
 		return void timestamp(s, BigInt(v[i] as bigint) * BigInt(scale), column);
+	};
+}
+
+/** PostgreSQL's epoch in microseconds as 32-bit halves, and bounds on the high half inside its timestamp range. */
+const EPOCH_HIGH = 220_417;
+const EPOCH_LOW = 993_517_568;
+const TIMESTAMP_MIN_HIGH = Number(TIMESTAMP_MIN >> 32n);
+const TIMESTAMP_END_HIGH = Number(TIMESTAMP_END >> 32n);
+
+/**
+ * An INT64 MICROS timestamp column: the epoch subtracted in 32-bit halves, with no double or
+ * BigInt per value (values near the ends of PostgreSQL's range take the BigInt path, which checks them).
+ */
+function microsTimestamp(column: string): Encoder {
+	const halves = halvesOf();
+	return (v, i, s) => {
+		const h = halves(v);
+		if (h !== null) {
+			const low = h[2 * i];
+			// Borrow when low < EPOCH_LOW as unsigned numbers (flipping the sign bits compares them so).
+			const high = h[2 * i + 1] - EPOCH_HIGH - ((low ^ 0x80000000) < (EPOCH_LOW ^ 0x80000000) ? 1 : 0);
+			if (high > TIMESTAMP_MIN_HIGH && high < TIMESTAMP_END_HIGH) return void halves64(s, high, (low - EPOCH_LOW) | 0);
+		}
+		return void timestamp(s, v[i] as bigint, column);
 	};
 }
 
@@ -185,7 +215,7 @@ export function binaryEncoder(element: SchemaElement, type: ColumnType, stats: {
 			};
 		}
 		if (unit === 'MILLIS') return int64Timestamp(1000, name);
-		if (unit === 'MICROS') return int64Timestamp(1, name);
+		if (unit === 'MICROS') return microsTimestamp(name);
 		return (v, i, s) => nanos(s, v[i] as bigint, name);
 	}
 	if (logical?.type === 'DATE' || converted === 'DATE') return type === 'date' ? (v, i, s) => void date(s, v[i] as number, name) : null;

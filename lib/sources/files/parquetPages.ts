@@ -101,7 +101,16 @@ function encodeAll(values: Decoded, count: number, { encode, binary }: ColumnEnc
 		}
 		const kept = encode(values, k++, sink);
 		len[i] = sink.pos - start[i];
-		if (binary) sink.buf.writeInt32BE(len[i] - 4, start[i]);
+		if (binary) {
+			// The field's length, big-endian (byte stores: Buffer's writers box their arguments).
+			const n = len[i] - 4;
+			const buf = sink.buf;
+			const p = start[i];
+			buf[p] = n >>> 24;
+			buf[p + 1] = n >>> 16;
+			buf[p + 2] = n >>> 8;
+			buf[p + 3] = n;
+		}
 		if (kept !== undefined) (raw ??= new Array(count))[i] = kept;
 	}
 	return { rows: count, ix: null, bytes: sink.buf, start, len, raw };
