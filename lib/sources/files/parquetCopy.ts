@@ -1,8 +1,11 @@
 /**
  * The COPY path for Parquet: column chunks are read by byte ranges a window at a time, decoded
- * one page at a time with hyparquet's page decoders, and each value is written straight as COPY
- * text-format bytes — no JavaScript object per row, no whole row group or column chunk in memory.
- * Dictionary pages are encoded once, so a dictionary-encoded value costs a byte copy.
+ * one page at a time with hyparquet's page decoders (parquetPages.ts), and each value is written
+ * straight as COPY bytes — no JavaScript object per row, no whole row group or column chunk in
+ * memory. Dictionary pages are encoded once, so a dictionary-encoded value costs a byte copy.
+ * The format is COPY's binary one when the table's columns have exactly the file's types
+ * (parquetBinary.ts: the server stores values instead of parsing text), its text format otherwise
+ * (parquetValues.ts).
  *
  * Values are exact: integers of any width (UINT_64 and decimals through BigInt), decimals from
  * their unscaled integers, timestamps to the microsecond (PostgreSQL's precision; a nanosecond
@@ -49,7 +52,7 @@ const BINARY_EMPTY_RAW = Buffer.from([0, 0, 0, 3, 1, 0x7b, 0x7d]);
 
 /**
  * Reads the footer and decides the columns (as the record reader does); returns the plan whose
- * rows() streams every row group as COPY text. Throws NotCopyable for what only the record
+ * rows() streams every row group as COPY text or binary. Throws NotCopyable for what only the record
  * reader handles, FileFormatError for a file that is not readable Parquet.
  */
 export async function planParquetCopy(reader: RangeReader, file: string, options: ReadOptions & { key?: string[] }): Promise<ParquetCopyPlan> {
