@@ -46,7 +46,7 @@ export interface CsvCopyOptions extends Pick<LoadOptions, 'connectorId' | 'runId
 	 * CSV field); otherwise _ipai_raw is `{}` (a per-load DEFAULT) and the rows can be the file's
 	 * bytes as they are. Throwing aborts the COPY and rolls everything back.
 	 */
-	rows: (context: { shape: TableShape }) => AsyncIterable<Buffer> | Iterable<Buffer>;
+	rows: (context: { shape: TableShape; format: CopyFormat }) => AsyncIterable<Buffer> | Iterable<Buffer>;
 	rowsCarryRaw: boolean;
 	/** Rows that do carry _ipai_raw, COPYed after `rows` (append loads only: order is not kept). */
 	moreRows?: () => AsyncIterable<Buffer> | Iterable<Buffer>;
@@ -54,9 +54,15 @@ export interface CsvCopyOptions extends Pick<LoadOptions, 'connectorId' | 'runId
 	afterWrite?: (client: ClientBase) => Promise<void>;
 	/** Follows the buffers of `rows` to the socket, for a reader that reuses them. */
 	tracker?: CopyBufferTracker;
-	/** Rows are COPY text format (tab-separated, \N for NULL, backslash escapes; UTF-8) instead of `csv`. */
-	textFormat?: boolean;
+	/**
+	 * The rows' format once the table's shape is known, instead of `csv`: COPY's text format
+	 * (tab-separated, \N for NULL, backslash escapes; UTF-8) or its binary format (for columns
+	 * whose exact types the caller checked: a binary value is not parsed, only received).
+	 */
+	copyFormat?: (shape: TableShape) => 'text' | 'binary';
 }
+
+export type CopyFormat = 'csv' | 'text' | 'binary';
 
 /** The metadata DEFAULTs a COPY load relies on (see CsvCopyOptions). */
 const LOAD_DEFAULTS: Array<{ column: string; setting: string; expression: string }> = [
@@ -154,12 +160,19 @@ async function copyCsvInTransaction(
 		const data = options.columns.map((c) => quoteIdent(columnNameFor(c.field)));
 		// PostgreSQL's CSV rule: an unquoted empty field is NULL, a quoted one ("") the empty string.
 		// Only a text column can hold the empty string; FORCE_NULL makes "" NULL in the others (the
-		// caller keeps the "" in _ipai_raw). Parquet writes COPY's text format, which has its own NULL.
+		// caller keeps the "" in _ipai_raw). Parquet writes COPY's text or binary format, which have their own NULL.
 		const forceNull = options.columns.filter((c) => c.type !== 'text').map((c) => quoteIdent(columnNameFor(c.field)));
-		const copyOptions = options.textFormat
-			? `format text, encoding 'UTF8'`
-			: `format csv, delimiter ${quoteLiteral(delimiter)}, quote ${quoteLiteral(quote)}, escape ${quoteLiteral(quote)}, ` +
+		const format: CopyFormat = options.copyFormat?.(shape) ?? 'csv';
+		const copyOptions =
+			format === 'binary'
+				? 'format binary'
+				: format === 'text'
+					? `format text, encoding 'UTF8'`
+					: `format csv, delimiter ${quoteLiteral(delimiter)}, quote ${quoteLiteral(quote)}, escape ${quoteLiteral(quote)}, ` +
 				`null '', encoding ${quoteLiteral(encoding)}${forceNull.length > 0 ? `, force_null (${forceNull.join(', ')})` : ''}`;
+		// A binary text value is converted from the client encoding (the COPY has no ENCODING of its
+		// own), and the rows are UTF-8 as in the text format.
+		if (format === 'binary') await client.query(`set local client_encoding = 'UTF8'`);
 		const target = tableName(options.table);
 		const staging = quoteIdent(`_ipai_stage_csv_${process.pid}`);
 		// Data quality's shared page step: with row-level expectations an append is staged too.
@@ -202,7 +215,7 @@ async function copyCsvInTransaction(
 		// built after the rows are in (one sort) rather than entry by entry (measured: the
 		// (connector, run) index costs COPY +65% CPU when filled row by row, +18% built after).
 		const deferred = changes.some((c) => c.action === 'create_table') ? await dropSecondaryIndexes(client, options.table) : [];
-		let copied = await copyRows(options.rows({ shape }), options.rowsCarryRaw, options.tracker);
+		let copied = await copyRows(options.rows({ shape, format }), options.rowsCarryRaw, options.tracker);
 		if (options.moreRows) copied += await copyRows(options.moreRows(), true);
 		for (const definition of deferred) await client.query(definition);
 		let written = copied;

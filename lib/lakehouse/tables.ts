@@ -37,6 +37,8 @@ export interface TableShape {
 	key: string[] | null;
 	/** Column → the source field it was named for, where that differs from the column (its comment). */
 	sources?: Map<string, string>;
+	/** Column name → its type as PostgreSQL's format_type() prints it (e.g. `character varying(20)`). */
+	sqlTypes?: Map<string, string>;
 }
 
 export interface SchemaChange {
@@ -124,14 +126,16 @@ export async function describeTable(client: ClientBase, ref: TableRef): Promise<
 	if (rows.length === 0) return null;
 	const columns = new Map<string, ColumnType | null>();
 	const sources = new Map<string, string>();
+	const sqlTypes = new Map<string, string>();
 	const keyed: Array<{ name: string; position: number }> = [];
 	for (const row of rows) {
 		columns.set(row.attname, fromSqlType(row.type));
+		sqlTypes.set(row.attname, row.type);
 		if (row.source !== null) sources.set(row.attname, row.source);
 		if (row.in_key !== null && row.attname !== META.connectorId) keyed.push({ name: row.attname, position: row.in_key });
 	}
 	keyed.sort((a, b) => a.position - b.position);
-	return { columns, key: keyed.length > 0 ? keyed.map((k) => k.name) : null, sources };
+	return { columns, key: keyed.length > 0 ? keyed.map((k) => k.name) : null, sources, sqlTypes };
 }
 
 /**
@@ -210,6 +214,7 @@ export async function evolveTable(
 		if (!shape.columns.has(column)) {
 			await client.query(`alter table ${table} add column ${quoteIdent(column)} ${sqlTypeName(spec.type)}`);
 			shape.columns.set(column, spec.type);
+			shape.sqlTypes?.set(column, sqlTypeName(spec.type));
 			added.push(spec);
 			changes.push({ action: 'add_column', table: `${ref.schema}.${ref.name}`, column, to: spec.type });
 			continue;
@@ -223,6 +228,7 @@ export async function evolveTable(
 				`alter table ${table} alter column ${q} type ${sqlTypeName(target)} using ${conversionExpression(q, current, target)}`,
 			);
 			shape.columns.set(column, target);
+			shape.sqlTypes?.set(column, sqlTypeName(target));
 			changes.push({ action: 'widen_column', table: `${ref.schema}.${ref.name}`, column, from: current, to: target });
 		}
 	}

@@ -396,7 +396,7 @@ async function copyParquetFile(pool: Pool, source: FileSource, options: IngestOp
 			durationMs: Date.now() - started,
 			schemaChanges: result.schemaChanges,
 			columns: plan.columns.map(({ source: s, column, type }) => ({ source: s, column, type })),
-			detected: { ...plan.detected, path: 'copy', ...(plan.stats.nulReplaced > 0 ? { nulReplaced: plan.stats.nulReplaced } : {}) },
+			detected: { ...plan.detected, path: 'copy', copyFormat: plan.stats.format, ...(plan.stats.nulReplaced > 0 ? { nulReplaced: plan.stats.nulReplaced } : {}) },
 		};
 	} finally {
 		await cleanup();
