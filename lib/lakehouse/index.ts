@@ -7,6 +7,7 @@ export * from './copyLoad';
 export * from './inferredDeletes';
 export * from './migrate';
 export * from './runs';
+export * from './runQueries';
 export * from './securityLint';
 export * from './sql';
 export * from './streamState';

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Pool } from 'pg';
 import { migrate } from '../../lib/lakehouse/migrate';
-import { listRuns, type RunRow } from '../../lib/lakehouse/runs';
+import { listRuns, type RunRow } from '../../lib/lakehouse/runQueries';
 import { signPayload } from '../../lib/sources/github/webhooks';
 import { referencedTemplateIds } from '../../lib/workflows/templateManifest';
 import { loadTemplates } from '../../lib/workflows/templates';

@@ -4,7 +4,7 @@
  * column of every row compared as PostgreSQL's own text on both sides.
  */
 import { Client } from 'pg';
-import { listRuns } from '../../lib/lakehouse/runs';
+import { listRuns } from '../../lib/lakehouse/runQueries';
 import { PgEngine } from '../../lib/sources/db/postgres/engine';
 import { DbSourceError, type DbConnectionSettings } from '../../lib/sources/db/engine';
 import { useScratchDatabase } from '../helpers/database';

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { Client } from 'pg';
-import { listRuns } from '../../lib/lakehouse/runs';
+import { listRuns } from '../../lib/lakehouse/runQueries';
 import { listStreamStates } from '../../lib/lakehouse/streamState';
 import { DbSourceError } from '../../lib/sources/db/engine';
 import { decodePgOutput, type Relation } from '../../lib/sources/db/postgres/pgoutput';

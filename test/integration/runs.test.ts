@@ -1,16 +1,6 @@
 import { Pool } from 'pg';
-import {
-	currentRunOf,
-	failRun,
-	finishRun,
-	heartbeat,
-	holdLease,
-	listRuns,
-	registerConnector,
-	runOfExecution,
-	startRun,
-	type StartRunResult,
-} from '../../lib/lakehouse/runs';
+import { currentRunOf, listRuns, runOfExecution } from '../../lib/lakehouse/runQueries';
+import { failRun, finishRun, heartbeat, holdLease, registerConnector, startRun, type StartRunResult } from '../../lib/lakehouse/runs';
 import { loadStream } from '../../lib/lakehouse/loader';
 import { setStreamState } from '../../lib/lakehouse/streamState';
 import { useScratchDatabase } from '../helpers/database';

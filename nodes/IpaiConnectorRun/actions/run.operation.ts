@@ -2,7 +2,8 @@
 import { connectorOfExecution } from '../../../lib/lakehouse/delivery';
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { failRun, finishRun, heartbeat, listRuns, runOfExecution, startRun } from '../../../lib/lakehouse/runs';
+import { listRuns, runOfExecution } from '../../../lib/lakehouse/runQueries';
+import { failRun, finishRun, heartbeat, startRun } from '../../../lib/lakehouse/runs';
 import { redact } from '../../../lib/lakehouse/connection';
 import { nodeError } from '../../shared/lakehouse';
 import { objectParameter, perItem, type Operation } from '../../shared/items';
