@@ -324,13 +324,16 @@ function jsonValue(staged: string): string {
 	return `(case when strpos(${staged}, '\\u0000') > 0 then regexp_replace(${staged}, '(?<!\\\\)((?:\\\\\\\\)*)\\\\u0000', '\\1\\\\ufffd', 'g') else ${staged} end)::jsonb`;
 }
 
-/** The value the row path's _ipai_raw holds for a column: its string, boolean, or JSON. */
+/**
+ * The field of the row _ipai_raw is made from (to_jsonb of that row) holding a column's value as
+ * the row path's raw record does: text as a JSON string, a boolean, or the JSON itself.
+ */
 function rawValue(staged: string, kind: DbTextKind): string {
 	switch (kind) {
 		case 'text':
-			return `to_jsonb(${staged})`;
+			return staged;
 		case 'boolean':
-			return `to_jsonb(${staged}::boolean)`;
+			return `${staged}::boolean`;
 		case 'json':
 			return jsonValue(staged);
 		case 'json-array':
