@@ -4,6 +4,7 @@
  * run on the same table (every bronze column and _ipai_raw, byte for byte as the lakehouse prints
  * them). fast-check draws random tables of every mapped type family, random values (NULLs,
  * unicode, tabs, newlines, backslashes, JSON with NUL escapes and long numbers) and page sizes.
+ * Also: the hand-over to the row path, a second sync (changes, deletes) and a drop expectation.
  */
 import fc from 'fast-check';
 import { Client } from 'pg';
@@ -257,5 +258,31 @@ describe('a second full sync through the COPY path', () => {
 		expect(diff).toEqual({ missing: [], extra: [], different: [], sourceRows: 50 });
 		const { rows } = await lake.pool.query(`select id from ipai_bronze_core.public_churn where _ipai_deleted_at is not null`);
 		expect(rows.map((r) => r.id)).toEqual([49]);
+	});
+});
+
+describe('data quality on the COPY path', () => {
+	it('a drop expectation moves exactly the violating rows to the reject table, on both paths alike', async () => {
+		await source.query(`create table graded (id int primary key, amount numeric(8,2)); insert into graded select g, g from generate_series(1, 12) g`);
+		await syncBoth('graded', 5);
+		for (const prefix of ['copy', 'rows']) {
+			await lake.pool.query(`insert into public.ipai_dq_expectation (target_table, name, kind, args, action) values ($1, 'amount_positive', 'range', $2, 'drop')`, [
+				`ipai_bronze_core.${prefix}_graded`,
+				{ column: 'amount', min: 0, min_inclusive: false },
+			]);
+		}
+		await source.query(`update graded set amount = -amount where id % 4 = 0; insert into graded values (13, -1), (14, 2)`);
+		const { copy } = await syncBoth('graded', 5);
+		expect(copy.tables[0]).toMatchObject({ read: 'copy', rowsRead: 14 });
+		for (const prefix of ['copy', 'rows']) {
+			const { rows: rejects } = await lake.pool.query(
+				`select (r.raw_line::jsonb ->> 'id')::int as id from ipai_bronze_core.ipai_load_reject r join ipai_connector_config c on c.id = r.connector_id
+				  where c.name = $1 and r.expectation_name = 'amount_positive' order by 1`,
+				[`${prefix}_graded`],
+			);
+			expect(rejects.map((r) => r.id)).toEqual([4, 8, 12, 13]);
+		}
+		// The rows dropped this time keep their earlier version in bronze on both paths.
+		expect(await pathDifferences('graded', ['id'], ['id', 'amount'])).toEqual([]);
 	});
 });
