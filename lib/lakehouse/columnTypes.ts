@@ -304,7 +304,8 @@ export class ExactNumber {
  */
 export function toJson(value: unknown, stats: SerializeStats): string {
 	let json: string;
-	if (value instanceof RawJson) json = value.text;
+	if (value instanceof RawJson) json = rawJsonText(value);
+	else if (holdsRawJson(value)) json = stringifyRecord(value as Record<string, unknown>);
 	else {
 		try {
 			json = JSON.stringify(value);
@@ -317,6 +318,44 @@ export function toJson(value: unknown, stats: SerializeStats): string {
 		json = json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd');
 	}
 	return json;
+}
+
+/**
+ * A RawJson's text on one line: JSON allows raw tabs, newlines and CRs only as whitespace between
+ * tokens (never inside a string), so they become spaces and the text stays the same JSON — and,
+ * like JSON.stringify's output, needs no COPY escaping but for backslashes.
+ */
+function rawJsonText(value: RawJson): string {
+	return /[\n\r\t]/.test(value.text) ? value.text.replace(/[\n\r\t]/g, ' ') : value.text;
+}
+
+/** A plain record with a RawJson among its values (a database row): see stringifyRecord. */
+function holdsRawJson(value: unknown): boolean {
+	if (value === null || typeof value !== 'object' || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return false;
+	for (const key in value) if ((value as Record<string, unknown>)[key] instanceof RawJson) return true;
+	return false;
+}
+
+/**
+ * A record whose RawJson values go in as their own text, not re-parsed into JavaScript values
+ * (which would round numbers beyond a double's digits and drop a -0 or 1.0's form).
+ */
+function stringifyRecord(record: Record<string, unknown>): string {
+	const parts: string[] = [];
+	for (const [key, value] of Object.entries(record)) {
+		if (value === undefined || typeof value === 'function') continue;
+		let json: string;
+		if (value instanceof RawJson) json = rawJsonText(value);
+		else {
+			try {
+				json = JSON.stringify(value);
+			} catch {
+				json = stringifyWithBigInt(value);
+			}
+		}
+		parts.push(`${JSON.stringify(key)}:${json}`);
+	}
+	return `{${parts.join(',')}}`;
 }
 
 function stringifyWithBigInt(value: unknown): string {

@@ -165,6 +165,23 @@ export function parseIncrementalCursor(stored: unknown): IncrementalCursor {
 	return cursor;
 }
 
+type FullRefresh = NonNullable<IncrementalCursor['full']>;
+
+/** The full refresh a stored cursor left half done (to resume after its last key), or a new one. */
+export async function fullRefresh(stored: IncrementalCursor, highWater: (() => Promise<JsonScalar[] | null>) | undefined, now: () => Date): Promise<FullRefresh> {
+	return stored.full ?? { after: null, highWater: highWater ? await highWater() : null, startedAt: now().toISOString() };
+}
+
+/**
+ * The cursor a full-refresh page commits: the last key it loaded, or for the page that ends the
+ * refresh, the position incremental reads continue from (the high-water mark taken before it began).
+ */
+export function fullPageCursor(stored: IncrementalCursor, full: FullRefresh, after: JsonScalar[] | null, last: boolean, now: () => Date): IncrementalCursor {
+	if (!last) return { ...stored, full: { ...full, after } };
+	const position: Position | null = full.highWater ? { cursor: full.highWater, key: [] } : (stored.position ?? null);
+	return { position, full: null, fullCompletedAt: now().toISOString() };
+}
+
 /**
  * Pages of an incremental or full stream, each carrying the cursor it reaches:
  * - incremental: the first page starts at the stored cursor minus the lookback (re-reading late
@@ -179,17 +196,14 @@ export async function* incrementalPages<R>(spec: IncrementalSpec<R>): AsyncGener
 	const now = spec.now ?? (() => new Date());
 	const limit = Math.max(1, Math.floor(spec.pageSize));
 	if (spec.mode === 'full' || stored.full) {
-		const full = stored.full ?? { after: null, highWater: spec.highWater ? await spec.highWater() : null, startedAt: now().toISOString() };
+		const full = await fullRefresh(stored, spec.highWater, now);
 		let after = full.after;
 		for (;;) {
 			const rows = await spec.fetch({ order: 'key', afterKey: after, limit });
 			if (rows.length > 0) after = spec.keyOf(rows[rows.length - 1]);
-			if (rows.length < limit) {
-				const position: Position | null = full.highWater ? { cursor: full.highWater, key: [] } : (stored.position ?? null);
-				yield { ...spec.toPage(rows), cursor: { position, full: null, fullCompletedAt: now().toISOString() } satisfies IncrementalCursor };
-				return;
-			}
-			yield { ...spec.toPage(rows), cursor: { ...stored, full: { ...full, after } } satisfies IncrementalCursor };
+			const last = rows.length < limit;
+			yield { ...spec.toPage(rows), cursor: fullPageCursor(stored, full, after, last, now) };
+			if (last) return;
 		}
 	}
 	if (!spec.cursorOf) throw new CursorError('An incremental stream needs a cursor');

@@ -103,6 +103,27 @@ test('incremental pages in (cursor, key) order never skip rows sharing a cursor 
 	expect(second.result!.tables[0].rowsRead).toBeLessThan(40);
 });
 
+test('zero dates in a NOT NULL cursor column fail the incremental run naming the fix, rather than ending the read early', async () => {
+	const admin = source.admin;
+	await admin.query("SET SESSION sql_mode = ''");
+	await admin.query('CREATE TABLE stamped (id int PRIMARY KEY, changed datetime NOT NULL, v int, KEY (changed, id))');
+	// 12 zero dates sort before every real date: a page of 10 ends on one, 18 real rows follow.
+	await admin.query(`INSERT INTO stamped VALUES ${Array.from({ length: 30 }, (_, i) => `(${i + 1}, '${i < 12 ? (i % 2 ? '0000-00-00 00:00:00' : '2024-00-05 00:00:00') : `2024-05-01 10:00:${String(i).padStart(2, '0')}`}', ${i})`).join(',')}`);
+	const db = source.database;
+	const config = { engine: 'mysql', pageSize: 10, tables: [{ table: `${db}.stamped`, mode: 'incremental', cursor: ['changed'] }] };
+	const refused = await syncOnce('my-zero', config);
+	expect(refused.error?.message).toMatch(/zero date .* cursor column changed.*Set those values to a real date or NULL/);
+	expect((await lastRun('my-zero')).status).toBe('failed');
+	const { rows } = await lake.pool.query(`select to_regclass($1) as t`, [`ipai_bronze_core.${db}_stamped`]);
+	expect(rows[0].t).toBeNull();
+	// Fixed at the source, the next run loads every row.
+	await admin.query("UPDATE stamped SET changed = '2024-04-30 00:00:00' WHERE MONTH(changed) = 0 OR DAYOFMONTH(changed) = 0");
+	const loaded = await syncOnce('my-zero', config);
+	expect(loaded.error).toBeUndefined();
+	expect(loaded.result!.tables[0].rowsRead).toBe(30);
+	expect(await sameAsSource(admin, 'stamped', `ipai_bronze_core.${db}_stamped`, ['v'])).toEqual({ missing: [], extra: [], different: [] });
+});
+
 test("a table named without a database reads from the credential's database, not the first one the user can see", async () => {
 	const db = source.database;
 	// Sorts before the scratch database (ipai_my_…): listing the user's databases would find it first.

@@ -6,6 +6,7 @@
  * bronze's. The shared parts (config, streams, the run) live beside this file and never know
  * which engine they drive.
  */
+import type { Readable } from 'node:stream';
 import type { ColumnType } from '../../lakehouse/columnTypes';
 import type { JsonScalar, PageRequest } from '../../lakehouse/stream';
 
@@ -83,6 +84,24 @@ export interface TableRead {
 	positionColumn?: string;
 }
 
+/**
+ * What the text a reader selects for a column is, i.e. how the row read turns it into the row's
+ * value: `text` stays that string, `boolean` is true/false, `json` is JSON text (the value is that
+ * JSON), `json-array` a JSON array of text elements (a text[] or bigint[] column). A load that
+ * merges the source's own text in SQL (copyFull.ts) gives each kind the same value from it.
+ */
+export type DbTextKind = 'text' | 'boolean' | 'json' | 'json-array';
+
+/** A page of a full read as the source's COPY text (see DbReadView.copyPage). */
+export interface DbCopyPage {
+	/** The selected columns in order, with the kind of text each carries. */
+	columns: Array<{ name: string; kind: DbTextKind }>;
+	/** Starts the source's COPY: text format (tab-separated, \N for NULL, backslash escapes; UTF-8), in key order. */
+	open(): Readable;
+	/** The source's failures, said as for a row read (a table gone, a column gone, the server). */
+	explain(error: unknown): Error;
+}
+
 /** A read view: every read through it sees the source at one instant. */
 export interface DbReadView {
 	/**
@@ -96,6 +115,13 @@ export interface DbReadView {
 	countNullCursor(read: TableRead): Promise<number>;
 	/** Every key the table has, streamed in pages (inferred deletes). */
 	keys(read: Pick<TableRead, 'table' | 'key'>): AsyncIterable<unknown[]>;
+	/**
+	 * Engines that can: the `order: 'key'` page `readPage` would return, as the bytes of the
+	 * source's own COPY of the same selected text, so no row becomes a JavaScript value. A string
+	 * when this table cannot be read so (why, for the code's readers); never called with a
+	 * positionColumn.
+	 */
+	copyPage?(read: TableRead, afterKey: JsonScalar[] | null, limit: number): DbCopyPage | string;
 	/** Another view on its own connection that sees the same instant (a second table reader). */
 	share(): Promise<DbReadView>;
 	/** What reading changed about values, for the run's warnings (e.g. MySQL zero dates read as NULL). */

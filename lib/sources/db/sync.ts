@@ -8,7 +8,10 @@
 import type { Pool } from 'pg';
 import type { LoadResult } from '../../lakehouse/loader';
 import { failRun, finishRun, startRun, type StartRunResult } from '../../lakehouse/runs';
+import { markMissingAsDeleted } from '../../lakehouse/inferredDeletes';
+import { addDrops } from '../../lakehouse/pageWrite';
 import { runStream, type StreamRun } from '../../lakehouse/stream';
+import { copyEligibility, copyFullTable } from './copyFull';
 import { syncCdcTables, type CdcRunOptions, type CdcRunResult } from './cdcStreams';
 import { DEFAULT_PAGE_SIZE, parseDbConfig, replicationNames, type DbConnectorConfig } from './config';
 import { DbSourceError, type DbConnectionSettings, type DbEngine, type DbReadView } from './engine';
@@ -26,6 +29,8 @@ export interface DbSyncOptions {
 	fdw?: FdwOptions;
 	onTable?: (table: DbTableSummary) => void;
 	now?: () => Date;
+	/** Full tables through the source's COPY where they can (copyFull.ts; default); false: the row path always. */
+	fullCopy?: boolean;
 }
 
 export interface DbTableSummary {
@@ -37,6 +42,8 @@ export interface DbTableSummary {
 	pages: number;
 	deleted: number;
 	note?: string;
+	/** Full keyed tables: read through the source's COPY, row by row, or COPY until a page the COPY path cannot take. */
+	read?: 'copy' | 'rows' | 'copy+rows';
 	/** Incremental: rows with a NULL cursor at the source that this run could not read (each a warning too). */
 	nullCursorRows?: number;
 }
@@ -54,7 +61,7 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 	const pageSize = Math.max(1, config.pageSize ?? DEFAULT_PAGE_SIZE);
 	const plans = await planTables(engine, config, engine.defaultSchema());
 	const result: DbSyncResult = { tables: [], rowsRead: 0, rowsWritten: 0, warnings: plans.flatMap((p) => (p.note ? [p.note] : [])) };
-	const record = (plan: DbTablePlan, load: Pick<LoadResult, 'rowsRead' | 'rowsWritten' | 'pages'>, deleted: number, nullCursorRows?: number) => {
+	const record = (plan: DbTablePlan, load: Pick<LoadResult, 'rowsRead' | 'rowsWritten' | 'pages'>, deleted: number, nullCursorRows?: number, read?: DbTableSummary['read']) => {
 		const summary: DbTableSummary = {
 			table: plan.stream,
 			target: `${plan.target.schema}.${plan.target.name}`,
@@ -65,6 +72,7 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 			deleted,
 			note: plan.note,
 			...(nullCursorRows ? { nullCursorRows } : {}),
+			...(read ? { read } : {}),
 		};
 		result.tables.push(summary);
 		result.rowsRead += load.rowsRead;
@@ -98,9 +106,8 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 				readers.map(async (view) => {
 					while (next < full.length) {
 						const plan = full[next++];
-						let deleted = 0;
-						const load = await runStream(pool, options.run, tableStream(plan, 'full', { pool, run: options.run, pageSize, view, deletes: 'after-full', now: options.now, onDeletes: (n) => (deleted += n) }));
-						record(plan, load, deleted);
+						const { load, deleted, read } = await loadFullTable(plan, { pool, run: options.run, pageSize, view, now: options.now }, options.fullCopy !== false);
+						record(plan, load, deleted, undefined, read);
 					}
 				}),
 			);
@@ -166,6 +173,33 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 		}
 	}
 	return result;
+}
+
+/**
+ * One full table: through the COPY path when it can take the table, else (or from the page where
+ * it finds it cannot) through the row path, which resumes from the cursor the COPY path left.
+ * Rows gone from the source are marked deleted once a refresh ends (not on a table's first load).
+ */
+async function loadFullTable(
+	plan: DbTablePlan,
+	options: { pool: Pool; run: StreamRun; pageSize: number; view: DbReadView; now?: () => Date },
+	copy: boolean,
+): Promise<{ load: LoadResult; deleted: number; read?: DbTableSummary['read'] }> {
+	let deleted = 0;
+	const rowPath = () => runStream(options.pool, options.run, tableStream(plan, 'full', { ...options, deletes: 'after-full', onDeletes: (n) => (deleted += n) }));
+	const keyed = plan.key ? ('rows' as const) : undefined;
+	if (!copy || copyEligibility(plan, options.view) !== null) return { load: await rowPath(), deleted, read: keyed };
+	const copied = await copyFullTable(plan, options);
+	if (copied.fallback) {
+		const rest = await rowPath();
+		const load = { ...rest, pages: copied.load.pages + rest.pages, rowsRead: copied.load.rowsRead + rest.rowsRead, rowsWritten: copied.load.rowsWritten + rest.rowsWritten, schemaChanges: [...copied.load.schemaChanges, ...rest.schemaChanges] };
+		addDrops(load, copied.load.droppedBy);
+		return { load, deleted, read: copied.load.pages > 0 ? 'copy+rows' : 'rows' };
+	}
+	if (copied.ended && !copied.firstLoad) {
+		({ deleted } = await markMissingAsDeleted(options.pool, { ...options.run, table: plan.target, key: plan.key! }, options.view.keys(plan.read)));
+	}
+	return { load: copied.load, deleted, read: 'copy' };
 }
 
 /**

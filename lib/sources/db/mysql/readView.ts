@@ -258,7 +258,9 @@ export async function openReadView(
 				where = `WHERE ${terms.join(' AND ')}`;
 			}
 			const sql = `SELECT ${select} FROM ${from(read.table)} ${where} ORDER BY ${order.join(', ')} LIMIT ${Math.max(1, Math.floor(request.limit))}`;
-			return (await query(sql)).map((r) => toRow(plans, r, names));
+			const rows = (await query(sql)).map((r) => toRow(plans, r, names));
+			if (request.order === 'cursor') for (const row of rows) refuseZeroDateCursor(read, row);
+			return rows;
 		},
 		async maxCursor(read: TableRead): Promise<JsonScalar[] | null> {
 			const cursor = read.cursor ?? [];
@@ -270,7 +272,9 @@ export async function openReadView(
 				  WHERE ${cols.map((c) => `${c} IS NOT NULL`).join(' AND ')} ORDER BY ${cols.map((c) => `${c} DESC`).join(', ')} LIMIT 1`,
 			);
 			if (rows.length === 0) return null;
-			return cursor.map((c) => plans.get(c)!.convert(rows[0][c]) as JsonScalar);
+			const max = Object.fromEntries(cursor.map((c) => [c, plans.get(c)!.convert(rows[0][c])]));
+			refuseZeroDateCursor(read, max);
+			return cursor.map((c) => max[c] as JsonScalar);
 		},
 		async countNullCursor(read: TableRead): Promise<number> {
 			if ((read.cursor ?? []).length === 0) return 0;
@@ -302,6 +306,24 @@ export async function openReadView(
 		},
 	};
 	return view;
+}
+
+/**
+ * A cursor value read from a non-NULL column that converted to NULL is a zero date (0000-00-00, or
+ * a 0 month or day). MySQL sorts it before every real date, but it has no place in a position the
+ * next page could start after: read on as NULL, the page after it would silently come back empty
+ * and the run end early. The table cannot be read by this cursor as it is: the run fails, naming
+ * the fix; pages already committed stay, and the next run resumes from them.
+ */
+function refuseZeroDateCursor(read: TableRead, row: DbRow): void {
+	for (const column of read.cursor ?? []) {
+		if (row[column] !== null) continue;
+		throw new DbSourceError(
+			'config',
+			`Table ${read.table.schema}.${read.table.name} has a zero date (0000-00-00, or a 0 month or day) in its cursor column ${column}, which no calendar orders, so incremental reads cannot resume after it`,
+			`Set those values to a real date or NULL at the source (then nullCursor applies), sync a view whose cursor maps them to NULL, or use mode full`,
+		);
+	}
 }
 
 /** A row with a NULL in any cursor column. */

@@ -13,7 +13,8 @@
  *   date / datetime                → date / timestamp (no zone: the source's wall clock)
  *   timestamp                      → timestamptz (read with the session time zone at UTC)
  *   zero dates (0000-00-00, month or day 0) → NULL, counted per column in the run's notes; the
- *                                    source text stays in _ipai_raw
+ *                                    source text stays in _ipai_raw (in an incremental table's
+ *                                    cursor column they fail the run instead: readView.ts)
  *   time                           → text ([-]HHH:MM:SS[.ffffff]: MySQL's range exceeds a day)
  *   json (MariaDB: longtext + json_valid check) → jsonb
  *   enum → text; set → text[]

@@ -5,6 +5,7 @@
  * through logical replication (cdc.ts).
  */
 import type { Client } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import type { JsonScalar, PageRequest } from '../../../lakehouse/stream';
 import { quoteIdent, quoteLiteral } from '../../../lakehouse/sql';
 import {
@@ -13,6 +14,7 @@ import {
 	type DbCdc,
 	type DbColumn,
 	type DbConnectionSettings,
+	type DbCopyPage,
 	type DbEngine,
 	type DbReadView,
 	type DbRow,
@@ -212,9 +214,37 @@ export class PgReadView implements DbReadView {
 		return column;
 	}
 
-	async readPage(read: TableRead, request: PageRequest): Promise<DbRow[]> {
+	/** The select list of a row read: each column as the text its mapping reads. */
+	private selectList(read: TableRead): { plans: Array<readonly [string, PgColumnRead]>; select: string } {
 		const plans = read.columns.map((c) => [c.name, this.plan(c)] as const);
-		const select = plans.map(([name, plan]) => `${plan.select(`t.${quoteIdent(name)}`)} as ${quoteIdent(name)}`).join(', ');
+		return { plans, select: plans.map(([name, plan]) => `${plan.select(`t.${quoteIdent(name)}`)} as ${quoteIdent(name)}`).join(', ') };
+	}
+
+	/**
+	 * readPage's key-order page as COPY (query) TO STDOUT, in this view's snapshot. COPY takes no
+	 * parameters, so the last key travels as literals cast to the key columns' declared types (the
+	 * same comparison readPage makes with parameters). Only keys read as plain text qualify: their
+	 * text is the value a row read's cursor holds, so both reads resume from each other's cursor.
+	 */
+	copyPage(read: TableRead, afterKey: JsonScalar[] | null, limit: number): DbCopyPage | string {
+		if (read.positionColumn || read.key.length === 0) return 'a table without a key is read in physical order';
+		const notText = read.key.filter((k) => this.plan(this.columnOf(read, k)).kind !== 'text');
+		if (notText.length > 0) return `key column(s) ${notText.join(', ')} are not read as plain text`;
+		const { plans, select } = this.selectList(read);
+		const keys = read.key.map((k) => `t.${quoteIdent(k)}`);
+		const where = afterKey
+			? `(${keys.join(', ')}) > (${read.key.map((k, i) => `${quoteLiteral(String(afterKey[i]))}::${this.columnOf(read, k).type?.formatted ?? this.columnOf(read, k).sourceType}`).join(', ')})`
+			: 'true';
+		const text = `copy (select ${select} from ${qualified(read.table)} t where ${where} order by ${keys.join(', ')} limit ${Math.max(1, Math.floor(limit))}) to stdout`;
+		return {
+			columns: plans.map(([name, plan]) => ({ name, kind: plan.kind })),
+			open: () => this.client.query(copyTo(text)),
+			explain: (error) => this.explain(read.table, error),
+		};
+	}
+
+	async readPage(read: TableRead, request: PageRequest): Promise<DbRow[]> {
+		const { plans, select } = this.selectList(read);
 		const values: unknown[] = [];
 		const param = (value: JsonScalar, column: PgColumn) => {
 			values.push(value);
@@ -312,15 +342,20 @@ export class PgReadView implements DbReadView {
 		try {
 			return (await this.client.query(text, values)).rows;
 		} catch (error) {
-			const code = (error as { code?: string }).code;
-			if (code === '42P01') {
-				throw new DbSourceError('schema', `Table ${table.schema}.${table.name} disappeared from the source during the sync (renamed or dropped?)`, 'Update config.tables to its new name, or restore the table; nothing of this page was written');
-			}
-			if (code === '42703') {
-				throw new DbSourceError('schema', `A column of ${table.schema}.${table.name} disappeared from the source during the sync: ${(error as Error).message}`, 'Run the sync again to pick up the new shape');
-			}
-			throw classifyPgError(error, this.engine.settings);
+			throw this.explain(table, error);
 		}
+	}
+
+	/** A failed read said for a person: a table or column gone, or the server's classified error. */
+	private explain(table: DbTableRef, error: unknown): Error {
+		const code = (error as { code?: string }).code;
+		if (code === '42P01') {
+			return new DbSourceError('schema', `Table ${table.schema}.${table.name} disappeared from the source during the sync (renamed or dropped?)`, 'Update config.tables to its new name, or restore the table; nothing of this page was written');
+		}
+		if (code === '42703') {
+			return new DbSourceError('schema', `A column of ${table.schema}.${table.name} disappeared from the source during the sync: ${(error as Error).message}`, 'Run the sync again to pick up the new shape');
+		}
+		return classifyPgError(error, this.engine.settings);
 	}
 
 	async close(): Promise<void> {

@@ -20,6 +20,7 @@
  */
 import { RawJson, type ColumnType } from '../../../lakehouse/columnTypes';
 import { quoteIdent } from '../../../lakehouse/sql';
+import type { DbTextKind } from '../engine';
 
 /** What the catalog says about a column's type (domains already resolved to their base type). */
 export interface PgTypeInfo {
@@ -39,6 +40,8 @@ export interface PgColumnRead {
 	select: (quoted: string) => string;
 	/** Converts the text PostgreSQL sends into the value bronze takes. */
 	convert: (text: string) => unknown;
+	/** What `convert` makes of the text, said as data (for a load that converts it in SQL). */
+	kind: DbTextKind;
 }
 
 const asText = (quoted: string) => `${quoted}::text`;
@@ -71,23 +74,23 @@ const TEXT_ELEMENTS = new Set(['text', 'varchar', 'bpchar', 'char', 'name', 'cit
 
 export function pgColumnRead(type: PgTypeInfo): PgColumnRead {
 	const mapped = BY_NAME[type.typname];
-	if (mapped === 'boolean') return { bronzeType: 'boolean', select: asText, convert: (t) => t === 'true' || t === 't' };
-	if (mapped) return { bronzeType: mapped, select: asText, convert: same };
-	if (type.typname === 'money') return { bronzeType: 'numeric', select: (q) => `${q}::numeric::text`, convert: same };
-	if (type.typname === 'json' || type.typname === 'jsonb') return { bronzeType: 'jsonb', select: asText, convert: rawJson };
+	if (mapped === 'boolean') return { bronzeType: 'boolean', select: asText, convert: (t) => t === 'true' || t === 't', kind: 'boolean' };
+	if (mapped) return { bronzeType: mapped, select: asText, convert: same, kind: 'text' };
+	if (type.typname === 'money') return { bronzeType: 'numeric', select: (q) => `${q}::numeric::text`, convert: same, kind: 'text' };
+	if (type.typname === 'json' || type.typname === 'jsonb') return { bronzeType: 'jsonb', select: asText, convert: rawJson, kind: 'json' };
 	if (type.element) {
 		const element = type.element;
-		if (INTEGER_ELEMENTS.has(element.typname)) return { bronzeType: 'bigint[]', select: (q) => `to_jsonb(${q}::text[])::text`, convert: parseJson };
+		if (INTEGER_ELEMENTS.has(element.typname)) return { bronzeType: 'bigint[]', select: (q) => `to_jsonb(${q}::text[])::text`, convert: parseJson, kind: 'json-array' };
 		if (TEXT_ELEMENTS.has(element.typname) || element.typtype === 'e') {
-			return { bronzeType: 'text[]', select: (q) => `to_jsonb(${q}::text[])::text`, convert: parseJson };
+			return { bronzeType: 'text[]', select: (q) => `to_jsonb(${q}::text[])::text`, convert: parseJson, kind: 'json-array' };
 		}
-		return { bronzeType: 'jsonb', select: (q) => `to_jsonb(${q})::text`, convert: rawJson };
+		return { bronzeType: 'jsonb', select: (q) => `to_jsonb(${q})::text`, convert: rawJson, kind: 'json' };
 	}
-	if (type.typtype === 'c') return { bronzeType: 'jsonb', select: (q) => `to_jsonb(${q})::text`, convert: rawJson };
+	if (type.typtype === 'c') return { bronzeType: 'jsonb', select: (q) => `to_jsonb(${q})::text`, convert: rawJson, kind: 'json' };
 	if (type.typtype === 'e' || type.typtype === 'r' || type.typtype === 'm' || AS_TEXT.has(type.typname)) {
-		return { bronzeType: 'text', select: asText, convert: same };
+		return { bronzeType: 'text', select: asText, convert: same, kind: 'text' };
 	}
-	return { bronzeType: null, select: asText, convert: same };
+	return { bronzeType: null, select: asText, convert: same, kind: 'text' };
 }
 
 /** The expression comparing a parameter with a column: the parameter cast to the column's declared type. */
@@ -99,8 +102,8 @@ export function columnSelect(read: PgColumnRead, column: string): string {
 	return `${read.select(quoteIdent(column))} as ${quoteIdent(column)}`;
 }
 
-/** Session settings under which PostgreSQL's text output is what the mapping above expects. */
-export const READ_SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601 -c extra_float_digits=3 -c bytea_output=hex';
+/** Session settings under which PostgreSQL's text output is what the mapping above expects (and a quoted literal means its text: COPY bounds). */
+export const READ_SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601 -c extra_float_digits=3 -c bytea_output=hex -c standard_conforming_strings=on';
 
 /** Whether a cursor column's type takes a lookback as an interval of seconds (temporal) or a number. */
 export function lookbackKind(typname: string): 'seconds' | 'number' | null {
