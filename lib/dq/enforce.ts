@@ -36,8 +36,9 @@ export interface PageExpectations {
 /** The enabled row-level expectations of a table (none: the load skips the whole step). */
 export async function rowExpectationsFor(client: ClientBase, table: TableRef): Promise<PageExpectations | null> {
 	const target = `${table.schema}.${table.name}`;
+	// The column types once per query (an InitPlan), not once per expectation row.
 	const { rows } = await client.query(
-		`select ${EXPECTATION_COLUMNS}, ipai_meta.dq_columns($1) as column_types
+		`select ${EXPECTATION_COLUMNS}, (select ipai_meta.dq_columns($1)) as column_types
 		   from public.ipai_dq_expectation
 		  where target_table = $1 and is_enabled and kind = any ($2::text[])
 		  order by name`,
