@@ -10,13 +10,22 @@
  * Nothing runs per row in JavaScript.
  */
 import { randomUUID } from 'node:crypto';
-import type { ClientBase } from 'pg';
+import type { ClientBase, QueryResult } from 'pg';
 import { quoteIdent, quoteLiteral } from '../lakehouse/sql';
 import { addRunRejects } from '../lakehouse/runs';
 import { META, type TableRef } from '../lakehouse/tables';
 import { writeOutcomes, statusFor } from './results';
 import { compileRowChecks, failingRowsQuery, summaryQuery, type RowCheckScope } from './rowChecks';
 import { EXPECTATION_COLUMNS, ExpectationFailedError, expectationFromRow, ROW_KINDS, type Expectation, type ExpectationOutcome } from './types';
+
+/**
+ * A page's checks are small set-based queries over an unanalysed staging table: the planner's
+ * guesses would make PostgreSQL JIT-compile them, which costs far more than running them. JIT is
+ * turned off and restored around them in the same messages as the checks (no round trips of
+ * their own): JIT_OFF saves the transaction's setting, JIT_RESTORE puts it back.
+ */
+const JIT_OFF = `select set_config('ipai.dq_saved_jit', current_setting('jit'), true), set_config('jit', 'off', true)`;
+const JIT_RESTORE = `select set_config('jit', current_setting('ipai.dq_saved_jit'), true)`;
 
 export interface PageExpectations {
 	expectations: Expectation[];
@@ -27,8 +36,9 @@ export interface PageExpectations {
 /** The enabled row-level expectations of a table (none: the load skips the whole step). */
 export async function rowExpectationsFor(client: ClientBase, table: TableRef): Promise<PageExpectations | null> {
 	const target = `${table.schema}.${table.name}`;
+	// The column types once per query (an InitPlan), not once per expectation row.
 	const { rows } = await client.query(
-		`select ${EXPECTATION_COLUMNS}, ipai_meta.dq_columns($1) as column_types
+		`select ${EXPECTATION_COLUMNS}, (select ipai_meta.dq_columns($1)) as column_types
 		   from public.ipai_dq_expectation
 		  where target_table = $1 and is_enabled and kind = any ($2::text[])
 		  order by name`,
@@ -94,12 +104,11 @@ export async function enforcePageExpectations(client: ClientBase, options: Enfor
 	const failing = quoteIdent(`_ipai_dq_failing_${process.pid}`);
 	const evaluated =
 		options.rows ?? Number((await client.query<{ n: string }>(`select count(*) as n from ${options.staging}`)).rows[0].n);
-	// A page's checks are small set-based queries over an unanalysed staging table: the planner's
-	// guesses would make PostgreSQL JIT-compile them, which costs far more than running them.
-	const { rows: jit } = await client.query<{ jit: string }>(`select current_setting('jit') as jit, set_config('jit', 'off', true)`);
 	// Nearly every page passes: counted in one statement, with no table to create and drop; the
 	// failing rows are kept in a table only when some must move to the reject table.
-	const { rows } = await client.query(summaryQuery(`(${failingRowsQuery(checks, scope, false)}) f`, expectations.length));
+	const { rows } = (
+		(await client.query(`${JIT_OFF}; ${summaryQuery(`(${failingRowsQuery(checks, scope, false)}) f`, expectations.length)}; ${JIT_RESTORE}`)) as unknown as QueryResult[]
+	)[1];
 	const summary = rows[0];
 	const outcomes: ExpectationOutcome[] = expectations.map((expectation, i) => {
 		const failed = Number(summary[`failed_${i}`]);
@@ -119,7 +128,7 @@ export async function enforcePageExpectations(client: ClientBase, options: Enfor
 	const droppedBy: Record<string, number> = {};
 	const drops = expectations.map((e, i) => ({ e, i })).filter(({ e, i }) => e.action === 'drop' && outcomes[i].failed > 0);
 	if (drops.length > 0) {
-		await client.query(`create temporary table ${failing} on commit drop as ${failingRowsQuery(checks, scope, true)}`);
+		await client.query(`${JIT_OFF}; create temporary table ${failing} on commit drop as ${failingRowsQuery(checks, scope, true)}`);
 		const flagged = drops.map(({ i }) => `f.f${i}`).join(' or ');
 		const firstName = `case ${drops.map(({ e, i }) => `when f.f${i} then ${quoteLiteral(e.name)}`).join(' ')} end`;
 		const reason = `concat_ws(', ', ${drops.map(({ e, i }) => `case when f.f${i} then ${quoteLiteral(`${e.name} (${e.kind})`)} end`).join(', ')})`;
@@ -139,9 +148,8 @@ export async function enforcePageExpectations(client: ClientBase, options: Enfor
 		dropped = deleted.rowCount ?? 0;
 		await addRunRejects(client, options.runId, dropped);
 		// Dropped now rather than at commit: an atomic stream checks many pages in one transaction.
-		await client.query(`drop table ${failing}`);
+		await client.query(`drop table ${failing}; ${JIT_RESTORE}`);
 	}
-	await client.query(`select set_config('jit', $1, true)`, [jit[0].jit]);
 	await writeOutcomes(client, outcomes, { runId: options.runId, evaluationId: randomUUID() });
 	return { evaluated, dropped, droppedBy, outcomes };
 }

@@ -33,6 +33,15 @@ function rowsOf(outcomes: ExpectationOutcome[], secrets: readonly string[]) {
 const RECORDSET = `jsonb_to_recordset($1::jsonb) as x(expectation_id uuid, target_table text, expectation_name text, kind text, action text,
 	company_id bigint, status text, evaluated bigint, failed bigint, failing_sample jsonb, observed jsonb, message text)`;
 
+/** metadata.dq of a run, over its ipai_dq_result rows: totals and, per expectation, evaluated/failed/status. */
+const RUN_SUMMARY = `jsonb_build_object(
+		   'evaluated', coalesce(sum(evaluated), 0), 'failed', coalesce(sum(failed), 0),
+		   'dropped', coalesce(sum(failed) filter (where status = 'dropped'), 0),
+		   'warned', coalesce(sum(failed) filter (where status = 'warn'), 0),
+		   'failed_expectations', coalesce(jsonb_agg(target_table || '.' || expectation_name) filter (where status = 'fail'), '[]'),
+		   'expectations', coalesce(jsonb_object_agg(target_table || '.' || expectation_name,
+		     jsonb_build_object('kind', kind, 'action', action, 'status', status, 'evaluated', evaluated, 'failed', failed)), '{}'))`;
+
 export async function writeOutcomes(
 	client: ClientBase,
 	outcomes: ExpectationOutcome[],
@@ -50,39 +59,33 @@ export async function writeOutcomes(
 		);
 		return;
 	}
+	// One statement (a load writes this every page): the page's rows are folded into the run's, and
+	// metadata.dq is recomputed from the run's rows as they stand after the fold — the rows just
+	// written as RETURNING gives them, the run's other rows as they were.
 	await client.query(
-		`insert into public.ipai_dq_result as r (expectation_id, run_id, evaluation_id, target_table, expectation_name, kind, action,
-		        status, evaluated, failed, failing_sample, message)
-		 select expectation_id, $2, $3, target_table, expectation_name, kind, action, status, evaluated, failed, failing_sample, message
-		   from ${RECORDSET}
-		 on conflict (run_id, expectation_id) where run_id is not null do update
-		    set evaluated = r.evaluated + excluded.evaluated,
-		        failed = r.failed + excluded.failed,
-		        failing_sample = (select coalesce(jsonb_agg(e), '[]') from (select e from jsonb_array_elements(r.failing_sample || excluded.failing_sample) e limit ${SAMPLE_SIZE}) s),
-		        status = case when r.failed + excluded.failed = 0 then 'pass' when excluded.status = 'pass' then r.status else excluded.status end,
-		        message = coalesce(excluded.message, r.message),
-		        action = excluded.action,
-		        evaluated_at = now()`,
+		`with written as (
+		   insert into public.ipai_dq_result as r (expectation_id, run_id, evaluation_id, target_table, expectation_name, kind, action,
+		          status, evaluated, failed, failing_sample, message)
+		   select expectation_id, $2, $3, target_table, expectation_name, kind, action, status, evaluated, failed, failing_sample, message
+		     from ${RECORDSET}
+		   on conflict (run_id, expectation_id) where run_id is not null do update
+		      set evaluated = r.evaluated + excluded.evaluated,
+		          failed = r.failed + excluded.failed,
+		          failing_sample = (select coalesce(jsonb_agg(e), '[]') from (select e from jsonb_array_elements(r.failing_sample || excluded.failing_sample) e limit ${SAMPLE_SIZE}) s),
+		          status = case when r.failed + excluded.failed = 0 then 'pass' when excluded.status = 'pass' then r.status else excluded.status end,
+		          message = coalesce(excluded.message, r.message),
+		          action = excluded.action,
+		          evaluated_at = now()
+		   returning r.id, r.target_table, r.expectation_name, r.kind, r.action, r.status, r.evaluated, r.failed),
+		 run_rows as (
+		   select target_table, expectation_name, kind, action, status, evaluated, failed from written
+		   union all
+		   select target_table, expectation_name, kind, action, status, evaluated, failed
+		     from public.ipai_dq_result where run_id = $2 and id not in (select id from written))
+		 update public.ipai_connector_run
+		    set metadata = coalesce(metadata, '{}') || jsonb_build_object('dq', (select ${RUN_SUMMARY} from run_rows))
+		  where id = $2`,
 		[rows, where.runId, where.evaluationId],
-	);
-	await summariseRun(client, where.runId);
-}
-
-/** metadata.dq of a run: totals and, per expectation, evaluated/failed/status. */
-export async function summariseRun(client: ClientBase, runId: string): Promise<void> {
-	await client.query(
-		`update public.ipai_connector_run
-		    set metadata = coalesce(metadata, '{}') || jsonb_build_object('dq', (
-		          select jsonb_build_object(
-		                   'evaluated', coalesce(sum(evaluated), 0), 'failed', coalesce(sum(failed), 0),
-		                   'dropped', coalesce(sum(failed) filter (where status = 'dropped'), 0),
-		                   'warned', coalesce(sum(failed) filter (where status = 'warn'), 0),
-		                   'failed_expectations', coalesce(jsonb_agg(target_table || '.' || expectation_name) filter (where status = 'fail'), '[]'),
-		                   'expectations', coalesce(jsonb_object_agg(target_table || '.' || expectation_name,
-		                     jsonb_build_object('kind', kind, 'action', action, 'status', status, 'evaluated', evaluated, 'failed', failed)), '{}'))
-		            from public.ipai_dq_result where run_id = $1))
-		  where id = $1`,
-		[runId],
 	);
 }
 

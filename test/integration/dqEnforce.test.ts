@@ -11,6 +11,8 @@ import { copyCsvStream } from '../../lib/lakehouse/copyLoad';
 import { loadStream, type LoadRecord } from '../../lib/lakehouse/loader';
 import { failRun } from '../../lib/lakehouse/runs';
 import { ExpectationFailedError } from '../../lib/dq/types';
+import { enforcePageExpectations } from '../../lib/dq/enforce';
+import { quoteIdent } from '../../lib/lakehouse/sql';
 import { runningConnector } from '../helpers/connector';
 import { useScratchDatabase } from '../helpers/database';
 
@@ -135,6 +137,45 @@ describe.each<Mode>(['merge', 'append', 'csv'])('row-level expectations, %s path
 		const { rows } = await db.pool.query(`select metadata -> 'dq' as dq from public.ipai_connector_run where id = $1`, [state.run.runId]);
 		expect(rows[0].dq.expectations[`${target}.ref_unique`].failed).toBe(state.totals.get('ref_unique'));
 		expect(rows[0].dq.dropped).toBe([...state.totals.values()].reduce((a, b) => a + b, 0));
+		// metadata.dq, rewritten with each page's results, is the run's ipai_dq_result rows as they stand.
+		const { rows: ledger } = await db.pool.query<{ name: string; kind: string; action: string; status: string; evaluated: string; failed: string }>(
+			`select target_table || '.' || expectation_name as name, kind, action, status, evaluated, failed from public.ipai_dq_result where run_id = $1`,
+			[state.run.runId],
+		);
+		expect(ledger).toHaveLength(EXPECTATIONS.length);
+		expect(rows[0].dq.evaluated).toBe(ledger.reduce((sum, r) => sum + Number(r.evaluated), 0));
+		expect(rows[0].dq.failed).toBe(ledger.reduce((sum, r) => sum + Number(r.failed), 0));
+		expect(rows[0].dq.expectations).toEqual(
+			Object.fromEntries(ledger.map((r) => [r.name, { kind: r.kind, action: r.action, status: r.status, evaluated: Number(r.evaluated), failed: Number(r.failed) }])),
+		);
+	});
+});
+
+describe('the checks run with JIT off', () => {
+	it.each(['on', 'off'])('and leave the transaction\'s jit setting (%s) as it was, on the pass and the drop paths', async (jit) => {
+		const run = await runningConnector(db.pool);
+		const table = { schema: 'ipai_bronze_core', name: `dq_jit_${jit}` };
+		await loadStream(db.pool, [{ records: [{ id: 1, amount: 5 }] }], { ...run, stream: 's', table, key: ['id'] });
+		await db.pool.query(`insert into public.ipai_dq_expectation (target_table, name, kind, args, action) values ($1, 'amount_small', 'range', '{"column": "amount", "max": 10}', 'drop')`, [
+			`${table.schema}.${table.name}`,
+		]);
+		const client = await db.pool.connect();
+		try {
+			await client.query('begin');
+			await client.query(`set local jit = ${jit}`);
+			const staging = '"dq_jit_stage"';
+			await client.query(`create temporary table ${staging} (like ipai_bronze_core.${quoteIdent(table.name)}) on commit drop`);
+			const options = { table, staging, target: `ipai_bronze_core.${quoteIdent(table.name)}`, keyColumns: ['id'], ...run, stream: 's' };
+			await client.query(`insert into ${staging} (id, amount, _ipai_connector_id, _ipai_run_id, _ipai_extracted_at, _ipai_raw) values (2, 3, $1, $2, now(), '{}')`, [run.connectorId, run.runId]);
+			expect((await enforcePageExpectations(client, options))?.dropped).toBe(0);
+			expect((await client.query(`select current_setting('jit') as jit`)).rows[0].jit).toBe(jit);
+			await client.query(`insert into ${staging} (id, amount, _ipai_connector_id, _ipai_run_id, _ipai_extracted_at, _ipai_raw) values (3, 30, $1, $2, now(), '{}')`, [run.connectorId, run.runId]);
+			expect((await enforcePageExpectations(client, options))?.dropped).toBe(1);
+			expect((await client.query(`select current_setting('jit') as jit`)).rows[0].jit).toBe(jit);
+		} finally {
+			await client.query('rollback');
+			client.release();
+		}
 	});
 });
 
