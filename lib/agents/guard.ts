@@ -7,7 +7,7 @@ import type { Pool } from 'pg';
 import { writeAudit } from '../lakehouse/audit';
 import type { ConnectionOptions } from '../lakehouse/connection';
 import { endAgentPools } from './agentPools';
-import { insertRun, recordRefusal } from './agentRuns';
+import { insertRun, recordRefusal, type RunRecord } from './agentRuns';
 import { budgetMetadata, hasDailyBudget, numberOr, reserve, type BudgetFacts, type BudgetKind } from './budgets';
 import { getAgent, type Agent, type AgentOperation } from './registry';
 
@@ -190,17 +190,11 @@ export async function authorize(guard: AgentGuard, codeName: string, req: Author
 	return { allowed: true, runId: null, reservationId };
 }
 
-export interface LogRunInput {
+/** An external call as the caller reports it: the run's own fields, its tool and outcome. */
+export interface LogRunInput extends Pick<RunRecord, 'inputSummary' | 'outputSummary' | 'tokensUsed' | 'costUsd' | 'latencyMs' | 'errorMessage' | 'metadata'> {
 	tool: string;
 	status: 'success' | 'failed';
-	inputSummary?: Record<string, unknown>;
-	outputSummary?: Record<string, unknown>;
-	tokensUsed?: number | null;
-	costUsd?: number | null;
-	latencyMs?: number | null;
-	errorMessage?: string | null;
 	startedAt?: Date;
-	metadata?: Record<string, unknown>;
 	/** The reservation Authorize returned for this call: settled (released) when the run is recorded. */
 	reservationId?: string | null;
 }
