@@ -254,7 +254,8 @@ export function valueSerializer(type: ColumnType, stats: SerializeStats): (value
 		case 'bigint':
 			return (value) => {
 				if (value === null || value === undefined) return null;
-				if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value).toString();
+				// String() is exact for safe integers; past 2^53 it rounds digits, so BigInt spells them out.
+				if (typeof value === 'number' && Number.isInteger(value)) return Number.isSafeInteger(value) ? String(value) : BigInt(value).toString();
 				return text(String(value));
 			};
 		default:
@@ -303,21 +304,23 @@ export class ExactNumber {
  * as exact number literals; NUL characters are replaced, since jsonb refuses \u0000.
  */
 export function toJson(value: unknown, stats: SerializeStats): string {
-	let json: string;
-	if (value instanceof RawJson) json = rawJsonText(value);
-	else if (holdsRawJson(value)) json = stringifyRecord(value as Record<string, unknown>);
-	else {
-		try {
-			json = JSON.stringify(value);
-		} catch {
-			json = stringifyWithBigInt(value);
-		}
+	return withoutNul(jsonText(value), stats);
+}
+
+function jsonText(value: unknown): string {
+	if (value instanceof RawJson) return rawJsonText(value);
+	if (holdsRawJson(value)) return stringifyRecord(value as Record<string, unknown>);
+	try {
+		return JSON.stringify(value);
+	} catch {
+		return stringifyWithBigInt(value);
 	}
-	if (json.includes('\\u0000')) {
-		stats.nulReplaced++;
-		json = json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd');
-	}
-	return json;
+}
+
+function withoutNul(json: string, stats: SerializeStats): string {
+	if (!json.includes('\\u0000')) return json;
+	stats.nulReplaced++;
+	return json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd');
 }
 
 /**
@@ -401,7 +404,10 @@ export function copyFieldWriter(type: ColumnType, stats: SerializeStats): (value
 
 /** The record as a ready COPY field of JSON text (the _ipai_raw column). */
 export function copyJson(value: unknown, stats: SerializeStats): string {
-	return escapeJsonForCopy(toJson(value, stats));
+	const json = jsonText(value);
+	// Without a backslash there is neither an escaped NUL to replace nor anything to escape: one
+	// scan instead of two for most records.
+	return json.indexOf('\\') === -1 ? json : escapeJsonForCopy(withoutNul(json, stats));
 }
 
 /** JSON.stringify never emits raw newlines, CRs or tabs, so backslashes are all COPY needs doubled. */

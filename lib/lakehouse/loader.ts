@@ -445,17 +445,21 @@ async function copyRecords(
 		let used = 0;
 		for (let r = 0; r < records.length; r++) {
 			const record = records[r];
-			let line = '';
-			for (let i = 0; i < fields.length; i++) {
-				line += (i === 0 ? '' : '\t') + writers[i](record[fields[i]]);
-			}
-			line += metaSuffix + copyJson(raws ? raws[r] : record, stats) + '\n';
-			if (used + line.length * 3 > CHUNK_BYTES) {
+			let line = fields.length > 0 ? writers[0](record[fields[0]]) : '';
+			for (let i = 1; i < fields.length; i++) line += '\t' + writers[i](record[fields[i]]);
+			line += metaSuffix;
+			// The raw record's JSON (most of a row's bytes) goes into the buffer on its own rather
+			// than being concatenated into the line and copied once more when the line is flattened.
+			const raw = copyJson(raws ? raws[r] : record, stats);
+			const most = (line.length + raw.length + 1) * 3;
+			if (used + most > CHUNK_BYTES) {
 				if (used > 0) yield buffer.subarray(0, used);
-				buffer = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, line.length * 3));
+				buffer = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, most));
 				used = 0;
 			}
 			used += buffer.write(line, used);
+			used += buffer.write(raw, used);
+			buffer[used++] = 0x0a; // newline
 		}
 		// Every row is encoded; the server is still digesting the last chunks: fetch ahead now.
 		context.requestNextPage?.();
