@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Pool } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyFieldWriter, type SerializeStats } from './columnTypes';
+import { copyFieldWriter, type SerializeStats } from './copyText';
 import { inTransaction } from './connection';
 import { holdLease } from './runs';
 import { quoteIdent } from './sql';

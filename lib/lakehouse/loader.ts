@@ -12,16 +12,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ClientBase, Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import {
-	copyFieldWriter,
-	ExactNumber,
-	copyJson,
-	inferValueType,
-	newColumnType,
-	widen,
-	type ColumnType,
-	type SerializeStats,
-} from './columnTypes';
+import { inferValueType, newColumnType, widen, type ColumnType } from './columnTypes';
+import { copyFieldWriter, ExactNumber, copyJson, type SerializeStats } from './copyText';
 import { inTransaction } from './connection';
 import { addDrops, appendFromStaging, assertSameKey, needsEvolution, PAGE_SETTINGS, recordExpectationFailure, upsertFromStaging } from './pageWrite';
 import { addRunCounts, holdLease } from './runs';

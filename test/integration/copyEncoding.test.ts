@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { loadStream, type Page } from '../../lib/lakehouse/loader';
-import { NUL_REPLACEMENT } from '../../lib/lakehouse/columnTypes';
+import { NUL_REPLACEMENT } from '../../lib/lakehouse/copyText';
 import { runningConnector } from '../helpers/connector';
 import { useScratchDatabase } from '../helpers/database';
 

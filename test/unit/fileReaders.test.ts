@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { sniffDialect } from '../../lib/sources/files/csvSniff';
-import { ExactNumber } from '../../lib/lakehouse/columnTypes';
+import { ExactNumber } from '../../lib/lakehouse/copyText';
 import { parseJson, parseJsonExact, sameDecimal } from '../../lib/sources/files/jsonParse';
 
 /**

@@ -6,7 +6,8 @@
  */
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { fitsType, inferValueType, newColumnType, sqlTypeName, toJson, widen, type ColumnType } from '../../lakehouse/columnTypes';
+import { fitsType, inferValueType, newColumnType, sqlTypeName, widen, type ColumnType } from '../../lakehouse/columnTypes';
+import { toJson } from '../../lakehouse/copyText';
 import { documentRecords, type Element } from './jsonDocument';
 import { parseJson } from './jsonParse';
 import type { LoadRecord } from '../../lakehouse/loader';

@@ -6,7 +6,7 @@
  * digits or a long exponent — nearly all of it — goes to the built-in JSON.parse; the rest is
  * parsed here, by RFC 8259's grammar.
  */
-import { ExactNumber } from '../../lakehouse/columnTypes';
+import { ExactNumber } from '../../lakehouse/copyText';
 
 /**
  * A number token that might not survive a double: 16 or more digits (a '.' may sit between), or an

@@ -25,7 +25,8 @@
  *                                    (the binlog image loses which collection type a value is)
  *   char/varchar/text, uuid, inet4/inet6 → text (as the server prints them)
  */
-import { RawJson, type ColumnType } from '../../../lakehouse/columnTypes';
+import { type ColumnType } from '../../../lakehouse/columnTypes';
+import { RawJson } from '../../../lakehouse/copyText';
 
 /** One column as information_schema.COLUMNS describes it (plus the JSON check MariaDB keeps apart). */
 export interface MySqlColumnInfo {

@@ -18,7 +18,8 @@
  * Domains map as their base type. Anything else has no mapping: the column is reported by
  * discovery and a sync that includes it fails naming it.
  */
-import { RawJson, type ColumnType } from '../../../lakehouse/columnTypes';
+import { type ColumnType } from '../../../lakehouse/columnTypes';
+import { RawJson } from '../../../lakehouse/copyText';
 import { quoteIdent } from '../../../lakehouse/sql';
 import type { DbTextKind } from '../engine';
 
