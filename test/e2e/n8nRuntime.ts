@@ -219,6 +219,38 @@ export function getFreePort(): Promise<number> {
 	});
 }
 
+const REGISTRY_LACKS_VERSION = /\b(ETARGET|E404)\b/;
+
+/**
+ * The package's manifest with its dependency tree pinned to the repository's package-lock.json:
+ * direct dependencies at their locked versions (npm refuses an override of a direct dependency),
+ * every other production package that occurs once in the lock through `overrides` (an override
+ * applies to every copy of a name, so names locked at several versions are left to npm).
+ */
+function pinnedToLockfile(packageJson: Record<string, unknown>): Record<string, unknown> {
+	const overrides = lockedProductionVersions();
+	const dependencies = { ...(packageJson.dependencies as Record<string, string>) };
+	for (const name of Object.keys(dependencies)) {
+		if (!overrides[name]) continue;
+		dependencies[name] = overrides[name];
+		delete overrides[name];
+	}
+	return { ...packageJson, dependencies, overrides };
+}
+
+function lockedProductionVersions(): Record<string, string> {
+	const lock = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
+		packages: Record<string, { version?: string; dev?: boolean; devOptional?: boolean; peer?: boolean; link?: boolean }>;
+	};
+	const versions = new Map<string, string[]>();
+	for (const [where, entry] of Object.entries(lock.packages)) {
+		if (!where.includes('node_modules/') || entry.dev || entry.devOptional || entry.peer || entry.link || !entry.version) continue;
+		const name = where.slice(where.lastIndexOf('node_modules/') + 'node_modules/'.length);
+		versions.set(name, [...(versions.get(name) ?? []), entry.version]);
+	}
+	return Object.fromEntries([...versions].filter(([, found]) => found.length === 1).map(([name, [version]]) => [name, version]));
+}
+
 function tail(text: string, lines = 40): string {
 	return text.split('\n').slice(-lines).join('\n');
 }
@@ -505,20 +537,33 @@ export class N8nInstance {
 		) as Record<string, unknown>;
 		fs.writeFileSync(packageJsonPath, JSON.stringify(packageJson, null, 2));
 		const env = { ...this.baseEnv(), npm_config_update_notifier: 'false' };
-		const result = await runProcess(
-			'npm',
-			[
-				'install',
-				'--audit=false',
-				'--fund=false',
-				'--bin-links=false',
-				'--install-strategy=shallow',
-				'--ignore-scripts=true',
-				'--package-lock=false',
-				'--loglevel=error',
-			],
-			{ cwd: dir, env, timeoutMs: cliOptions.timeoutMs ?? 5 * 60_000 },
-		);
+		const npmInstall = () =>
+			runProcess(
+				'npm',
+				[
+					'install',
+					'--audit=false',
+					'--fund=false',
+					'--bin-links=false',
+					'--install-strategy=shallow',
+					'--ignore-scripts=true',
+					'--package-lock=false',
+					'--loglevel=error',
+				],
+				{ cwd: dir, env, timeoutMs: cliOptions.timeoutMs ?? 5 * 60_000 },
+			);
+		let result = await npmInstall();
+		if (result.code !== 0 && REGISTRY_LACKS_VERSION.test(result.stderr)) {
+			// A registry mirror can list a release whose own dependencies it has not copied yet
+			// (a fresh @aws-sdk/client-s3 asking for a middleware version that answers ETARGET).
+			// That says nothing about this package, so install again with the dependency versions
+			// the repository's lockfile pins: `npm ci` has just fetched each of them.
+			process.stderr.write(
+				`[n8n-runtime] the registry lacks a version npm picked; installing the versions package-lock.json pins\n${tail(result.stderr, 3)}\n`,
+			);
+			fs.writeFileSync(packageJsonPath, JSON.stringify(pinnedToLockfile(packageJson), null, 2));
+			result = await npmInstall();
+		}
 		if (result.code !== 0) {
 			throw new Error(`npm install of ${path.basename(tarball)} failed (exit ${result.code}):\n${tail(result.stderr)}`);
 		}
