@@ -189,5 +189,5 @@ export const properties: INodeProperties[] = [
 		description: 'CDC: keep applying changes this long after catching up (0: stop once caught up)',
 		displayOptions: { show: { operation: ['sync'] } },
 	},
-	...runParameters(['sync'], { placeholder: 'orders-db', description: 'The connector this sync runs as (default: db- and the database name)' }),
+	...runParameters({ operation: ['sync'] }, { placeholder: 'orders-db', description: 'The connector this sync runs as (default: db- and the database name)' }),
 ];

@@ -1,4 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { runParameters } from '../shared/connectorRun';
 
 const objectStorage = { show: { source: ['s3', 'supabase'] } };
 
@@ -84,6 +85,8 @@ export const properties: INodeProperties[] = [
 		required: true,
 		placeholder: 'orders_export',
 		description: 'Created on first load from the file\'s columns; later files with new or wider columns evolve it',
+		// A dispatched connector names its table (and key) in its config.
+		displayOptions: { hide: { connectorFrom: ['input'] } },
 	},
 	{
 		displayName: 'Write Mode',
@@ -94,6 +97,7 @@ export const properties: INodeProperties[] = [
 			{ name: 'Merge by Key', value: 'merge', description: 'Rows with the same key replace each other (re-loading a file changes nothing)' },
 		],
 		default: 'append',
+		displayOptions: { hide: { connectorFrom: ['input'] } },
 	},
 	{
 		displayName: 'Key Columns',
@@ -103,7 +107,7 @@ export const properties: INodeProperties[] = [
 		required: true,
 		placeholder: 'order_id',
 		description: 'Comma-separated columns (as in the file, or normalised) that identify a row',
-		displayOptions: { show: { writeMode: ['merge'] } },
+		displayOptions: { show: { writeMode: ['merge'] }, hide: { connectorFrom: ['input'] } },
 	},
 	{
 		displayName: 'Bad Rows',
@@ -115,22 +119,10 @@ export const properties: INodeProperties[] = [
 		],
 		default: 'fail',
 	},
-	{
-		displayName: 'Run ID',
-		name: 'runId',
-		type: 'string',
-		default: '',
-		description: 'Run started by IPAI Connector Run (Start); empty: this node starts and finishes its own run',
-	},
-	{
-		displayName: 'Connector Name',
-		name: 'connectorName',
-		type: 'string',
-		default: '',
+	...runParameters({}, {
 		placeholder: 'orders-exports',
-		description: 'Name of the connector this node registers when it runs on its own (default: schema.table). Object storage remembers loaded files per connector.',
-		displayOptions: { show: { runId: [''] } },
-	},
+		description: 'The connector this node registers when it runs on its own (default: schema.table); object storage remembers loaded files per connector',
+	}),
 	{
 		displayName: 'Options',
 		name: 'options',

@@ -1,5 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { STREAMS, STREAM_SPECS } from '../../lib/sources/github/streams';
+import { runParameters } from '../shared/connectorRun';
 
 const label = (stream: string) =>
 	stream
@@ -39,6 +40,8 @@ export const properties: INodeProperties[] = [
 			{ name: 'Everything the Credential Can See', value: 'authenticated' },
 		],
 		default: 'list',
+		// A dispatched connector names its repositories in its config.
+		displayOptions: { hide: { connectorFrom: ['input'] } },
 	},
 	{
 		displayName: 'Repository Names or IDs',
@@ -48,7 +51,7 @@ export const properties: INodeProperties[] = [
 		default: [],
 		required: true,
 		description: 'Repositories as owner/name. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
-		displayOptions: { show: { repositorySource: ['list'] } },
+		displayOptions: { show: { repositorySource: ['list'] }, hide: { connectorFrom: ['input'] } },
 	},
 	{
 		displayName: 'Owner',
@@ -58,7 +61,7 @@ export const properties: INodeProperties[] = [
 		required: true,
 		placeholder: 'my-org',
 		description: 'Organization or user login',
-		displayOptions: { show: { repositorySource: ['owner'] } },
+		displayOptions: { show: { repositorySource: ['owner'] }, hide: { connectorFrom: ['input'] } },
 	},
 	{
 		displayName: 'Streams',
@@ -68,22 +71,7 @@ export const properties: INodeProperties[] = [
 		default: ['repositories', 'issues', 'pull_requests', 'workflow_runs'],
 		description: 'What to read. Child streams (reviews, jobs, deployment statuses) read their parents from bronze: sync the parent stream too.',
 	},
-	{
-		displayName: 'Run ID',
-		name: 'runId',
-		type: 'string',
-		default: '',
-		description: 'A running run from IPAI Connector Run: Start. Empty: the node starts and finishes (or fails) a run of its own.',
-		displayOptions: { show: { operation: ['sync'] } },
-	},
-	{
-		displayName: 'Connector Name',
-		name: 'connectorName',
-		type: 'string',
-		default: 'github',
-		description: 'Name of the github connector when the node runs its own run (cursors are kept per connector)',
-		displayOptions: { show: { operation: ['sync'], runId: [''] } },
-	},
+	...runParameters({ operation: ['sync'] }, { placeholder: 'github', description: 'The connector this sync runs as; cursors are kept per connector (default: github)' }),
 	{
 		displayName: 'Limit',
 		name: 'limit',

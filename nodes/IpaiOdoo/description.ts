@@ -71,7 +71,7 @@ export const properties: INodeProperties[] = [
 		placeholder: '[["state", "=", "posted"]]',
 		description: 'Odoo domain filter. With Sync it applies to every selected model, and deletes are inferred within it.',
 	},
-	...runParameters(['sync'], {
+	...runParameters({ operation: ['sync'] }, {
 		placeholder: 'odoo-production',
 		description: 'Name of the connector when the node runs its own run; defaults to odoo-&lt;database&gt;',
 	}),

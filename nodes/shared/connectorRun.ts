@@ -6,6 +6,7 @@
  */
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
+import { connectorConfigProblems } from '../../lib/lakehouse/connectorConfig';
 import { failRun, finishRun, startRun, type ConnectorRegistration } from '../../lib/lakehouse/runs';
 import type { LakehouseSession } from './lakehouse';
 import { logConnectorRun } from './log';
@@ -32,8 +33,11 @@ export function sourceName(kind: string, endpoint: string, dataset?: string): st
 	return [kind, where, dataset].filter(Boolean).join(' ');
 }
 
-/** The Run ID and Connector Name parameters, shown for the given operations. */
-export function runParameters(operations: string[], connector: { placeholder: string; description: string }): INodeProperties[] {
+/**
+ * The Run ID, Connector From and Connector Name parameters, shown where `only` says (e.g.
+ * `{ operation: ['sync'] }`; empty: always).
+ */
+export function runParameters(only: Record<string, string[]>, connector: { placeholder: string; description: string }): INodeProperties[] {
 	return [
 		{
 			displayName: 'Run ID',
@@ -43,7 +47,23 @@ export function runParameters(operations: string[], connector: { placeholder: st
 			placeholder: "={{ $('Start').first().json.runId }}",
 			description: 'Load under this connector run (from IPAI Connector Run → Start); empty starts and finishes a run of its own',
 			hint: "Nodes between Start and this one replace the items, so $json.runId is usually gone here: reference the Start node by name, e.g. {{ $('Start').first().json.runId }}",
-			displayOptions: { show: { operation: operations } },
+			...(Object.keys(only).length > 0 ? { displayOptions: { show: only } } : {}),
+		},
+		{
+			displayName: 'Connector From',
+			name: 'connectorFrom',
+			type: 'options',
+			options: [
+				{ name: 'Node Parameters', value: 'parameters', description: 'The Connector Name and the settings below' },
+				{
+					name: 'Dispatched Item',
+					value: 'input',
+					description:
+						"The input item's name and config, as IPAI Connector Run → Accept Delivery emits them; config fields replace the settings below. No expression to evaluate, so a queued execution starts no expression sandbox.",
+				},
+			],
+			default: 'parameters',
+			displayOptions: { show: { ...only, runId: [''] } },
 		},
 		{
 			displayName: 'Connector Name',
@@ -51,10 +71,32 @@ export function runParameters(operations: string[], connector: { placeholder: st
 			type: 'string',
 			default: '',
 			placeholder: connector.placeholder,
-			description: connector.description,
-			displayOptions: { show: { operation: operations, runId: [''] } },
+			description: `${connector.description}. With Connector From: Dispatched Item, the name when the input item has none (a run by hand).`,
+			displayOptions: { show: { ...only, runId: [''] } },
 		},
 	];
+}
+
+/**
+ * The connector a dispatcher delivered in item `i`, when Connector From is Dispatched Item: its
+ * name (if the item has one) and its config, checked against the type's rules (empty when the
+ * item has none). Undefined otherwise. Reading the item in code rather than through
+ * `{{ $json.config… }}` expressions spares each queued execution the expression sandbox n8n
+ * builds for its first expression, the largest part of a small pipeline's CPU on a worker.
+ */
+export function dispatchedConnector(fn: IExecuteFunctions, i: number, connectorType: string): { name?: string; config: Record<string, unknown> } | undefined {
+	if (fn.getNodeParameter('runId', i, '') !== '' || fn.getNodeParameter('connectorFrom', i, 'parameters') !== 'input') return undefined;
+	const json = fn.getInputData()[i]?.json ?? {};
+	const name = typeof json.name === 'string' && json.name.trim() ? json.name.trim() : undefined;
+	const config = json.config ?? {};
+	const problems = connectorConfigProblems(connectorType, config);
+	if (problems.length > 0) {
+		throw new NodeOperationError(fn.getNode(), `Connector ${connectorType}/${name ?? '(unnamed)'} in input item ${i + 1}: ${problems.join('; ')}`, {
+			itemIndex: i,
+			description: 'Connector From is Dispatched Item: the item must be a connector as IPAI Connector Run → Accept Delivery emits it (name, config)',
+		});
+	}
+	return { name, config: config as Record<string, unknown> };
 }
 
 /**
@@ -85,7 +127,7 @@ export async function underRun(
 		return plain({ runId: given, connectorId: rows[0].connector_id, ...summary });
 	}
 
-	const name = (fn.getNodeParameter('connectorName', i, '') as string).trim() || connector.name;
+	const name = dispatchedConnector(fn, i, connector.connectorType)?.name || (fn.getNodeParameter('connectorName', i, '') as string).trim() || connector.name;
 	const started = await startRun(session.pool, {
 		connector: { ...connector, name },
 		holder: `n8n execution ${fn.getExecutionId()} (workflow "${fn.getWorkflow().name ?? fn.getWorkflow().id}")`,

@@ -15,11 +15,12 @@ const db = useScratchDatabase();
 interface Item {
 	fileName: string;
 	bytes: string;
+	json?: Record<string, unknown>;
 }
 
 let executions = 0;
 async function run(files: Item[], parameters: Record<string, unknown>, continueOnFail: boolean): Promise<{ output: INodeExecutionData[]; error?: Error }> {
-	const items: INodeExecutionData[] = files.map((f) => ({ json: {}, binary: { data: { data: Buffer.from(f.bytes).toString('base64'), mimeType: 'text/csv', fileName: f.fileName } } }));
+	const items: INodeExecutionData[] = files.map((f) => ({ json: (f.json ?? {}) as INodeExecutionData['json'], binary: { data: { data: Buffer.from(f.bytes).toString('base64'), mimeType: 'text/csv', fileName: f.fileName } } }));
 	const params: Record<string, unknown> = { source: 'binary', binaryPropertyName: 'data', schema: 'ipai_bronze_core', writeMode: 'append', onBadRow: 'fail', runId: '', options: {}, ...parameters };
 	const execution = `test-${++executions}`;
 	const fn = {
@@ -97,5 +98,32 @@ describe('Continue On Fail', () => {
 		const { error } = await run([{ fileName: 'empty.csv', bytes: '' }], { table: 'cof_off' }, false);
 		expect(error?.message).toBe('empty.csv: the file is empty (0 bytes)');
 		expect(await runsOf('cof_off')).toMatchObject([{ status: 'failed', error_message: 'empty.csv: the file is empty (0 bytes)' }]);
+	});
+});
+
+describe('Connector From: Dispatched Item', () => {
+	it('the item’s connector name, table, key and bad-row policy replace the node’s', async () => {
+		const dispatched = { name: 'files-dispatched', config: { table: 'dispatched_orders', keyColumns: 'id', onBadRow: 'skip' } };
+		const { output, error } = await run(
+			[{ fileName: 'orders.csv', bytes: 'id,amount\n1,10\n2,20\n1,11\n3,x,extra\n', json: dispatched }],
+			{ connectorFrom: 'input', table: 'node_table', writeMode: 'append', onBadRow: 'fail' },
+			false,
+		);
+		expect(error).toBeUndefined();
+		expect(output[0].json).toMatchObject({ file: 'orders.csv', table: 'ipai_bronze_core.dispatched_orders' });
+		const { rows: runs } = await db.pool.query(
+			`select r.status from ipai_connector_run r join ipai_connector_config c on c.id = r.connector_id where c.name = 'files-dispatched'`,
+		);
+		expect(runs).toEqual([{ status: 'success' }]);
+		// Merged on id (the later row for id 1 wins), the ragged row rejected rather than failing the file.
+		const { rows } = await db.pool.query(`select id::text, amount::text from ipai_bronze_core.dispatched_orders order by id`);
+		expect(rows).toEqual([
+			{ id: '1', amount: '11' },
+			{ id: '2', amount: '20' },
+		]);
+		const { rows: rejects } = await db.pool.query(`select count(*)::int as n from ipai_bronze_core.ipai_load_reject where target_table = 'ipai_bronze_core.dispatched_orders'`);
+		expect(rejects[0].n).toBe(1);
+		const { rows: other } = await db.pool.query(`select to_regclass('ipai_bronze_core.node_table') is null as absent`);
+		expect(other[0].absent).toBe(true);
 	});
 });

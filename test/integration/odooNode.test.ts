@@ -161,6 +161,60 @@ describe('IPAI Odoo node: failures are failed runs with the node’s own headlin
 	});
 });
 
+describe('IPAI Odoo node, Connector From: Dispatched Item (the connector as Accept Delivery emits it)', () => {
+	let sim: OdooSimulator;
+	let server: RunningServer;
+	beforeAll(async () => {
+		sim = new OdooSimulator({ version: '17.0' });
+		seedDemoCompany(sim);
+		server = await sim.start();
+	});
+	afterAll(() => server.close());
+
+	const odoo = (): IDataObject => ({ url: server.url, database: 'odoo', login: 'admin', apiKey: DEFAULT_ADMIN_API_KEY, protocol: 'auto' });
+	// The node's own settings name other models, another mode and another connector: the item's must win.
+	const parameters: IDataObject = {
+		operation: 'sync',
+		connectorFrom: 'input',
+		connectorName: 'by-hand',
+		models: ['res.partner', 'res.company'],
+		syncOptions: { deleteScanEveryHours: -1 },
+	};
+	const modelsOf = async (connector: string) => ((await ledger(connector))[0]?.metadata?.odoo_models_done as string[] | undefined)?.slice().sort();
+
+	// A model's first sync reads everything whatever the mode: the second run shows the mode.
+	const twice = async (input: IDataObject[]) => {
+		await new IpaiOdoo().execute.call(executeContext(parameters, odoo(), db.url, { input }));
+		return (await new IpaiOdoo().execute.call(executeContext(parameters, odoo(), db.url, { input })))[0][0].json;
+	};
+
+	it('runs as the item’s connector with the item’s models and mode', async () => {
+		const second = await twice([{ name: 'odoo-dispatched', config: { models: ['res.currency'], mode: 'full' } }]);
+		expect(second).toMatchObject({ status: 'success', models: [{ model: 'res.currency', mode: 'full' }] });
+		expect((await ledger('odoo-dispatched')).map((r) => r.status)).toEqual(['success', 'success']);
+		expect(await modelsOf('odoo-dispatched')).toEqual(['res.currency']);
+		expect(await ledger('by-hand')).toEqual([]);
+		const { table } = (second.models as IDataObject[])[0];
+		const { rows } = await db.pool.query(`select count(*)::int as n from ${String(table)}`);
+		expect(rows[0].n).toBe(sim.store.table('res.currency').size);
+	});
+
+	it('an item with no connector (a run by hand): the node’s Connector Name, models and mode', async () => {
+		const second = await twice([{}]);
+		expect(second).toMatchObject({ status: 'success', models: [{ mode: 'incremental' }, { mode: 'incremental' }] });
+		expect(await modelsOf('by-hand')).toEqual(['res.company', 'res.partner']);
+	});
+
+	it('a config its type refuses: the fields named, and nothing run', async () => {
+		const input = [{ name: 'odoo-bad', config: { models: 'res.partner', mode: 'sometimes' } }];
+		const error = await failure(executeContext(parameters, odoo(), db.url, { input }));
+		expect(error.message).toBe(
+			'Connector odoo/odoo-bad in input item 1: config.models must be a non-empty list of Odoo model names such as account.move; config.mode must be one of incremental, full',
+		);
+		expect(await ledger('odoo-bad')).toEqual([]);
+	});
+});
+
 describe('error headlines (oracle: n8n-workflow’s own NodeOperationError / NodeApiError)', () => {
 	// Codes n8n-workflow's NodeError rewrites (abstract/node.error.js COMMON_ERRORS), matched
 	// anywhere in the text, case-insensitively.

@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeOperationError } from 'n8n-workflow';
 import { parseDbConfig, type DbConnectorConfig, type DbTableConfig } from '../../../lib/sources/db/config';
 import { dbRunMetadata, syncDatabase } from '../../../lib/sources/db/sync';
-import { underRun } from '../../shared/connectorRun';
+import { dispatchedConnector, underRun } from '../../shared/connectorRun';
 import { jsonParameter, perItem } from '../../shared/items';
 import { nodeError, openLakehouse } from '../../shared/lakehouse';
 import { openEngine } from '../transport';
@@ -15,6 +15,8 @@ function locatorValue(value: unknown): string {
 
 /** The connector config this item syncs: from the node's table list, or given as JSON (the dispatcher's). */
 export function configOf(fn: IExecuteFunctions, i: number, engine: string): Record<string, unknown> {
+	const dispatched = dispatchedConnector(fn, i, 'db');
+	if (dispatched) return { engine, ...dispatched.config };
 	if (fn.getNodeParameter('tableSource', i, 'list') === 'config') {
 		const config = jsonParameter(fn, 'config', i, {}) as Record<string, unknown>;
 		return { engine, ...config };

@@ -25,20 +25,34 @@ import {
 	type ObjectStore,
 } from '../../../lib/sources/files';
 import { nodeError, openLakehouse, LAKEHOUSE_CREDENTIAL } from '../../shared/lakehouse';
+import { dispatchedConnector } from '../../shared/connectorRun';
 import { logConnectorRun } from '../../shared/log';
 import { s3Settings } from '../transport';
 
 type Base = Omit<IngestOptions, 'connectorId' | 'runId'>;
 
+/**
+ * Item i's value of a setting the dispatched connector's config may carry (Connector From:
+ * Dispatched Item), else the node parameter's. With a config, merging is on when it names key columns.
+ */
+function settingsOf(fn: IExecuteFunctions, i: number) {
+	const config = dispatchedConnector(fn, i, 'file')?.config;
+	const setting = (name: string, fallback: string): string => String(config?.[name] ?? fn.getNodeParameter(name, i, fallback) ?? '');
+	return {
+		setting,
+		writeMode: config ? (config.keyColumns ? 'merge' : 'append') : setting('writeMode', 'append'),
+	};
+}
+
 function readOptions(fn: IExecuteFunctions, i: number): Base {
 	const node = fn.getNode();
-	const schema = fn.getNodeParameter('schema', i) as string;
-	const table = (fn.getNodeParameter('table', i) as string).trim();
+	const { setting, writeMode } = settingsOf(fn, i);
+	const schema = setting('schema', 'ipai_bronze_core');
+	const table = setting('table', '').trim();
 	if (!/^ipai_bronze_[a-z0-9_]+$/.test(schema)) throw new NodeOperationError(node, `File Ingest writes bronze schemas only (ipai_bronze_*), not "${schema}"`, { itemIndex: i });
 	if (!table) throw new NodeOperationError(node, 'Name the target table', { itemIndex: i });
 	const options = fn.getNodeParameter('options', i, {}) as IDataObject;
-	const writeMode = fn.getNodeParameter('writeMode', i, 'append') as string;
-	const key = writeMode === 'merge' ? (fn.getNodeParameter('keyColumns', i, '') as string).split(',').map((k) => k.trim()).filter(Boolean) : undefined;
+	const key = writeMode === 'merge' ? setting('keyColumns', '').split(',').map((k) => k.trim()).filter(Boolean) : undefined;
 	if (writeMode === 'merge' && (!key || key.length === 0)) throw new NodeOperationError(node, 'Merge by key needs at least one key column', { itemIndex: i });
 	let columnTypes: Record<string, ColumnType> | undefined;
 	const rawTypes = options.columnTypes;
@@ -63,7 +77,7 @@ function readOptions(fn: IExecuteFunctions, i: number): Base {
 		key,
 		format: (options.format as Base['format']) ?? 'auto',
 		compression: (options.compression as Base['compression']) ?? 'auto',
-		onBadRow: fn.getNodeParameter('onBadRow', i, 'fail') as 'fail' | 'skip',
+		onBadRow: setting('onBadRow', 'fail') === 'skip' ? 'skip' : 'fail',
 		columnTypes,
 		sampleRows: options.sampleRows ? Number(options.sampleRows) : undefined,
 		rawRecord: options.rawRecord === 'full' ? 'full' : 'compact',
@@ -130,11 +144,11 @@ export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionDat
 			if (rows[0].status !== 'running') throw new NodeOperationError(node, `Run ${runId} is ${rows[0].status}, not running`, { itemIndex: 0 });
 			connectorId = rows[0].connector_id;
 		} else {
-			const schema = this.getNodeParameter('schema', 0) as string;
-			const table = this.getNodeParameter('table', 0) as string;
+			const { setting } = settingsOf(this, 0);
+			const name = dispatchedConnector(this, 0, 'file')?.name || (this.getNodeParameter('connectorName', 0, '') as string) || `${setting('schema', 'ipai_bronze_core')}.${setting('table', '')}`;
 			const runSource = await runSourceOf(this, source);
 			const started = await startRun(session.pool, {
-				connector: { connectorType: 'file', name: (this.getNodeParameter('connectorName', 0, '') as string) || `${schema}.${table}` },
+				connector: { connectorType: 'file', name },
 				holder: `n8n execution ${this.getExecutionId()}`,
 				metadata: { n8n_execution_id: this.getExecutionId(), n8n_workflow_id: this.getWorkflow().id, ...(runSource ? { source: runSource } : {}) },
 			});
@@ -165,7 +179,8 @@ export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionDat
 					summaries = [await ingestFile(session.pool, await httpSource(url, headers), { ...base, ...ids })];
 				} else {
 					let store: ObjectStore;
-					let bucket = this.getNodeParameter('bucket', i, '') as string;
+					const { setting } = settingsOf(this, i);
+					let bucket = setting('bucket', '');
 					if (source === 's3') {
 						const settings = s3Settings(await this.getCredentials('ipaiS3Api'));
 						secrets.push(settings.secretAccessKey);
@@ -180,7 +195,7 @@ export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionDat
 						if (!bucket) throw new NodeOperationError(node, 'Name the Supabase Storage bucket', { itemIndex: i });
 						store = await supabaseStore(String(c.supabaseUrl), String(c.supabaseServiceKey), bucket);
 					}
-					const prefix = this.getNodeParameter('prefix', i, '') as string;
+					const prefix = setting('prefix', '');
 					const options = this.getNodeParameter('options', i, {}) as IDataObject;
 					// The store's client (and its keep-alive sockets) is this item's: closed when done,
 					// so a worker running many connectors does not keep one per past run.
@@ -188,7 +203,7 @@ export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionDat
 						...base,
 						...ids,
 						prefix,
-						glob: (this.getNodeParameter('glob', i, '') as string) || undefined,
+						glob: setting('glob', '') || undefined,
 						stream: (options.stream as string) || `${store.label}/${prefix}`,
 						maxFiles: options.maxFiles ? Number(options.maxFiles) : undefined,
 					}).finally(() => store.close?.());

@@ -4,8 +4,8 @@
  */
 import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { runMetadata, syncGitHub } from '../../../lib/sources/github/sync';
-import { sourceName, underRun } from '../../shared/connectorRun';
+import { runMetadata, syncGitHub, type RepositorySelection } from '../../../lib/sources/github/sync';
+import { dispatchedConnector, sourceName, underRun } from '../../shared/connectorRun';
 import { perItem } from '../../shared/items';
 import { nodeError, openLakehouse, type LakehouseSession } from '../../shared/lakehouse';
 import { GITHUB_CREDENTIAL, gitHubClient, gitHubSecrets } from '../transport';
@@ -34,8 +34,9 @@ async function syncItem(
 	credentials: ICredentialDataDecryptedObject,
 	secrets: string[],
 ): Promise<IDataObject> {
-	const chosen = selection(fn, i);
-	const streams = fn.getNodeParameter('streams', i, []) as string[];
+	const dispatched = dispatchedConnector(fn, i, 'github')?.config;
+	const chosen: RepositorySelection = dispatched ? { mode: 'list', repositories: dispatched.repositories as string[] } : selection(fn, i);
+	const streams = (dispatched?.streams as string[] | undefined) ?? (fn.getNodeParameter('streams', i, []) as string[]);
 	const options = readOptions(fn, i);
 	const client = gitHubClient(credentials, { maxWaitSeconds: options.maxWaitSeconds });
 	return underRun(

@@ -2,7 +2,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { syncModels, type ModelSyncResult } from '../../../lib/sources/odoo';
-import { sourceName, underRun } from '../../shared/connectorRun';
+import { dispatchedConnector, sourceName, underRun } from '../../shared/connectorRun';
 import { restoreHeadline } from '../../shared/items';
 import { nodeError, openLakehouse } from '../../shared/lakehouse';
 import { connectOdoo, ODOO_CREDENTIAL, odooCredentials } from '../transport';
@@ -20,7 +20,8 @@ export async function sync(this: IExecuteFunctions): Promise<INodeExecutionData[
 				// contacted: a wrong key, an unknown database or an unreachable URL is a failed run.
 				const { credentials } = odooCredentials(await this.getCredentials(ODOO_CREDENTIAL));
 				secrets = [...secrets, credentials.secret].filter(Boolean);
-				const models = this.getNodeParameter('models', i) as string[];
+				const dispatched = dispatchedConnector(this, i, 'odoo')?.config;
+				const models = (dispatched?.models as string[] | undefined) ?? (this.getNodeParameter('models', i) as string[]);
 				const connector = {
 					connectorType: 'odoo',
 					name: `odoo-${credentials.database}`,
@@ -38,7 +39,7 @@ export async function sync(this: IExecuteFunctions): Promise<INodeExecutionData[
 						const { odoo } = await connectOdoo(this);
 						const results: ModelSyncResult[] = await syncModels(session.pool, odoo, run, models, {
 							domain,
-							mode: options.mode === 'full' ? 'full' : 'incremental',
+							mode: (dispatched?.mode ?? options.mode) === 'full' ? 'full' : 'incremental',
 							pageSize: options.pageSize as number | undefined,
 							overlapSeconds: options.overlapSeconds as number | undefined,
 							lang: (options.lang as string) || undefined,
