@@ -4,3 +4,4 @@ export * from './fields';
 export * from './presets';
 export * from './sync';
 export type { OdooCredentials, Protocol, VersionInfo } from './transport';
+export * from './read';

@@ -21,13 +21,13 @@ import type { Pool } from 'pg';
 import { markMissingAsDeleted } from '../../lakehouse/inferredDeletes';
 import { loadStream, type LoadResult, type Page } from '../../lakehouse/loader';
 import { getStreamState, setStreamState } from '../../lakehouse/streamState';
-import { tableName, type TableRef } from '../../lakehouse/tables';
+import type { TableRef } from '../../lakehouse/tables';
+import { BronzeIndex, chunks, ID_BATCH } from './bronzeIndex';
 import type { OdooClient } from './client';
 import { OdooError } from './errors';
-import { mapRecord, planColumns, planFields, type FieldPlan, type FieldSelection, type FieldsGet } from './fields';
-import { presetOf, tableNameFor, withPresetFields } from './presets';
-
-export type Domain = unknown[];
+import { mapRecord, planColumns, planFields, type FieldSelection } from './fields';
+import { tableNameFor, withPresetFields } from './presets';
+import { fieldsOf, inOrder, type Domain } from './read';
 
 export interface ModelSyncOptions extends FieldSelection {
 	model: string;
@@ -76,8 +76,6 @@ interface Cursor {
 const DEFAULT_PAGE = 1000;
 const DEFAULT_AHEAD = 2;
 const DEFAULT_MODEL_CONCURRENCY = 2;
-/** Ids per light `search` of a full sync, and per bronze comparison of an id scan. */
-const ID_BATCH = 50_000;
 /** [id, write_date] pairs per light read of the incremental window (~60 bytes each as JSON). */
 const LIGHT_PAGE = 50_000;
 
@@ -318,151 +316,6 @@ export async function syncModels(
 	await Promise.all(Array.from({ length: width }, worker));
 	if (failure) throw failure.error;
 	return results as ModelSyncResult[];
-}
-
-/** Bronze's view of one model's rows, for comparing with what Odoo lists. */
-class BronzeIndex {
-	private exists: boolean | undefined;
-	constructor(
-		private readonly pool: Pool,
-		private readonly table: TableRef,
-		private readonly connectorId: string,
-	) {}
-
-	private async ready(): Promise<boolean> {
-		if (this.exists) return true;
-		const { rows } = await this.pool.query<{ t: string | null }>('select to_regclass($1) as t', [tableName(this.table)]);
-		this.exists = rows[0].t !== null;
-		return this.exists;
-	}
-
-	async anyDeleted(): Promise<boolean> {
-		if (!(await this.ready())) return false;
-		const { rows } = await this.pool.query(`select 1 from ${tableName(this.table)} where _ipai_connector_id = $1 and _ipai_deleted_at is not null limit 1`, [this.connectorId]);
-		return rows.length > 0;
-	}
-
-	/** How many of these ids bronze has marked deleted (they are about to be loaded again). */
-	async deletedAmong(ids: number[]): Promise<number> {
-		if (ids.length === 0 || !(await this.ready())) return 0;
-		const { rows } = await this.pool.query<{ n: number }>(
-			`select count(*)::int as n from ${tableName(this.table)} where _ipai_connector_id = $1 and id = any($2::bigint[]) and _ipai_deleted_at is not null`,
-			[this.connectorId, ids],
-		);
-		return rows[0].n;
-	}
-
-	/**
-	 * Of Odoo's [id, write_date] pairs, the ids bronze lacks, holds with another write_date, or
-	 * holds marked deleted (counted in `deleted`), plus every id whose copy `recheck` does not trust.
-	 * write_date is compared at Odoo's precision (whole seconds, UTC).
-	 */
-	async changedOf(light: Array<Record<string, unknown>>, recheck: (writeDate: string) => boolean): Promise<{ changed: number[]; deleted: number }> {
-		const ids = light.map((r) => r.id as number);
-		if (!(await this.ready())) return { changed: ids, deleted: 0 };
-		const { rows } = await this.pool.query<{ id: string; w: string | null; gone: boolean }>(
-			`select id::text, to_char(write_date at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') as w, _ipai_deleted_at is not null as gone
-			   from ${tableName(this.table)} where _ipai_connector_id = $1 and id = any($2::bigint[])`,
-			[this.connectorId, ids],
-		);
-		const held = new Map(rows.map((r) => [Number(r.id), r]));
-		const changed: number[] = [];
-		let deleted = 0;
-		for (const record of light) {
-			const row = held.get(record.id as number);
-			if (row?.gone) deleted++;
-			if (!row || row.gone || row.w !== record.write_date || recheck(record.write_date as string)) changed.push(record.id as number);
-		}
-		return { changed, deleted };
-	}
-
-	/** Of ids Odoo lists, those bronze lacks or holds marked deleted. */
-	async absentOf(ids: number[]): Promise<number[]> {
-		if (ids.length === 0) return [];
-		if (!(await this.ready())) return ids;
-		const absent: number[] = [];
-		for (const chunk of chunks(ids, ID_BATCH)) {
-			const { rows } = await this.pool.query<{ id: string }>(
-				`select x.id::text from unnest($2::bigint[]) as x(id)
-				  where not exists (select 1 from ${tableName(this.table)} t where t._ipai_connector_id = $1 and t.id = x.id and t._ipai_deleted_at is null)`,
-				[this.connectorId, chunk],
-			);
-			for (const r of rows) absent.push(Number(r.id));
-		}
-		return absent;
-	}
-}
-
-function* chunks<T>(items: T[], size: number): Generator<T[]> {
-	for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
-}
-
-/**
- * fetch(input) for each input, up to `ahead` at a time, yielded in input order. A request that
- * fails while waiting its turn is reported when its turn comes (never as an unhandled rejection).
- */
-export async function* inOrder<I, O>(inputs: Iterable<I>, ahead: number, fetch: (input: I) => Promise<O>): AsyncGenerator<{ input: I; output: O }> {
-	const source = inputs[Symbol.iterator]();
-	const queue: Array<{ input: I; output: Promise<O> }> = [];
-	const fill = () => {
-		while (queue.length < ahead) {
-			const next = source.next();
-			if (next.done) return;
-			const output = fetch(next.value);
-			output.catch(() => undefined);
-			queue.push({ input: next.value, output });
-		}
-	};
-	fill();
-	while (queue.length > 0) {
-		const head = queue.shift()!;
-		const output = await head.output;
-		fill();
-		yield { input: head.input, output };
-	}
-}
-
-/** Records of a model, mapped, for "Emit records" (bounded: n8n holds every item in memory). */
-export async function readRecords(
-	odoo: OdooClient,
-	options: FieldSelection & { model: string; domain?: Domain; limit: number; lang?: string; mapped?: boolean },
-): Promise<Array<Record<string, unknown>>> {
-	const fieldsGet = await fieldsOf(odoo, options.model);
-	const plans = planFields(fieldsGet, { ...options, extraFields: options.extraFields ?? presetOf(options.model)?.extraFields });
-	const records = await odoo.call<Array<Record<string, unknown>>>(options.model, 'search_read', {
-		domain: options.domain ?? [],
-		fields: plans.map((p) => p.field),
-		order: 'id asc',
-		limit: options.limit,
-		context: { active_test: false, lang: options.lang ?? 'en_US' },
-	});
-	return options.mapped === false ? records : records.map((r) => mapRecord(r, plans));
-}
-
-export type { FieldPlan };
-
-/**
- * A model's fields, or an error that says the model is unknown. Odoo's answer for a model the
- * registry lacks depends on the version and the path (a KeyError fault, or fields_get answering
- * with no fields at all); either way the model does not exist or this user cannot see it.
- */
-export async function fieldsOf(odoo: OdooClient, model: string): Promise<FieldsGet> {
-	const unknown = () =>
-		new OdooError(
-			'invalid',
-			`Odoo model "${model}" does not exist, or user "${odoo.login}" cannot see it: check the model's technical name (e.g. res.partner), that its module is installed, and the user's access rights`,
-			{ model, method: 'fields_get' },
-		);
-	let fieldsGet: FieldsGet;
-	try {
-		fieldsGet = await odoo.call<FieldsGet>(model, 'fields_get', { attributes: ['type', 'string', 'store', 'relation'] });
-	} catch (error) {
-		// XML-RPC/JSON-RPC: "Object x doesn't exist" (a UserError) or a KeyError; JSON-2: HTTP 404.
-		if (error instanceof OdooError && /doesn't exist|does not exist|has no model|KeyError|fields_get \(HTTP 404\)/i.test(error.message)) throw unknown();
-		throw error;
-	}
-	if (!fieldsGet || typeof fieldsGet !== 'object' || Array.isArray(fieldsGet) || Object.keys(fieldsGet).length === 0) throw unknown();
-	return fieldsGet;
 }
 
 function secondOf(record: Record<string, unknown>): string {
