@@ -51,6 +51,11 @@ export interface Page {
 	 */
 	raws?: unknown[];
 	/**
+	 * Every field the records carry, when the source knows (a mapped source's columns): type
+	 * inference then skips the values of declared fields instead of visiting each one.
+	 */
+	fields?: readonly string[];
+	/**
 	 * Runs inside the page's transaction after its rows are written, before the checkpoint: for
 	 * what must commit or roll back with the page (e.g. a file's rejected rows).
 	 */

@@ -36,7 +36,7 @@ export class Prefetcher {
 		this.pending = new Promise<PrefetchedPage | null>((resolve, reject) =>
 			setImmediate(() =>
 				Promise.resolve(this.iterator.next()).then(
-					(result) => resolve(result.done ? null : { page: result.value, types: inferPageTypes(result.value.records, this.declared) }),
+					(result) => resolve(result.done ? null : { page: result.value, types: inferPageTypes(result.value.records, this.declared, result.value.fields) }),
 					reject,
 				),
 			),
@@ -68,7 +68,8 @@ export class Prefetcher {
  * so far are skipped without a full inference (a number in a numeric field, a string in a text
  * field): this runs for every value of every load.
  */
-export function inferPageTypes(records: LoadRecord[], declared: Map<string, ColumnType>): Map<string, ColumnType | null> {
+export function inferPageTypes(records: LoadRecord[], declared: Map<string, ColumnType>, fields?: readonly string[]): Map<string, ColumnType | null> {
+	if (fields) return listedFieldTypes(records, declared, fields);
 	const types = new Map<string, ColumnType | null>();
 	const settled = new Set<string>();
 	for (const record of records) {
@@ -94,6 +95,27 @@ export function inferPageTypes(records: LoadRecord[], declared: Map<string, Colu
 			if (type === 'text' || type === 'jsonb') settled.add(field);
 		}
 	}
+	return types;
+}
+
+/**
+ * A page whose records carry only the listed fields (Page.fields): declared fields take their
+ * declared type without a look at any value; only the others are inferred, from their own values.
+ */
+function listedFieldTypes(records: LoadRecord[], declared: Map<string, ColumnType>, fields: readonly string[]): Map<string, ColumnType | null> {
+	const types = new Map<string, ColumnType | null>();
+	const undeclared: string[] = [];
+	for (const field of fields) {
+		const type = declared.get(columnNameFor(field));
+		types.set(field, type ?? null);
+		if (!type && records.length > 0) undeclared.push(field);
+	}
+	if (undeclared.length === 0) return types;
+	const inferred = inferPageTypes(
+		records.map((record) => Object.fromEntries(undeclared.map((field) => [field, record[field]]))),
+		new Map(),
+	);
+	for (const field of undeclared) types.set(field, inferred.get(field) ?? null);
 	return types;
 }
 

@@ -122,9 +122,13 @@ export async function syncModel(pool: Pool, odoo: OdooClient, run: { connectorId
 	const searchIds = (bound: Domain, limit?: number) =>
 		odoo.call<number[]>(model, 'search', { domain: [...bound, ...domain], order: 'id asc', ...(limit ? { limit } : {}), context });
 	const bronze = new BronzeIndex(pool, table, run.connectorId);
+	const columns = planColumns(plans);
+	// mapRecord writes every planned column on every record, each with its declared type.
+	const columnFields = columns.map((c) => c.field);
 	const page = (records: Array<Record<string, unknown>>, next: Cursor | undefined): Page => ({
 		records: records.map((r) => mapRecord(r, plans)),
 		raws: records,
+		fields: columnFields,
 		cursor: next,
 	});
 	/** Full records of `ids` (domain not applied: they were chosen under it), in pages, fetched ahead. */
@@ -220,7 +224,7 @@ export async function syncModel(pool: Pool, odoo: OdooClient, run: { connectorId
 		stream: model,
 		table,
 		key: ['id'],
-		columns: planColumns(plans),
+		columns,
 		onPage: (p: LoadResult) => options.onProgress?.({ ...p, model }),
 	};
 	const loaded = await loadStream(pool, mode === 'full' ? fullPages() : incrementalPages(), loadOptions);
