@@ -36,9 +36,11 @@ type Base = Omit<IngestOptions, 'connectorId' | 'runId'>;
  * Dispatched Item), else the node parameter's. With a config, merging is on when it names key columns.
  */
 function settingsOf(fn: IExecuteFunctions, i: number) {
-	const config = dispatchedConnector(fn, i, 'file')?.config;
+	const dispatched = dispatchedConnector(fn, i, 'file');
+	const config = dispatched?.config;
 	const setting = (name: string, fallback: string): string => String(config?.[name] ?? fn.getNodeParameter(name, i, fallback) ?? '');
 	return {
+		dispatchedName: dispatched?.name,
 		setting,
 		writeMode: config ? (config.keyColumns ? 'merge' : 'append') : setting('writeMode', 'append'),
 	};
@@ -144,8 +146,8 @@ export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionDat
 			if (rows[0].status !== 'running') throw new NodeOperationError(node, `Run ${runId} is ${rows[0].status}, not running`, { itemIndex: 0 });
 			connectorId = rows[0].connector_id;
 		} else {
-			const { setting } = settingsOf(this, 0);
-			const name = dispatchedConnector(this, 0, 'file')?.name || (this.getNodeParameter('connectorName', 0, '') as string) || `${setting('schema', 'ipai_bronze_core')}.${setting('table', '')}`;
+			const { dispatchedName, setting } = settingsOf(this, 0);
+			const name = dispatchedName || (this.getNodeParameter('connectorName', 0, '') as string) || `${setting('schema', 'ipai_bronze_core')}.${setting('table', '')}`;
 			const runSource = await runSourceOf(this, source);
 			const started = await startRun(session.pool, {
 				connector: { connectorType: 'file', name },
