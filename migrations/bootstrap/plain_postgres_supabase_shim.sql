@@ -33,12 +33,38 @@ begin
 end
 $$;
 
-grant anon to authenticator;
-grant authenticated to authenticator;
-grant service_role to authenticator;
-
-alter role anon set statement_timeout = '3s';
-alter role authenticated set statement_timeout = '8s';
+-- Roles, their memberships and settings are the cluster's, shared by every database on it: each
+-- statement runs only when its effect is missing, and a bootstrap of another database doing the
+-- same at the same moment (PostgreSQL then reports a duplicate key or "tuple concurrently
+-- updated") is taken as done, since that session writes the same value.
+do $$
+declare
+  r record;
+begin
+  for r in select * from (values
+    ('grant anon to authenticator',
+     exists (select 1 from pg_auth_members m where m.roleid = 'anon'::regrole and m.member = 'authenticator'::regrole)),
+    ('grant authenticated to authenticator',
+     exists (select 1 from pg_auth_members m where m.roleid = 'authenticated'::regrole and m.member = 'authenticator'::regrole)),
+    ('grant service_role to authenticator',
+     exists (select 1 from pg_auth_members m where m.roleid = 'service_role'::regrole and m.member = 'authenticator'::regrole)),
+    ('alter role anon set statement_timeout = ''3s''',
+     exists (select 1 from pg_db_role_setting d where d.setrole = 'anon'::regrole and d.setdatabase = 0 and d.setconfig @> array['statement_timeout=3s'])),
+    ('alter role authenticated set statement_timeout = ''8s''',
+     exists (select 1 from pg_db_role_setting d where d.setrole = 'authenticated'::regrole and d.setdatabase = 0 and d.setconfig @> array['statement_timeout=8s']))
+  ) as t(statement, done)
+  loop
+    continue when r.done;
+    begin
+      execute r.statement;
+    exception
+      when unique_violation then null;
+      when internal_error then
+        if sqlerrm <> 'tuple concurrently updated' then raise; end if;
+    end;
+  end loop;
+end
+$$;
 
 create schema if not exists extensions;
 grant usage on schema extensions to anon, authenticated, service_role;
