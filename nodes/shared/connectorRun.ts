@@ -99,23 +99,34 @@ export function dispatchedConnector(fn: IExecuteFunctions, i: number, connectorT
 	return { name, config: config as Record<string, unknown> };
 }
 
+/** What a source's work under a run gives back: its summary, metadata for the run, and, when it
+ * finished with some items failed under Continue On Fail, the failure that ends its own run. */
+export interface RunWork<T> {
+	value: T;
+	metadata?: Record<string, unknown>;
+	failure?: Error;
+}
+
 /**
- * Runs `work` under the item's run: the given one, or one of its own for `connector` (its name
- * taken from the Connector Name parameter when set). Returns the summary, or the skipped result.
+ * Runs `work` under item `i`'s run: the given one (the workflow finishes it), or one of its own for
+ * `connector` (named by the dispatched item, the Connector Name parameter or `connector.name`),
+ * finished, or failed with a safe message (committed pages are kept). A connector that is busy or
+ * disabled gives `skipped` and no work.
  */
-export async function underRun(
+export async function withRun<T>(
 	fn: IExecuteFunctions,
 	i: number,
 	session: LakehouseSession,
 	connector: ConnectorRegistration,
-	work: (run: RunScope) => Promise<{ summary: IDataObject; metadata?: Record<string, unknown> }>,
+	work: (run: RunScope) => Promise<RunWork<T>>,
 	options: {
+		/** Read when the run fails, so work may add to it (e.g. a URL's secret parts). */
 		secrets?: string[];
 		failureMetadata?: () => Record<string, unknown>;
 		/** Where the run reads (sourceName()): connectors failing on the same source page as one incident. */
 		source?: string;
 	} = {},
-): Promise<IDataObject> {
+): Promise<{ run: RunScope; own: boolean; value: T } | { skipped: IDataObject }> {
 	const given = (fn.getNodeParameter('runId', i, '') as string).trim();
 	if (given) {
 		const { rows } = await session.pool.query('select connector_id, status from public.ipai_connector_run where id = $1', [given]);
@@ -123,8 +134,8 @@ export async function underRun(
 		if (rows[0].status !== 'running') {
 			throw new NodeOperationError(fn.getNode(), `Run ${given} is ${rows[0].status}, not running`, { itemIndex: i });
 		}
-		const { summary } = await work({ runId: given, connectorId: rows[0].connector_id });
-		return plain({ runId: given, connectorId: rows[0].connector_id, ...summary });
+		const run = { runId: given, connectorId: rows[0].connector_id as string };
+		return { run, own: false, value: (await work(run)).value };
 	}
 
 	const name = dispatchedConnector(fn, i, connector.connectorType)?.name || (fn.getNodeParameter('connectorName', i, '') as string).trim() || connector.name;
@@ -139,17 +150,35 @@ export async function underRun(
 		},
 	});
 	await logConnectorRun(fn, session.pool, started.runId, session.secrets);
-	if (started.status === 'skipped') return plain(started as unknown as IDataObject);
+	if (started.status === 'skipped') return { skipped: plain(started as unknown as IDataObject) };
 	const run = { runId: started.runId, connectorId: started.connectorId };
+	const secrets = () => [...session.secrets, ...(options.secrets ?? [])];
 	try {
-		const { summary, metadata } = await work(run);
-		await finishRun(session.pool, run.runId, { metadata });
-		await logConnectorRun(fn, session.pool, run.runId, session.secrets);
-		return plain({ ...run, status: 'success', ...summary });
+		const { value, metadata, failure } = await work(run);
+		if (failure) await failRun(session.pool, run.runId, { error: failure, secrets: secrets(), metadata });
+		else await finishRun(session.pool, run.runId, { metadata });
+		await logConnectorRun(fn, session.pool, run.runId, secrets());
+		return { run, own: true, value };
 	} catch (error) {
-		const secrets = [...session.secrets, ...(options.secrets ?? [])];
-		await failRun(session.pool, run.runId, { error, secrets, metadata: options.failureMetadata?.() }).catch(() => undefined);
-		await logConnectorRun(fn, session.pool, run.runId, secrets);
+		await failRun(session.pool, run.runId, { error, secrets: secrets(), metadata: options.failureMetadata?.() }).catch(() => undefined);
+		await logConnectorRun(fn, session.pool, run.runId, secrets());
 		throw error;
 	}
+}
+
+/** withRun for a source whose item gives one summary: the run's ids and status with it. */
+export async function underRun(
+	fn: IExecuteFunctions,
+	i: number,
+	session: LakehouseSession,
+	connector: ConnectorRegistration,
+	work: (run: RunScope) => Promise<{ summary: IDataObject; metadata?: Record<string, unknown> }>,
+	options: Parameters<typeof withRun>[5] = {},
+): Promise<IDataObject> {
+	const result = await withRun(fn, i, session, connector, async (run) => {
+		const { summary, metadata } = await work(run);
+		return { value: summary, metadata };
+	}, options);
+	if ('skipped' in result) return result.skipped;
+	return plain({ ...result.run, ...(result.own ? { status: 'success' } : {}), ...result.value });
 }

@@ -11,6 +11,8 @@ export async function perItem(
 	items: INodeExecutionData[],
 	each: (i: number) => Promise<IDataObject | IDataObject[]>,
 	toError: (error: unknown, i: number) => Error,
+	/** The output item for a failed item under Continue On Fail (default `{ error }`). */
+	failedItem: (safe: Error, error: unknown, i: number) => Promise<IDataObject> | IDataObject = (safe) => ({ error: safe.message }),
 ): Promise<INodeExecutionData[]> {
 	const out: INodeExecutionData[] = [];
 	for (let i = 0; i < items.length; i++) {
@@ -20,7 +22,7 @@ export async function perItem(
 		} catch (error) {
 			const safe = restoreHeadline(toError(error, i));
 			if (fn.continueOnFail()) {
-				out.push({ json: { error: safe.message }, pairedItem: { item: i } });
+				out.push({ json: plain(await failedItem(safe, error, i)), pairedItem: { item: i } });
 				continue;
 			}
 			throw safe;

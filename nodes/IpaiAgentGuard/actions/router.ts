@@ -16,7 +16,7 @@ import {
 	type AgentType,
 } from '../../../lib/agents';
 import { nodeError, openLakehouse, type LakehouseSession } from '../../shared/lakehouse';
-import { objectParameter, perItem, plain } from '../../shared/items';
+import { objectParameter, perItem } from '../../shared/items';
 import { logAgentCall } from '../../shared/log';
 import { describeModelOp, mcpServerOp, queryModelOp } from './modelTools';
 
@@ -55,36 +55,28 @@ function agentQueryError(fn: IExecuteFunctions, error: unknown, i: number, sessi
 }
 
 const queryOp: Op = async function (guard, session, items) {
-	const out: INodeExecutionData[] = [];
-	for (let i = 0; i < items.length; i++) {
-		try {
-			const result = await query(guard, this.getNodeParameter('agent', i) as string, this.getNodeParameter('sql', i) as string, {
-				...identity(this, i),
-				maxRows: this.getNodeParameter('maxRows', i, 100) as number,
-				tool: optional(this.getNodeParameter('checkTool', i, '') as string) ?? undefined,
-			});
-			await logAgentCall(this, session.pool, result.runId, session.secrets);
-			if (this.getNodeParameter('output', i, 'single') === 'rows') {
-				for (const row of result.rows) out.push({ json: plain(row as IDataObject), pairedItem: { item: i } });
-			} else {
-				out.push({ json: plain({ ...result } as unknown as IDataObject), pairedItem: { item: i } });
+	return perItem(
+		this,
+		items,
+		async (i) => {
+			const rows = this.getNodeParameter('output', i, 'single') === 'rows';
+			try {
+				const result = await query(guard, this.getNodeParameter('agent', i) as string, this.getNodeParameter('sql', i) as string, {
+					...identity(this, i),
+					maxRows: this.getNodeParameter('maxRows', i, 100) as number,
+					tool: optional(this.getNodeParameter('checkTool', i, '') as string) ?? undefined,
+				});
+				await logAgentCall(this, session.pool, result.runId, session.secrets);
+				return rows ? (result.rows as IDataObject[]) : ({ ...result } as unknown as IDataObject);
+			} catch (error) {
+				await logAgentCall(this, session.pool, (error as { runId?: string }).runId, session.secrets);
+				const refused = refusal(error);
+				if (refused && !rows) return refused;
+				throw refused ? new NodeOperationError(this.getNode(), String(refused.reason), { itemIndex: i }) : error;
 			}
-		} catch (error) {
-			await logAgentCall(this, session.pool, (error as { runId?: string }).runId, session.secrets);
-			const refused = refusal(error);
-			if (refused && this.getNodeParameter('output', i, 'single') === 'single') {
-				out.push({ json: refused, pairedItem: { item: i } });
-				continue;
-			}
-			const e = refused ? new NodeOperationError(this.getNode(), String(refused.reason), { itemIndex: i }) : agentQueryError(this, error, i, session);
-			if (this.continueOnFail()) {
-				out.push({ json: { error: e.message }, pairedItem: { item: i } });
-				continue;
-			}
-			throw e;
-		}
-	}
-	return out;
+		},
+		(error, i) => (error instanceof NodeOperationError ? error : agentQueryError(this, error, i, session)),
+	);
 };
 
 const authorizeOp: Op = async function (guard, session, items) {

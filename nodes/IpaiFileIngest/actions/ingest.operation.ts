@@ -5,10 +5,10 @@
  */
 import { isAbsolute } from 'node:path';
 import { Readable } from 'node:stream';
+import type { Pool } from 'pg';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { isColumnType, type ColumnType } from '../../../lib/lakehouse/columnTypes';
-import { failRun, finishRun, startRun } from '../../../lib/lakehouse/runs';
 import { urlSecrets } from '../../../lib/lakehouse/secrets';
 import {
 	fileRunSource,
@@ -20,13 +20,12 @@ import {
 	supabaseStore,
 	syncObjectStore,
 	type FileSource,
-	type FileSummary,
 	type IngestOptions,
 	type ObjectStore,
 } from '../../../lib/sources/files';
 import { nodeError, openLakehouse, LAKEHOUSE_CREDENTIAL } from '../../shared/lakehouse';
-import { dispatchedConnector } from '../../shared/connectorRun';
-import { logConnectorRun } from '../../shared/log';
+import { dispatchedConnector, withRun, type RunScope } from '../../shared/connectorRun';
+import { perItem } from '../../shared/items';
 import { s3Settings } from '../transport';
 
 type Base = Omit<IngestOptions, 'connectorId' | 'runId'>;
@@ -129,122 +128,88 @@ async function runSourceOf(fn: IExecuteFunctions, source: string): Promise<strin
 	return undefined;
 }
 
+/** Item i's files: one for binary data or a URL, the new files of a bucket otherwise. */
+async function ingestItem(fn: IExecuteFunctions, i: number, pool: Pool, source: string, run: RunScope, secrets: string[]): Promise<IDataObject[]> {
+	const node = fn.getNode();
+	const base = { ...readOptions(fn, i), ...run };
+	if (source === 'binary') return [{ ...run, ...(await ingestFile(pool, await binarySource(fn, i), base)) }];
+	if (source === 'url') {
+		const url = fn.getNodeParameter('url', i) as string;
+		const rawHeaders = fn.getNodeParameter('headers', i, '{}') as string | IDataObject;
+		const headers = (typeof rawHeaders === 'string' ? JSON.parse(rawHeaders || '{}') : rawHeaders) as Record<string, string>;
+		// Only the URL's secret parts (password, signed-URL values) are masked: errors and the
+		// ledger still name the file by scheme, host and path.
+		secrets.push(...Object.values(headers).map(String), ...urlSecrets(url));
+		return [{ ...run, ...(await ingestFile(pool, await httpSource(url, headers), base)) }];
+	}
+	let store: ObjectStore;
+	const { setting } = settingsOf(fn, i);
+	let bucket = setting('bucket', '');
+	if (source === 's3') {
+		const settings = s3Settings(await fn.getCredentials('ipaiS3Api'));
+		secrets.push(settings.secretAccessKey);
+		bucket ||= settings.bucket;
+		if (!bucket) throw new NodeOperationError(node, 'Name the bucket (in the node or the S3 credential)', { itemIndex: i });
+		store = s3Store({ ...settings, bucket });
+	} else {
+		const c = await fn.getCredentials(LAKEHOUSE_CREDENTIAL);
+		if (!c.supabaseUrl || !c.supabaseServiceKey) {
+			throw new NodeOperationError(node, 'Supabase Storage needs the Supabase URL and service key in the IPAI Lakehouse credential', { itemIndex: i });
+		}
+		if (!bucket) throw new NodeOperationError(node, 'Name the Supabase Storage bucket', { itemIndex: i });
+		store = await supabaseStore(String(c.supabaseUrl), String(c.supabaseServiceKey), bucket);
+	}
+	const prefix = setting('prefix', '');
+	const options = fn.getNodeParameter('options', i, {}) as IDataObject;
+	// The store's client (and its keep-alive sockets) is this item's: closed when done, so a
+	// worker running many connectors does not keep one per past run.
+	const result = await syncObjectStore(pool, store, {
+		...base,
+		prefix,
+		glob: setting('glob', '') || undefined,
+		stream: (options.stream as string) || `${store.label}/${prefix}`,
+		maxFiles: options.maxFiles ? Number(options.maxFiles) : undefined,
+	}).finally(() => store.close?.());
+	if (result.files.length === 0) return [{ ...run, files: 0, unchangedFiles: result.skipped, source: store.label, prefix }];
+	return result.files.map((file) => ({ ...run, ...file, unchangedFiles: result.skipped }));
+}
+
+/**
+ * Every item's files under one connector run (the given one, or its own named after item 0's
+ * settings). Under Continue On Fail a failed file is recorded on the run (metadata.failed_files)
+ * and a run of the node's own ends failed with the messages of its failed files.
+ */
 export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
 	const node = this.getNode();
 	const session = await openLakehouse(this);
-	const out: INodeExecutionData[] = [];
-	let ownRun: { runId: string; connectorId: string } | null = null;
-	const secrets = [...session.secrets];
+	const secrets: string[] = [];
+	const toError = (error: unknown, i: number) => (error instanceof NodeOperationError ? error : nodeError(node, error, i, [...session.secrets, ...secrets]));
 	try {
 		const source = this.getNodeParameter('source', 0) as string;
-		let runId = this.getNodeParameter('runId', 0, '') as string;
-		let connectorId: string;
-		if (runId) {
-			const { rows } = await session.pool.query('select connector_id, status from public.ipai_connector_run where id = $1', [runId]);
-			if (rows.length === 0) throw new NodeOperationError(node, `Run ${runId} does not exist`, { itemIndex: 0 });
-			if (rows[0].status !== 'running') throw new NodeOperationError(node, `Run ${runId} is ${rows[0].status}, not running`, { itemIndex: 0 });
-			connectorId = rows[0].connector_id;
-		} else {
-			const { dispatchedName, setting } = settingsOf(this, 0);
-			const name = dispatchedName || (this.getNodeParameter('connectorName', 0, '') as string) || `${setting('schema', 'ipai_bronze_core')}.${setting('table', '')}`;
-			const runSource = await runSourceOf(this, source);
-			const started = await startRun(session.pool, {
-				connector: { connectorType: 'file', name },
-				holder: `n8n execution ${this.getExecutionId()}`,
-				metadata: { n8n_execution_id: this.getExecutionId(), n8n_workflow_id: this.getWorkflow().id, ...(runSource ? { source: runSource } : {}) },
-			});
-			await logConnectorRun(this, session.pool, started.runId, secrets);
-			if (started.status === 'skipped') return items.map((_, i) => ({ json: { ...(started as unknown as IDataObject) }, pairedItem: { item: i } }));
-			({ runId, connectorId } = started);
-			ownRun = { runId, connectorId };
-		}
-
-		// Files that failed under Continue On Fail: each is on the run (metadata.failed_files), and a
-		// run of the node's own with any failed file ends failed, with their messages.
-		const failures: string[] = [];
-		for (let i = 0; i < items.length; i++) {
-			try {
-				const base = readOptions(this, i);
-				const ids = { connectorId, runId };
-				let summaries: FileSummary[] = [];
-				let skipped: number | undefined;
-				if (source === 'binary') {
-					summaries = [await ingestFile(session.pool, await binarySource(this, i), { ...base, ...ids })];
-				} else if (source === 'url') {
-					const url = this.getNodeParameter('url', i) as string;
-					const rawHeaders = this.getNodeParameter('headers', i, '{}') as string | IDataObject;
-					const headers = (typeof rawHeaders === 'string' ? JSON.parse(rawHeaders || '{}') : rawHeaders) as Record<string, string>;
-					// Only the URL's secret parts (password, signed-URL values) are masked: errors and the
-					// ledger still name the file by scheme, host and path.
-					secrets.push(...Object.values(headers).map(String), ...urlSecrets(url));
-					summaries = [await ingestFile(session.pool, await httpSource(url, headers), { ...base, ...ids })];
-				} else {
-					let store: ObjectStore;
-					const { setting } = settingsOf(this, i);
-					let bucket = setting('bucket', '');
-					if (source === 's3') {
-						const settings = s3Settings(await this.getCredentials('ipaiS3Api'));
-						secrets.push(settings.secretAccessKey);
-						bucket ||= settings.bucket;
-						if (!bucket) throw new NodeOperationError(node, 'Name the bucket (in the node or the S3 credential)', { itemIndex: i });
-						store = s3Store({ ...settings, bucket });
-					} else {
-						const c = await this.getCredentials(LAKEHOUSE_CREDENTIAL);
-						if (!c.supabaseUrl || !c.supabaseServiceKey) {
-							throw new NodeOperationError(node, 'Supabase Storage needs the Supabase URL and service key in the IPAI Lakehouse credential', { itemIndex: i });
-						}
-						if (!bucket) throw new NodeOperationError(node, 'Name the Supabase Storage bucket', { itemIndex: i });
-						store = await supabaseStore(String(c.supabaseUrl), String(c.supabaseServiceKey), bucket);
-					}
-					const prefix = setting('prefix', '');
-					const options = this.getNodeParameter('options', i, {}) as IDataObject;
-					// The store's client (and its keep-alive sockets) is this item's: closed when done,
-					// so a worker running many connectors does not keep one per past run.
-					const result = await syncObjectStore(session.pool, store, {
-						...base,
-						...ids,
-						prefix,
-						glob: setting('glob', '') || undefined,
-						stream: (options.stream as string) || `${store.label}/${prefix}`,
-						maxFiles: options.maxFiles ? Number(options.maxFiles) : undefined,
-					}).finally(() => store.close?.());
-					summaries = result.files;
-					skipped = result.skipped;
-					if (summaries.length === 0) out.push({ json: { runId, connectorId, files: 0, unchangedFiles: skipped, source: store.label, prefix }, pairedItem: { item: i } });
-				}
-				for (const s of summaries) {
-					out.push({ json: JSON.parse(JSON.stringify({ runId, connectorId, ...s, ...(skipped !== undefined ? { unchangedFiles: skipped } : {}) })), pairedItem: { item: i } });
-				}
-			} catch (error) {
-				const safe = error instanceof NodeOperationError ? error : nodeError(node, error, i, secrets);
-				if (this.continueOnFail()) {
-					const file = typeof (error as { file?: unknown }).file === 'string' ? ((error as { file: string }).file) : null;
-					await recordFailedFile(session.pool, runId, { file, item: i, error: safe.message });
+		const { setting } = settingsOf(this, 0);
+		const result = await withRun(
+			this,
+			0,
+			session,
+			{ connectorType: 'file', name: `${setting('schema', 'ipai_bronze_core')}.${setting('table', '')}` },
+			async (run) => {
+				const failures: string[] = [];
+				const value = await perItem(this, items, (i) => ingestItem(this, i, session.pool, source, run, secrets), toError, async (safe, error, i) => {
+					const file = typeof (error as { file?: unknown }).file === 'string' ? (error as { file: string }).file : null;
+					await recordFailedFile(session.pool, run.runId, { file, item: i, error: safe.message });
 					failures.push(safe.message);
-					out.push({ json: { error: safe.message, ...(file !== null ? { file } : {}), runId, connectorId, status: 'failed' }, pairedItem: { item: i } });
-					continue;
-				}
-				throw safe;
-			}
-		}
-		if (ownRun && failures.length > 0) {
-			const message = `${failures.length} of ${items.length} file${items.length === 1 ? '' : 's'} failed: ${failures.join(' | ')}`;
-			await failRun(session.pool, ownRun.runId, { error: new Error(message), secrets });
-			await logConnectorRun(this, session.pool, ownRun.runId, secrets);
-			ownRun = null;
-		}
-		if (ownRun) {
-			await finishRun(session.pool, ownRun.runId);
-			await logConnectorRun(this, session.pool, ownRun.runId, secrets);
-		}
-		return out;
+					return { error: safe.message, ...(file !== null ? { file } : {}), ...run, status: 'failed' };
+				});
+				const failure = failures.length > 0 ? new Error(`${failures.length} of ${items.length} file${items.length === 1 ? '' : 's'} failed: ${failures.join(' | ')}`) : undefined;
+				return { value, failure };
+			},
+			{ secrets, source: await runSourceOf(this, source) },
+		);
+		if ('skipped' in result) return items.map((_, i) => ({ json: result.skipped, pairedItem: { item: i } }));
+		return result.value;
 	} catch (error) {
-		if (ownRun) {
-			await failRun(session.pool, ownRun.runId, { error, secrets }).catch(() => undefined);
-			await logConnectorRun(this, session.pool, ownRun.runId, secrets);
-		}
-		throw error instanceof NodeOperationError ? error : nodeError(node, error, 0, secrets);
+		throw toError(error, 0);
 	} finally {
 		await session.close();
 	}

@@ -3,16 +3,16 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeOperationError } from 'n8n-workflow';
 import { readRecords } from '../../../lib/sources/odoo';
 import { nodeError } from '../../shared/lakehouse';
-import { plain, restoreHeadline } from '../../shared/items';
+import { perItem } from '../../shared/items';
 import { connectOdoo } from '../transport';
 import { parseDomain } from './domain';
 
 export async function emit(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const items = this.getInputData();
-	const out: INodeExecutionData[] = [];
 	let secrets: string[] = [];
-	for (let i = 0; i < items.length; i++) {
-		try {
+	return perItem(
+		this,
+		this.getInputData(),
+		async (i) => {
 			const { odoo, secrets: odooSecrets } = await connectOdoo(this);
 			secrets = odooSecrets;
 			const records = await readRecords(odoo, {
@@ -22,15 +22,8 @@ export async function emit(this: IExecuteFunctions): Promise<INodeExecutionData[
 				// n8n holds every item in memory: Emit is for small pulls; Sync streams.
 				limit: Math.min(this.getNodeParameter('limit', i, 50) as number, 10_000),
 			});
-			for (const record of records) out.push({ json: plain(record as IDataObject), pairedItem: { item: i } });
-		} catch (error) {
-			const safe = restoreHeadline(error instanceof NodeOperationError ? error : nodeError(this.getNode(), error, i, secrets));
-			if (this.continueOnFail()) {
-				out.push({ json: { error: safe.message }, pairedItem: { item: i } });
-				continue;
-			}
-			throw safe;
-		}
-	}
-	return out;
+			return records as IDataObject[];
+		},
+		(error, i) => (error instanceof NodeOperationError ? error : nodeError(this.getNode(), error, i, secrets)),
+	);
 }

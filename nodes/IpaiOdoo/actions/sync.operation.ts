@@ -3,19 +3,20 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeOperationError } from 'n8n-workflow';
 import { syncModels, type ModelSyncResult } from '../../../lib/sources/odoo';
 import { dispatchedConnector, sourceName, underRun } from '../../shared/connectorRun';
-import { restoreHeadline } from '../../shared/items';
+import { perItem } from '../../shared/items';
 import { nodeError, openLakehouse } from '../../shared/lakehouse';
 import { connectOdoo, ODOO_CREDENTIAL, odooCredentials } from '../transport';
 import { parseDomain } from './domain';
 
 export async function sync(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const items = this.getInputData();
-	const out: INodeExecutionData[] = [];
 	const session = await openLakehouse(this);
+	let secrets = session.secrets;
 	try {
-		for (let i = 0; i < items.length; i++) {
-			let secrets = session.secrets;
-			try {
+		return await perItem(
+			this,
+			this.getInputData(),
+			async (i) => {
+				secrets = session.secrets;
 				// The connector is named from the credential alone, so the run is open before Odoo is
 				// contacted: a wrong key, an unknown database or an unreachable URL is a failed run.
 				const { credentials } = odooCredentials(await this.getCredentials(ODOO_CREDENTIAL));
@@ -27,7 +28,7 @@ export async function sync(this: IExecuteFunctions): Promise<INodeExecutionData[
 					name: `odoo-${credentials.database}`,
 					initialConfig: { url: credentials.url, database: credentials.database, models },
 				};
-				const summary = await underRun(
+				return await underRun(
 					this,
 					i,
 					session,
@@ -64,18 +65,10 @@ export async function sync(this: IExecuteFunctions): Promise<INodeExecutionData[
 					},
 					{ secrets: [credentials.secret].filter(Boolean), source: sourceName('odoo', credentials.url, `db ${credentials.database}`) },
 				);
-				out.push({ json: summary, pairedItem: { item: i } });
-			} catch (error) {
-				const safe = restoreHeadline(error instanceof NodeOperationError ? error : nodeError(this.getNode(), error, i, secrets));
-				if (this.continueOnFail()) {
-					out.push({ json: { error: safe.message }, pairedItem: { item: i } });
-					continue;
-				}
-				throw safe;
-			}
-		}
+			},
+			(error, i) => (error instanceof NodeOperationError ? error : nodeError(this.getNode(), error, i, secrets)),
+		);
 	} finally {
 		await session.close();
 	}
-	return out;
 }
