@@ -1,13 +1,14 @@
 /**
- * A GitHub sync into bronze: resolve the repositories, then per stream and per repository stream
- * pages into lakehouse/loader.ts, each page committed with that repository+stream's cursor
- * (ipai_connector_state stream "<stream>:<owner>/<repo>"). A repository that is gone (404/410) or
+ * A GitHub sync into bronze: resolve the repositories, then run each stream of each repository
+ * (the repository is the stream's partition) through lakehouse/stream.ts, each page committed
+ * with that repository+stream's cursor (ipai_connector_state stream "<stream>:<owner>/<repo>"). A repository that is gone (404/410) or
  * forbidden (403 that is not a rate limit) is reported and skipped; the others go on. A rate limit
  * that cannot be waited out stops the sync with its checkpoints kept. The requests used and the
  * remaining budget go on the run row (metadata.github).
  */
 import type { Pool } from 'pg';
-import { loadStream, type Page } from '../../lakehouse/loader';
+import type { Page } from '../../lakehouse/loader';
+import { runStream, type Stream } from '../../lakehouse/stream';
 import { heartbeat } from '../../lakehouse/runs';
 import { getStreamState, setStreamState } from '../../lakehouse/streamState';
 import { tableName } from '../../lakehouse/tables';
@@ -203,22 +204,21 @@ export async function syncGitHub(pool: Pool, client: GitHubClient, options: GitH
 	const summaries: StreamSummary[] = [];
 	const repos: RepoRef[] = [];
 
-	const load = async (stream: StreamName, repository: string, stateKey: string, pages: AsyncIterable<Page>) => {
+	/** Loads one stream of the GitHub source: `repositories`, or a stream of one repository (its partition). */
+	const load = async (stream: StreamName, repository: string | null, read: Stream['read']) => {
 		const spec = STREAM_SPECS[stream];
-		const result = await loadStream(pool, pages, {
-			...ids,
-			stream: stateKey,
-			table: { schema, name: spec.table },
-			key: spec.key,
-			columns: spec.columns,
-			onPage: (p) => options.onProgress?.({ stream, repository, rowsRead: p.rowsRead, rowsWritten: p.rowsWritten }),
-		});
-		summaries.push({ stream, repository, pages: result.pages, rowsRead: result.rowsRead, rowsWritten: result.rowsWritten });
+		const label = repository ?? selectionLabel;
+		const result = await runStream(
+			pool,
+			ids,
+			{ name: stream, ...(repository ? { partition: { repository } } : {}), table: { schema, name: spec.table }, key: spec.key, columns: spec.columns, read },
+			{ onPage: (p) => options.onProgress?.({ stream, repository: label, rowsRead: p.rowsRead, rowsWritten: p.rowsWritten }) },
+		);
+		summaries.push({ stream, repository: label, pages: result.pages, rowsRead: result.rowsRead, rowsWritten: result.rowsWritten });
 	};
 
-	const repoState = await getStreamState(pool, options.connectorId, 'repositories');
 	const selectionLabel = options.selection.mode === 'list' ? 'chosen' : options.selection.mode === 'owner' ? options.selection.owner : 'account';
-	await load('repositories', selectionLabel, 'repositories', readRepositories(client, options.selection, repoState.state, reader.perPage, repos, skipped));
+	await load('repositories', null, ({ state }) => readRepositories(client, options.selection, state, reader.perPage, repos, skipped));
 
 	const unavailable = new Set<string>();
 	/** Repositories whose issues or pull requests were read from the start by this run: nothing to scan yet. */
@@ -228,11 +228,11 @@ export async function syncGitHub(pool: Pool, client: GitHubClient, options: GitH
 		if (stream === 'repositories') continue;
 		for (const repo of repos) {
 			if (unavailable.has(repo.fullName)) continue;
-			const stateKey = `${stream}:${repo.fullName}`;
-			const saved = await getStreamState(pool, options.connectorId, stateKey);
-			if ((stream === 'issues' || stream === 'pull_requests') && (saved.cursor === null || saved.cursor === undefined)) firstRead.add(repo.fullName);
 			try {
-				await load(stream, repo.fullName, stateKey, READERS[stream]({ client, repo, cursor: saved.cursor, state: saved.state, options: reader, parents }));
+				await load(stream, repo.fullName, ({ cursor, state }) => {
+					if ((stream === 'issues' || stream === 'pull_requests') && (cursor === null || cursor === undefined)) firstRead.add(repo.fullName);
+					return READERS[stream]({ client, repo, cursor, state, options: reader, parents });
+				});
 			} catch (error) {
 				if (!isUnavailable(error)) throw error;
 				skipped.push({ repository: repo.fullName, stream, status: error.status, reason: error.message });
