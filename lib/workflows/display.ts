@@ -4,7 +4,7 @@
  * paths and `_cnd` conditions; unset parameters take their defaults first, as n8n's
  * getNodeParameters does. Replicated on plain objects so the validator needs no n8n import.
  */
-import type { DisplayOptions, NodeTypeDescription, PropertyDescription } from './workflowTypes';
+import { isExpression, isPlainObject, type DisplayOptions, type NodeTypeDescription, type PropertyDescription } from './workflowTypes';
 
 export interface Context {
 	version: number;
@@ -12,14 +12,6 @@ export interface Context {
 	description: NodeTypeDescription;
 	/** Top-level parameter values with defaults applied. */
 	root: Record<string, unknown>;
-}
-
-export function isExpression(value: unknown): boolean {
-	return typeof value === 'string' && value.startsWith('=');
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-	return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function getPath(values: unknown, path: string): unknown {

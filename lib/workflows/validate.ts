@@ -7,9 +7,9 @@
  * `dist/types/nodes.json` and `credentials.json`), so this module has no n8n import and can run
  * wherever a workflow file can be read. Visibility: display.ts.
  */
-import { deepEqual, displayed, isExpression, isPlainObject, withDefaults, type Context } from './display';
+import { deepEqual, displayed, withDefaults, type Context } from './display';
 import type { NodeTypeRegistry, RegisteredType } from './nodeTypes';
-import type { DisplayOptions, NodeTypeDescription, PropertyDescription, ValidationProblem, WorkflowJson, WorkflowNode } from './workflowTypes';
+import { isExpression, isPlainObject, type DisplayOptions, type NodeTypeDescription, type PropertyDescription, type ValidationProblem, type WorkflowJson, type WorkflowNode } from './workflowTypes';
 
 function describeConditions(options: DisplayOptions | undefined): string {
 	const parts: string[] = [];

@@ -1,5 +1,14 @@
 /** Workflow JSON and the plain-object node and credential descriptions the validator reads. */
 
+/** n8n evaluates a parameter value that starts with "=" as an expression. */
+export function isExpression(value: unknown): boolean {
+	return typeof value === 'string' && value.startsWith('=');
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+	return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
 export interface DisplayOptions {
 	show?: Record<string, unknown[]>;
 	hide?: Record<string, unknown[]>;
