@@ -1,6 +1,6 @@
 /**
  * Every template in workflows/manifest.json against the conventions (lib/workflows/templates.ts)
- * and against the node descriptions n8n will use (lib/workflows/validate.ts): ours from the node
+ * and against the node descriptions n8n will use (tooling/workflows/validate.ts): ours from the node
  * classes, n8n's from the installed n8n 2.40.7. A renamed parameter breaks this test, not a
  * user's import. Synthetic templates show each kind of mistake is caught with a clear message.
  */
@@ -11,10 +11,10 @@ import { checkTemplates } from '../../lib/workflows/templateChecks';
 import { MissingCredentialsError, rewriteForImport } from '../../lib/workflows/templateImport';
 import { type ManifestEntry, type Template, TemplateError } from '../../lib/workflows/templateManifest';
 import { loadTemplates, orderTemplates } from '../../lib/workflows/templates';
-import { validateWorkflow } from '../../lib/workflows/validate';
+import { validateWorkflow } from '../../tooling/workflows/validate';
 import type { WorkflowJson } from '../../lib/workflows/workflowTypes';
-import { ensureN8nInstalled } from '../e2e/n8nRuntime';
-import { loadRegistry } from '../helpers/nodeDescriptions';
+import { ensureN8nInstalled } from '../../tooling/n8n/n8nRuntime';
+import { loadRegistry } from '../../tooling/workflows/nodeDescriptions';
 
 const WORKFLOWS = path.resolve(__dirname, '..', '..', 'workflows');
 

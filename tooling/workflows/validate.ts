@@ -9,7 +9,7 @@
  */
 import { deepEqual, displayed, withDefaults, type Context } from './display';
 import type { NodeTypeRegistry, RegisteredType } from './nodeTypes';
-import { isExpression, isPlainObject, type DisplayOptions, type NodeTypeDescription, type PropertyDescription, type ValidationProblem, type WorkflowJson, type WorkflowNode } from './workflowTypes';
+import { isExpression, isPlainObject, type DisplayOptions, type NodeTypeDescription, type PropertyDescription, type ValidationProblem, type WorkflowJson, type WorkflowNode } from '../../lib/workflows/workflowTypes';
 
 function describeConditions(options: DisplayOptions | undefined): string {
 	const parts: string[] = [];

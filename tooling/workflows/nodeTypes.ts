@@ -1,5 +1,5 @@
 /** The node and credential types a workflow is checked against (validate.ts). */
-import type { CredentialTypeDescription, NodeTypeDescription, PropertyDescription } from './workflowTypes';
+import type { CredentialTypeDescription, NodeTypeDescription, PropertyDescription } from '../../lib/workflows/workflowTypes';
 
 export interface RegisteredType {
 	description: NodeTypeDescription;

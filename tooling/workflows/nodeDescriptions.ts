@@ -1,17 +1,17 @@
 /**
- * Node and credential descriptions for lib/workflows/validate.ts:
+ * Node and credential descriptions for tooling/workflows/validate.ts:
  * - this package's, from its node and credential classes (the TypeScript sources listed in
  *   package.json `n8n`, loaded through ts-jest / ts-node: `new Class().description`;
  *   versioned nodes contribute every `nodeVersions` entry);
- * - n8n's own, from the installed n8n (test/e2e/n8nRuntime.ts n8nHome()):
+ * - n8n's own, from the installed n8n (tooling/n8n/n8nRuntime.ts n8nHome()):
  *   `node_modules/n8n-nodes-base/dist/types/{nodes,credentials}.json` and the same files of
  *   `@n8n/n8n-nodes-langchain` — the files n8n's editor reads.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { NodeTypeRegistry } from '../../lib/workflows/nodeTypes';
+import { NodeTypeRegistry } from './nodeTypes';
 import type { CredentialTypeDescription, NodeTypeDescription } from '../../lib/workflows/workflowTypes';
-import { n8nHome } from '../e2e/n8nRuntime';
+import { n8nHome } from '../n8n/n8nRuntime';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 

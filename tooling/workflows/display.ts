@@ -4,7 +4,7 @@
  * paths and `_cnd` conditions; unset parameters take their defaults first, as n8n's
  * getNodeParameters does. Replicated on plain objects so the validator needs no n8n import.
  */
-import { isExpression, isPlainObject, type DisplayOptions, type NodeTypeDescription, type PropertyDescription } from './workflowTypes';
+import { isExpression, isPlainObject, type DisplayOptions, type NodeTypeDescription, type PropertyDescription } from '../../lib/workflows/workflowTypes';
 
 export interface Context {
 	version: number;
