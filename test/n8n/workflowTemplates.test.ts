@@ -284,8 +284,18 @@ describe('validation against node descriptions (synthetic templates)', () => {
 		const workflow = pipeline();
 		workflow.nodes[1].parameters = { ...workflow.nodes[1].parameters, operation: 'begin' };
 		expect(messages(workflow).join('\n')).toMatch(/parameter "operation" has value "begin", which is not one of "dispatch", "fail"/);
-		workflow.nodes[1].parameters.operation = '={{ "start" }}';
+		workflow.nodes[1].parameters.operation = 'start';
+		workflow.nodes[0].parameters = { rule: { interval: [{ field: '={{ "minutes" }}', minutesInterval: 15 }] } };
 		expect(messages(workflow)).toEqual([]);
+	});
+
+	it('catches an expression in a parameter that takes none (n8n reads it as text)', () => {
+		const workflow = pipeline();
+		workflow.nodes[1].parameters = { ...workflow.nodes[1].parameters, operation: '={{ "start" }}' };
+		const found = messages(workflow).join('\n');
+		expect(found).toMatch(/parameter "operation" takes no expression \(noDataExpression\): n8n reads it as the text "\{\{ \\"start\\" \}\}"/);
+		// read as that text, the operation is not "start", so the start settings are hidden too
+		expect(found).toMatch(/parameter "leaseTimeoutSeconds" is set but not shown with these settings/);
 	});
 
 	it('checks collection and fixedCollection keys recursively', () => {

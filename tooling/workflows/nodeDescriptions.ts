@@ -9,8 +9,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { NodeTypeRegistry } from './nodeTypes';
-import type { CredentialTypeDescription, NodeTypeDescription } from '../../lib/workflows/workflowTypes';
+import type { INodeTypeDescription } from 'n8n-workflow';
+import { type CredentialTypeDescription, NodeTypeRegistry } from './nodeTypes';
 import { n8nHome } from '../n8n/n8nRuntime';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -43,11 +43,11 @@ export function packageJson(): PackageJson {
 	return JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as PackageJson;
 }
 
-export function loadPackageNodeDescriptions(): NodeTypeDescription[] {
-	const descriptions: NodeTypeDescription[] = [];
+export function loadPackageNodeDescriptions(): INodeTypeDescription[] {
+	const descriptions: INodeTypeDescription[] = [];
 	for (const { instance } of loadClasses(packageJson().n8n.nodes)) {
-		const base = instance.description as NodeTypeDescription;
-		const versions = instance.nodeVersions as Record<string, { description: NodeTypeDescription }> | undefined;
+		const base = instance.description as INodeTypeDescription;
+		const versions = instance.nodeVersions as Record<string, { description: INodeTypeDescription }> | undefined;
 		if (versions) {
 			// VersionedNodeType: the base description (name, defaultVersion…) + each version's own.
 			for (const node of Object.values(versions)) descriptions.push({ ...base, ...node.description });
@@ -88,7 +88,7 @@ export function loadRegistry(): NodeTypeRegistry {
 	registry.addCredentials(loadPackageCredentialDescriptions());
 	for (const name of N8N_PACKAGES) {
 		const dir = n8nTypesDir(name);
-		registry.addNodes(name, JSON.parse(fs.readFileSync(path.join(dir, 'nodes.json'), 'utf8')) as NodeTypeDescription[]);
+		registry.addNodes(name, JSON.parse(fs.readFileSync(path.join(dir, 'nodes.json'), 'utf8')) as INodeTypeDescription[]);
 		registry.addCredentials(JSON.parse(fs.readFileSync(path.join(dir, 'credentials.json'), 'utf8')) as CredentialTypeDescription[]);
 	}
 	cached = registry;
