@@ -296,6 +296,10 @@ describe('validation against node descriptions (synthetic templates)', () => {
 		expect(found).toMatch(/parameter "operation" takes no expression \(noDataExpression\): n8n reads it as the text "\{\{ \\"start\\" \}\}"/);
 		// read as that text, the operation is not "start", so the start settings are hidden too
 		expect(found).toMatch(/parameter "leaseTimeoutSeconds" is set but not shown with these settings/);
+		// a lone $fromAI() placeholder keeps its "=" in a tool, for the agent to fill
+		workflow.nodes[1].type = 'n8n-nodes-ipai-lakehouse.ipaiConnectorRunTool';
+		workflow.nodes[1].parameters = { operation: "={{ $fromAI('operation') }}" };
+		expect(messages(workflow).join('\n')).not.toMatch(/takes no expression/);
 	});
 
 	it('checks collection and fixedCollection keys recursively', () => {

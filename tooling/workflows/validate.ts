@@ -10,7 +10,7 @@
  * `credentials.json` (nodeDescriptions.ts).
  */
 import { isDeepStrictEqual } from 'util';
-import { NodeHelpers, type IDisplayOptions, type INode, type INodeParameters, type INodeProperties, type INodeTypeDescription } from 'n8n-workflow';
+import { isFromAIOnlyExpression, NodeHelpers, type IDisplayOptions, type INode, type INodeParameters, type INodeProperties, type INodeTypeDescription } from 'n8n-workflow';
 import type { NodeTypeRegistry, RegisteredType } from './nodeTypes';
 import { isExpression, isPlainObject, type WorkflowJson, type WorkflowNode } from '../../lib/workflows/workflowTypes';
 
@@ -133,8 +133,9 @@ function checkValue(
 	report: (message: string) => void,
 ): void {
 	const property = definitions[0];
-	if (isExpression(value) && property.noDataExpression) {
-		// n8n strips the "=" of such a parameter (getNodeParameters) and reads the rest as text.
+	if (isExpression(value) && property.noDataExpression && !isFromAIOnlyExpression(value as string)) {
+		// n8n strips the "=" of such a parameter (getNodeParameters) and reads the rest as text;
+		// only a lone $fromAI() placeholder keeps it, for an AI agent to fill.
 		report(`parameter "${label}" takes no expression (noDataExpression): n8n reads it as the text ${JSON.stringify((value as string).slice(1))}`);
 		return;
 	}
