@@ -2,7 +2,7 @@
 //   unit         no services, nothing installed beyond node_modules
 //   n8n          n8n's own node descriptions, from the n8n the e2e tests use (installed on first use); no services
 //   integration  a real PostgreSQL (DATABASE_URL or 127.0.0.1:5432); each file gets its own scratch database
-//   e2e          a real n8n with the packed package installed (see test/e2e/n8nRuntime.ts)
+//   e2e          a real n8n with the packed package installed (see tooling/n8n/n8nRuntime.ts)
 // Type checking is `npm run typecheck`; ts-jest only transpiles, which keeps the suite fast.
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', diagnostics: false }],

@@ -5,7 +5,7 @@
  * page by page, never held whole.
  */
 import type { Page } from '../lib/lakehouse/loader';
-import { prng } from '../test/helpers/prng';
+import { prng } from '../tooling/helpers/prng';
 
 const PARTNERS = ['Agrolait', 'Camptocamp', 'Deco Addict', 'Gemini Furniture', 'Lumber Inc', 'Ready Mat', 'Wood Corner', 'Azure Interior',
 	'Müller & Söhne GmbH', 'Café Olé', 'Østfold Bygg AS', '東京商事株式会社', 'Ωmega Trading', 'Łódź Logistics'];

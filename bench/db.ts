@@ -17,7 +17,7 @@ import { execSync } from 'node:child_process';
 import { Client, Pool } from 'pg';
 import { runDbConnector } from '../lib/sources/db/sync';
 import { PgEngine } from '../lib/sources/db/postgres/engine';
-import { startLogicalPostgres } from '../test/helpers/logicalPostgres';
+import { startLogicalPostgres } from '../tooling/helpers/logicalPostgres';
 import { measure, reportedSeconds, withScratchDatabase } from './common';
 import { measureMysqlFullCopy } from './dbMysql';
 

@@ -18,7 +18,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from '../bin/args';
-import { startTemplateStack } from '../test/e2e/templateStack';
+import { startTemplateStack } from '../tooling/n8n/templateStack';
 
 const GOAL_P95_S = 10;
 const GOAL_SHARE = 0.35;

@@ -12,7 +12,7 @@ import { finishRun, startRun } from '../lib/lakehouse/runs';
 import { GitHubClient } from '../lib/sources/github/client';
 import { STREAMS } from '../lib/sources/github/streams';
 import { syncGitHub } from '../lib/sources/github/sync';
-import { GitHubSimulator } from '../test/simulators/github/server';
+import { GitHubSimulator } from '../tooling/simulators/github/server';
 import { withScratchDatabase } from './common';
 
 async function main(): Promise<void> {

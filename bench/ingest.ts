@@ -34,8 +34,8 @@ import { parseArgs } from '../bin/args';
 import { finishRun, startRun } from '../lib/lakehouse/runs';
 import { localFileSource } from '../lib/sources/files/bytes';
 import { ingestFile } from '../lib/sources/files/ingest';
-import { N8nInstance, nodeOutput, parseExecuteOutput } from '../test/e2e/n8nRuntime';
-import { packFromSources } from '../test/e2e/pack';
+import { N8nInstance, nodeOutput, parseExecuteOutput } from '../tooling/n8n/n8nRuntime';
+import { packFromSources } from '../tooling/n8n/pack';
 import { measure, mibToMb, reportedSeconds, row, withScratchDatabase } from './common';
 
 const ROOT = resolve(__dirname, '..', '..');

@@ -10,7 +10,7 @@
  *   npm run build && npm run bench:mcp
  */
 import { randomBytes } from 'node:crypto';
-import { startMcpStack, toolJson } from '../test/e2e/mcpStack';
+import { startMcpStack, toolJson } from '../tooling/n8n/mcpStack';
 
 const ROWS = 100_000;
 const CALLS = 200;

@@ -15,8 +15,8 @@ import { Pool } from 'pg';
 import { parseArgs } from '../bin/args';
 import { finishRun, startRun } from '../lib/lakehouse/runs';
 import { OdooClient, planFields, syncModel, type FieldsGet } from '../lib/sources/odoo';
-import { DEFAULT_ADMIN_API_KEY } from '../test/simulators/odoo';
-import { N8nInstance } from '../test/e2e/n8nRuntime';
+import { DEFAULT_ADMIN_API_KEY } from '../tooling/simulators/odoo';
+import { N8nInstance } from '../tooling/n8n/n8nRuntime';
 import { measure, reportedSeconds, withScratchDatabase } from './common';
 
 const MODEL = 'account.move.line';

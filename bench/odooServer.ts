@@ -3,7 +3,7 @@
  * client being measured). Prints {"url": …, "lines": …} once ready; stops on SIGTERM.
  * Usage: node odooServer.js <extra journal items>
  */
-import { OdooSimulator, seedDemoCompany } from '../test/simulators/odoo';
+import { OdooSimulator, seedDemoCompany } from '../tooling/simulators/odoo';
 
 async function main(): Promise<void> {
 	const scale = Number(process.argv[2] ?? 100_000);

@@ -25,8 +25,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { formatFindings, runSecurityLint } from '../lib/lakehouse/securityLint';
 import { quoteIdent } from '../lib/lakehouse/sql';
-import { nodeOutput } from '../test/e2e/n8nRuntime';
-import { putObject, startTemplateStack, type TemplateStack } from '../test/e2e/templateStack';
+import { nodeOutput } from '../tooling/n8n/n8nRuntime';
+import { putObject, startTemplateStack, type TemplateStack } from '../tooling/n8n/templateStack';
 import { parseArgs } from './args';
 
 const DATA = join(__dirname, '..', 'node_modules', 'vega-datasets', 'data');

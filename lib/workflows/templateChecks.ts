@@ -3,7 +3,7 @@
  * public API accepts, stable node ids, credentials by name, no literal secrets.
  */
 import { isSecretKeyName } from '../lakehouse/secrets';
-import { isExpression, isPlainObject } from './display';
+import { isExpression, isPlainObject } from './workflowTypes';
 import { isSemver, PACKAGE_NAME, PUBLIC_API_SETTINGS, TEMPLATE_ID, TRIGGERS, usedCredentials, UUID, workflowReferences, type CredentialRef, type ManifestEntry } from './templateManifest';
 import type { WorkflowJson, WorkflowNode } from './workflowTypes';
 

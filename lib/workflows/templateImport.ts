@@ -2,7 +2,7 @@
  * The rewrite applied on import: template ids become the target instance's workflow ids, credential
  * names its credential ids.
  */
-import { isExpression, isPlainObject } from './display';
+import { isExpression, isPlainObject } from './workflowTypes';
 import { PACKAGE_NAME, TemplateError, usedCredentials, workflowReferences, type CredentialRef, type ManifestEntry, type Template } from './templateManifest';
 import type { WorkflowJson } from './workflowTypes';
 

@@ -2,7 +2,7 @@
  * The template contract: the manifest's entries, the template conventions' constants, and what a
  * template uses (credentials by name, other templates by id). No n8n imports.
  */
-import { isExpression, isPlainObject } from './display';
+import { isExpression, isPlainObject } from './workflowTypes';
 import type { WorkflowJson } from './workflowTypes';
 
 export const PACKAGE_NAME = 'n8n-nodes-ipai-lakehouse';

@@ -1,48 +1,12 @@
-/** Workflow JSON and the plain-object node and credential descriptions the validator reads. */
+/** Workflow JSON as n8n exports and imports it, and guards for reading its values. */
 
-export interface DisplayOptions {
-	show?: Record<string, unknown[]>;
-	hide?: Record<string, unknown[]>;
+/** n8n evaluates a parameter value that starts with "=" as an expression. */
+export function isExpression(value: unknown): boolean {
+	return typeof value === 'string' && value.startsWith('=');
 }
 
-/** One entry of `properties` (INodeProperties), or of a collection's `options`. */
-export interface PropertyDescription {
-	name: string;
-	displayName?: string;
-	type: string;
-	default?: unknown;
-	displayOptions?: DisplayOptions;
-	/** options/multiOptions: {name, value}; collection: properties; fixedCollection: {name, values}. */
-	options?: Array<Record<string, unknown>>;
-	typeOptions?: Record<string, unknown>;
-	/** resourceLocator modes. */
-	modes?: Array<{ name: string }>;
-}
-
-export interface NodeCredentialDescription {
-	name: string;
-	required?: boolean;
-	displayOptions?: DisplayOptions;
-}
-
-/** The parts of an INodeTypeDescription the validator reads. */
-export interface NodeTypeDescription {
-	name: string;
-	displayName?: string;
-	description?: string;
-	version: number | number[];
-	properties: PropertyDescription[];
-	credentials?: NodeCredentialDescription[];
-	/** Array of connection types (strings or {type}), or an n8n expression string. */
-	inputs?: unknown;
-	outputs?: unknown;
-	usableAsTool?: boolean | { replacements?: Record<string, unknown> };
-	features?: Record<string, { '@version'?: unknown[] }>;
-}
-
-export interface CredentialTypeDescription {
-	name: string;
-	displayName?: string;
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+	return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 export interface WorkflowNode {
@@ -71,10 +35,4 @@ export interface WorkflowJson {
 	settings?: Record<string, unknown>;
 	meta?: Record<string, unknown>;
 	[key: string]: unknown;
-}
-
-export interface ValidationProblem {
-	/** Node name, when the problem belongs to one node. */
-	node?: string;
-	message: string;
 }

@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'pg';
 import { migrate } from '../../lib/lakehouse/migrate';
-import { createScratchDatabase, type ScratchDatabase } from '../helpers/database';
-import { N8nInstance, nodeOutput } from './n8nRuntime';
-import { lakehouseCredential, PACKAGE_NAME } from './pack';
+import { createScratchDatabase, type ScratchDatabase } from '../../tooling/helpers/database';
+import { N8nInstance, nodeOutput } from '../../tooling/n8n/n8nRuntime';
+import { lakehouseCredential, PACKAGE_NAME } from '../../tooling/n8n/pack';
 
 jest.setTimeout(900_000);
 

@@ -14,12 +14,12 @@ import { migrate } from '../../lib/lakehouse/migrate';
 import { refreshMaterializedViews } from '../../lib/lakehouse/refresh';
 import { rewriteForImport } from '../../lib/workflows/templateImport';
 import { loadTemplates } from '../../lib/workflows/templates';
-import { createScratchDatabase, type ScratchDatabase } from '../helpers/database';
+import { createScratchDatabase, type ScratchDatabase } from '../../tooling/helpers/database';
 import { pixelStats } from '../helpers/png';
 import { landDevopsHistory } from '../integration/fixtures/devopsHistory';
-import { MattermostSimulator } from '../simulators/mattermost/server';
-import { N8nInstance, nodeOutput } from './n8nRuntime';
-import { lakehouseCredential, packPackage } from './pack';
+import { MattermostSimulator } from '../../tooling/simulators/mattermost/server';
+import { N8nInstance, nodeOutput } from '../../tooling/n8n/n8nRuntime';
+import { lakehouseCredential, packPackage } from '../../tooling/n8n/pack';
 
 jest.setTimeout(600_000);
 

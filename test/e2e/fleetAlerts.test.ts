@@ -11,7 +11,7 @@
  * The connector SLO is given a 1-hour period for the test (its windows scale with it), so an
  * incident opens and closes in minutes instead of hours.
  */
-import { runsOf, startTemplateStack, type TemplateStack } from './templateStack';
+import { runsOf, startTemplateStack, type TemplateStack } from '../../tooling/n8n/templateStack';
 
 jest.setTimeout(900_000);
 

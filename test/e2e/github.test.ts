@@ -10,10 +10,10 @@
 import { Pool } from 'pg';
 import { migrate } from '../../lib/lakehouse/migrate';
 import { signPayload } from '../../lib/sources/github/webhooks';
-import { createScratchDatabase, type ScratchDatabase } from '../helpers/database';
-import { GitHubSimulator } from '../simulators/github/server';
-import { N8nInstance, nodeOutput } from './n8nRuntime';
-import { lakehouseCredential, PACKAGE_NAME, packPackage } from './pack';
+import { createScratchDatabase, type ScratchDatabase } from '../../tooling/helpers/database';
+import { GitHubSimulator } from '../../tooling/simulators/github/server';
+import { N8nInstance, nodeOutput } from '../../tooling/n8n/n8nRuntime';
+import { lakehouseCredential, PACKAGE_NAME, packPackage } from '../../tooling/n8n/pack';
 
 jest.setTimeout(600_000);
 

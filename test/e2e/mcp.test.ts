@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { updateAgent } from '../../lib/agents';
 import { deliverDue, runEvaluation } from '../../lib/slo';
-import { MattermostSimulator } from '../simulators/mattermost/server';
-import { startMcpStack, toolJson, type McpStack } from './mcpStack';
+import { MattermostSimulator } from '../../tooling/simulators/mattermost/server';
+import { startMcpStack, toolJson, type McpStack } from '../../tooling/n8n/mcpStack';
 
 jest.setTimeout(1_500_000);
 

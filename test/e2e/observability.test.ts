@@ -18,9 +18,9 @@ import { Pool } from 'pg';
 import { migrate } from '../../lib/lakehouse/migrate';
 import { CONNECTOR_DURATION_BUCKETS } from '../../lib/observability/metrics';
 import { evaluateSlos, runEvaluation } from '../../lib/slo';
-import { createScratchDatabase, type ScratchDatabase } from '../helpers/database';
-import { N8nInstance, nodeOutput, type N8nRun } from './n8nRuntime';
-import { lakehouseCredential, PACKAGE_NAME, packPackage } from './pack';
+import { createScratchDatabase, type ScratchDatabase } from '../../tooling/helpers/database';
+import { N8nInstance, nodeOutput, type N8nRun } from '../../tooling/n8n/n8nRuntime';
+import { lakehouseCredential, PACKAGE_NAME, packPackage } from '../../tooling/n8n/pack';
 import { PrometheusServer } from './prometheus';
 
 jest.setTimeout(600_000);

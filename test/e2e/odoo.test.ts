@@ -4,10 +4,10 @@
  */
 import { Pool } from 'pg';
 import { migrate } from '../../lib/lakehouse/migrate';
-import { createScratchDatabase, type ScratchDatabase } from '../helpers/database';
-import { DEFAULT_ADMIN_API_KEY, OdooSimulator, seedDemoCompany, type RunningServer } from '../simulators/odoo';
-import { N8nInstance, nodeOutput } from './n8nRuntime';
-import { lakehouseCredential, PACKAGE_NAME, packPackage } from './pack';
+import { createScratchDatabase, type ScratchDatabase } from '../../tooling/helpers/database';
+import { DEFAULT_ADMIN_API_KEY, OdooSimulator, seedDemoCompany, type RunningServer } from '../../tooling/simulators/odoo';
+import { N8nInstance, nodeOutput } from '../../tooling/n8n/n8nRuntime';
+import { lakehouseCredential, PACKAGE_NAME, packPackage } from '../../tooling/n8n/pack';
 
 jest.setTimeout(600_000);
 

@@ -3,10 +3,10 @@
  * (into the user folder's .n8n/nodes), and a workflow that uses it end to end against a real
  * PostgreSQL lakehouse.
  */
-import { createScratchDatabase, type ScratchDatabase } from '../helpers/database';
+import { createScratchDatabase, type ScratchDatabase } from '../../tooling/helpers/database';
 import { migrate } from '../../lib/lakehouse/migrate';
-import { N8nInstance, nodeOutput } from './n8nRuntime';
-import { lakehouseCredential, PACKAGE_NAME, packPackage } from './pack';
+import { N8nInstance, nodeOutput } from '../../tooling/n8n/n8nRuntime';
+import { lakehouseCredential, PACKAGE_NAME, packPackage } from '../../tooling/n8n/pack';
 import { Pool } from 'pg';
 import { spawnSync } from 'child_process';
 import * as os from 'os';

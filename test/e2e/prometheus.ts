@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getFreePort } from './n8nRuntime';
+import { getFreePort } from '../../tooling/n8n/n8nRuntime';
 
 export interface ScrapeTarget {
 	job: string;

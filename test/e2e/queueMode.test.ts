@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
-import { runsOf, startTemplateStack, type TemplateStack } from './templateStack';
+import { runsOf, startTemplateStack, type TemplateStack } from '../../tooling/n8n/templateStack';
 
 jest.setTimeout(900_000);
 

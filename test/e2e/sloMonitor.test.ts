@@ -6,10 +6,10 @@
  */
 import { Pool } from 'pg';
 import { migrate } from '../../lib/lakehouse/migrate';
-import { createScratchDatabase, type ScratchDatabase } from '../helpers/database';
-import { MattermostSimulator } from '../simulators/mattermost/server';
-import { N8nInstance, nodeOutput } from './n8nRuntime';
-import { lakehouseCredential, PACKAGE_NAME, packPackage } from './pack';
+import { createScratchDatabase, type ScratchDatabase } from '../../tooling/helpers/database';
+import { MattermostSimulator } from '../../tooling/simulators/mattermost/server';
+import { N8nInstance, nodeOutput } from '../../tooling/n8n/n8nRuntime';
+import { lakehouseCredential, PACKAGE_NAME, packPackage } from '../../tooling/n8n/pack';
 
 jest.setTimeout(900_000);
 

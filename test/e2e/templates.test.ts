@@ -12,8 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodeOutput } from './n8nRuntime';
-import { githubEventsWebhookId, putObject, runsOf, startTemplateStack, type TemplateStack } from './templateStack';
+import { nodeOutput } from '../../tooling/n8n/n8nRuntime';
+import { githubEventsWebhookId, putObject, runsOf, startTemplateStack, type TemplateStack } from '../../tooling/n8n/templateStack';
 
 jest.setTimeout(900_000);
 

@@ -12,8 +12,8 @@ import * as path from 'path';
 import type { Template } from '../../lib/workflows/templateManifest';
 import { loadTemplates } from '../../lib/workflows/templates';
 import type { WorkflowJson } from '../../lib/workflows/workflowTypes';
-import { N8nInstance } from './n8nRuntime';
-import { packPackage } from './pack';
+import { N8nInstance } from '../../tooling/n8n/n8nRuntime';
+import { packPackage } from '../../tooling/n8n/pack';
 
 jest.setTimeout(240_000);
 

@@ -21,7 +21,7 @@ import {
 import { evaluateSlos } from '../../lib/slo/evaluate';
 import { buildPost } from '../../lib/slo/mattermostPosts';
 import { runEvaluation } from '../../lib/slo/alertState';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 const tag = randomBytes(3).toString('hex');

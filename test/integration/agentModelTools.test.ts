@@ -24,7 +24,7 @@ import {
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mcpServerSetup, mcpServerWorkflow, type Agent } from '../../lib/agents';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 jest.setTimeout(180_000);
 

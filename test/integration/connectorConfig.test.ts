@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { CONNECTOR_CONFIG_RULES, connectorConfigProblems } from '../../lib/lakehouse/connectorConfig';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 const FIELDS = [...new Set(['pipeline_webhook', 'n8n_workflow_id', 'note', ...Object.values(CONNECTOR_CONFIG_RULES).flat().map((r) => r.field)])];

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { loadStream, type Page } from '../../lib/lakehouse/loader';
 import { NUL_REPLACEMENT } from '../../lib/lakehouse/copyText';
 import { runningConnector } from '../helpers/connector';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 jest.setTimeout(180_000);
 const db = useScratchDatabase();

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { getStreamState } from '../../lib/lakehouse/streamState';
 import { qualifiedName } from '../../lib/lakehouse/sql';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 import { LEASE_SECONDS, PAGE_SIZE, sync, tableFor, TOTAL_PAGES } from './fixtures/crashSync';
 
 const db = useScratchDatabase();

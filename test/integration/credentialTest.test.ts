@@ -1,7 +1,7 @@
 import type { ICredentialDataDecryptedObject, ICredentialTestFunctions } from 'n8n-workflow';
 import { listMigrations } from '../../lib/lakehouse/migrate';
 import { testLakehouseCredential } from '../../nodes/shared/lakehouse';
-import { createScratchDatabase, useScratchDatabase, type ScratchDatabase } from '../helpers/database';
+import { createScratchDatabase, useScratchDatabase, type ScratchDatabase } from '../../tooling/helpers/database';
 
 const migrated = useScratchDatabase();
 let empty: ScratchDatabase;

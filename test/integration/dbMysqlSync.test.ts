@@ -9,7 +9,7 @@ import type { Connection } from 'mysql2/promise';
 import { runDbConnector } from '../../lib/sources/db/sync';
 import { MySqlEngine } from '../../lib/sources/db/mysql/engine';
 import type { DbConnectionSettings } from '../../lib/sources/db/engine';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 import { connectAdmin, sharedServer, useScratchMariaDb, usePrivateMariaDb } from '../helpers/mariadb';
 
 jest.setTimeout(240_000);

@@ -12,7 +12,7 @@ import { runDbConnector } from '../../lib/sources/db/sync';
 import { MySqlEngine } from '../../lib/sources/db/mysql/engine';
 import { PgEngine } from '../../lib/sources/db/postgres/engine';
 import type { DbConnectionSettings, DbEngine } from '../../lib/sources/db/engine';
-import { createScratchDatabase, serverUrl, useScratchDatabase, type ScratchDatabase } from '../helpers/database';
+import { createScratchDatabase, serverUrl, useScratchDatabase, type ScratchDatabase } from '../../tooling/helpers/database';
 import { useScratchMariaDb } from '../helpers/mariadb';
 import { compareWithSource } from './fixtures/dbSource';
 

@@ -7,8 +7,8 @@ import { Client } from 'pg';
 import { listRuns } from '../../lib/lakehouse/runQueries';
 import { PgEngine } from '../../lib/sources/db/postgres/engine';
 import { DbSourceError, type DbConnectionSettings } from '../../lib/sources/db/engine';
-import { useScratchDatabase } from '../helpers/database';
-import { useLogicalPostgres } from '../helpers/logicalPostgres';
+import { useScratchDatabase } from '../../tooling/helpers/database';
+import { useLogicalPostgres } from '../../tooling/helpers/logicalPostgres';
 import { compareWithSource, settingsFor, syncOnce, textRows } from './fixtures/dbSource';
 
 jest.setTimeout(180_000);

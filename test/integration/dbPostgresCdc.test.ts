@@ -11,8 +11,8 @@ import { listRuns } from '../../lib/lakehouse/runQueries';
 import { listStreamStates } from '../../lib/lakehouse/streamState';
 import { DbSourceError } from '../../lib/sources/db/engine';
 import { decodePgOutput, type Relation } from '../../lib/sources/db/postgres/pgoutput';
-import { serverUrl, useScratchDatabase } from '../helpers/database';
-import { useLogicalPostgres } from '../helpers/logicalPostgres';
+import { serverUrl, useScratchDatabase } from '../../tooling/helpers/database';
+import { useLogicalPostgres } from '../../tooling/helpers/logicalPostgres';
 import { compareWithSource, settingsFor, syncOnce } from './fixtures/dbSource';
 
 jest.setTimeout(240_000);

@@ -9,8 +9,8 @@
 import fc from 'fast-check';
 import { Client } from 'pg';
 import { columnNameFor } from '../../lib/lakehouse/tables';
-import { useScratchDatabase } from '../helpers/database';
-import { useLogicalPostgres } from '../helpers/logicalPostgres';
+import { useScratchDatabase } from '../../tooling/helpers/database';
+import { useLogicalPostgres } from '../../tooling/helpers/logicalPostgres';
 import { compareWithSource, settingsFor, syncOnce } from './fixtures/dbSource';
 
 jest.setTimeout(600_000);

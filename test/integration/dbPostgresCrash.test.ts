@@ -10,9 +10,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { listStreamStates } from '../../lib/lakehouse/streamState';
-import { prng } from '../helpers/prng';
-import { useScratchDatabase } from '../helpers/database';
-import { useLogicalPostgres } from '../helpers/logicalPostgres';
+import { prng } from '../../tooling/helpers/prng';
+import { useScratchDatabase } from '../../tooling/helpers/database';
+import { useLogicalPostgres } from '../../tooling/helpers/logicalPostgres';
 import { compareWithSource, settingsFor, syncOnce } from './fixtures/dbSource';
 
 jest.setTimeout(600_000);

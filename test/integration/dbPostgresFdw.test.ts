@@ -2,8 +2,8 @@
  * Mode fdw: the lakehouse reads the source through postgres_fdw (IMPORT FOREIGN SCHEMA into
  * ipai_fdw_staging) and merges inside the database; checked against the source itself.
  */
-import { useScratchDatabase } from '../helpers/database';
-import { useLogicalPostgres } from '../helpers/logicalPostgres';
+import { useScratchDatabase } from '../../tooling/helpers/database';
+import { useLogicalPostgres } from '../../tooling/helpers/logicalPostgres';
 import { compareWithSource, settingsFor, syncOnce } from './fixtures/dbSource';
 
 jest.setTimeout(180_000);

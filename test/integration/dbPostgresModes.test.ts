@@ -6,8 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { getStreamState } from '../../lib/lakehouse/streamState';
-import { useScratchDatabase } from '../helpers/database';
-import { useLogicalPostgres } from '../helpers/logicalPostgres';
+import { useScratchDatabase } from '../../tooling/helpers/database';
+import { useLogicalPostgres } from '../../tooling/helpers/logicalPostgres';
 import { compareWithSource, settingsFor, syncOnce, textRows } from './fixtures/dbSource';
 
 jest.setTimeout(180_000);

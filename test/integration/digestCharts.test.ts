@@ -14,8 +14,8 @@ import { buildDigest, digestMessage, type Digest } from '../../lib/observability
 import { refreshMaterializedViews } from '../../lib/lakehouse/refresh';
 import { finishRun, startRun } from '../../lib/lakehouse/runs';
 import { OdooClient, syncModel, tableNameFor } from '../../lib/sources/odoo';
-import { startOdooStandin, type OdooStandin } from '../standins/odoo/server';
-import { useScratchDatabase } from '../helpers/database';
+import { startOdooStandin, type OdooStandin } from '../../tooling/standins/odoo/server';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 import { pixelStats } from '../helpers/png';
 import { landDevopsHistory } from './fixtures/devopsHistory';
 import { FinanceOracle, formatMinor, type BronzeRecords } from './fixtures/financeOracle';

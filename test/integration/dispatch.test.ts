@@ -4,7 +4,7 @@ import { acceptDelivery, connectorOfExecution, extendUndelivered, markDelivered,
 import { claimDueConnectors, requestedConnectors } from '../../lib/lakehouse/dispatch';
 import { finishRun, registerConnector, startRun } from '../../lib/lakehouse/runs';
 import { parseCron } from '../../lib/lakehouse/cron';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 const at = (iso: string) => new Date(iso);

@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { acceptDelivery } from '../../lib/lakehouse/delivery';
 import { claimDueConnectors, type DispatchItem } from '../../lib/lakehouse/dispatch';
 import { finishRun, registerConnector, startRun } from '../../lib/lakehouse/runs';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 jest.setTimeout(600_000);
 const db = useScratchDatabase();

@@ -8,7 +8,7 @@
 import { defineExpectation, ExpectationRefusedError, listTargetColumns, listTargetTables } from '../../lib/dq/definitions';
 import { acceptCurrentSchema, evaluateExpectations } from '../../lib/dq/evaluate';
 import { robustZ } from '../../lib/dq/volume';
-import { asRole, useScratchDatabase } from '../helpers/database';
+import { asRole, useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 jest.setTimeout(120_000);

@@ -14,7 +14,7 @@ import { ExpectationFailedError } from '../../lib/dq/types';
 import { enforcePageExpectations } from '../../lib/dq/enforce';
 import { quoteIdent } from '../../lib/lakehouse/sql';
 import { runningConnector } from '../helpers/connector';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 jest.setTimeout(300_000);

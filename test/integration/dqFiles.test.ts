@@ -13,7 +13,7 @@ import { Float64, Int64, Table, Utf8, tableToIPC, vectorFromArray } from 'apache
 import { localFileSource } from '../../lib/sources/files/bytes';
 import { ingestFile } from '../../lib/sources/files/ingest';
 import { runningConnector } from '../helpers/connector';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 jest.setTimeout(180_000);
 const db = useScratchDatabase();

@@ -6,7 +6,7 @@
  */
 import type { IExecuteFunctions, ILoadOptionsFunctions, INodeExecutionData } from 'n8n-workflow';
 import { IpaiDataQuality } from '../../nodes/IpaiDataQuality/IpaiDataQuality.node';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 jest.setTimeout(60_000);
 const db = useScratchDatabase();

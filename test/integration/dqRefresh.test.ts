@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { refreshMaterializedViews } from '../../lib/lakehouse/refresh';
 import { IpaiConnectorRun } from '../../nodes/IpaiConnectorRun/IpaiConnectorRun.node';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 jest.setTimeout(240_000);

@@ -11,7 +11,7 @@ import { loadStream } from '../../lib/lakehouse/loader';
 import { refreshMaterializedViews } from '../../lib/lakehouse/refresh';
 import { finishRun, startRun } from '../../lib/lakehouse/runs';
 import { runningConnector } from '../helpers/connector';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 jest.setTimeout(240_000);

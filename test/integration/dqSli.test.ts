@@ -11,7 +11,7 @@ import { evaluateExpectations } from '../../lib/dq/evaluate';
 import { loadStream } from '../../lib/lakehouse/loader';
 import { ALERT_RUNBOOKS, evaluateSlos, SEEDED_SLO_RUNBOOKS } from '../../lib/slo';
 import { runningConnector } from '../helpers/connector';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 jest.setTimeout(120_000);

@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { IpaiFileIngest } from '../../nodes/IpaiFileIngest/IpaiFileIngest.node';
 import { runEvaluation } from '../../lib/slo';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 import { addRuns, DAY, HOUR, MINUTE } from './sloHelpers';
 
 jest.setTimeout(120_000);

@@ -24,7 +24,7 @@ import { RecyclingFileStream } from '../../lib/sources/files/recycle';
 import { httpSource, s3Store, syncObjectStore } from '../../lib/sources/files/remote';
 import { BadRowError } from '../../lib/sources/files/types';
 import { runningConnector } from '../helpers/connector';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 jest.setTimeout(120_000);
 const db = useScratchDatabase();

@@ -12,7 +12,7 @@ import { localFileSource } from '../../lib/sources/files/bytes';
 import { ingestFile, type IngestOptions } from '../../lib/sources/files/ingest';
 import { BadRowError, FileFormatError } from '../../lib/sources/files/types';
 import { runningConnector } from '../helpers/connector';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 jest.setTimeout(60_000);
 const db = useScratchDatabase();

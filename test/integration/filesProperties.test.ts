@@ -29,7 +29,7 @@ import { localFileSource } from '../../lib/sources/files/bytes';
 import { ingestFile } from '../../lib/sources/files/ingest';
 import { BadRowError } from '../../lib/sources/files/types';
 import { runningConnector } from '../helpers/connector';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 jest.setTimeout(Number(process.env.PROPERTY_RUNS ?? 0) > 12 ? 3_600_000 : 180_000);
 const db = useScratchDatabase();

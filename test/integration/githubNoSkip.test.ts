@@ -1,6 +1,6 @@
 /**
  * Property (issue 22, item 1): whatever records of whatever stream are edited between whatever
- * pages of a sync, against the documentation-written GitHub stand-in (test/standins/github),
+ * pages of a sync, against the documentation-written GitHub stand-in (tooling/standins/github),
  *   (a) no skip — every record that existed when the first sync started is in bronze after it;
  *   (b) convergence — after one more sync with nothing changing in between, bronze equals what
  *       GitHub lists, record for record and field for field (test/integration/githubTruth.ts).
@@ -20,8 +20,8 @@ import { finishRun, startRun } from '../../lib/lakehouse/runs';
 import { GitHubClient } from '../../lib/sources/github/client';
 import { STREAMS, type StreamName } from '../../lib/sources/github/streams';
 import { syncGitHub } from '../../lib/sources/github/sync';
-import { useScratchDatabase } from '../helpers/database';
-import { startGitHubStandin, type GitHubStandin } from '../standins/github/server';
+import { useScratchDatabase } from '../../tooling/helpers/database';
+import { startGitHubStandin, type GitHubStandin } from '../../tooling/standins/github/server';
 import { bronzeRows, differences, keyOf, truth } from './githubTruth';
 
 jest.setTimeout(900_000);

@@ -1,5 +1,5 @@
 /**
- * The GitHub sync against test/standins/github: a REST stand-in written from GitHub's documentation
+ * The GitHub sync against tooling/standins/github: a REST stand-in written from GitHub's documentation
  * by someone who had not read lib/sources/github (issue 22). What it proves: a pull request edited
  * mid-sync does not make another vanish; deleted (410) and transferred (301) issues are marked
  * deleted; rowsWritten counts distinct rows; unchanged incremental issue reads answer 304; a run
@@ -10,8 +10,8 @@ import { finishRun, startRun } from '../../lib/lakehouse/runs';
 import { GitHubClient } from '../../lib/sources/github/client';
 import { STREAMS, STREAM_SPECS } from '../../lib/sources/github/streams';
 import { syncGitHub, type GitHubSyncResult } from '../../lib/sources/github/sync';
-import { useScratchDatabase } from '../helpers/database';
-import { startGitHubStandin, type GitHubStandin } from '../standins/github/server';
+import { useScratchDatabase } from '../../tooling/helpers/database';
+import { startGitHubStandin, type GitHubStandin } from '../../tooling/standins/github/server';
 import { differences, truth } from './githubTruth';
 
 jest.setTimeout(120_000);

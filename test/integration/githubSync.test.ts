@@ -11,8 +11,8 @@ import { GitHubClient, RateLimitExceededError } from '../../lib/sources/github/c
 import { STREAMS, STREAM_SPECS } from '../../lib/sources/github/streams';
 import { readGitHubRecords } from '../../lib/sources/github/emit';
 import { syncGitHub, type GitHubSyncResult } from '../../lib/sources/github/sync';
-import { useScratchDatabase } from '../helpers/database';
-import { GitHubSimulator } from '../simulators/github/server';
+import { useScratchDatabase } from '../../tooling/helpers/database';
+import { GitHubSimulator } from '../../tooling/simulators/github/server';
 
 jest.setTimeout(120_000);
 

@@ -4,7 +4,7 @@
  */
 import type { Pool } from 'pg';
 import { STREAM_SPECS, type StreamName } from '../../lib/sources/github/streams';
-import type { GitHubStandin } from '../standins/github/server';
+import type { GitHubStandin } from '../../tooling/standins/github/server';
 
 type Obj = Record<string, unknown>;
 

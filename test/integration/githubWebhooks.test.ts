@@ -3,7 +3,7 @@
  * lands once however often (and however concurrently) it arrives; the table is secured by layer.
  */
 import { deliveryHeaders, eventRecord, landEvent, type DeliveryHeaders } from '../../lib/sources/github/webhooks';
-import { asRole, useScratchDatabase } from '../helpers/database';
+import { asRole, useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 

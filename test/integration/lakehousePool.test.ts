@@ -7,7 +7,7 @@
  */
 import type { IExecuteFunctions } from 'n8n-workflow';
 import { openLakehouse, openPoolCount, poolSize } from '../../nodes/shared/lakehouse';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase({ migrated: false });
 

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { bronzeTableName } from '../../lib/lakehouse/tables';
 import { loadItems } from '../../nodes/IpaiConnectorRun/actions/load.operation';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 

@@ -4,7 +4,7 @@ import { finishRun, startRun } from '../../lib/lakehouse/runs';
 import { qualifiedName } from '../../lib/lakehouse/sql';
 import { getStreamState } from '../../lib/lakehouse/streamState';
 import { runningConnector } from '../helpers/connector';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 let tableCounter = 0;

@@ -18,7 +18,7 @@ import {
 	renderMetrics,
 } from '../../lib/observability/metrics';
 import { evaluateSlos, runEvaluation } from '../../lib/slo';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const parseProm = require('parse-prometheus-text-format') as (text: string) => ParsedFamily[];

@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { renderMetrics } from '../../lib/observability/metrics';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 import { addConnector, addRuns, DAY, MINUTE } from './sloHelpers';
 
 jest.setTimeout(300_000);

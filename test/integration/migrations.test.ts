@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultMigrationsDirectory, listMigrations, migrate, MigrationError } from '../../lib/lakehouse/migrate';
-import { createScratchDatabase, withClient, type ScratchDatabase } from '../helpers/database';
+import { createScratchDatabase, withClient, type ScratchDatabase } from '../../tooling/helpers/database';
 
 // Applying every migration to a fresh database takes seconds, more on a busy machine.
 jest.setTimeout(120_000);

@@ -10,7 +10,7 @@ import { getStreamState } from '../../lib/lakehouse/streamState';
 import { DbSourceError } from '../../lib/sources/db/engine';
 import { MySqlBinlogCdc } from '../../lib/sources/db/mysql/binlog';
 import { comparePositions } from '../../lib/sources/db/mysql/binlogPosition';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 import { runningConnector } from '../helpers/connector';
 import { connectAdmin, sharedServer, usePrivateMariaDb } from '../helpers/mariadb';
 import { compareWithSource, createTypeTable } from './fixtures/mysqlTypeTable';

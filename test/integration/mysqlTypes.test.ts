@@ -10,7 +10,7 @@ import type { DbColumn } from '../../lib/sources/db/engine';
 import { openConnection } from '../../lib/sources/db/mysql/connection';
 import { describeTable, openReadView } from '../../lib/sources/db/mysql/readView';
 import { mapMySqlColumn } from '../../lib/sources/db/mysql/types';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 import { runningConnector } from '../helpers/connector';
 import { useScratchMariaDb } from '../helpers/mariadb';
 import { compareWithSource, createTypeTable } from './fixtures/mysqlTypeTable';

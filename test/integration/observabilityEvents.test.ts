@@ -9,7 +9,7 @@ import { logRun } from '../../lib/agents';
 import { failRun, finishRun, startRun } from '../../lib/lakehouse/runs';
 import { agentCallEvent, alertTransitionEvents, connectorRunEvent, connectorRunEventOf } from '../../lib/observability/events';
 import { runEvaluation } from '../../lib/slo';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 import { addConnector, addRuns, DAY, HOUR, MINUTE } from './sloHelpers';
 
 jest.setTimeout(300_000);

@@ -8,8 +8,8 @@ import type { Pool } from 'pg';
 import { finishRun, startRun } from '../../lib/lakehouse/runs';
 import { qualifiedName } from '../../lib/lakehouse/sql';
 import { OdooClient, OdooError, mapRecord, planFields, syncModel, type FieldsGet, type ModelSyncOptions } from '../../lib/sources/odoo';
-import { DEFAULT_ADMIN_API_KEY, OdooSimulator, seedDemoCompany, type DemoCompany, type RunningServer } from '../simulators/odoo';
-import { useScratchDatabase } from '../helpers/database';
+import { DEFAULT_ADMIN_API_KEY, OdooSimulator, seedDemoCompany, type DemoCompany, type RunningServer } from '../../tooling/simulators/odoo';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 jest.setTimeout(120_000);
 

@@ -11,8 +11,8 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { finishRun, startRun } from '../../lib/lakehouse/runs';
 import { OdooClient, syncModel, type ModelSyncOptions, type ModelSyncResult } from '../../lib/sources/odoo';
-import { DEFAULT_ADMIN_API_KEY, OdooSimulator, seedDemoCompany, type RunningServer } from '../simulators/odoo';
-import { useScratchDatabase } from '../helpers/database';
+import { DEFAULT_ADMIN_API_KEY, OdooSimulator, seedDemoCompany, type RunningServer } from '../../tooling/simulators/odoo';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 jest.setTimeout(300_000);
 

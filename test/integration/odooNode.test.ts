@@ -13,8 +13,8 @@ import { NodeApiError, NodeOperationError, type JsonObject } from 'n8n-workflow'
 import { IpaiOdoo } from '../../nodes/IpaiOdoo/IpaiOdoo.node';
 import { actionableError, keepHeadline, perItem, restoreHeadline } from '../../nodes/shared/items';
 import { nodeError } from '../../nodes/shared/lakehouse';
-import { DEFAULT_ADMIN_API_KEY, OdooSimulator, seedDemoCompany, type RunningServer } from '../simulators/odoo';
-import { useScratchDatabase } from '../helpers/database';
+import { DEFAULT_ADMIN_API_KEY, OdooSimulator, seedDemoCompany, type RunningServer } from '../../tooling/simulators/odoo';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 import { executeContext, nodeFailure, ODOO_NODE } from './fixtures/odooNode';
 
 jest.setTimeout(120_000);

@@ -6,8 +6,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { OdooSimulator, seedDemoCompany, type RunningServer } from '../simulators/odoo';
-import { createScratchDatabase, withClient, type ScratchDatabase } from '../helpers/database';
+import { OdooSimulator, seedDemoCompany, type RunningServer } from '../../tooling/simulators/odoo';
+import { createScratchDatabase, withClient, type ScratchDatabase } from '../../tooling/helpers/database';
 import { migrate } from '../../lib/lakehouse/migrate';
 
 jest.setTimeout(300_000);

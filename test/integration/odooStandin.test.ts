@@ -1,6 +1,6 @@
 /**
  * The Odoo connector against an Odoo stand-in written by someone else, only from Odoo's
- * documentation and source (test/standins/odoo, XML-RPC only, `fields_get` answering `{}` for an
+ * documentation and source (tooling/standins/odoo, XML-RPC only, `fields_get` answering `{}` for an
  * unknown model): the failures issue 15 reported, each a failed run with the node's message and
  * nothing half-written; protocol "auto" falling back to XML-RPC; bronze equal to the stand-in value
  * by value; unchanged incremental runs counted by the stand-in's own call log; late creates
@@ -10,8 +10,8 @@ import type { IDataObject } from 'n8n-workflow';
 import { finishRun, startRun } from '../../lib/lakehouse/runs';
 import { OdooClient, syncModel, type ModelSyncOptions } from '../../lib/sources/odoo';
 import { IpaiOdoo } from '../../nodes/IpaiOdoo/IpaiOdoo.node';
-import { startOdooStandin, XDouble, type OdooStandin } from '../standins/odoo/server';
-import { useScratchDatabase } from '../helpers/database';
+import { startOdooStandin, XDouble, type OdooStandin } from '../../tooling/standins/odoo/server';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 import { executeContext, nodeFailure } from './fixtures/odooNode';
 
 jest.setTimeout(180_000);

@@ -20,7 +20,7 @@ import { Bool, DateDay, Float64, Int32, Int64, Table, Utf8, tableToIPC, vectorFr
 import { counted, localFileSource } from '../../lib/sources/files/bytes';
 import { ingestFile, type IngestOptions } from '../../lib/sources/files/ingest';
 import { runningConnector } from '../helpers/connector';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 jest.setTimeout(300_000);
 const db = useScratchDatabase();

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { localFileSource } from '../../lib/sources/files/bytes';
 import { ingestFile } from '../../lib/sources/files/ingest';
 import { runningConnector } from '../helpers/connector';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 jest.setTimeout(300_000);
 const db = useScratchDatabase();

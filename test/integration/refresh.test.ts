@@ -1,5 +1,5 @@
 import { refreshMaterializedViews } from '../../lib/lakehouse/refresh';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 

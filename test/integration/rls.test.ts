@@ -1,4 +1,4 @@
-import { asRole, useScratchDatabase } from '../helpers/database';
+import { asRole, useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 

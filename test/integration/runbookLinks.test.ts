@@ -11,7 +11,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ALERT_RUNBOOKS, DEFAULT_RUNBOOK_BASE_URL, SEEDED_SLO_RUNBOOKS, runEvaluation } from '../../lib/slo';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 import { addConnector, addRuns, DAY, HOUR, MINUTE } from './sloHelpers';
 
 jest.setTimeout(300_000);

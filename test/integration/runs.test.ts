@@ -3,7 +3,7 @@ import { currentRunOf, listRuns, runOfExecution } from '../../lib/lakehouse/runQ
 import { failRun, finishRun, heartbeat, holdLease, registerConnector, startRun, type StartRunResult } from '../../lib/lakehouse/runs';
 import { loadStream } from '../../lib/lakehouse/loader';
 import { setStreamState } from '../../lib/lakehouse/streamState';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 

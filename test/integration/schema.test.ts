@@ -1,6 +1,6 @@
 /** schema.sql is what the migrations produce today (regenerate with `npm run schema:dump`). */
 import { readFileSync } from 'node:fs';
-import { migratedSchema, SCHEMA_FILE } from '../helpers/schema';
+import { migratedSchema, SCHEMA_FILE } from '../../tooling/helpers/schema';
 
 jest.setTimeout(180_000);
 

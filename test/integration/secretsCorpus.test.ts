@@ -19,7 +19,7 @@ import { maskUrl } from '../../lib/lakehouse/secrets';
 import { buildMessagePost, buildPost } from '../../lib/slo/mattermostPosts';
 import type { DueNotification } from '../../lib/slo/types';
 import { nodeError } from '../../nodes/shared/lakehouse';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 

@@ -1,5 +1,5 @@
 import { formatFindings, runSecurityLint } from '../../lib/lakehouse/securityLint';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 

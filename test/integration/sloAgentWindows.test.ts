@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { evaluateSlos } from '../../lib/slo';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 import { DAY, HOUR, resetAlerting } from './sloHelpers';
 
 jest.setTimeout(300_000);

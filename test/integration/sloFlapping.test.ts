@@ -16,8 +16,8 @@
 import fc from 'fast-check';
 import { Pool } from 'pg';
 import { createSilence, deliverDue, runEvaluation, type MattermostTarget } from '../../lib/slo';
-import { useScratchDatabase } from '../helpers/database';
-import { MattermostSimulator, type RecordedPost } from '../simulators/mattermost/server';
+import { useScratchDatabase } from '../../tooling/helpers/database';
+import { MattermostSimulator, type RecordedPost } from '../../tooling/simulators/mattermost/server';
 import { addConnector, addRuns, DAY, HOUR, MINUTE, resetAlerting } from './sloHelpers';
 
 jest.setTimeout(600_000);

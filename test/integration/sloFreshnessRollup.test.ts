@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import { evaluateSlos, round } from '../../lib/slo';
 import { RAW_STALE_SQL, ROLLUP_MIN_GAP_SECONDS, ROLLUP_STALE_SQL } from '../../lib/slo/sli/connectorFreshness';
-import { useScratchDatabase } from '../helpers/database';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 import { addConnector, DAY, HOUR, resetAlerting } from './sloHelpers';
 
 jest.setTimeout(300_000);

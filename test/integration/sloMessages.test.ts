@@ -8,8 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRun } from '../../lib/lakehouse/runs';
 import { ALERT_RUNBOOKS, DEFAULT_RUNBOOK_BASE_URL, deliverDue, runEvaluation, SEEDED_SLO_RUNBOOKS, type MattermostTarget } from '../../lib/slo';
-import { useScratchDatabase } from '../helpers/database';
-import { MattermostSimulator, type RecordedPost } from '../simulators/mattermost/server';
+import { useScratchDatabase } from '../../tooling/helpers/database';
+import { MattermostSimulator, type RecordedPost } from '../../tooling/simulators/mattermost/server';
 import { addConnector, addRuns, DAY, HOUR, MINUTE, resetAlerting } from './sloHelpers';
 
 // Every text bound for Mattermost must pass through redact(), whose pattern masking hides

@@ -13,8 +13,8 @@
  */
 import fc from 'fast-check';
 import { deliverDue, evaluateSlos, paramsProblem, runEvaluation, upsertSlo, type MattermostTarget } from '../../lib/slo';
-import { useScratchDatabase } from '../helpers/database';
-import { MattermostSimulator, type RecordedPost } from '../simulators/mattermost/server';
+import { useScratchDatabase } from '../../tooling/helpers/database';
+import { MattermostSimulator, type RecordedPost } from '../../tooling/simulators/mattermost/server';
 import { addConnector, addRuns, DAY, HOUR, MINUTE, resetAlerting } from './sloHelpers';
 
 jest.setTimeout(300_000);

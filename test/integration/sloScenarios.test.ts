@@ -4,8 +4,8 @@
  */
 import { Pool } from 'pg';
 import { deliverDue, runEvaluation, createSilence, expireSilence, upsertSlo, type MattermostTarget, type MonitorResult } from '../../lib/slo';
-import { useScratchDatabase } from '../helpers/database';
-import { MattermostSimulator, type RecordedPost } from '../simulators/mattermost/server';
+import { useScratchDatabase } from '../../tooling/helpers/database';
+import { MattermostSimulator, type RecordedPost } from '../../tooling/simulators/mattermost/server';
 import { addConnector, addRuns, DAY, HOUR, MINUTE, resetAlerting } from './sloHelpers';
 
 jest.setTimeout(120_000);

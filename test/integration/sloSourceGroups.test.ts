@@ -15,8 +15,8 @@
  */
 import fc from 'fast-check';
 import { deliverDue, runEvaluation, type MattermostTarget } from '../../lib/slo';
-import { useScratchDatabase } from '../helpers/database';
-import { MattermostSimulator, type RecordedPost } from '../simulators/mattermost/server';
+import { useScratchDatabase } from '../../tooling/helpers/database';
+import { MattermostSimulator, type RecordedPost } from '../../tooling/simulators/mattermost/server';
 import { addConnector, addRuns, DAY, HOUR, MINUTE, resetAlerting } from './sloHelpers';
 
 jest.setTimeout(600_000);

@@ -26,8 +26,8 @@ import { formatFindings, runSecurityLint } from '../../lib/lakehouse/securityLin
 import { fromSqlType } from '../../lib/lakehouse/columnTypes';
 import { STREAM_SPECS } from '../../lib/sources/github/streams';
 import { OdooClient, planColumns, planFields, presetOf, syncModel, tableNameFor, type FieldsGet } from '../../lib/sources/odoo';
-import { DEFAULT_ADMIN_API_KEY, OdooSimulator, type RunningServer } from '../simulators/odoo';
-import { asRole, useScratchDatabase } from '../helpers/database';
+import { DEFAULT_ADMIN_API_KEY, OdooSimulator, type RunningServer } from '../../tooling/simulators/odoo';
+import { asRole, useScratchDatabase } from '../../tooling/helpers/database';
 
 jest.setTimeout(120_000);
 

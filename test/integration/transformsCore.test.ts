@@ -8,7 +8,7 @@
  */
 import type { PoolClient } from 'pg';
 import { registerConnector } from '../../lib/lakehouse/runs';
-import { asRole, useScratchDatabase } from '../helpers/database';
+import { asRole, useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 

@@ -18,7 +18,7 @@ import { finishRun } from '../../lib/lakehouse/runs';
 import { formatFindings, runSecurityLint } from '../../lib/lakehouse/securityLint';
 import { BRONZE_SCHEMA, STREAM_SPECS, type StreamName } from '../../lib/sources/github/streams';
 import { runningConnector } from '../helpers/connector';
-import { asRole, useScratchDatabase } from '../helpers/database';
+import { asRole, useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
 const REPO = { repository_id: 42, repo_full_name: 'acme/api' };

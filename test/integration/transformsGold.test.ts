@@ -1,6 +1,6 @@
 /**
  * Finance gold to the cent on inputs nobody here wrote (issue 22): a year of a small company kept
- * on the Odoo stand-in written only from Odoo's documentation (test/standins/odoo), with a trimmed
+ * on the Odoo stand-in written only from Odoo's documentation (tooling/standins/odoo), with a trimmed
  * field list (journal items without parent_state, company_id, display_type, company_currency_id,
  * journal_id, date), three currencies (EUR company, USD, JPY with 0 decimals) and float noise in
  * every amount; synced by the package's Odoo sync into bronze, refreshed, and compared with an
@@ -12,8 +12,8 @@ import type { Pool } from 'pg';
 import { refreshMaterializedViews } from '../../lib/lakehouse/refresh';
 import { finishRun, startRun } from '../../lib/lakehouse/runs';
 import { OdooClient, PRESETS, syncModel, tableNameFor } from '../../lib/sources/odoo';
-import { startOdooStandin, type OdooStandin } from '../standins/odoo/server';
-import { useScratchDatabase } from '../helpers/database';
+import { startOdooStandin, type OdooStandin } from '../../tooling/standins/odoo/server';
+import { useScratchDatabase } from '../../tooling/helpers/database';
 import { defineTrimmedAccounting, seedStandinCompany, type StandinCompany } from './fixtures/standinCompany';
 import { FinanceOracle, formatMinor, scaled, type BronzeRecords } from './fixtures/financeOracle';
 

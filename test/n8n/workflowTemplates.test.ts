@@ -1,6 +1,6 @@
 /**
  * Every template in workflows/manifest.json against the conventions (lib/workflows/templates.ts)
- * and against the node descriptions n8n will use (lib/workflows/validate.ts): ours from the node
+ * and against the node descriptions n8n will use (tooling/workflows/validate.ts): ours from the node
  * classes, n8n's from the installed n8n 2.40.7. A renamed parameter breaks this test, not a
  * user's import. Synthetic templates show each kind of mistake is caught with a clear message.
  */
@@ -11,10 +11,10 @@ import { checkTemplates } from '../../lib/workflows/templateChecks';
 import { MissingCredentialsError, rewriteForImport } from '../../lib/workflows/templateImport';
 import { type ManifestEntry, type Template, TemplateError } from '../../lib/workflows/templateManifest';
 import { loadTemplates, orderTemplates } from '../../lib/workflows/templates';
-import { validateWorkflow } from '../../lib/workflows/validate';
+import { validateWorkflow } from '../../tooling/workflows/validate';
 import type { WorkflowJson } from '../../lib/workflows/workflowTypes';
-import { ensureN8nInstalled } from '../e2e/n8nRuntime';
-import { loadRegistry } from '../helpers/nodeDescriptions';
+import { ensureN8nInstalled } from '../../tooling/n8n/n8nRuntime';
+import { loadRegistry } from '../../tooling/workflows/nodeDescriptions';
 
 const WORKFLOWS = path.resolve(__dirname, '..', '..', 'workflows');
 
@@ -284,8 +284,22 @@ describe('validation against node descriptions (synthetic templates)', () => {
 		const workflow = pipeline();
 		workflow.nodes[1].parameters = { ...workflow.nodes[1].parameters, operation: 'begin' };
 		expect(messages(workflow).join('\n')).toMatch(/parameter "operation" has value "begin", which is not one of "dispatch", "fail"/);
-		workflow.nodes[1].parameters.operation = '={{ "start" }}';
+		workflow.nodes[1].parameters.operation = 'start';
+		workflow.nodes[0].parameters = { rule: { interval: [{ field: '={{ "minutes" }}', minutesInterval: 15 }] } };
 		expect(messages(workflow)).toEqual([]);
+	});
+
+	it('catches an expression in a parameter that takes none (n8n reads it as text)', () => {
+		const workflow = pipeline();
+		workflow.nodes[1].parameters = { ...workflow.nodes[1].parameters, operation: '={{ "start" }}' };
+		const found = messages(workflow).join('\n');
+		expect(found).toMatch(/parameter "operation" takes no expression \(noDataExpression\): n8n reads it as the text "\{\{ \\"start\\" \}\}"/);
+		// read as that text, the operation is not "start", so the start settings are hidden too
+		expect(found).toMatch(/parameter "leaseTimeoutSeconds" is set but not shown with these settings/);
+		// a lone $fromAI() placeholder keeps its "=" in a tool, for the agent to fill
+		workflow.nodes[1].type = 'n8n-nodes-ipai-lakehouse.ipaiConnectorRunTool';
+		workflow.nodes[1].parameters = { operation: "={{ $fromAI('operation') }}" };
+		expect(messages(workflow).join('\n')).not.toMatch(/takes no expression/);
 	});
 
 	it('checks collection and fixedCollection keys recursively', () => {

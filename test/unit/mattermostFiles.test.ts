@@ -7,8 +7,8 @@
 import { PNG } from 'pngjs';
 import { MattermostError } from '../../lib/slo/mattermost';
 import { postWithFiles, uploadFiles } from '../../lib/slo/mattermostFiles';
-import { parseMultipart } from '../simulators/mattermost/files';
-import { MattermostSimulator } from '../simulators/mattermost/server';
+import { parseMultipart } from '../../tooling/simulators/mattermost/files';
+import { MattermostSimulator } from '../../tooling/simulators/mattermost/server';
 
 const TOKEN = 'filesbottoken0000000000000';
 const OTHER = 'otherbottoken0000000000000';

@@ -1,6 +1,6 @@
 /** The Mattermost simulator against the documented wire behaviour, and the credential test against it. */
 import { testMattermost } from '../../lib/slo/mattermost';
-import { MattermostSimulator } from '../simulators/mattermost/server';
+import { MattermostSimulator } from '../../tooling/simulators/mattermost/server';
 
 const TOKEN = 'simtoken00000000000000000a';
 const HOOK = 'simhook000000000000000000a';

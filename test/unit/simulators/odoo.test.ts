@@ -4,7 +4,7 @@
 
 import * as http from 'http';
 import * as xmlrpc from 'xmlrpc';
-import { DemoCompany, OdooSimulator, RunningServer, seedDemoCompany } from '../../simulators/odoo';
+import { DemoCompany, OdooSimulator, RunningServer, seedDemoCompany } from '../../../tooling/simulators/odoo';
 
 type Rec = Record<string, unknown> & { id: number };
 type M2o = [number, string] | false;

@@ -1,5 +1,5 @@
 // Self-tests: raw fetch requests checking the documented behaviour the stand-in promises (README.md).
-import { GitHubStandin, startGitHubStandin } from '../../standins/github/server';
+import { GitHubStandin, startGitHubStandin } from '../../../tooling/standins/github/server';
 
 let gh: GitHubStandin;
 const TOKEN = 'ghp_alice';

@@ -3,7 +3,7 @@
 // of the stand-in's codec.
 import * as net from 'node:net';
 import fc from 'fast-check';
-import { OdooStandin, startOdooStandin } from '../../standins/odoo/server';
+import { OdooStandin, startOdooStandin } from '../../../tooling/standins/odoo/server';
 
 type V = null | boolean | number | string | V[] | { [k: string]: V } | { double: number } | { dt: string } | { b64: string };
 

@@ -3,22 +3,62 @@
  * typeVersions, parameters (existence per version, visibility through displayOptions, option
  * values, collection keys), credential types and connections.
  *
- * Data only: descriptions come in as plain objects (our node classes' `description`, n8n's
- * `dist/types/nodes.json` and `credentials.json`), so this module has no n8n import and can run
- * wherever a workflow file can be read. Visibility: display.ts.
+ * Which parameters and credentials count is n8n's own decision (n8n-workflow's NodeHelpers:
+ * getNodeParameters for defaults, displayParameter for displayOptions, getActiveCredentialTypes),
+ * so `@version`, `@tool`, `@feature`, `/root` paths and `_cnd` conditions mean what they mean to n8n.
+ * Descriptions are our node classes' `description` and n8n's `dist/types/nodes.json` and
+ * `credentials.json` (nodeDescriptions.ts).
  */
-import { deepEqual, displayed, isExpression, isPlainObject, withDefaults, type Context } from './display';
+import { isDeepStrictEqual } from 'util';
+import { isFromAIOnlyExpression, NodeHelpers, type IDisplayOptions, type INode, type INodeParameters, type INodeProperties, type INodeTypeDescription } from 'n8n-workflow';
 import type { NodeTypeRegistry, RegisteredType } from './nodeTypes';
-import type { DisplayOptions, NodeTypeDescription, PropertyDescription, ValidationProblem, WorkflowJson, WorkflowNode } from './workflowTypes';
+import { isExpression, isPlainObject, type WorkflowJson, type WorkflowNode } from '../../lib/workflows/workflowTypes';
 
-function describeConditions(options: DisplayOptions | undefined): string {
+export interface ValidationProblem {
+	/** Node name, when the problem belongs to one node. */
+	node?: string;
+	message: string;
+}
+
+interface Context {
+	node: Pick<INode, 'typeVersion'>;
+	description: INodeTypeDescription;
+	/** The top level's display values, which `/path` conditions read. */
+	root: INodeParameters;
+}
+
+/**
+ * The values n8n decides visibility by at one level of parameters: getNodeParameters' own first
+ * pass (simple-typed values with their defaults; inside a collection, only the values set).
+ */
+function displayValues(
+	properties: INodeProperties[],
+	values: Record<string, unknown>,
+	context: Omit<Context, 'root'> & { root?: INodeParameters },
+	parentType?: 'collection' | 'fixedCollection',
+): INodeParameters {
+	return (
+		NodeHelpers.getNodeParameters(properties, values as INodeParameters, true, true, context.node, context.description, {
+			onlySimpleTypes: true,
+			dataIsResolved: true,
+			nodeValuesRoot: context.root,
+			parentType,
+		}) ?? {}
+	);
+}
+
+function shown(property: INodeProperties, values: INodeParameters, context: Context): boolean {
+	return NodeHelpers.displayParameter(values, property, context.node, context.description, context.root);
+}
+
+function describeConditions(options: IDisplayOptions | undefined): string {
 	const parts: string[] = [];
 	for (const [name, values] of Object.entries(options?.show ?? {})) parts.push(`${name} is ${formatValues(values)}`);
 	for (const [name, values] of Object.entries(options?.hide ?? {})) parts.push(`${name} is not ${formatValues(values)}`);
 	return parts.join(' and ');
 }
 
-function formatValues(values: unknown[]): string {
+function formatValues(values: readonly unknown[] = []): string {
 	return values.map((value) => JSON.stringify(isPlainObject(value) && value._cnd ? value._cnd : value)).join(' or ');
 }
 
@@ -48,15 +88,15 @@ function levenshtein(a: string, b: string): number {
 // ---------------------------------------------------------------------------------------------
 // Parameters
 
-function hasDynamicOptions(property: PropertyDescription): boolean {
+function hasDynamicOptions(property: INodeProperties): boolean {
 	const typeOptions = property.typeOptions ?? {};
 	return Boolean(typeOptions.loadOptionsMethod || typeOptions.loadOptions);
 }
 
 function checkParameters(
-	properties: PropertyDescription[],
+	properties: INodeProperties[],
 	values: Record<string, unknown>,
-	visibilityValues: Record<string, unknown>,
+	visibilityValues: INodeParameters,
 	context: Context,
 	path: string,
 	report: (message: string) => void,
@@ -67,12 +107,12 @@ function checkParameters(
 		if (definitions.length === 0) {
 			const suggestion = closest(key, [...new Set(properties.map((property) => property.name))]);
 			report(
-				`parameter "${label}" does not exist in ${context.description.name} v${context.version}` +
+				`parameter "${label}" does not exist in ${context.description.name} v${context.node.typeVersion}` +
 					(suggestion ? ` (did you mean "${suggestion}"?)` : ''),
 			);
 			continue;
 		}
-		const visible = definitions.filter((property) => displayed(property.displayOptions, visibilityValues, context));
+		const visible = definitions.filter((property) => shown(property, visibilityValues, context));
 		if (visible.length === 0) {
 			report(
 				`parameter "${label}" is set but not shown with these settings (it needs ${definitions
@@ -86,19 +126,27 @@ function checkParameters(
 }
 
 function checkValue(
-	definitions: PropertyDescription[],
+	definitions: INodeProperties[],
 	value: unknown,
 	label: string,
 	context: Context,
 	report: (message: string) => void,
 ): void {
-	if (isExpression(value) || value === undefined || value === null) return;
 	const property = definitions[0];
+	if (isExpression(value) && property.noDataExpression && !isFromAIOnlyExpression(value as string)) {
+		// n8n strips the "=" of such a parameter (getNodeParameters) and reads the rest as text;
+		// only a lone $fromAI() placeholder keeps it, for an AI agent to fill.
+		report(`parameter "${label}" takes no expression (noDataExpression): n8n reads it as the text ${JSON.stringify((value as string).slice(1))}`);
+		return;
+	}
+	if (isExpression(value) || value === undefined || value === null) return;
 	switch (property.type) {
 		case 'options':
 		case 'multiOptions': {
 			if (definitions.some(hasDynamicOptions)) return;
-			const allowed = [...new Set(definitions.flatMap((definition) => (definition.options ?? []).map((option) => option.value)))];
+			const allowed = [
+				...new Set(definitions.flatMap((definition) => ((definition.options ?? []) as Array<{ value?: unknown }>).map((option) => option.value))),
+			];
 			const given = property.type === 'multiOptions' ? value : [value];
 			if (!Array.isArray(given)) {
 				report(`parameter "${label}" must be a list of values (multiOptions), got ${JSON.stringify(value)}`);
@@ -106,7 +154,7 @@ function checkValue(
 			}
 			for (const item of given) {
 				if (isExpression(item)) continue;
-				if (!allowed.some((option) => deepEqual(option, item))) {
+				if (!allowed.some((option) => isDeepStrictEqual(option, item))) {
 					report(`parameter "${label}" has value ${JSON.stringify(item)}, which is not one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`);
 				}
 			}
@@ -123,8 +171,8 @@ function checkValue(
 				report(`parameter "${label}" must be an object (collection), got ${JSON.stringify(value)}`);
 				return;
 			}
-			const options = definitions.flatMap((definition) => (definition.options ?? []) as unknown as PropertyDescription[]);
-			checkParameters(options, value, value, context, `${label}.`, report);
+			const options = definitions.flatMap((definition) => (definition.options ?? []) as INodeProperties[]);
+			checkParameters(options, value, displayValues(options, value, context, 'collection'), context, `${label}.`, report);
 			return;
 		}
 		case 'fixedCollection': {
@@ -132,7 +180,7 @@ function checkValue(
 				report(`parameter "${label}" must be an object (fixedCollection), got ${JSON.stringify(value)}`);
 				return;
 			}
-			const groups = definitions.flatMap((definition) => (definition.options ?? []) as Array<{ name: string; values?: PropertyDescription[] }>);
+			const groups = definitions.flatMap((definition) => (definition.options ?? []) as Array<{ name: string; values?: INodeProperties[] }>);
 			const multiple = definitions.some((definition) => definition.typeOptions?.multipleValues === true);
 			for (const [groupName, groupValue] of Object.entries(value)) {
 				const group = groups.find((candidate) => candidate.name === groupName);
@@ -156,8 +204,8 @@ function checkValue(
 						return;
 					}
 					const groupProperties = group.values ?? [];
-					const resolved = withDefaults(groupProperties, entry, context);
-					checkParameters(groupProperties, entry, resolved, context, `${label}.${groupName}${multiple ? `[${index}]` : ''}.`, report);
+					const visibility = displayValues(groupProperties, entry, context, 'fixedCollection');
+					checkParameters(groupProperties, entry, visibility, context, `${label}.${groupName}${multiple ? `[${index}]` : ''}.`, report);
 				});
 			}
 			return;
@@ -236,12 +284,13 @@ export function validateWorkflow(workflow: WorkflowJson, registry: NodeTypeRegis
 			report(`typeVersion ${node.typeVersion} is not a version of ${node.type} (declared: ${versions.join(', ')})`);
 			continue;
 		}
-		const baseContext = { version: node.typeVersion, isTool: type.isTool, description: type.description };
+		const { properties } = type.description;
 		const parameters = isPlainObject(node.parameters) ? node.parameters : {};
-		const resolved = withDefaults(type.description.properties, parameters, baseContext);
-		const context: Context = { ...baseContext, root: resolved };
-		checkParameters(type.description.properties, parameters, resolved, context, '', report);
-		checkCredentials(node, type.description, resolved, context, registry, report);
+		const base = { node: { typeVersion: node.typeVersion }, description: type.description };
+		const root = displayValues(properties, parameters, base);
+		const context: Context = { ...base, root };
+		checkParameters(properties, parameters, root, context, '', report);
+		checkCredentials(node, parameters, context, registry, report);
 	}
 
 	for (const [sourceName, byType] of Object.entries(workflow.connections ?? {})) {
@@ -296,24 +345,30 @@ export function validateWorkflow(workflow: WorkflowJson, registry: NodeTypeRegis
 
 function checkCredentials(
 	node: WorkflowNode,
-	description: NodeTypeDescription,
-	resolved: Record<string, unknown>,
+	parameters: Record<string, unknown>,
 	context: Context,
 	registry: NodeTypeRegistry,
 	report: (message: string) => void,
 ): void {
+	const { description } = context;
+	let executed: INodeParameters;
+	try {
+		// The parameters n8n runs the node with (its Workflow applies these defaults on load).
+		executed = NodeHelpers.getNodeParameters(description.properties, parameters as INodeParameters, true, false, context.node, description) ?? {};
+	} catch (error) {
+		report(`n8n cannot read the parameters of this node: ${error instanceof Error ? error.message : String(error)}`);
+		return;
+	}
+	// null: an expression picks the credential type (HTTP Request's nodeCredentialType), known only at run time.
+	const active = NodeHelpers.getActiveCredentialTypes({ ...node, parameters: executed } as unknown as INode, description);
 	const declared = description.credentials ?? [];
 	const given = isPlainObject(node.credentials) ? node.credentials : {};
-	// HTTP Request and friends take any credential type through these parameters.
-	const dynamicTypes = new Set(
-		[resolved.nodeCredentialType, resolved.genericAuthType].filter((value): value is string => typeof value === 'string'),
-	);
 	for (const credentialType of Object.keys(given)) {
 		if (!registry.hasCredentialType(credentialType)) {
 			report(`credential type "${credentialType}" does not exist`);
 			continue;
 		}
-		if (dynamicTypes.has(credentialType)) continue;
+		if (active === null || active.has(credentialType)) continue;
 		const definitions = declared.filter((credential) => credential.name === credentialType);
 		if (definitions.length === 0) {
 			report(
@@ -322,15 +377,11 @@ function checkCredentials(
 			);
 			continue;
 		}
-		if (!definitions.some((credential) => displayed(credential.displayOptions, resolved, context))) {
-			report(
-				`credential "${credentialType}" is not used with these settings (it needs ${describeConditions(definitions[0].displayOptions)})`,
-			);
-		}
+		report(`credential "${credentialType}" is not used with these settings (it needs ${describeConditions(definitions[0].displayOptions)})`);
 	}
 	for (const credential of declared) {
 		if (!credential.required || credential.name in given) continue;
-		if (displayed(credential.displayOptions, resolved, context)) {
+		if (NodeHelpers.displayParameter(executed, credential, context.node, description)) {
 			report(`needs a "${credential.name}" credential`);
 		}
 	}

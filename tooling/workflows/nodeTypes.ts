@@ -1,10 +1,12 @@
 /** The node and credential types a workflow is checked against (validate.ts). */
-import type { CredentialTypeDescription, NodeTypeDescription, PropertyDescription } from './workflowTypes';
+import type { ICredentialType, INodeProperties, INodeTypeDescription } from 'n8n-workflow';
+
+/** What the validator reads of a credential type (n8n's credentials.json has more). */
+export type CredentialTypeDescription = Pick<ICredentialType, 'name' | 'displayName'>;
 
 export interface RegisteredType {
-	description: NodeTypeDescription;
+	description: INodeTypeDescription;
 	versions: number[];
-	isTool: boolean;
 }
 
 /**
@@ -21,12 +23,12 @@ export class NodeTypeRegistry {
 	 * variant n8n synthesizes at load time (n8n/dist/tool-generation/ai-tools.js
 	 * convertNodeToAiTool): no inputs, one ai_tool output, plus descriptionType/toolDescription.
 	 */
-	addNodes(packageName: string, descriptions: NodeTypeDescription[]): this {
+	addNodes(packageName: string, descriptions: INodeTypeDescription[]): this {
 		for (const description of descriptions) {
-			this.register(`${packageName}.${description.name}`, description, false);
+			this.register(`${packageName}.${description.name}`, description);
 			if (description.usableAsTool) {
 				const tool = toToolDescription(description);
-				this.register(`${packageName}.${tool.name}`, tool, true);
+				this.register(`${packageName}.${tool.name}`, tool);
 			}
 		}
 		return this;
@@ -37,10 +39,10 @@ export class NodeTypeRegistry {
 		return this;
 	}
 
-	private register(fullName: string, description: NodeTypeDescription, isTool: boolean): void {
+	private register(fullName: string, description: INodeTypeDescription): void {
 		const versions = Array.isArray(description.version) ? description.version : [description.version];
 		const list = this.nodes.get(fullName) ?? [];
-		list.push({ description, versions, isTool });
+		list.push({ description, versions });
 		this.nodes.set(fullName, list);
 	}
 
@@ -63,8 +65,8 @@ export class NodeTypeRegistry {
 	}
 }
 
-function toToolDescription(description: NodeTypeDescription): NodeTypeDescription {
-	const base: NodeTypeDescription =
+function toToolDescription(description: INodeTypeDescription): INodeTypeDescription {
+	const base: INodeTypeDescription =
 		typeof description.usableAsTool === 'object'
 			? { ...structuredClone(description), ...(description.usableAsTool.replacements ?? {}) }
 			: structuredClone(description);
@@ -75,13 +77,13 @@ function toToolDescription(description: NodeTypeDescription): NodeTypeDescriptio
 		properties.forEach((property, index) => {
 			if (property.type === 'callout') lastCallout = index;
 		});
-		const toolDescription: PropertyDescription = {
+		const toolDescription: INodeProperties = {
 			displayName: 'Description',
 			name: 'toolDescription',
 			type: 'string',
 			default: base.description,
 		};
-		const inserted: PropertyDescription[] = [toolDescription];
+		const inserted: INodeProperties[] = [toolDescription];
 		if (hasResourceOrOperation) {
 			toolDescription.displayOptions = { show: { descriptionType: ['manual'] } };
 			inserted.unshift({

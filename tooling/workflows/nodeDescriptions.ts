@@ -1,17 +1,17 @@
 /**
- * Node and credential descriptions for lib/workflows/validate.ts:
+ * Node and credential descriptions for tooling/workflows/validate.ts:
  * - this package's, from its node and credential classes (the TypeScript sources listed in
  *   package.json `n8n`, loaded through ts-jest / ts-node: `new Class().description`;
  *   versioned nodes contribute every `nodeVersions` entry);
- * - n8n's own, from the installed n8n (test/e2e/n8nRuntime.ts n8nHome()):
+ * - n8n's own, from the installed n8n (tooling/n8n/n8nRuntime.ts n8nHome()):
  *   `node_modules/n8n-nodes-base/dist/types/{nodes,credentials}.json` and the same files of
  *   `@n8n/n8n-nodes-langchain` — the files n8n's editor reads.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { NodeTypeRegistry } from '../../lib/workflows/nodeTypes';
-import type { CredentialTypeDescription, NodeTypeDescription } from '../../lib/workflows/workflowTypes';
-import { n8nHome } from '../e2e/n8nRuntime';
+import type { INodeTypeDescription } from 'n8n-workflow';
+import { type CredentialTypeDescription, NodeTypeRegistry } from './nodeTypes';
+import { n8nHome } from '../n8n/n8nRuntime';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -43,11 +43,11 @@ export function packageJson(): PackageJson {
 	return JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as PackageJson;
 }
 
-export function loadPackageNodeDescriptions(): NodeTypeDescription[] {
-	const descriptions: NodeTypeDescription[] = [];
+export function loadPackageNodeDescriptions(): INodeTypeDescription[] {
+	const descriptions: INodeTypeDescription[] = [];
 	for (const { instance } of loadClasses(packageJson().n8n.nodes)) {
-		const base = instance.description as NodeTypeDescription;
-		const versions = instance.nodeVersions as Record<string, { description: NodeTypeDescription }> | undefined;
+		const base = instance.description as INodeTypeDescription;
+		const versions = instance.nodeVersions as Record<string, { description: INodeTypeDescription }> | undefined;
 		if (versions) {
 			// VersionedNodeType: the base description (name, defaultVersion…) + each version's own.
 			for (const node of Object.values(versions)) descriptions.push({ ...base, ...node.description });
@@ -88,7 +88,7 @@ export function loadRegistry(): NodeTypeRegistry {
 	registry.addCredentials(loadPackageCredentialDescriptions());
 	for (const name of N8N_PACKAGES) {
 		const dir = n8nTypesDir(name);
-		registry.addNodes(name, JSON.parse(fs.readFileSync(path.join(dir, 'nodes.json'), 'utf8')) as NodeTypeDescription[]);
+		registry.addNodes(name, JSON.parse(fs.readFileSync(path.join(dir, 'nodes.json'), 'utf8')) as INodeTypeDescription[]);
 		registry.addCredentials(JSON.parse(fs.readFileSync(path.join(dir, 'credentials.json'), 'utf8')) as CredentialTypeDescription[]);
 	}
 	cached = registry;
