@@ -1,0 +1,13 @@
+/** List: the registered agents. */
+import type { IDataObject } from 'n8n-workflow';
+import { listAgents } from '../../../lib/agents';
+import { nodeError } from '../../shared/lakehouse';
+import { perItem } from '../../shared/items';
+import { type Op } from './common';
+
+export const listOperation: Op = async function (guard, session, items) {
+	return perItem(this, items.slice(0, 1), async (i) => {
+		const agents = await listAgents(guard.pool, { includeInactive: this.getNodeParameter('includeInactive', i, false) as boolean });
+		return agents as unknown as IDataObject[];
+	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
+};
