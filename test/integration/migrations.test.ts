@@ -173,7 +173,7 @@ describe('migrations on a scratch database', () => {
 		const attempt = migrate({ connection: { connectionString: db.url }, directory: dir });
 		await expect(attempt).rejects.toThrow(MigrationError);
 		await expect(attempt).rejects.toThrow(
-			/migrated by a layout of migrations that this version does not have: its ledger \(ipai_meta\.schema_migrations\) records 2 applied migrations with no file in .* \(20261202005000_slo_alert_hygiene\.sql, 20261202006000_records_honest\.sql\)\..*Recreate the database/s,
+			/migrated by a layout of migrations that this version does not have: its ledger \(ipai_meta\.schema_migrations\) records 2 applied migrations with no file in .* \(20261101000100_pre_release_schemas\.sql, 20261101000200_pre_release_alerts\.sql\)\..*Recreate the database/s,
 		);
 		expect(await catalogFingerprint(db.url)).toEqual(before);
 	});
