@@ -37,14 +37,3 @@ select c.id as connector_id, c.connector_type, c.name as connector_name,
   left join last_run l on l.connector_id = c.id;
 select ipai_meta.secure_relation('ipai_platinum_core.connector_run_features');
 
-insert into public.ipai_semantic_model (dataset_name, object_schema, object_name, description, grain, measures, dimensions, rls_policy_refs) values
-  ('operations.connector_run_features', 'ipai_platinum_core', 'connector_run_features',
-   'Per connector over 30 days: success rate this week vs the week before, median/p95 duration, average rows written, and the z-score of the last run''s rows.',
-   'one row per connector with a finished run in the last 30 days',
-   '[{"name":"success_rate_7d","agg":"avg"},{"name":"success_rate_trend","agg":"avg"},{"name":"median_duration_seconds","agg":"median"},{"name":"p95_duration_seconds","agg":"max"},{"name":"avg_rows_written","agg":"avg"},{"name":"last_rows_zscore","agg":"max"}]',
-   '["connector_id","connector_type","connector_name","last_status"]',
-   '{public.ipai_connector_run.ipai_staff_read,public.ipai_connector_config.ipai_staff_read}')
-on conflict (object_schema, object_name) do update
-  set dataset_name = excluded.dataset_name, description = excluded.description, grain = excluded.grain,
-      measures = excluded.measures, dimensions = excluded.dimensions, rls_policy_refs = excluded.rls_policy_refs,
-      updated_at = now();

@@ -116,3 +116,105 @@ comment on function ipai_meta.connector_config_problems(text, jsonb) is
 
 grant execute on function ipai_meta.connector_config_problems(text, jsonb) to ipai_ingest;
 grant execute on function ipai_meta.db_table_config_problems(jsonb, int, jsonb) to ipai_ingest;
+
+-- Database sources: the FDW path and the replication-lag SLO.
+--
+-- postgres_fdw (where the server has it): tables of a PostgreSQL source reachable from the
+-- lakehouse are imported as foreign tables into ipai_fdw_staging and merged into bronze inside
+-- the database. The ingest role may create foreign servers and user mappings (the password comes
+-- from the n8n credential at run time) and foreign tables in the staging schema only.
+
+do $$
+begin
+  if exists (select 1 from pg_available_extensions where name = 'postgres_fdw') then
+    execute 'create extension if not exists postgres_fdw with schema extensions';
+    execute 'grant usage on foreign data wrapper postgres_fdw to ipai_ingest';
+  end if;
+end
+$$;
+
+create schema if not exists ipai_fdw_staging;
+comment on schema ipai_fdw_staging is
+  'Foreign tables of db connectors in mode fdw (postgres_fdw), recreated by each sync; read only by the sync itself.';
+revoke all on schema ipai_fdw_staging from public;
+grant usage, create on schema ipai_fdw_staging to ipai_ingest;
+
+-- The metrics endpoint reads each connector's latest run that reports replication lag
+-- (metadata.replication: lag_bytes, lag_seconds; see lib/observability/replication.ts). Only runs
+-- of database sources carry the key: a partial index keeps that read to those runs, however many
+-- runs other connectors have.
+create index if not exists idx_connector_run_replication
+  on public.ipai_connector_run (connector_id, started_at desc)
+  where metadata ? 'replication';
+
+-- Incremental db tables: config.tables[].nullCursor ('warn' or 'fail'), what a sync does about rows
+-- whose cursor is NULL (lib/sources/db/config.ts). Mirrors dbTableProblems in
+-- lib/lakehouse/connectorConfig.ts; test/integration/connectorConfig.test.ts holds the two to the
+-- same answers.
+
+create or replace function ipai_meta.db_table_config_problems(p_table jsonb, p_index int, p_engine jsonb)
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  with at(prefix) as (select format('config.tables[%s]', p_index)),
+  t as (select p_table as v, (select prefix from at) as at),
+  checks(ord, problem) as (
+    select 1, case
+      when coalesce(jsonb_typeof(v -> 'table'), 'null') = 'null' then at || '.table is missing (the source table, as schema.table or table)'
+      when jsonb_typeof(v -> 'table') <> 'string' or translate(v ->> 'table', E' \t\n\r', '') = ''
+        then at || '.table must be a non-empty string (the source table, as schema.table or table)' end from t
+    union all
+    select 2, case
+      when coalesce(jsonb_typeof(v -> 'mode'), 'null') = 'null' then at || '.mode is missing (one of full, incremental, cdc, fdw)'
+      when jsonb_typeof(v -> 'mode') <> 'string' or not ((v ->> 'mode') = any (array['full', 'incremental', 'cdc', 'fdw']))
+        then at || '.mode must be one of full, incremental, cdc, fdw'
+      when v ->> 'mode' = 'fdw' and p_engine is distinct from '"postgres"'::jsonb then at || '.mode fdw needs engine postgres' end from t
+    union all
+    select 2 + f.ord, case
+      when coalesce(jsonb_typeof(v -> f.name), 'null') <> 'null'
+       and (jsonb_typeof(v -> f.name) <> 'array' or jsonb_array_length(v -> f.name) = 0
+            or exists (select 1 from jsonb_array_elements(v -> f.name) e
+                        where jsonb_typeof(e) <> 'string' or translate(e #>> '{}', E' \t\n\r', '') = ''))
+        then format('%s.%s must be a non-empty list of column names', at, f.name) end
+      from t, (values (1, 'key'), (2, 'cursor')) f(ord, name)
+    union all
+    select 5, case when v ->> 'mode' = 'incremental' and coalesce(jsonb_typeof(v -> 'cursor'), 'null') = 'null'
+                   then at || '.cursor is missing (the cursor column(s) of an incremental table)' end from t
+    union all
+    select 5 + f.ord, case
+      when coalesce(jsonb_typeof(v -> f.name), 'null') <> 'null'
+       and case when jsonb_typeof(v -> f.name) <> 'number' then true else (v ->> f.name)::numeric < 0 end
+        then format('%s.%s must be a number of at least 0', at, f.name) end
+      from t, (values (1, 'lookbackSeconds'), (2, 'deleteScanHours')) f(ord, name)
+    union all
+    select 8, case
+      when coalesce(jsonb_typeof(v -> 'target'), 'null') <> 'null'
+       and (jsonb_typeof(v -> 'target') <> 'string' or translate(v ->> 'target', E' \t\n\r', '') = '')
+        then at || '.target must be a non-empty string (the bronze table name)' end from t
+    union all
+    select 9, case
+      when coalesce(jsonb_typeof(v -> 'nullCursor'), 'null') <> 'null'
+       and (jsonb_typeof(v -> 'nullCursor') <> 'string' or not ((v ->> 'nullCursor') = any (array['warn', 'fail'])))
+        then at || '.nullCursor must be one of warn, fail' end from t
+  )
+  select case when jsonb_typeof(p_table) is distinct from 'object' then array[(select prefix from at) || ' must be an object']
+              else coalesce((select array_agg(problem order by ord) from checks where problem is not null), '{}') end
+$$;
+
+create index if not exists idx_connector_run_replication_ended
+  on public.ipai_connector_run (connector_id, ended_at)
+  where metadata ? 'replication';
+
+-- A template (connector_id null): it applies to every enabled connector whose runs reported
+-- replication in the period, i.e. database connectors with CDC tables; other connectors get no
+-- status. A row of the same sli_type naming one connector overrides it for that connector.
+insert into public.ipai_slo (code_name, description, sli_type, objective, period, params, labels, runbook_url)
+values
+  ('replication-lag',
+   'Per database connector with CDC tables: at least 99% of runs over 7 days report replication lag within 15 minutes and 1 GiB of WAL/binlog (metadata.replication); a run reporting no lag counts as bad. Pages on fast burn, opens a ticket on a slow leak.',
+   'replication_lag', 0.99, interval '7 days',
+   '{"max_lag": "15 minutes", "max_lag_bytes": 1073741824, "min_events": 10, "min_bad_events": 2, "page_repeat_interval": "4 hours", "ticket_repeat_interval": "1 day"}',
+   '{"team": "data-platform"}', null)
+on conflict (code_name) do nothing;

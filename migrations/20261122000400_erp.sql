@@ -467,68 +467,384 @@ grant execute on function ipai_meta.refresh_transform_tables(text[]) to ipai_tra
 
 -- Semantic models ----------------------------------------------------------------------------
 
-insert into public.ipai_semantic_model (dataset_name, object_schema, object_name, description, grain, measures, dimensions, rls_policy_refs) values
-  ('finance.profit_and_loss', 'ipai_gold_erp', 'profit_and_loss',
-   'Posted income and expense per month and account; amount is income positive, expenses negative, so the sum is the net profit.',
-   'one row per connector, company, month and income/expense account',
-   '[{"name":"amount","agg":"sum","unit":"currency"},{"name":"line_count","agg":"sum"}]',
-   '["connector_id","company_id","currency","month","account_group","account_type","account_id","account_code","account_name"]',
-   '{ipai_gold_erp.profit_and_loss.ipai_authenticated_read,ipai_gold_erp.profit_and_loss.ipai_read_all}'),
-  ('finance.account_balance_daily', 'ipai_gold_erp', 'account_balance_daily',
-   'Posted debit, credit and balance per account and day, the base of balances as of any date.',
-   'one row per connector, company, account and day with postings',
-   '[{"name":"debit","agg":"sum"},{"name":"credit","agg":"sum"},{"name":"balance","agg":"sum"}]',
-   '["connector_id","company_id","currency","date","account_id","account_code","account_name","account_type","account_group"]',
-   '{ipai_gold_erp.account_balance_daily.ipai_authenticated_read,ipai_gold_erp.account_balance_daily.ipai_read_all}'),
-  ('finance.balance_sheet', 'ipai_gold_erp', 'balance_sheet',
-   'Function balance_sheet(as_of date): assets = liabilities + equity (with current-year and unallocated earnings) per company and currency.',
-   'one row per connector, company, section and account as of a date (earnings as synthetic equity rows)',
-   '[{"name":"amount","agg":"sum","unit":"currency"}]',
-   '["connector_id","company_id","currency","section","account_id","account_code","account_name"]',
-   '{ipai_gold_erp.account_balance_daily.ipai_authenticated_read}'),
-  ('finance.cash_flow', 'ipai_gold_erp', 'cash_flow',
-   'Money in and out of the liquidity accounts of bank and cash journals per month.',
-   'one row per connector, company, month and bank/cash journal',
-   '[{"name":"inflow","agg":"sum"},{"name":"outflow","agg":"sum"},{"name":"net_change","agg":"sum"}]',
-   '["connector_id","company_id","currency","month","journal_id","journal_code","journal_name","journal_type"]',
-   '{ipai_gold_erp.cash_flow.ipai_authenticated_read,ipai_gold_erp.cash_flow.ipai_read_all}'),
-  ('finance.open_items', 'ipai_gold_erp', 'open_items',
-   'Unreconciled receivable and payable items with their open amount and aging bucket as of the refresh date.',
-   'one row per connector and open journal item',
-   '[{"name":"amount_open","agg":"sum","unit":"currency"},{"name":"amount_open_currency","agg":"sum"},{"name":"days_past_due","agg":"avg"}]',
-   '["connector_id","company_id","currency","kind","partner_id","partner_name","move_name","date","date_due","aging_bucket","document_currency"]',
-   '{ipai_gold_erp.open_items.ipai_authenticated_read,ipai_gold_erp.open_items.ipai_read_all}'),
-  ('finance.aged_balance', 'ipai_gold_erp', 'aged_balance',
-   'Function aged_balance(as_of date): receivable/payable open amounts per partner in buckets not due, 1-30, 31-60, 61-90, 90+ days past due.',
-   'one row per connector, company, kind and partner as of a date',
-   '[{"name":"not_due","agg":"sum"},{"name":"days_1_30","agg":"sum"},{"name":"days_31_60","agg":"sum"},{"name":"days_61_90","agg":"sum"},{"name":"days_90_plus","agg":"sum"},{"name":"total","agg":"sum"}]',
-   '["connector_id","company_id","currency","kind","partner_id","partner_name"]',
-   '{ipai_gold_erp.open_items.ipai_authenticated_read}'),
-  ('finance.dso_dpo', 'ipai_gold_erp', 'dso_dpo',
-   'Days sales and days payables outstanding per month: month-end receivables (payables) / the month''s invoiced sales (purchases) × days in the month.',
-   'one row per connector, company and month with postings',
-   '[{"name":"dso_days","agg":"avg"},{"name":"dpo_days","agg":"avg"},{"name":"receivables_end","agg":"last"},{"name":"payables_end","agg":"last"},{"name":"credit_sales","agg":"sum"},{"name":"credit_purchases","agg":"sum"}]',
-   '["connector_id","company_id","currency","month"]',
-   '{ipai_gold_erp.dso_dpo.ipai_authenticated_read,ipai_gold_erp.dso_dpo.ipai_read_all}'),
-  ('operations.connector_success_rate', 'ipai_gold_core', 'connector_success_rate',
-   'Finished runs and the share that succeeded per connector over the last day and the last 7 days.',
-   'one row per connector',
-   '[{"name":"success_rate_1d","agg":"avg"},{"name":"success_rate_7d","agg":"avg"},{"name":"finished_runs_1d","agg":"sum"},{"name":"finished_runs_7d","agg":"sum"}]',
-   '["connector_id","connector_type","connector_name","is_enabled"]',
-   '{public.ipai_connector_run.ipai_staff_read,public.ipai_connector_config.ipai_staff_read}'),
-  ('operations.connector_freshness', 'ipai_gold_core', 'connector_freshness',
-   'Time since the last successful run and since the newest source change held in the stream cursors.',
-   'one row per connector',
-   '[{"name":"seconds_since_success","agg":"max"},{"name":"seconds_since_source_change","agg":"max"}]',
-   '["connector_id","connector_type","connector_name","schedule"]',
-   '{public.ipai_connector_run.ipai_staff_read,public.ipai_connector_state.ipai_staff_read}'),
-  ('operations.connector_run_rows', 'ipai_gold_core', 'connector_run_rows',
-   'Rows read and written, duration and throughput of every run.',
-   'one row per connector run',
-   '[{"name":"rows_read","agg":"sum"},{"name":"rows_written","agg":"sum"},{"name":"duration_seconds","agg":"avg"},{"name":"rows_written_per_second","agg":"avg"}]',
-   '["run_id","connector_id","connector_type","connector_name","status","started_at"]',
-   '{public.ipai_connector_run.ipai_staff_read}')
-on conflict (object_schema, object_name) do update
-  set dataset_name = excluded.dataset_name, description = excluded.description, grain = excluded.grain,
-      measures = excluded.measures, dimensions = excluded.dimensions, rls_policy_refs = excluded.rls_policy_refs,
-      updated_at = now();
+
+-- 5. RLS on the refresh catalog --------------------------------------------------------------------
+alter table ipai_meta.transform_table enable row level security;
+drop policy if exists ipai_transform_read on ipai_meta.transform_table;
+create policy ipai_transform_read on ipai_meta.transform_table for select to ipai_transform, service_role using (true);
+
+-- Platinum ERP (issue 7): per-partner payment behaviour and reconciliation candidates, published
+-- like gold (tables with company-scoped RLS, built by silver views, republished by
+-- ipai_meta.refresh_transform_tables after the gold tables they read; see 20261122005000).
+
+create schema if not exists ipai_platinum_erp;
+revoke all on schema ipai_platinum_erp from public, anon;
+grant usage on schema ipai_platinum_erp to authenticated, service_role, ipai_transform, ipai_read;
+grant create on schema ipai_platinum_erp to ipai_transform;
+-- pg_trgm's similarity() lives in the extensions schema; the refresh runs as ipai_transform.
+do $$
+begin
+  if exists (select 1 from pg_namespace where nspname = 'extensions') then
+    execute 'grant usage on schema extensions to ipai_transform';
+  end if;
+end
+$$;
+
+-- When each invoice/bill was paid: the latest payment (a journal entry, not a credit note)
+-- matched with its receivable/payable line. Days late = paid date − due date (negative = early).
+create or replace view ipai_silver_erp.invoice_settlements as
+with terms as (
+  select t.connector_id, t.company_id, t.company_currency as currency, t.move_id, t.move_name, t.move_type,
+         t.partner_id, t.partner_name, t.account_id, t.line_id, t.matching_number, t.reconciled,
+         coalesce(t.date_maturity, t.date) as date_due, t.date
+    from ipai_silver_erp.journal_items t
+   where t.display_type = 'payment_term' and t.move_type in ('out_invoice', 'in_invoice')
+)
+select terms.*,
+       case when terms.reconciled then (
+         select max(o.date) from ipai_silver_erp.journal_items o
+          where o.connector_id = terms.connector_id and o.account_id = terms.account_id
+            and o.matching_number = terms.matching_number and o.line_id <> terms.line_id and o.move_type = 'entry')
+       end as paid_date
+  from terms;
+select ipai_meta.secure_relation('ipai_silver_erp.invoice_settlements');
+
+create or replace view ipai_silver_erp.build_partner_payment_behaviour as
+with settled as (
+  select s.*, s.paid_date - s.date_due as days_late
+    from ipai_silver_erp.invoice_settlements s
+), per_partner as (
+  select connector_id, company_id, currency, partner_id,
+         case when move_type = 'out_invoice' then 'customer' else 'vendor' end as partner_role,
+         max(partner_name) as partner_name,
+         count(distinct move_id)::bigint as invoice_count,
+         count(distinct move_id) filter (where days_late is not null)::bigint as paid_count,
+         round(avg(days_late), 1) as avg_days_late,
+         max(days_late) as max_days_late,
+         -- Change in lateness per 30 days of due dates (least squares; > 0 = paying later and later).
+         round((regr_slope(days_late, date_due - date '2000-01-01') * 30)::numeric, 2) as days_late_trend_per_30d
+    from settled
+   where partner_id is not null
+   group by connector_id, company_id, currency, partner_id, case when move_type = 'out_invoice' then 'customer' else 'vendor' end
+), balances as (
+  select connector_id, company_id, partner_id,
+         case kind when 'receivable' then 'customer' else 'vendor' end as partner_role,
+         sum(amount_open) as open_balance,
+         coalesce(sum(amount_open) filter (where days_past_due > 0), 0) as overdue_balance
+    from ipai_gold_erp.open_items
+   where partner_id is not null
+   group by connector_id, company_id, partner_id, kind
+)
+select p.connector_id, p.company_id, p.currency, p.partner_id, p.partner_role, p.partner_name,
+       p.invoice_count, p.paid_count, p.avg_days_late, p.max_days_late, p.days_late_trend_per_30d,
+       coalesce(b.open_balance, 0) as open_balance, coalesce(b.overdue_balance, 0) as overdue_balance
+  from per_partner p
+  left join balances b on b.connector_id = p.connector_id and b.company_id = p.company_id
+                      and b.partner_id = p.partner_id and b.partner_role = p.partner_role;
+select ipai_meta.secure_relation('ipai_silver_erp.build_partner_payment_behaviour');
+
+create table ipai_platinum_erp.partner_payment_behaviour as
+  select * from ipai_silver_erp.build_partner_payment_behaviour with no data;
+alter table ipai_platinum_erp.partner_payment_behaviour add primary key (connector_id, company_id, partner_id, partner_role);
+select ipai_meta.secure_relation('ipai_platinum_erp.partner_payment_behaviour');
+
+-- Bank/cash lines still waiting for reconciliation: liquidity lines of bank and cash journals
+-- whose entry is booked against a clearing account (suspense: current asset/liability), not
+-- against a receivable/payable (a registered payment), income/expense (a direct booking) or
+-- another liquidity account (a transfer).
+create or replace view ipai_silver_erp.unreconciled_bank_lines as
+select j.*
+  from ipai_silver_erp.journal_items j
+ where j.journal_type in ('bank', 'cash') and j.account_type = 'asset_cash' and j.balance <> 0
+   and exists (select 1 from ipai_silver_erp.journal_items o
+                where o.connector_id = j.connector_id and o.move_id = j.move_id
+                  and o.account_type in ('asset_current', 'liability_current'))
+   and not exists (select 1 from ipai_silver_erp.journal_items o
+                    where o.connector_id = j.connector_id and o.move_id = j.move_id
+                      and (o.account_type in ('asset_receivable', 'liability_payable') or o.account_group in ('income', 'expense')));
+select ipai_meta.secure_relation('ipai_silver_erp.unreconciled_bank_lines');
+
+-- How well a bank line's text matches an open item's number or payment reference, 0..1:
+-- pg_trgm's similarity() where the server has the extension, else the plain fallback (1 when one
+-- contains the other, case-insensitively). Both exist; reference_score is bound to one of them
+-- when this migration runs (a view cannot compile a call to a function that does not exist).
+create or replace function ipai_meta.reference_score_plain(bank_text text, move_name text, payment_reference text)
+  returns numeric
+  language sql immutable
+  set search_path = ''
+as $$
+  select case when coalesce(bank_text, '') <> '' and (
+                   (coalesce(move_name, '') <> '' and (strpos(lower(bank_text), lower(move_name)) > 0 or strpos(lower(move_name), lower(bank_text)) > 0))
+                or (coalesce(payment_reference, '') <> '' and strpos(lower(bank_text), lower(payment_reference)) > 0))
+              then 1 else 0 end::numeric
+$$;
+
+do $$
+begin
+  if ipai_meta.has_extension('pg_trgm') then
+    execute $f$
+      create or replace function ipai_meta.reference_score(bank_text text, move_name text, payment_reference text)
+        returns numeric
+        language sql stable
+        set search_path = ''
+      as $b$
+        select greatest(extensions.similarity(lower(coalesce(bank_text, '')), lower(coalesce(move_name, ''))),
+                        extensions.similarity(lower(coalesce(bank_text, '')), lower(coalesce(nullif(payment_reference, ''), move_name, ''))))::numeric
+      $b$ $f$;
+  else
+    execute $f$
+      create or replace function ipai_meta.reference_score(bank_text text, move_name text, payment_reference text)
+        returns numeric
+        language sql stable
+        set search_path = ''
+      as $b$ select ipai_meta.reference_score_plain(bank_text, move_name, payment_reference) $b$ $f$;
+  end if;
+end
+$$;
+revoke all on function ipai_meta.reference_score(text, text, text), ipai_meta.reference_score_plain(text, text, text) from public;
+grant execute on function ipai_meta.reference_score(text, text, text), ipai_meta.reference_score_plain(text, text, text)
+  to authenticated, service_role, ipai_transform, ipai_read;
+
+-- Candidates: open items of the right kind (money in → receivables, out → payables) of the same
+-- company, scored 0.5 × amount closeness + 0.25 × same partner + 0.25 × reference_score.
+-- Only the 5 best per bank line with a score of at least 0.3 are kept.
+create or replace view ipai_silver_erp.build_reconciliation_candidates as
+with b as (
+  select connector_id, company_id, currency, line_id as bank_line_id, move_id as bank_move_id, move_name as bank_move_name,
+         date as bank_date, journal_code, partner_id as bank_partner_id, abs(balance) as bank_amount,
+         case when balance > 0 then 'receivable' else 'payable' end as kind,
+         btrim(coalesce(ref, '') || ' ' || coalesce(label, '')) as ref_text
+    from ipai_silver_erp.unreconciled_bank_lines
+), scored as (
+  select b.connector_id, b.company_id, b.currency, b.bank_line_id, b.bank_move_name, b.bank_date, b.journal_code,
+         b.bank_amount, b.ref_text as bank_reference, b.kind,
+         o.line_id as open_line_id, o.move_id as open_move_id, o.move_name as open_move_name, o.partner_id, o.partner_name,
+         o.amount_open, o.date_due,
+         greatest(0, 1 - abs(b.bank_amount - o.amount_open) / greatest(b.bank_amount, o.amount_open)) as amount_score,
+         case when b.bank_partner_id is not null and b.bank_partner_id = o.partner_id then 1 else 0 end as partner_score,
+         ipai_meta.reference_score(b.ref_text, o.move_name, o.payment_reference) as reference_score
+    from b
+    join ipai_gold_erp.open_items o
+      on o.connector_id = b.connector_id and o.company_id = b.company_id and o.kind = b.kind and o.amount_open > 0
+), ranked as (
+  select scored.*, round(0.5 * amount_score + 0.25 * partner_score + 0.25 * reference_score, 4) as score
+    from scored
+)
+select connector_id, company_id, currency, bank_line_id, bank_move_name, bank_date, journal_code, bank_amount, bank_reference,
+       kind, open_line_id, open_move_id, open_move_name, partner_id, partner_name, amount_open, date_due,
+       round(amount_score, 4) as amount_score, partner_score, round(reference_score, 4) as reference_score, score, candidate_rank
+  from (select ranked.*, row_number() over (partition by connector_id, bank_line_id order by score desc, open_line_id) as candidate_rank
+          from ranked where score >= 0.3) r
+ where candidate_rank <= 5;
+select ipai_meta.secure_relation('ipai_silver_erp.build_reconciliation_candidates');
+
+create table ipai_platinum_erp.reconciliation_candidates as
+  select * from ipai_silver_erp.build_reconciliation_candidates with no data;
+alter table ipai_platinum_erp.reconciliation_candidates add primary key (connector_id, bank_line_id, open_line_id);
+select ipai_meta.secure_relation('ipai_platinum_erp.reconciliation_candidates');
+
+-- Where the server has pgvector, a column for an embedding of the bank line's text (filled by an
+-- embedding job; refresh_transform_tables re-inserts the other columns and leaves it NULL).
+do $$
+begin
+  if ipai_meta.has_extension('vector') then
+    execute 'alter table ipai_platinum_erp.reconciliation_candidates add column if not exists bank_reference_embedding extensions.vector(1536)';
+  end if;
+end
+$$;
+
+insert into ipai_meta.transform_table (target, source, refresh_order) values
+  ('ipai_platinum_erp.partner_payment_behaviour', 'ipai_silver_erp.build_partner_payment_behaviour', 200),
+  ('ipai_platinum_erp.reconciliation_candidates', 'ipai_silver_erp.build_reconciliation_candidates', 210)
+on conflict (target) do update set source = excluded.source, refresh_order = excluded.refresh_order;
+
+
+-- Finance gold to the cent on inputs nobody here wrote (issue 22, "Finance gold").
+--
+--  1. Journal items without parent_state/company_id (an Odoo or a field list that does not send
+--     them): the move's state and company_id stand in, and the company's currency comes from
+--     res.company when the line lacks company_currency_id.
+--  2. A line counts only when its move is in bronze, not deleted and posted: a line whose move is
+--     missing (filtered, not yet synced) or deleted is not accounting we can vouch for. The move's
+--     state decides (it is the document; a line's parent_state is a copy that can lag behind);
+--     the line's parent_state is used only when the move row carries no state at all.
+--  3. Money is rounded at silver to the decimal places of its currency (res.currency.decimal_places,
+--     else derived from its rounding as Odoo does, else ISO 4217 minor units, else 2): Odoo stores
+--     monetary values rounded, but floats reach bronze with binary noise (2183.5499999999997).
+--     Every sum above silver adds exact decimals.
+--  4. Document-currency measures (amount_open_currency) add up only within one document currency:
+--     declared in the semantic model and on the gold column.
+--  5. Invoice settlements fall back to receivable/payable lines when display_type is absent.
+-- Views are replaced in place (same columns, same order, new ones appended), so the gold build
+-- views and the platinum views that read them stay valid.
+
+create or replace function pg_temp.ensure_bronze_columns(schema_name text, table_name text, columns text[]) returns void
+  language plpgsql
+as $$
+declare
+  rel text := format('%I.%I', schema_name, table_name);
+  col text;
+begin
+  execute format(
+    'create table if not exists %s (
+       id bigint not null,
+       _ipai_connector_id uuid not null,
+       _ipai_run_id uuid not null,
+       _ipai_extracted_at timestamptz not null,
+       _ipai_deleted_at timestamptz,
+       _ipai_raw jsonb not null,
+       primary key (_ipai_connector_id, id))', rel);
+  foreach col in array columns loop
+    execute format('alter table %s add column if not exists %s', rel, col);
+  end loop;
+  perform ipai_meta.secure_relation(rel::regclass);
+end
+$$;
+
+select pg_temp.ensure_bronze_columns('ipai_bronze_erp', 'odoo_res_currency', array[
+  'write_date timestamptz', 'name text', 'symbol text', 'rounding numeric', 'decimal_places bigint', 'active boolean']);
+
+select pg_temp.ensure_bronze_columns('ipai_bronze_erp', 'odoo_res_company', array[
+  'write_date timestamptz', 'name text', 'currency_id bigint', 'currency_id_name text']);
+
+-- ISO 4217 minor units of the currencies whose minor unit is not 2 (list of 2024-01-01), for a
+-- currency Odoo's res.currency did not tell us about. Anything else has 2.
+create or replace function ipai_meta.iso_currency_decimals(code text) returns integer
+  language sql immutable
+  set search_path = ''
+as $$
+  select case upper(code)
+           when 'BIF' then 0 when 'CLP' then 0 when 'DJF' then 0 when 'GNF' then 0 when 'ISK' then 0
+           when 'JPY' then 0 when 'KMF' then 0 when 'KRW' then 0 when 'PYG' then 0 when 'RWF' then 0
+           when 'UGX' then 0 when 'UYI' then 0 when 'VND' then 0 when 'VUV' then 0 when 'XAF' then 0
+           when 'XOF' then 0 when 'XPF' then 0
+           when 'BHD' then 3 when 'IQD' then 3 when 'JOD' then 3 when 'KWD' then 3 when 'LYD' then 3
+           when 'OMR' then 3 when 'TND' then 3
+           when 'CLF' then 4 when 'UYW' then 4
+           else 2 end
+$$;
+grant execute on function ipai_meta.iso_currency_decimals(text) to authenticated, service_role, ipai_transform, ipai_read;
+
+-- Currencies with the number of decimals their amounts carry. Odoo 17: decimal_places is computed
+-- from rounding (ceil(log10(1 / rounding)) for 0 < rounding < 1, else 0).
+create or replace view ipai_silver_erp.currencies as
+select c._ipai_connector_id as connector_id, c.id as currency_id, c.name as currency,
+       coalesce(c.decimal_places::integer,
+                case when c.rounding > 0 and c.rounding < 1 then ceil(log(1 / c.rounding))::integer
+                     when c.rounding >= 1 then 0 end,
+                ipai_meta.iso_currency_decimals(c.name)) as decimal_places,
+       c.rounding, coalesce(c.active, true) as active
+  from ipai_bronze_erp.odoo_res_currency c
+ where c._ipai_deleted_at is null;
+select ipai_meta.secure_relation('ipai_silver_erp.currencies');
+
+create or replace view ipai_silver_erp.companies as
+select c._ipai_connector_id as connector_id, c.id as company_id, c.name as company_name,
+       c.currency_id, c.currency_id_name as currency
+  from ipai_bronze_erp.odoo_res_company c
+ where c._ipai_deleted_at is null;
+select ipai_meta.secure_relation('ipai_silver_erp.companies');
+
+-- Invoices, bills and their credit notes (every state; gold filters on posted), amounts rounded
+-- to the document's currency (amount_*) and the company's (amount_*_signed).
+create or replace view ipai_silver_erp.invoices as
+select m._ipai_connector_id as connector_id, m.id as move_id, m.name as move_name, m.move_type,
+       case m.move_type when 'out_invoice' then 'customer_invoice' when 'out_refund' then 'customer_credit_note'
+                        when 'in_invoice' then 'vendor_bill' when 'in_refund' then 'vendor_credit_note'
+                        when 'out_receipt' then 'sales_receipt' else 'purchase_receipt' end as document_kind,
+       m.state, m.payment_state, m.company_id, m.journal_id, m.partner_id,
+       coalesce(p.partner_name, m.partner_id_name) as partner_name, m.currency_id_name as currency,
+       m.date, m.invoice_date, m.invoice_date_due, m.ref, m.payment_reference, m.reversed_entry_id,
+       round(m.amount_untaxed, d.digits) as amount_untaxed, round(m.amount_tax, d.digits) as amount_tax,
+       round(m.amount_total, d.digits) as amount_total, round(m.amount_residual, d.digits) as amount_residual,
+       round(m.amount_total_signed, d.company_digits) as amount_total_signed,
+       round(m.amount_residual_signed, d.company_digits) as amount_residual_signed
+  from ipai_bronze_erp.odoo_account_move m
+  left join ipai_silver_erp.partners p on p.connector_id = m._ipai_connector_id and p.partner_id = m.partner_id
+  left join ipai_silver_erp.companies co on co.connector_id = m._ipai_connector_id and co.company_id = m.company_id
+  left join ipai_silver_erp.currencies dc on dc.connector_id = m._ipai_connector_id and dc.currency_id = m.currency_id
+  left join ipai_silver_erp.currencies cc on cc.connector_id = m._ipai_connector_id and cc.currency_id = co.currency_id
+  cross join lateral (
+    select coalesce(dc.decimal_places, ipai_meta.iso_currency_decimals(m.currency_id_name)) as digits,
+           coalesce(cc.decimal_places, ipai_meta.iso_currency_decimals(co.currency)) as company_digits
+  ) d
+ where m._ipai_deleted_at is null
+   and m.move_type in ('out_invoice', 'out_refund', 'in_invoice', 'in_refund', 'out_receipt', 'in_receipt');
+select ipai_meta.secure_relation('ipai_silver_erp.invoices');
+
+-- Posted journal items of present, current, posted moves. Amounts in the company's currency
+-- (balance = debit − credit) rounded to its decimals; amount_currency and
+-- amount_residual_currency in the document's currency (currency), rounded to its decimals.
+create or replace view ipai_silver_erp.journal_items as
+select l._ipai_connector_id as connector_id, l.id as line_id, l.move_id, coalesce(l.move_name, m.name) as move_name,
+       m.move_type, coalesce(l.date, m.date) as date, k.company_id, c.company_currency,
+       k.journal_id, j.journal_code, j.journal_name, j.journal_type,
+       l.account_id, a.account_code, coalesce(a.account_name, l.account_id_name) as account_name,
+       coalesce(l.account_type, a.account_type) as account_type,
+       ipai_meta.odoo_account_group(coalesce(l.account_type, a.account_type)) as account_group,
+       k.partner_id, coalesce(p.partner_name, l.partner_id_name, m.partner_id_name) as partner_name,
+       l.name as label, coalesce(l.ref, m.ref) as ref, m.payment_reference, l.display_type,
+       round(coalesce(l.debit, greatest(l.balance, 0), 0), c.company_digits) as debit,
+       round(coalesce(l.credit, greatest(-l.balance, 0), 0), c.company_digits) as credit,
+       round(coalesce(l.balance, l.debit - l.credit, 0), c.company_digits) as balance,
+       round(l.amount_currency, c.document_digits) as amount_currency, c.document_currency as currency,
+       round(coalesce(l.amount_residual, 0), c.company_digits) as amount_residual,
+       round(coalesce(l.amount_residual_currency, 0), c.document_digits) as amount_residual_currency,
+       coalesce(l.reconciled, false) as reconciled, l.date_maturity, l.matching_number,
+       c.company_digits as company_currency_decimals, c.document_digits as currency_decimals
+  from ipai_bronze_erp.odoo_account_move_line l
+  join ipai_bronze_erp.odoo_account_move m
+    on m._ipai_connector_id = l._ipai_connector_id and m.id = l.move_id and m._ipai_deleted_at is null
+  cross join lateral (
+    select coalesce(l.company_id, m.company_id) as company_id, coalesce(l.journal_id, m.journal_id) as journal_id,
+           coalesce(l.partner_id, m.partner_id) as partner_id
+  ) k
+  left join ipai_silver_erp.companies co on co.connector_id = l._ipai_connector_id and co.company_id = k.company_id
+  left join ipai_silver_erp.currencies cc
+    on cc.connector_id = l._ipai_connector_id and cc.currency_id = coalesce(l.company_currency_id, co.currency_id)
+  left join ipai_silver_erp.currencies dc
+    on dc.connector_id = l._ipai_connector_id and dc.currency_id = coalesce(l.currency_id, m.currency_id, l.company_currency_id, co.currency_id)
+  cross join lateral (
+    select x.company_currency, x.document_currency,
+           coalesce(cc.decimal_places, ipai_meta.iso_currency_decimals(x.company_currency)) as company_digits,
+           coalesce(dc.decimal_places, ipai_meta.iso_currency_decimals(x.document_currency)) as document_digits
+      from (select coalesce(l.company_currency_id_name, cc.currency, co.currency) as company_currency,
+                   coalesce(l.currency_id_name, m.currency_id_name, dc.currency, l.company_currency_id_name, co.currency) as document_currency) x
+  ) c
+  left join ipai_silver_erp.journals j on j.connector_id = l._ipai_connector_id and j.journal_id = k.journal_id
+  left join ipai_silver_erp.accounts a on a.connector_id = l._ipai_connector_id and a.account_id = l.account_id
+  left join ipai_silver_erp.partners p on p.connector_id = l._ipai_connector_id and p.partner_id = k.partner_id
+ where l._ipai_deleted_at is null
+   and coalesce(m.state, l.parent_state) = 'posted'
+   and coalesce(l.display_type, '') not in ('line_section', 'line_note');
+select ipai_meta.secure_relation('ipai_silver_erp.journal_items');
+
+-- When each invoice/bill was paid. The receivable/payable line of an invoice is its payment term
+-- line (display_type = 'payment_term' from Odoo 16); without display_type, the
+-- receivable/payable lines stand for it.
+create or replace view ipai_silver_erp.invoice_settlements as
+with terms as (
+  select t.connector_id, t.company_id, t.company_currency as currency, t.move_id, t.move_name, t.move_type,
+         t.partner_id, t.partner_name, t.account_id, t.line_id, t.matching_number, t.reconciled,
+         coalesce(t.date_maturity, t.date) as date_due, t.date
+    from ipai_silver_erp.journal_items t
+   where t.move_type in ('out_invoice', 'in_invoice')
+     and case when t.display_type is not null then t.display_type = 'payment_term'
+              else t.account_type in ('asset_receivable', 'liability_payable') end
+)
+select terms.*,
+       case when terms.reconciled then (
+         select max(o.date) from ipai_silver_erp.journal_items o
+          where o.connector_id = terms.connector_id and o.account_id = terms.account_id
+            and o.matching_number = terms.matching_number and o.line_id <> terms.line_id and o.move_type = 'entry')
+       end as paid_date
+  from terms;
+select ipai_meta.secure_relation('ipai_silver_erp.invoice_settlements');
+
+comment on column ipai_gold_erp.open_items.amount_open is
+  'Open amount in the company currency (column currency); sums within one currency.';
+comment on column ipai_gold_erp.open_items.amount_open_currency is
+  'Open amount in the document currency (column document_currency): add it up only grouped by document_currency.';
+comment on column ipai_gold_erp.open_items.document_currency is
+  'Currency of amount_open_currency; part of the grain of any sum of amount_open_currency.';
+

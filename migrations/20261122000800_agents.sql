@@ -1,3 +1,243 @@
+-- Agent governance (PRD 2.1.4, R4.1–R4.4; plan D14): what enforcing ipai_agent needs beyond the
+-- PRD's two tables, which keep exactly their columns.
+--
+-- The boundary is PostgreSQL. Every registered agent gets its OWN login role `ipai_agent_<code>`
+-- (LOGIN, NOINHERIT, member of nothing, no CREATE anywhere) with USAGE on exactly its allowed
+-- schemas and SELECT (plus a per-agent RLS policy) on exactly its allowed relations. The guard
+-- connects AS that login for the agent's query. It does not `SET ROLE` from a shared login: the
+-- check behind SET ROLE / set_config('role', …) is made against the SESSION user, and
+-- `set_config('role', 'none', true)` is always allowed, so inside one SELECT an agent could return
+-- to the guard login and read through query_to_xml() with the guard's rights (the integration
+-- test shows the attack, and that it fails against an agent login). With one login per agent,
+-- `set role none`/`reset role` return to the agent itself, and `set session authorization`
+-- needs a superuser session.
+--
+-- Tables (public, RLS on, nothing for anon/authenticated except staff reads of usage):
+--   ipai_agent_credential  the agent login's name and generated password (Vault is not assumed to
+--                          exist): readable only by the guard role (ipai_guard) and the owner.
+--   ipai_agent_usage_day   per agent and UTC day: calls, refusals, failures, cost and latency,
+--                          maintained by a trigger on ipai_agent_run, read for the day budgets.
+
+create table if not exists public.ipai_agent_credential (
+    agent_id uuid primary key references public.ipai_agent(id) on delete cascade,
+    login_name text not null unique,
+    password text not null,
+    created_at timestamptz not null default now(),
+    rotated_at timestamptz not null default now(),
+    constraint ipai_agent_credential_login_check check (login_name ~ '^ipai_agent_[a-z0-9_]{1,52}$')
+);
+
+create table if not exists public.ipai_agent_usage_day (
+    agent_id uuid not null references public.ipai_agent(id) on delete cascade,
+    day date not null,
+    calls integer not null default 0,
+    succeeded integer not null default 0,
+    failed integer not null default 0,
+    refused integer not null default 0,
+    tokens_used bigint not null default 0,
+    cost_usd numeric(14, 6) not null default 0,
+    latency_ms bigint not null default 0,
+    updated_at timestamptz not null default now(),
+    primary key (agent_id, day)
+);
+
+select ipai_meta.secure_relation('public.ipai_agent_credential'::regclass);
+select ipai_meta.secure_relation('public.ipai_agent_usage_day'::regclass);
+grant usage on schema ipai_meta to ipai_guard;
+grant execute on function ipai_meta.layer_of(text) to ipai_guard;
+
+-- Credentials: the guard reads them to connect as an agent; nobody else does (not authenticated,
+-- not service_role through the API).
+revoke all on public.ipai_agent_credential from service_role;
+grant select on public.ipai_agent_credential to ipai_guard;
+drop policy if exists ipai_guard_read on public.ipai_agent_credential;
+create policy ipai_guard_read on public.ipai_agent_credential for select to ipai_guard using (true);
+
+grant select on public.ipai_agent_usage_day to ipai_guard, ipai_transform, authenticated;
+drop policy if exists ipai_guard_read on public.ipai_agent_usage_day;
+create policy ipai_guard_read on public.ipai_agent_usage_day for select to ipai_guard, ipai_transform using (true);
+drop policy if exists ipai_staff_read on public.ipai_agent_usage_day;
+create policy ipai_staff_read on public.ipai_agent_usage_day for select to authenticated
+  using ((select ipai_meta.jwt_role()) = any (array['admin', 'data_engineer']));
+
+-- The guard keeps the registry, writes the agent run ledger and appends to the audit log.
+grant select, insert, update on public.ipai_agent to ipai_guard;
+drop policy if exists ipai_guard_all on public.ipai_agent;
+create policy ipai_guard_all on public.ipai_agent for all to ipai_guard using (true) with check (true);
+grant select, insert, update on public.ipai_agent_run to ipai_guard;
+drop policy if exists ipai_guard_all on public.ipai_agent_run;
+create policy ipai_guard_all on public.ipai_agent_run for all to ipai_guard using (true) with check (true);
+grant select on public.ipai_audit_log to ipai_guard;
+drop policy if exists ipai_guard_append on public.ipai_audit_log;
+create policy ipai_guard_append on public.ipai_audit_log for insert to ipai_guard with check (true);
+drop policy if exists ipai_guard_read on public.ipai_audit_log;
+create policy ipai_guard_read on public.ipai_audit_log for select to ipai_guard
+  using (event_type = 'agent_run');
+
+-- Usage per day, kept by the ledger itself so concurrent guards add up exactly. A run counts once,
+-- when it is first recorded in a final state. SECURITY DEFINER so that the ledger's writers need
+-- no write grant on the usage table (nobody can forge usage directly).
+create or replace function ipai_meta.agent_usage_track() returns trigger
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
+begin
+  if new.status = 'running' or new.agent_id is null then
+    return new;
+  end if;
+  if tg_op = 'UPDATE' and old.status <> 'running' then
+    return new;
+  end if;
+  insert into public.ipai_agent_usage_day as u
+         (agent_id, day, calls, succeeded, failed, refused, tokens_used, cost_usd, latency_ms)
+  values (new.agent_id, (new.started_at at time zone 'UTC')::date, 1,
+          (new.status = 'success')::int, (new.status = 'failed')::int, (new.status = 'refused')::int,
+          coalesce(new.tokens_used, 0), coalesce(new.cost_usd, 0), coalesce(new.latency_ms, 0))
+  on conflict (agent_id, day) do update
+     set calls = u.calls + 1,
+         succeeded = u.succeeded + excluded.succeeded,
+         failed = u.failed + excluded.failed,
+         refused = u.refused + excluded.refused,
+         tokens_used = u.tokens_used + excluded.tokens_used,
+         cost_usd = u.cost_usd + excluded.cost_usd,
+         latency_ms = u.latency_ms + excluded.latency_ms,
+         updated_at = now();
+  return new;
+end
+$$;
+revoke all on function ipai_meta.agent_usage_track() from public, anon, authenticated;
+
+drop trigger if exists ipai_agent_run_usage on public.ipai_agent_run;
+create trigger ipai_agent_run_usage
+  after insert or update of status on public.ipai_agent_run
+  for each row execute function ipai_meta.agent_usage_track();
+
+-- The relations an agent entry names: 'schema' (every table, view and materialized view in it)
+-- or 'schema.relation'. Only lakehouse data layers qualify; control tables (public), ipai_meta,
+-- catalogs and anything else never do.
+create or replace function ipai_meta.agent_scope(agent uuid)
+  returns table (schema_name text, relation regclass)
+  language sql stable
+  set search_path = ''
+as $$
+  with entries as (
+    select split_part(e, '.', 1) as s, nullif(split_part(e, '.', 2), '') as r
+      from public.ipai_agent a, unnest(coalesce(a.allowed_schemas, '{}')) e
+     where a.id = agent
+  )
+  select n.nspname::text, c.oid::regclass
+    from entries
+    join pg_catalog.pg_namespace n on n.nspname = entries.s
+    join pg_catalog.pg_class c on c.relnamespace = n.oid and c.relkind in ('r', 'p', 'v', 'm', 'f')
+   where ipai_meta.layer_of(n.nspname) in ('bronze', 'silver', 'gold', 'platinum')
+     and (entries.r is null or c.relname = entries.r)
+$$;
+revoke all on function ipai_meta.agent_scope(uuid) from public, anon, authenticated;
+grant execute on function ipai_meta.agent_scope(uuid) to ipai_guard;
+
+-- Creates or updates the agent's login and makes its privileges exactly its scope: revokes what
+-- it holds anywhere in the lakehouse, then grants USAGE/SELECT (and an RLS read policy) on the
+-- scope. An inactive agent's login is NOLOGIN with nothing granted. Returns the login name.
+-- SECURITY DEFINER because creating roles and policies needs CREATEROLE and table ownership,
+-- which the guard login must not have; it acts only on roles named ipai_agent_<code> that it
+-- recorded itself in ipai_agent_credential.
+create or replace function ipai_meta.agent_sync(agent uuid) returns text
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
+declare
+  a public.ipai_agent;
+  login text;
+  secret text;
+  s text;
+  rel record;
+begin
+  select * into a from public.ipai_agent where id = agent for update;
+  if not found then
+    raise exception 'agent % is not registered', agent using errcode = 'no_data_found';
+  end if;
+  if a.code_name !~ '^[a-z][a-z0-9_]{0,51}$' then
+    raise exception 'agent code name "%" must be lower-case letters, digits and _ (at most 52), starting with a letter', a.code_name
+      using errcode = 'invalid_parameter_value';
+  end if;
+  login := 'ipai_agent_' || a.code_name;
+
+  select c.login_name into s from public.ipai_agent_credential c where c.agent_id = agent;
+  if s is not null and s <> login then
+    raise exception 'agent % already has login %; code names cannot change', a.code_name, s
+      using errcode = 'invalid_parameter_value';
+  end if;
+  if s is null then
+    if exists (select 1 from pg_catalog.pg_roles where rolname = login) then
+      -- Never adopt a role someone else made: it could carry memberships or attributes.
+      raise exception 'role % exists but was not created by the agent registry', login
+        using errcode = 'duplicate_object';
+    end if;
+    secret := encode(pg_catalog.sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text || clock_timestamp()::text, 'UTF8')), 'hex');
+    execute format('create role %I login noinherit nosuperuser nocreatedb nocreaterole noreplication nobypassrls connection limit 8 password %L',
+                   login, secret);
+    insert into public.ipai_agent_credential (agent_id, login_name, password) values (agent, login, secret);
+  end if;
+
+  -- Attributes are re-asserted every time (someone may have altered the role by hand).
+  execute format('alter role %I %s noinherit nosuperuser nocreatedb nocreaterole noreplication nobypassrls',
+                 login, case when a.is_active is false then 'nologin' else 'login' end);
+  -- Defaults for every session of the login: read-only, bounded, no path games.
+  execute format('alter role %I set default_transaction_read_only = on', login);
+  execute format('alter role %I set statement_timeout = %L', login, coalesce(a.latency_budget_ms, 30000)::text || 'ms');
+  execute format('alter role %I set idle_in_transaction_session_timeout = %L', login, '60s');
+  execute format('alter role %I set search_path = %L', login, '');
+  -- Member of nothing.
+  for rel in select r.rolname from pg_catalog.pg_auth_members m join pg_catalog.pg_roles r on r.oid = m.roleid
+              where m.member = (select oid from pg_catalog.pg_roles where rolname = login) loop
+    execute format('revoke %I from %I', rel.rolname, login);
+  end loop;
+
+  -- Everything previously held in the lakehouse goes.
+  for s in select nspname from pg_catalog.pg_namespace where ipai_meta.layer_of(nspname) is not null or nspname = 'ipai_meta' loop
+    execute format('revoke all on schema %I from %I', s, login);
+    execute format('revoke all on all tables in schema %I from %I', s, login);
+    execute format('revoke all on all routines in schema %I from %I', s, login);
+  end loop;
+  for rel in select p.polname, c.oid::regclass as r
+               from pg_catalog.pg_policy p join pg_catalog.pg_class c on c.oid = p.polrelid
+              where p.polname = login loop
+    execute format('drop policy %I on %s', rel.polname, rel.r);
+  end loop;
+
+  if a.is_active is false or not ('read' = any (coalesce(a.allowed_operations, '{}'))) then
+    return login;
+  end if;
+
+  for s in select distinct schema_name from ipai_meta.agent_scope(agent) loop
+    execute format('grant usage on schema %I to %I', s, login);
+  end loop;
+  for rel in select relation, (select relkind from pg_catalog.pg_class where oid = relation) as kind
+               from ipai_meta.agent_scope(agent) loop
+    execute format('grant select on %s to %I', rel.relation, login);
+    if rel.kind in ('r', 'p') then
+      execute format('create policy %I on %s for select to %I using (true)', login, rel.relation, login);
+    end if;
+  end loop;
+  -- A whole-schema entry also covers the schema's SECURITY INVOKER functions (e.g. gold's
+  -- balance_sheet(as_of)): they read with the agent's own rights. SECURITY DEFINER functions run
+  -- with their owner's rights, so they are never granted.
+  for rel in select p.oid::regprocedure as fn
+               from public.ipai_agent ag, unnest(coalesce(ag.allowed_schemas, '{}')) e
+               join pg_catalog.pg_namespace n on n.nspname = e
+               join pg_catalog.pg_proc p on p.pronamespace = n.oid
+              where ag.id = agent and position('.' in e) = 0 and not p.prosecdef and p.prokind in ('f', 'a', 'w')
+                and ipai_meta.layer_of(n.nspname) in ('bronze', 'silver', 'gold', 'platinum') loop
+    execute format('grant execute on function %s to %I', rel.fn, login);
+  end loop;
+  return login;
+end
+$$;
+revoke all on function ipai_meta.agent_sync(uuid) from public, anon, authenticated;
+grant execute on function ipai_meta.agent_sync(uuid) to ipai_guard;
+
 -- Agent governance, part 2 (issue 10): daily budgets that hold under concurrency, budget alerts
 -- through the SLO monitor, and agent login passwords in Supabase Vault where it exists.
 --
@@ -183,27 +423,6 @@ end
 $$;
 revoke all on function ipai_meta.agent_usage_lock(uuid, date) from public, anon, authenticated;
 grant execute on function ipai_meta.agent_usage_lock(uuid, date) to ipai_guard;
-
--- 2. Budget alerts ------------------------------------------------------------------------------
--- A run stopped or failed by a budget carries metadata.over_budget (run_cost, run_latency,
--- daily_cost, daily_latency) with the limit and the amount in budget_limits / budget_used; the
--- agent_budget SLI reads them. Refusals for permissions (tool, schema, operation, not a query,
--- inactive) carry no over_budget and are not budget events.
-alter table public.ipai_slo drop constraint if exists ipai_slo_sli_type_check;
-alter table public.ipai_slo add constraint ipai_slo_sli_type_check
-  check (sli_type in ('connector_success', 'connector_freshness', 'agent_failures', 'agent_latency', 'agent_budget'));
-
-create index if not exists idx_agent_run_slo_budget
-  on public.ipai_agent_run (agent_id, ended_at) where metadata ? 'over_budget';
-
-insert into public.ipai_slo (code_name, description, sli_type, objective, period, params, labels, runbook_url)
-values
-  ('agent-budget',
-   'Per agent with a budget: pages when a daily budget (cost or latency) is spent and calls are refused, opens a ticket when 80% of a daily budget is spent or when calls keep breaking a per-run budget (3 in an hour); at least 99% of calls are not stopped by a budget over 7 days.',
-   'agent_budget', 0.99, interval '7 days',
-   '{"warn_fraction": 0.8, "exhausted_severity": "page", "run_window": "1 hour", "min_run_events": 3, "run_severity": "ticket", "page_repeat_interval": "4 hours", "ticket_repeat_interval": "1 day"}',
-   '{"team": "ai-platform"}', null)
-on conflict (code_name) do nothing;
 
 -- 3. Agent passwords in Vault -------------------------------------------------------------------
 alter table public.ipai_agent_credential add column if not exists vault_secret_id uuid;
@@ -428,5 +647,200 @@ begin
       perform ipai_meta.agent_store_password(c.agent_id, c.login_name, c.password);
     end loop;
   end if;
+end
+$$;
+
+-- 4. Agent logins: the role settings the guard owns --------------------------------------------
+-- The settings agent_sync gives a login, as pg_db_role_setting stores them.
+create or replace function ipai_meta.agent_expected_settings(agent uuid) returns text[]
+  language sql
+  stable
+  set search_path = ''
+as $$
+  select array['default_transaction_read_only=on',
+               'statement_timeout=' || coalesce(a.latency_budget_ms, 30000)::text || 'ms',
+               'idle_in_transaction_session_timeout=60s',
+               'search_path=""']
+    from public.ipai_agent a where a.id = agent
+$$;
+revoke all on function ipai_meta.agent_expected_settings(uuid) from public, anon, authenticated;
+
+-- Compares the login's role-level settings (for every database) with what the guard set. When they
+-- differ, removes every role-level setting of the login and sets the guard's again, and returns
+-- what was found, so the guard refuses the call and says why. An empty array: nothing changed.
+create or replace function ipai_meta.agent_settings_restore(agent uuid) returns text[]
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
+declare
+  login text;
+  expected text[];
+  found text[];
+  extra text[];
+  d record;
+begin
+  select c.login_name into login from public.ipai_agent_credential c where c.agent_id = agent;
+  if login is null or not exists (select 1 from pg_catalog.pg_roles where rolname = login) then
+    return '{}';
+  end if;
+  expected := ipai_meta.agent_expected_settings(agent);
+  select coalesce(array_agg(case when s.setdatabase = 0 then cfg
+                                 else cfg || ' (in database ' || coalesce(db.datname, s.setdatabase::text) || ')' end
+                            order by s.setdatabase, cfg), '{}')
+    into found
+    from pg_catalog.pg_db_role_setting s
+    join pg_catalog.pg_roles r on r.oid = s.setrole
+    left join pg_catalog.pg_database db on db.oid = s.setdatabase
+    cross join lateral unnest(s.setconfig) cfg
+   where r.rolname = login;
+  select coalesce(array_agg(f order by f), '{}') into extra
+    from unnest(found) f where not (f = any (expected));
+  if extra = '{}' and (select count(*) from unnest(expected) e where e = any (found)) = cardinality(expected) then
+    return '{}';
+  end if;
+  -- Restore: nothing but the guard's settings, in every database.
+  for d in select distinct s.setdatabase, db.datname from pg_catalog.pg_db_role_setting s
+             join pg_catalog.pg_roles r on r.oid = s.setrole
+             left join pg_catalog.pg_database db on db.oid = s.setdatabase
+            where r.rolname = login and s.setdatabase <> 0 and db.datname is not null loop
+    execute format('alter role %I in database %I reset all', login, d.datname);
+  end loop;
+  execute format('alter role %I reset all', login);
+  execute format('alter role %I set default_transaction_read_only = on', login);
+  execute format('alter role %I set statement_timeout = %L', login,
+                 (select coalesce(a.latency_budget_ms, 30000)::text || 'ms' from public.ipai_agent a where a.id = agent));
+  execute format('alter role %I set idle_in_transaction_session_timeout = %L', login, '60s');
+  execute format('alter role %I set search_path = %L', login, '');
+  if extra = '{}' then
+    -- Nothing foreign, but one of the guard's own settings was removed.
+    return array(select 'missing ' || e from unnest(expected) e where not (e = any (found)));
+  end if;
+  return extra;
+end
+$$;
+revoke all on function ipai_meta.agent_settings_restore(uuid) from public, anon, authenticated;
+grant execute on function ipai_meta.agent_settings_restore(uuid) to ipai_guard;
+
+-- Company scope of agents: an agent whose config names company_ids reads only those companies'
+-- rows. The agent's own policies (one per relation in its scope, created by agent_sync) keep
+-- `using (true)` on relations without a company_id column and become
+-- `using (company_id::text = any (<ids>))` on relations with one, so PostgreSQL enforces the
+-- scope for every statement the agent's login runs, whatever tool sent it.
+--
+-- agent_sync keeps its name and callers; the grants it made so far move to agent_sync_grants,
+-- which only agent_sync calls, so no sync can leave the wider policies in place.
+
+alter function ipai_meta.agent_sync(uuid) rename to agent_sync_grants;
+revoke all on function ipai_meta.agent_sync_grants(uuid) from public, anon, authenticated, ipai_guard;
+
+create or replace function ipai_meta.agent_sync(agent uuid) returns text
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
+declare
+  login text;
+  ids jsonb;
+  ids_text text[];
+  rel record;
+begin
+  login := ipai_meta.agent_sync_grants(agent);
+  select a.config -> 'company_ids' into ids from public.ipai_agent a where a.id = agent;
+  if ids is null or jsonb_typeof(ids) = 'null' then
+    return login;
+  end if;
+  if jsonb_typeof(ids) <> 'array' then
+    raise exception 'config.company_ids of agent % must be a list of company ids', agent using errcode = 'invalid_parameter_value';
+  end if;
+  select coalesce(array_agg(v #>> '{}' order by v #>> '{}'), '{}') into ids_text from jsonb_array_elements(ids) v;
+  for rel in select p.polrelid::regclass as r
+               from pg_catalog.pg_policy p
+              where p.polname = login
+                and exists (select 1 from pg_catalog.pg_attribute a
+                             where a.attrelid = p.polrelid and a.attname = 'company_id' and not a.attisdropped) loop
+    execute format('alter policy %I on %s using (company_id::text = any (%L::text[]))', login, rel.r, ids_text);
+  end loop;
+  return login;
+end
+$$;
+revoke all on function ipai_meta.agent_sync(uuid) from public, anon, authenticated;
+grant execute on function ipai_meta.agent_sync(uuid) to ipai_guard;
+
+-- Existing agents with a company list get their scope now.
+do $$
+declare
+  a record;
+begin
+  for a in select id from public.ipai_agent where config ? 'company_ids' loop
+    perform ipai_meta.agent_sync(a.id);
+  end loop;
+end
+$$;
+
+-- The guard serves model-bound tools: it reads the semantic models (never writes them).
+grant select on public.ipai_semantic_model to ipai_guard;
+drop policy if exists ipai_guard_read on public.ipai_semantic_model;
+create policy ipai_guard_read on public.ipai_semantic_model for select to ipai_guard using (true);
+
+-- Company scope compared in company_id's own type. `company_id::text = any (<ids>)` converts every
+-- row's company_id to text before comparing, which made the scope the dearest part of a scan of a
+-- gold model; on integer company_id columns the policy now compares integers. It admits exactly
+-- the rows it admitted before: an id equalled company_id::text only when written as PostgreSQL
+-- writes that integer (no sign on positives, no leading zeros, inside the type's range), so those
+-- ids are kept and the others, which matched no row, are left out. Other company_id types keep the
+-- text comparison.
+
+create or replace function ipai_meta.agent_sync(agent uuid) returns text
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
+declare
+  login text;
+  ids jsonb;
+  ids_text text[];
+  ids_typed text[];
+  rel record;
+begin
+  login := ipai_meta.agent_sync_grants(agent);
+  select a.config -> 'company_ids' into ids from public.ipai_agent a where a.id = agent;
+  if ids is null or jsonb_typeof(ids) = 'null' then
+    return login;
+  end if;
+  if jsonb_typeof(ids) <> 'array' then
+    raise exception 'config.company_ids of agent % must be a list of company ids', agent using errcode = 'invalid_parameter_value';
+  end if;
+  select coalesce(array_agg(v #>> '{}' order by v #>> '{}'), '{}') into ids_text from jsonb_array_elements(ids) v;
+  for rel in select p.polrelid::regclass as r, a.atttypid::regtype as t
+               from pg_catalog.pg_policy p
+               join pg_catalog.pg_attribute a on a.attrelid = p.polrelid and a.attname = 'company_id' and not a.attisdropped
+              where p.polname = login loop
+    if rel.t in ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) then
+      select coalesce(array_agg(i order by i), '{}') into ids_typed
+        from unnest(ids_text) i
+       where case when i ~ '^(0|-?[1-9][0-9]{0,18})$'
+                  then i::numeric between (case rel.t when 'smallint'::regtype then -32768 when 'integer'::regtype then -2147483648 else -9223372036854775808 end)
+                                      and (case rel.t when 'smallint'::regtype then 32767 when 'integer'::regtype then 2147483647 else 9223372036854775807 end)
+                  else false end;
+      execute format('alter policy %I on %s using (company_id = any (%L::%s[]))', login, rel.r, ids_typed, rel.t);
+    else
+      execute format('alter policy %I on %s using (company_id::text = any (%L::text[]))', login, rel.r, ids_text);
+    end if;
+  end loop;
+  return login;
+end
+$$;
+revoke all on function ipai_meta.agent_sync(uuid) from public, anon, authenticated;
+grant execute on function ipai_meta.agent_sync(uuid) to ipai_guard;
+
+-- Existing agents with a company list get the typed policies now.
+do $$
+declare
+  a record;
+begin
+  for a in select id from public.ipai_agent where config ? 'company_ids' loop
+    perform ipai_meta.agent_sync(a.id);
+  end loop;
 end
 $$;
