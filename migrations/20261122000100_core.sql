@@ -1,16 +1,30 @@
--- Lakehouse layers, the product's least-privilege group roles, and the one function that secures
--- every relation of the lakehouse (RLS, grants, owner, security_invoker) by its layer.
+-- The core of the lakehouse: roles, layer schemas, the function that secures every relation by
+-- its layer, optional extensions, and the control tables in `public` (connectors and their runs,
+-- state, lease and dispatch; apps; agents and their runs; the audit log; semantic models).
 --
 -- Group roles (NOLOGIN; grant them to real logins):
 --   ipai_ingest     lands data: creates and writes bronze tables, writes the run ledger and state.
 --   ipai_transform  builds silver/gold/platinum from bronze and refreshes them; owns those objects.
 --   ipai_read       read-only BI / app access to gold and platinum.
+--   ipai_guard      the Agent Guard node: the agent registry, agent runs and agent logins.
+--   ipai_slo_admin  owns SLO definitions (the ingest login evaluates them but cannot change them).
 -- n8n connects as a login that is a member of ipai_ingest (and of ipai_transform for the Refresh
 -- operation), never as a superuser. Supabase's own roles (anon, authenticated, service_role) see
 -- only what RLS policies allow; claims come from the JWT's app_metadata, which users cannot edit:
 --   app_metadata.ipai_role     admin | data_engineer | analyst
 --   app_metadata.company_ids   companies an analyst may see in tables that have a company_id column
+--
+-- Control tables: the PRD's tables keep exactly its names and columns (R2.4, R3.4, R4.4, R5.4);
+-- constraints and indexes are added, never columns. What the engine needs beyond them (stream
+-- state, the per-connector lease, dispatch, semantic models) follows the same style. All live in
+-- `public` (where the PRD's unqualified names land on Supabase) with RLS on:
+--   ipai_ingest       writes the connector tables and appends to the audit log
+--   authenticated     reads with app_metadata.ipai_role admin or data_engineer; nothing else
+--   anon              nothing
+-- The run ledger is append-and-finish: no role but the owner deletes runs, and a run that has
+-- ended (success, failed, skipped, abandoned) cannot be rewritten by anyone.
 
+-- Roles -----------------------------------------------------------------------------------------
 do $$
 declare
   role_name text;
@@ -32,7 +46,6 @@ begin
 end
 $$;
 
-
 -- The guard's own group role (NOLOGIN; grant it to the n8n login that runs the Agent Guard node).
 -- Kept apart from ipai_ingest on purpose: connector logins must not change the agent registry or
 -- read agent credentials (an agent login can read gold, which ipai_ingest cannot).
@@ -48,18 +61,20 @@ begin
 end
 $$;
 
+-- SLO definitions belong to ipai_slo_admin (see the SLO tables).
 do $$
 begin
   if not exists (select 1 from pg_roles where rolname = 'ipai_slo_admin') then
     create role ipai_slo_admin nologin;
   end if;
-  -- The migration runner keeps the rights it had (it seeds SLOs in later migrations).
+  -- The migration runner keeps the rights it had (it seeds SLOs).
   if not exists (select 1 from pg_roles where rolname = current_user and rolsuper) then
     execute format('grant ipai_slo_admin to %I', current_user);
   end if;
 end
 $$;
 
+-- Layer schemas and policy helpers ----------------------------------------------------------------
 create schema if not exists ipai_bronze_core;
 create schema if not exists ipai_silver_core;
 create schema if not exists ipai_gold_core;
@@ -218,16 +233,10 @@ $$;
 revoke all on function ipai_meta.secure_relation(regclass) from public;
 grant execute on function ipai_meta.secure_relation(regclass) to ipai_ingest, ipai_transform;
 
--- Control tables. The PRD's tables keep exactly its names and columns (R2.4, R3.4, R4.4, R5.4);
--- constraints and indexes are added, never columns. What the engine needs beyond them (stream
--- state, the per-connector lease, SLOs, alerts, silences, semantic models) follows the same style.
--- All live in `public` (where the PRD's unqualified names land on Supabase) with RLS on:
---   ipai_ingest       writes the connector tables and appends to the audit log
---   authenticated     reads with app_metadata.ipai_role admin or data_engineer; nothing else
---   anon              nothing
+-- Control tables --------------------------------------------------------------------------------
 
 -- R2.4 ---------------------------------------------------------------------------------------
-create table if not exists public.ipai_connector_config (
+create table public.ipai_connector_config (
     id uuid primary key default gen_random_uuid(),
     connector_type text not null,  -- odoo, github, file, db, etc.
     name text not null,
@@ -243,7 +252,7 @@ create table if not exists public.ipai_connector_config (
     constraint ipai_connector_config_config_check check (jsonb_typeof(config) = 'object')
 );
 
-create table if not exists public.ipai_connector_run (
+create table public.ipai_connector_run (
     id uuid primary key default gen_random_uuid(),
     connector_id uuid references public.ipai_connector_config(id),
     started_at timestamptz not null,
@@ -261,16 +270,16 @@ create table if not exists public.ipai_connector_run (
     constraint ipai_connector_run_finished_check check ((status = 'running') = (ended_at is null))
 );
 -- Runs by connector and start time: run history, success rate and freshness per connector.
-create index if not exists idx_connector_run_connector_started
+create index idx_connector_run_connector_started
   on public.ipai_connector_run (connector_id, started_at desc);
 -- The SLO monitor scans recent runs of every connector by time.
-create index if not exists idx_connector_run_started on public.ipai_connector_run (started_at);
-create index if not exists idx_connector_run_running
+create index idx_connector_run_started on public.ipai_connector_run (started_at);
+create index idx_connector_run_running
   on public.ipai_connector_run (connector_id) where status = 'running';
 
 -- Cursor and other state per connector and stream, committed in the same transaction as the data
 -- it describes (the loader's checkpoint), so a cursor is never ahead of its data.
-create table if not exists public.ipai_connector_state (
+create table public.ipai_connector_state (
     connector_id uuid not null references public.ipai_connector_config(id) on delete cascade,
     stream text not null,
     cursor jsonb,
@@ -283,7 +292,7 @@ create table if not exists public.ipai_connector_state (
 
 -- One run per connector at a time, across n8n workers and database connections: a lease row with
 -- a heartbeat (a session advisory lock does not survive poolers or node-to-node connection changes).
-create table if not exists public.ipai_connector_lease (
+create table public.ipai_connector_lease (
     connector_id uuid primary key references public.ipai_connector_config(id) on delete cascade,
     run_id uuid not null references public.ipai_connector_run(id),
     holder text not null,          -- who holds it: host/pid/execution, for the on-call person
@@ -294,7 +303,7 @@ create table if not exists public.ipai_connector_lease (
 );
 
 -- R3.4 ---------------------------------------------------------------------------------------
-create table if not exists public.ipai_app_registry (
+create table public.ipai_app_registry (
     id uuid primary key default gen_random_uuid(),
     slug text not null unique,
     name text not null,
@@ -311,7 +320,7 @@ create table if not exists public.ipai_app_registry (
 );
 
 -- R4.4 ---------------------------------------------------------------------------------------
-create table if not exists public.ipai_agent (
+create table public.ipai_agent (
     id uuid primary key default gen_random_uuid(),
     code_name text not null unique,
     display_name text not null,
@@ -333,7 +342,7 @@ create table if not exists public.ipai_agent (
     constraint ipai_agent_latency_budget_check check (latency_budget_ms > 0)
 );
 
-create table if not exists public.ipai_agent_run (
+create table public.ipai_agent_run (
     id uuid primary key default gen_random_uuid(),
     agent_id uuid references public.ipai_agent(id),
     user_id uuid,                  -- invoking user
@@ -353,11 +362,11 @@ create table if not exists public.ipai_agent_run (
     constraint ipai_agent_run_cost_check check (cost_usd >= 0),
     constraint ipai_agent_run_latency_check check (latency_ms >= 0)
 );
-create index if not exists idx_agent_run_agent_started on public.ipai_agent_run (agent_id, started_at desc);
-create index if not exists idx_agent_run_started on public.ipai_agent_run (started_at);
+create index idx_agent_run_agent_started on public.ipai_agent_run (agent_id, started_at desc);
+create index idx_agent_run_started on public.ipai_agent_run (started_at);
 
 -- R5.4 ---------------------------------------------------------------------------------------
-create table if not exists public.ipai_audit_log (
+create table public.ipai_audit_log (
     id uuid primary key default gen_random_uuid(),
     event_type text not null,      -- connector_run, agent_run, app_action, schema_change
     entity_type text not null,     -- connector, agent, app, table
@@ -370,9 +379,9 @@ create table if not exists public.ipai_audit_log (
     created_at timestamptz default now()
 );
 
-create index if not exists idx_audit_event_type on public.ipai_audit_log(event_type);
-create index if not exists idx_audit_entity on public.ipai_audit_log(entity_type, entity_id);
-create index if not exists idx_audit_created on public.ipai_audit_log(created_at);
+create index idx_audit_event_type on public.ipai_audit_log(event_type);
+create index idx_audit_entity on public.ipai_audit_log(entity_type, entity_id);
+create index idx_audit_created on public.ipai_audit_log(created_at);
 
 -- Append-only, whoever asks: row triggers refuse UPDATE/DELETE, a statement trigger refuses
 -- TRUNCATE (row triggers do not fire on TRUNCATE), and no role holds those privileges.
@@ -386,17 +395,15 @@ begin
 end
 $$;
 
-drop trigger if exists ipai_audit_log_no_update_delete on public.ipai_audit_log;
 create trigger ipai_audit_log_no_update_delete
   before update or delete on public.ipai_audit_log
   for each row execute function ipai_meta.refuse_audit_change();
-drop trigger if exists ipai_audit_log_no_truncate on public.ipai_audit_log;
 create trigger ipai_audit_log_no_truncate
   before truncate on public.ipai_audit_log
   for each statement execute function ipai_meta.refuse_audit_change();
 
 -- Semantic layer (PRD 4.1.3) -------------------------------------------------------------------
-create table if not exists public.ipai_semantic_model (
+create table public.ipai_semantic_model (
     id uuid primary key default gen_random_uuid(),
     dataset_name text not null unique,   -- e.g. finance.profit_and_loss
     object_schema text not null,         -- where the object lives, e.g. ipai_gold_erp
@@ -414,66 +421,6 @@ create table if not exists public.ipai_semantic_model (
     constraint ipai_semantic_model_object_key unique (object_schema, object_name)
 );
 
--- SLOs, alert state and silences (PRD R5.2, 4.1.6) --------------------------------------------
-create table if not exists public.ipai_slo (
-    id uuid primary key default gen_random_uuid(),
-    code_name text not null unique,
-    description text,
-    sli_type text not null,            -- connector_success, connector_freshness, agent_failures, agent_latency
-    objective numeric(7, 5) not null,  -- e.g. 0.99000
-    period interval not null default interval '7 days',
-    connector_id uuid references public.ipai_connector_config(id) on delete cascade,
-    params jsonb not null default '{}',
-    labels jsonb not null default '{}',
-    runbook_url text,
-    is_enabled boolean not null default true,
-    created_at timestamptz not null default now(),
-    updated_at timestamptz not null default now(),
-    constraint ipai_slo_sli_type_check
-      check (sli_type in ('connector_success', 'connector_freshness', 'connector_warnings', 'agent_failures', 'agent_latency',
-                          'agent_budget', 'data_quality', 'replication_lag')),
-    constraint ipai_slo_objective_check check (objective > 0 and objective < 1),
-    constraint ipai_slo_period_check check (period > interval '0'),
-    constraint ipai_slo_params_check check (jsonb_typeof(params) = 'object'),
-    constraint ipai_slo_labels_check check (jsonb_typeof(labels) = 'object')
-);
-
-create table if not exists public.ipai_alert (
-    fingerprint text primary key,      -- hash of the identifying labels
-    slo_id uuid references public.ipai_slo(id) on delete cascade,
-    labels jsonb not null,
-    annotations jsonb not null default '{}',
-    severity text not null,
-    state text not null,
-    started_at timestamptz not null,
-    resolved_at timestamptz,
-    last_evaluated_at timestamptz not null,
-    last_notified_at timestamptz,
-    notified_state text,               -- the state the last delivered notification announced
-    notification_count integer not null default 0,
-    thread_ref text,                   -- the Mattermost post id an alert's thread hangs from
-    constraint ipai_alert_severity_check check (severity in ('page', 'ticket')),
-    constraint ipai_alert_state_check check (state in ('firing', 'resolved')),
-    constraint ipai_alert_notified_state_check check (notified_state in ('firing', 'resolved')),
-    constraint ipai_alert_count_check check (notification_count >= 0),
-    constraint ipai_alert_resolved_check check ((state = 'resolved') = (resolved_at is not null))
-);
-create index if not exists idx_alert_slo on public.ipai_alert (slo_id);
-
-create table if not exists public.ipai_silence (
-    id uuid primary key default gen_random_uuid(),
-    matchers jsonb not null,           -- [{"label": "connector", "op": "=", "value": "odoo-prod"}]
-    starts_at timestamptz not null default now(),
-    ends_at timestamptz not null,
-    created_by text not null,
-    comment text not null,
-    created_at timestamptz not null default now(),
-    constraint ipai_silence_window_check check (ends_at > starts_at),
-    constraint ipai_silence_matchers_check check (jsonb_typeof(matchers) = 'array' and jsonb_array_length(matchers) > 0),
-    constraint ipai_silence_comment_check check (length(btrim(comment)) > 0)
-);
-create index if not exists idx_silence_active on public.ipai_silence (ends_at);
-
 -- Keep updated_at honest on the tables that carry it.
 create or replace function ipai_meta.touch_updated_at() returns trigger
   language plpgsql
@@ -490,8 +437,7 @@ declare
   t text;
 begin
   foreach t in array array['ipai_connector_config', 'ipai_app_registry', 'ipai_agent',
-                           'ipai_semantic_model', 'ipai_slo'] loop
-    execute format('drop trigger if exists %I on public.%I', t || '_touch', t);
+                           'ipai_semantic_model'] loop
     execute format('create trigger %I before update on public.%I for each row execute function ipai_meta.touch_updated_at()',
                    t || '_touch', t);
   end loop;
@@ -505,50 +451,39 @@ declare
 begin
   foreach t in array array['ipai_connector_config', 'ipai_connector_run', 'ipai_connector_state',
                            'ipai_connector_lease', 'ipai_app_registry', 'ipai_agent', 'ipai_agent_run',
-                           'ipai_audit_log', 'ipai_semantic_model', 'ipai_slo', 'ipai_alert', 'ipai_silence'] loop
+                           'ipai_audit_log', 'ipai_semantic_model'] loop
     perform ipai_meta.secure_relation(format('public.%I', t)::regclass);
     -- Platform staff read the control plane through the API; nobody else does.
     execute format('grant select on public.%I to authenticated', t);
-    execute format('drop policy if exists ipai_staff_read on public.%I', t);
     execute format($p$create policy ipai_staff_read on public.%I for select to authenticated
                       using ((select ipai_meta.jwt_role()) = any (array['admin', 'data_engineer'])) $p$, t);
   end loop;
 
-  -- The ingest role runs connectors: ledger, state, lease, SLO evaluation and alerting.
+  -- The ingest role runs connectors: it registers connectors and writes their runs, state and
+  -- lease. Runs are append-and-finish (no role but the owner deletes one), and a connector is
+  -- never deleted by ingest (that would cascade to its history and SLOs).
   foreach t in array array['ipai_connector_config', 'ipai_connector_run', 'ipai_connector_state',
-                           'ipai_connector_lease', 'ipai_alert', 'ipai_silence', 'ipai_slo'] loop
-    execute format('grant select, insert, update, delete on public.%I to ipai_ingest', t);
-    execute format('drop policy if exists ipai_ingest_all on public.%I', t);
+                           'ipai_connector_lease'] loop
+    execute format('grant select, insert, update%s on public.%I to ipai_ingest',
+                   case when t in ('ipai_connector_state', 'ipai_connector_lease') then ', delete' else '' end, t);
     execute format('create policy ipai_ingest_all on public.%I for all to ipai_ingest using (true) with check (true)', t);
   end loop;
   -- Readers of the catalog: the transform role and BI logins.
   foreach t in array array['ipai_connector_config', 'ipai_connector_run', 'ipai_semantic_model',
-                           'ipai_agent', 'ipai_agent_run', 'ipai_slo', 'ipai_alert'] loop
+                           'ipai_agent', 'ipai_agent_run'] loop
     execute format('grant select on public.%I to ipai_transform', t);
-    execute format('drop policy if exists ipai_transform_read on public.%I', t);
     execute format('create policy ipai_transform_read on public.%I for select to ipai_transform using (true)', t);
   end loop;
 end
 $$;
 
--- The audit log: everyone who acts may append; nobody may change or remove (see triggers above).
-revoke update, delete, truncate on public.ipai_audit_log from public, anon, authenticated, service_role,
-  ipai_ingest, ipai_transform, ipai_read;
-grant select, insert on public.ipai_audit_log to ipai_ingest, ipai_transform;
-grant select, insert on public.ipai_audit_log to service_role;
-drop policy if exists ipai_append on public.ipai_audit_log;
-create policy ipai_append on public.ipai_audit_log for insert to ipai_ingest, ipai_transform with check (true);
-drop policy if exists ipai_engine_read on public.ipai_audit_log;
-create policy ipai_engine_read on public.ipai_audit_log for select to ipai_ingest, ipai_transform using (true);
-
 -- The SLO monitor runs with the n8n ingest login and evaluates the agent SLOs too: it reads the
 -- agent registry and agent runs (never writes them).
 grant select on public.ipai_agent, public.ipai_agent_run to ipai_ingest;
-drop policy if exists ipai_ingest_slo_read on public.ipai_agent;
 create policy ipai_ingest_slo_read on public.ipai_agent for select to ipai_ingest using (true);
-drop policy if exists ipai_ingest_slo_read on public.ipai_agent_run;
 create policy ipai_ingest_slo_read on public.ipai_agent_run for select to ipai_ingest using (true);
 
+-- Extensions ------------------------------------------------------------------------------------
 -- Extensions that Supabase provides and a plain PostgreSQL 15 may lack. Each is enabled only
 -- where the server has it, so this file applies cleanly everywhere; code that benefits from one
 -- checks ipai_meta.has_extension() at run time instead of assuming it.
@@ -624,13 +559,23 @@ grant execute on function ipai_meta.connector_secret(uuid, text) to ipai_ingest;
 -- and a dispatcher that was down for hours starts each connector once, not once per missed tick.
 -- A schedule that is not valid cron is recorded once in schedule_error (and reported once), not
 -- every minute.
-create table if not exists public.ipai_connector_dispatch (
+create table public.ipai_connector_dispatch (
     connector_id uuid primary key references public.ipai_connector_config(id) on delete cascade,
     last_due_at timestamptz,
     dispatched_at timestamptz not null default now(),
     dispatched_by text,
     schedule text,
-    schedule_error text
+    schedule_error text,
+    claim_id uuid,
+    claim_deadline timestamptz,
+    deliveries integer not null default 0,
+    delivered_at timestamptz,
+    accepted_at timestamptz,
+    accepted_by text,
+    accepted_execution_id text,
+    problem text,
+    problem_row_hash text,
+    problem_reported_at timestamptz
 );
 
 comment on table public.ipai_connector_dispatch is
@@ -638,12 +583,116 @@ comment on table public.ipai_connector_dispatch is
 
 select ipai_meta.secure_relation('public.ipai_connector_dispatch');
 grant select, insert, update, delete on public.ipai_connector_dispatch to ipai_ingest;
-drop policy if exists ipai_ingest_all on public.ipai_connector_dispatch;
 create policy ipai_ingest_all on public.ipai_connector_dispatch for all to ipai_ingest using (true) with check (true);
 grant select on public.ipai_connector_dispatch to authenticated;
-drop policy if exists ipai_staff_read on public.ipai_connector_dispatch;
 create policy ipai_staff_read on public.ipai_connector_dispatch for select to authenticated
   using ((select ipai_meta.jwt_role()) = any (array['admin', 'data_engineer']));
+comment on column public.ipai_connector_dispatch.claim_id is
+  'The current claim (one per tick); kept across redeliveries so a pipeline can tell a second delivery from a new tick.';
+comment on column public.ipai_connector_dispatch.claim_deadline is
+  'A claim without a run of its connector started since dispatched_at is handed out again after this time.';
+comment on column public.ipai_connector_dispatch.delivered_at is
+  'When n8n''s main queued the delivery (its webhook answered); a queued claim gets the long deadline.';
+comment on column public.ipai_connector_dispatch.accepted_by is
+  'The host/pid of the n8n worker whose pipeline execution accepted the claim.';
+
+-- The dispatcher looks for overdue claims every tick.
+create index idx_connector_dispatch_deadline
+  on public.ipai_connector_dispatch (claim_deadline) where claim_id is not null;
+
+-- Connector fleet (n8n queue mode) -------------------------------------------------------------
+-- 1. At-least-once dispatch. A claimed tick is a delivery to hand to a pipeline, not a promise
+--    that one started: the claim carries an id and a deadline. A claim that has not turned into a
+--    run of its connector (any status, `skipped` included) by its deadline is handed out again by
+--    the next dispatcher tick; the pipeline's "accept" step records which execution and worker took
+--    it, so a second delivery of the same claim is recorded as `skipped`, never run twice.
+-- 2. Bad rows reported once: the problem a row has (no pipeline, invalid config or schedule) and
+--    a hash of the row it was found on, so the report repeats only when the row changes or after
+--    a quiet period.
+-- 3. Config validation when a scheduled row is written (lib/lakehouse/connectorConfig.ts holds the
+--    same rules; test/integration/connectorConfig.test.ts holds the two to the same answers); the
+--    rules per type, ipai_meta.connector_config_problems, are in the database sources file, which
+--    adds the db type's.
+
+-- A row the dispatcher will run (scheduled and enabled) must be runnable: refused when written.
+-- Rows without a schedule are registered by nodes run by hand with their own parameters; they are
+-- checked when a pipeline accepts them ("run now").
+create or replace function ipai_meta.connector_config_check()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+declare
+  problems text[];
+begin
+  if nullif(btrim(new.schedule), '') is null or new.is_enabled is false then
+    return new;
+  end if;
+  problems := ipai_meta.connector_config_problems(new.connector_type, new.config);
+  if cardinality(problems) > 0 then
+    raise exception 'Connector %/% cannot be scheduled: %', new.connector_type, new.name, array_to_string(problems, '; ')
+      using errcode = '23514',
+            hint = 'Complete the config for its type (see the pipeline''s sticky note), or leave schedule empty while you prepare it.';
+  end if;
+  return new;
+end
+$$;
+
+create trigger ipai_connector_config_check
+  before insert or update of connector_type, config, schedule, is_enabled on public.ipai_connector_config
+  for each row execute function ipai_meta.connector_config_check();
+
+-- The audit log ------------------------------------------------------------------------------
+-- Everyone who acts may append; nobody may change or remove a row (see the triggers above). The
+-- id and time are always the server's: writers insert only the descriptive columns (a backdated
+-- created_at or a chosen id is refused outright), and a trigger sets id and created_at for
+-- everyone, the owner included.
+revoke insert, update, delete, truncate on public.ipai_audit_log from service_role;
+grant select on public.ipai_audit_log to ipai_ingest, ipai_transform;
+create policy ipai_append on public.ipai_audit_log for insert to ipai_ingest, ipai_transform with check (true);
+create policy ipai_engine_read on public.ipai_audit_log for select to ipai_ingest, ipai_transform using (true);
+grant insert (event_type, entity_type, entity_id, user_id, action, details) on public.ipai_audit_log to ipai_slo_admin;
+grant insert (event_type, entity_type, entity_id, user_id, action, details, ip_address, user_agent)
+  on public.ipai_audit_log to ipai_ingest, ipai_transform, ipai_guard, service_role;
+
+create or replace function ipai_meta.audit_server_fields() returns trigger
+  language plpgsql
+  set search_path = ''
+as $$
+begin
+  new.id := gen_random_uuid();
+  new.created_at := now();
+  return new;
+end
+$$;
+revoke all on function ipai_meta.audit_server_fields() from public, anon, authenticated;
+create trigger ipai_audit_log_server_fields
+  before insert on public.ipai_audit_log
+  for each row execute function ipai_meta.audit_server_fields();
+
+-- The run ledger ----------------------------------------------------------------------------------
+-- A finished run is history: its status, times, counts and message stay as they were recorded.
+create or replace function ipai_meta.refuse_ended_run_change() returns trigger
+  language plpgsql
+  set search_path = ''
+as $$
+begin
+  if old.status <> 'running' and (new is distinct from old) then
+    raise exception 'Run % has ended (%); a finished run cannot be changed', old.id, old.status
+      using errcode = 'insufficient_privilege',
+            hint = 'Start a new run instead; the ledger keeps what happened.';
+  end if;
+  return new;
+end
+$$;
+revoke all on function ipai_meta.refuse_ended_run_change() from public, anon, authenticated;
+
+create trigger ipai_connector_run_ended_is_history
+  before update on public.ipai_connector_run
+  for each row execute function ipai_meta.refuse_ended_run_change();
+create trigger ipai_agent_run_ended_is_history
+  before update on public.ipai_agent_run
+  for each row execute function ipai_meta.refuse_ended_run_change();
 
 -- Per-load values of the bronze metadata columns, for COPY paths that do not send them per row.
 --
@@ -687,194 +736,6 @@ comment on function ipai_meta.load_setting_timestamptz(text) is
 comment on function ipai_meta.load_setting_jsonb(text) is
   'DEFAULT of bronze _ipai_raw for COPY loads: the transaction-local setting, folded once per statement.';
 
--- A fleet of connectors on n8n queue mode (issue 23).
---
--- 1. At-least-once dispatch. A claimed tick is a delivery to hand to a pipeline, not a promise
---    that one started: the claim carries an id and a deadline. A claim that has not turned into a
---    run of its connector (any status, `skipped` included) by its deadline is handed out again by
---    the next dispatcher tick; the pipeline's "accept" step records which execution and worker took
---    it, so a second delivery of the same claim is recorded as `skipped`, never run twice.
--- 2. Bad rows reported once: the problem a row has (no pipeline, invalid config or schedule) and
---    a hash of the row it was found on, so the report repeats only when the row changes or after
---    a quiet period.
--- 3. Config validation when a scheduled row is written (lib/lakehouse/connectorConfig.ts holds the
---    same rules; test/integration/connectorConfig.test.ts holds the two to the same answers).
-
-alter table public.ipai_connector_dispatch
-    add column if not exists claim_id uuid,
-    add column if not exists claim_deadline timestamptz,
-    add column if not exists deliveries integer not null default 0,
-    add column if not exists delivered_at timestamptz,
-    add column if not exists accepted_at timestamptz,
-    add column if not exists accepted_by text,
-    add column if not exists accepted_execution_id text,
-    add column if not exists problem text,
-    add column if not exists problem_row_hash text,
-    add column if not exists problem_reported_at timestamptz;
-
-comment on column public.ipai_connector_dispatch.claim_id is
-  'The current claim (one per tick); kept across redeliveries so a pipeline can tell a second delivery from a new tick.';
-comment on column public.ipai_connector_dispatch.claim_deadline is
-  'A claim without a run of its connector started since dispatched_at is handed out again after this time.';
-comment on column public.ipai_connector_dispatch.delivered_at is
-  'When n8n''s main queued the delivery (its webhook answered); a queued claim gets the long deadline.';
-comment on column public.ipai_connector_dispatch.accepted_by is
-  'The host/pid of the n8n worker whose pipeline execution accepted the claim.';
-
--- The dispatcher looks for overdue claims every tick.
-create index if not exists idx_connector_dispatch_deadline
-  on public.ipai_connector_dispatch (claim_deadline) where claim_id is not null;
-
--- Problems with a connector's config for its type's pipeline: one text per problem, in rule order.
-create or replace function ipai_meta.connector_config_problems(p_type text, p_config jsonb)
-returns text[]
-language sql
-immutable
-set search_path = ''
-as $$
-  with rules (connector_type, ord, field, kind, required, allowed, pattern, about) as (
-    values
-      ('*', 1, 'pipeline_webhook', 'string', false, null::text[], null::text, 'the webhook path (or URL) of the workflow that runs this connector'),
-      ('*', 2, 'n8n_workflow_id', 'string', false, null, null, 'the id of the workflow that runs this connector'),
-      ('odoo', 10, 'models', 'string[]', false, null, null, 'Odoo model names such as account.move'),
-      ('odoo', 11, 'mode', 'enum', false, array['incremental', 'full'], null, 'incremental or full'),
-      ('github', 10, 'repositories', 'string[]', true, null, '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$', 'repositories as "owner/name"'),
-      ('github', 11, 'streams', 'string[]', false, null, null, 'stream names such as issues'),
-      ('file', 10, 'table', 'string', true, null, null, 'the bronze table the files load into'),
-      ('file', 11, 'bucket', 'string', false, null, null, 'the bucket (default: the S3 credential''s)'),
-      ('file', 12, 'prefix', 'string', false, null, null, 'the key prefix to list'),
-      ('file', 13, 'glob', 'string', false, null, null, 'a file name pattern such as *.csv'),
-      ('file', 14, 'schema', 'string', false, null, null, 'the bronze schema'),
-      ('file', 15, 'keyColumns', 'string', false, null, null, 'comma-separated key columns to merge on'),
-      ('file', 16, 'onBadRow', 'enum', false, array['fail', 'skip'], null, 'fail or skip')
-  ),
-  checked as (
-    select r.ord,
-           case
-             when coalesce(jsonb_typeof(p_config -> r.field), 'null') = 'null' then
-               case when r.required then format('config.%s is missing (%s)', r.field, r.about) end
-             when r.kind = 'string' then
-               case when jsonb_typeof(p_config -> r.field) <> 'string'
-                      or translate(p_config ->> r.field, E' \t\n\r', '') = ''
-                    then format('config.%s must be a non-empty string (%s)', r.field, r.about) end
-             when r.kind = 'enum' then
-               case when jsonb_typeof(p_config -> r.field) <> 'string' or not ((p_config ->> r.field) = any (r.allowed))
-                    then format('config.%s must be one of %s', r.field, array_to_string(r.allowed, ', ')) end
-             else
-               case when jsonb_typeof(p_config -> r.field) <> 'array'
-                      or jsonb_array_length(p_config -> r.field) = 0
-                      or exists (
-                           select 1 from jsonb_array_elements(p_config -> r.field) e
-                            where jsonb_typeof(e) <> 'string'
-                               or translate(e #>> '{}', E' \t\n\r', '') = ''
-                               or (r.pattern is not null and (e #>> '{}') !~ r.pattern))
-                    then format('config.%s must be a non-empty list of %s', r.field, r.about) end
-           end as problem
-      from rules r
-     where r.connector_type in ('*', p_type)
-  )
-  select case when jsonb_typeof(p_config) is distinct from 'object' then array['config must be a JSON object']
-              else coalesce((select array_agg(problem order by ord) from checked where problem is not null), '{}') end
-$$;
-
-comment on function ipai_meta.connector_config_problems(text, jsonb) is
-  'What is wrong with a connector config for its type''s pipeline (empty: nothing). Mirrors lib/lakehouse/connectorConfig.ts.';
-
--- A row the dispatcher will run (scheduled and enabled) must be runnable: refused when written.
--- Rows without a schedule are registered by nodes run by hand with their own parameters; they are
--- checked when a pipeline accepts them ("run now").
-create or replace function ipai_meta.connector_config_check()
-returns trigger
-language plpgsql
-set search_path = ''
-as $$
-declare
-  problems text[];
-begin
-  if nullif(btrim(new.schedule), '') is null or new.is_enabled is false then
-    return new;
-  end if;
-  problems := ipai_meta.connector_config_problems(new.connector_type, new.config);
-  if cardinality(problems) > 0 then
-    raise exception 'Connector %/% cannot be scheduled: %', new.connector_type, new.name, array_to_string(problems, '; ')
-      using errcode = '23514',
-            hint = 'Complete the config for its type (see the pipeline''s sticky note), or leave schedule empty while you prepare it.';
-  end if;
-  return new;
-end
-$$;
-
-drop trigger if exists ipai_connector_config_check on public.ipai_connector_config;
-create trigger ipai_connector_config_check
-  before insert or update of connector_type, config, schedule, is_enabled on public.ipai_connector_config
-  for each row execute function ipai_meta.connector_config_check();
-
-grant execute on function ipai_meta.connector_config_problems(text, jsonb) to ipai_ingest;
-
--- 1. Run ledger ----------------------------------------------------------------------------------
-revoke delete, truncate on public.ipai_connector_run from ipai_ingest, ipai_transform, ipai_read, authenticated, anon;
-revoke delete, truncate on public.ipai_agent_run from ipai_ingest, ipai_transform, ipai_read, authenticated, anon;
-revoke truncate on public.ipai_connector_config from ipai_ingest;
-revoke delete on public.ipai_connector_config from ipai_ingest;
-
--- A finished run is history: its status, times, counts and message stay as they were recorded.
-create or replace function ipai_meta.refuse_ended_run_change() returns trigger
-  language plpgsql
-  set search_path = ''
-as $$
-begin
-  if old.status <> 'running' and (new is distinct from old) then
-    raise exception 'Run % has ended (%); a finished run cannot be changed', old.id, old.status
-      using errcode = 'insufficient_privilege',
-            hint = 'Start a new run instead; the ledger keeps what happened.';
-  end if;
-  return new;
-end
-$$;
-revoke all on function ipai_meta.refuse_ended_run_change() from public, anon, authenticated;
-
-drop trigger if exists ipai_connector_run_ended_is_history on public.ipai_connector_run;
-create trigger ipai_connector_run_ended_is_history
-  before update on public.ipai_connector_run
-  for each row execute function ipai_meta.refuse_ended_run_change();
-drop trigger if exists ipai_agent_run_ended_is_history on public.ipai_agent_run;
-create trigger ipai_agent_run_ended_is_history
-  before update on public.ipai_agent_run
-  for each row execute function ipai_meta.refuse_ended_run_change();
-
--- 3. Audit log: the server's id and time -------------------------------------------------------
-create or replace function ipai_meta.audit_server_fields() returns trigger
-  language plpgsql
-  set search_path = ''
-as $$
-begin
-  new.id := gen_random_uuid();
-  new.created_at := now();
-  return new;
-end
-$$;
-revoke all on function ipai_meta.audit_server_fields() from public, anon, authenticated;
-drop trigger if exists ipai_audit_log_server_fields on public.ipai_audit_log;
-create trigger ipai_audit_log_server_fields
-  before insert on public.ipai_audit_log
-  for each row execute function ipai_meta.audit_server_fields();
-
-grant insert (event_type, entity_type, entity_id, user_id, action, details) on public.ipai_audit_log to ipai_slo_admin;
--- Writers name only what happened; a backdated created_at (or a chosen id) is refused outright.
-do $$
-declare
-  r text;
-begin
-  foreach r in array array['ipai_ingest', 'ipai_transform', 'ipai_guard', 'service_role'] loop
-    if exists (select 1 from pg_roles where rolname = r) then
-      execute format('revoke insert on public.ipai_audit_log from %I', r);
-      execute format('grant insert (event_type, entity_type, entity_id, user_id, action, details, ip_address, user_agent) on public.ipai_audit_log to %I', r);
-    end if;
-  end loop;
-end
-$$;
-
 -- The migration ledger is in ipai_meta too: RLS on, readable (where granted) by everyone.
 alter table ipai_meta.schema_migrations enable row level security;
-drop policy if exists ipai_read_all on ipai_meta.schema_migrations;
 create policy ipai_read_all on ipai_meta.schema_migrations for select using (true);
