@@ -383,9 +383,6 @@ create policy ipai_company_read on public.ipai_dq_result for select to authentic
   using ((select ipai_meta.jwt_role()) = 'analyst' and company_id is not null
          and (select ipai_meta.jwt_company_ids()) @> array[company_id::text]);
 
--- Rows a `drop` expectation took out of a load land with the file path's rejects, named.
-alter table ipai_bronze_core.ipai_load_reject add column if not exists expectation_name text;
-
 -- Data quality, seeded (issue 19): the data_quality SLI type with its SLOs, and expectations for
 -- what this package ships (finance gold, Odoo and GitHub bronze). Each seeded definition passes
 -- the validation trigger of 20261202009000_data_quality.sql like any other.
