@@ -1,14 +1,17 @@
--- Silver and gold ERP models, gold connector-operations views, and the refresh path (issue 7).
+-- ERP in the lakehouse: the Odoo bronze tables the transforms read, silver ERP views, the gold
+-- finance tables (profit and loss, daily account balances, cash flow, open items, DSO/DPO) with the
+-- balance sheet and aged balance as of any date, the platinum ERP tables (partner payment
+-- behaviour, reconciliation candidates), and the refresh path that publishes gold and platinum.
 --
 -- Design (why it is shaped this way):
 --  1. Bronze tables are normally created by the loader on the first sync, but the silver views
---     below must compile when the migration runs. So this file creates the Odoo bronze tables the
+--     below must compile when the migrations run. So this file creates the Odoo bronze tables the
 --     transforms read, with only the columns they use, under the same names and types the Odoo
 --     connector produces (lib/sources/odoo/fields.ts: many2one → <field> bigint + <field>_name
 --     text, selection/char → text, monetary/float → numeric, date → date, datetime → timestamptz),
 --     the metadata columns exactly as lib/lakehouse/tables.ts createTable makes them and the
 --     primary key (_ipai_connector_id, id). The loader then finds the table and only adds the
---     remaining columns. On a lakehouse where the loader already made them, nothing changes.
+--     remaining columns.
 --  2. Silver (ipai_silver_erp) = security_invoker views over bronze: current (not deleted), posted
 --     where it matters, conformed names. Cheap, always up to date, and unreadable for analysts
 --     because bronze RLS only lets admin/data_engineer through.
@@ -27,79 +30,278 @@
 --     always current, and only staff (admin/data_engineer) see rows, through the ledger's RLS.
 -- Company scope: company_id is Odoo's company id. Two Odoo instances (two connectors) sharing
 -- this lakehouse share company ids too; every gold row also carries connector_id.
+-- Money (finance gold to the cent on inputs nobody here wrote):
+--  1. Journal items without parent_state/company_id (an Odoo or a field list that does not send
+--     them): the move's state and company_id stand in, and the company's currency comes from
+--     res.company when the line lacks company_currency_id.
+--  2. A line counts only when its move is in bronze, not deleted and posted: a line whose move is
+--     missing (filtered, not yet synced) or deleted is not accounting we can vouch for. The move's
+--     state decides (it is the document; a line's parent_state is a copy that can lag behind);
+--     the line's parent_state is used only when the move row carries no state at all.
+--  3. Money is rounded at silver to the decimal places of its currency (res.currency.decimal_places,
+--     else derived from its rounding as Odoo does, else ISO 4217 minor units, else 2): Odoo stores
+--     monetary values rounded, but floats reach bronze with binary noise (2183.5499999999997).
+--     Every sum above silver adds exact decimals.
+--  4. Document-currency measures (amount_open_currency) add up only within one document currency:
+--     declared in the semantic model and on the gold column.
+--  5. Invoice settlements fall back to receivable/payable lines when display_type is absent.
 
 -- Bronze tables ------------------------------------------------------------------------------
 
-create function pg_temp.ensure_bronze(schema_name text, table_name text, columns text[]) returns void
-  language plpgsql
-as $$
-declare
-  rel text := format('%I.%I', schema_name, table_name);
-  col text;
-begin
-  execute format(
-    'create table if not exists %s (
-       id bigint not null,
-       _ipai_connector_id uuid not null,
-       _ipai_run_id uuid not null,
-       _ipai_extracted_at timestamptz not null,
-       _ipai_deleted_at timestamptz,
-       _ipai_raw jsonb not null,
-       primary key (_ipai_connector_id, id))', rel);
-  foreach col in array columns loop
-    execute format('alter table %s add column if not exists %s', rel, col);
-  end loop;
-  perform ipai_meta.secure_relation(rel::regclass);
-end
-$$;
+create table ipai_bronze_erp.odoo_account_move (
+    id bigint not null,
+    _ipai_connector_id uuid not null,
+    _ipai_run_id uuid not null,
+    _ipai_extracted_at timestamptz not null,
+    _ipai_deleted_at timestamptz,
+    _ipai_raw jsonb not null,
+    write_date timestamptz,
+    name text,
+    ref text,
+    date date,
+    move_type text,
+    state text,
+    payment_state text,
+    journal_id bigint,
+    journal_id_name text,
+    company_id bigint,
+    company_id_name text,
+    currency_id bigint,
+    currency_id_name text,
+    partner_id bigint,
+    partner_id_name text,
+    invoice_date date,
+    invoice_date_due date,
+    payment_reference text,
+    reversed_entry_id bigint,
+    reversed_entry_id_name text,
+    amount_untaxed numeric,
+    amount_tax numeric,
+    amount_total numeric,
+    amount_residual numeric,
+    amount_total_signed numeric,
+    amount_residual_signed numeric,
+    primary key (_ipai_connector_id, id)
+);
+select ipai_meta.secure_relation('ipai_bronze_erp.odoo_account_move');
 
-select pg_temp.ensure_bronze('ipai_bronze_erp', 'odoo_account_move', array[
-  'write_date timestamptz', 'name text', 'ref text', 'date date', 'move_type text', 'state text', 'payment_state text',
-  'journal_id bigint', 'journal_id_name text', 'company_id bigint', 'company_id_name text',
-  'currency_id bigint', 'currency_id_name text', 'partner_id bigint', 'partner_id_name text',
-  'invoice_date date', 'invoice_date_due date', 'payment_reference text',
-  'reversed_entry_id bigint', 'reversed_entry_id_name text',
-  'amount_untaxed numeric', 'amount_tax numeric', 'amount_total numeric', 'amount_residual numeric',
-  'amount_total_signed numeric', 'amount_residual_signed numeric']);
+create table ipai_bronze_erp.odoo_account_move_line (
+    id bigint not null,
+    _ipai_connector_id uuid not null,
+    _ipai_run_id uuid not null,
+    _ipai_extracted_at timestamptz not null,
+    _ipai_deleted_at timestamptz,
+    _ipai_raw jsonb not null,
+    write_date timestamptz,
+    move_id bigint,
+    move_id_name text,
+    move_name text,
+    date date,
+    ref text,
+    parent_state text,
+    journal_id bigint,
+    journal_id_name text,
+    company_id bigint,
+    company_id_name text,
+    company_currency_id bigint,
+    company_currency_id_name text,
+    account_id bigint,
+    account_id_name text,
+    account_type text,
+    partner_id bigint,
+    partner_id_name text,
+    name text,
+    display_type text,
+    debit numeric,
+    credit numeric,
+    balance numeric,
+    amount_currency numeric,
+    currency_id bigint,
+    currency_id_name text,
+    amount_residual numeric,
+    amount_residual_currency numeric,
+    reconciled boolean,
+    date_maturity date,
+    matching_number text,
+    primary key (_ipai_connector_id, id)
+);
+select ipai_meta.secure_relation('ipai_bronze_erp.odoo_account_move_line');
 
-select pg_temp.ensure_bronze('ipai_bronze_erp', 'odoo_account_move_line', array[
-  'write_date timestamptz', 'move_id bigint', 'move_id_name text', 'move_name text', 'date date', 'ref text',
-  'parent_state text', 'journal_id bigint', 'journal_id_name text', 'company_id bigint', 'company_id_name text',
-  'company_currency_id bigint', 'company_currency_id_name text', 'account_id bigint', 'account_id_name text',
-  'account_type text', 'partner_id bigint', 'partner_id_name text', 'name text', 'display_type text',
-  'debit numeric', 'credit numeric', 'balance numeric', 'amount_currency numeric',
-  'currency_id bigint', 'currency_id_name text', 'amount_residual numeric', 'amount_residual_currency numeric',
-  'reconciled boolean', 'date_maturity date', 'matching_number text']);
+create table ipai_bronze_erp.odoo_account_account (
+    id bigint not null,
+    _ipai_connector_id uuid not null,
+    _ipai_run_id uuid not null,
+    _ipai_extracted_at timestamptz not null,
+    _ipai_deleted_at timestamptz,
+    _ipai_raw jsonb not null,
+    write_date timestamptz,
+    name text,
+    code text,
+    account_type text,
+    internal_group text,
+    reconcile boolean,
+    company_id bigint,
+    company_id_name text,
+    primary key (_ipai_connector_id, id)
+);
+select ipai_meta.secure_relation('ipai_bronze_erp.odoo_account_account');
 
-select pg_temp.ensure_bronze('ipai_bronze_erp', 'odoo_account_account', array[
-  'write_date timestamptz', 'name text', 'code text', 'account_type text', 'internal_group text',
-  'reconcile boolean', 'company_id bigint', 'company_id_name text']);
+create table ipai_bronze_erp.odoo_account_journal (
+    id bigint not null,
+    _ipai_connector_id uuid not null,
+    _ipai_run_id uuid not null,
+    _ipai_extracted_at timestamptz not null,
+    _ipai_deleted_at timestamptz,
+    _ipai_raw jsonb not null,
+    write_date timestamptz,
+    name text,
+    code text,
+    type text,
+    active boolean,
+    company_id bigint,
+    company_id_name text,
+    default_account_id bigint,
+    default_account_id_name text,
+    primary key (_ipai_connector_id, id)
+);
+select ipai_meta.secure_relation('ipai_bronze_erp.odoo_account_journal');
 
-select pg_temp.ensure_bronze('ipai_bronze_erp', 'odoo_account_journal', array[
-  'write_date timestamptz', 'name text', 'code text', 'type text', 'active boolean',
-  'company_id bigint', 'company_id_name text', 'default_account_id bigint', 'default_account_id_name text']);
+create table ipai_bronze_erp.odoo_res_partner (
+    id bigint not null,
+    _ipai_connector_id uuid not null,
+    _ipai_run_id uuid not null,
+    _ipai_extracted_at timestamptz not null,
+    _ipai_deleted_at timestamptz,
+    _ipai_raw jsonb not null,
+    write_date timestamptz,
+    name text,
+    complete_name text,
+    is_company boolean,
+    ref text,
+    vat text,
+    email text,
+    parent_id bigint,
+    parent_id_name text,
+    commercial_partner_id bigint,
+    commercial_partner_id_name text,
+    country_id bigint,
+    country_id_name text,
+    company_id bigint,
+    company_id_name text,
+    customer_rank bigint,
+    supplier_rank bigint,
+    active boolean,
+    primary key (_ipai_connector_id, id)
+);
+select ipai_meta.secure_relation('ipai_bronze_erp.odoo_res_partner');
 
-select pg_temp.ensure_bronze('ipai_bronze_erp', 'odoo_res_partner', array[
-  'write_date timestamptz', 'name text', 'complete_name text', 'is_company boolean', 'ref text', 'vat text', 'email text',
-  'parent_id bigint', 'parent_id_name text', 'commercial_partner_id bigint', 'commercial_partner_id_name text',
-  'country_id bigint', 'country_id_name text', 'company_id bigint', 'company_id_name text',
-  'customer_rank bigint', 'supplier_rank bigint', 'active boolean']);
+create table ipai_bronze_erp.odoo_product_product (
+    id bigint not null,
+    _ipai_connector_id uuid not null,
+    _ipai_run_id uuid not null,
+    _ipai_extracted_at timestamptz not null,
+    _ipai_deleted_at timestamptz,
+    _ipai_raw jsonb not null,
+    write_date timestamptz,
+    default_code text,
+    name text,
+    type text,
+    categ_id bigint,
+    categ_id_name text,
+    list_price numeric,
+    sale_ok boolean,
+    purchase_ok boolean,
+    active boolean,
+    company_id bigint,
+    company_id_name text,
+    primary key (_ipai_connector_id, id)
+);
+select ipai_meta.secure_relation('ipai_bronze_erp.odoo_product_product');
 
-select pg_temp.ensure_bronze('ipai_bronze_erp', 'odoo_product_product', array[
-  'write_date timestamptz', 'default_code text', 'name text', 'type text', 'categ_id bigint', 'categ_id_name text',
-  'list_price numeric', 'sale_ok boolean', 'purchase_ok boolean', 'active boolean',
-  'company_id bigint', 'company_id_name text']);
+create table ipai_bronze_erp.odoo_project_project (
+    id bigint not null,
+    _ipai_connector_id uuid not null,
+    _ipai_run_id uuid not null,
+    _ipai_extracted_at timestamptz not null,
+    _ipai_deleted_at timestamptz,
+    _ipai_raw jsonb not null,
+    write_date timestamptz,
+    name text,
+    active boolean,
+    partner_id bigint,
+    partner_id_name text,
+    user_id bigint,
+    user_id_name text,
+    company_id bigint,
+    company_id_name text,
+    date_start date,
+    date date,
+    stage_id bigint,
+    stage_id_name text,
+    last_update_status text,
+    primary key (_ipai_connector_id, id)
+);
+select ipai_meta.secure_relation('ipai_bronze_erp.odoo_project_project');
 
-select pg_temp.ensure_bronze('ipai_bronze_erp', 'odoo_project_project', array[
-  'write_date timestamptz', 'name text', 'active boolean', 'partner_id bigint', 'partner_id_name text',
-  'user_id bigint', 'user_id_name text', 'company_id bigint', 'company_id_name text',
-  'date_start date', 'date date', 'stage_id bigint', 'stage_id_name text', 'last_update_status text']);
+create table ipai_bronze_erp.odoo_project_task (
+    id bigint not null,
+    _ipai_connector_id uuid not null,
+    _ipai_run_id uuid not null,
+    _ipai_extracted_at timestamptz not null,
+    _ipai_deleted_at timestamptz,
+    _ipai_raw jsonb not null,
+    write_date timestamptz,
+    name text,
+    active boolean,
+    project_id bigint,
+    project_id_name text,
+    stage_id bigint,
+    stage_id_name text,
+    partner_id bigint,
+    partner_id_name text,
+    company_id bigint,
+    company_id_name text,
+    state text,
+    priority text,
+    date_deadline timestamptz,
+    date_end timestamptz,
+    allocated_hours numeric,
+    effective_hours numeric,
+    primary key (_ipai_connector_id, id)
+);
+select ipai_meta.secure_relation('ipai_bronze_erp.odoo_project_task');
 
-select pg_temp.ensure_bronze('ipai_bronze_erp', 'odoo_project_task', array[
-  'write_date timestamptz', 'name text', 'active boolean', 'project_id bigint', 'project_id_name text',
-  'stage_id bigint', 'stage_id_name text', 'partner_id bigint', 'partner_id_name text',
-  'company_id bigint', 'company_id_name text', 'state text', 'priority text',
-  'date_deadline timestamptz', 'date_end timestamptz', 'allocated_hours numeric', 'effective_hours numeric']);
+create table ipai_bronze_erp.odoo_res_currency (
+    id bigint not null,
+    _ipai_connector_id uuid not null,
+    _ipai_run_id uuid not null,
+    _ipai_extracted_at timestamptz not null,
+    _ipai_deleted_at timestamptz,
+    _ipai_raw jsonb not null,
+    write_date timestamptz,
+    name text,
+    symbol text,
+    rounding numeric,
+    decimal_places bigint,
+    active boolean,
+    primary key (_ipai_connector_id, id)
+);
+select ipai_meta.secure_relation('ipai_bronze_erp.odoo_res_currency');
+
+create table ipai_bronze_erp.odoo_res_company (
+    id bigint not null,
+    _ipai_connector_id uuid not null,
+    _ipai_run_id uuid not null,
+    _ipai_extracted_at timestamptz not null,
+    _ipai_deleted_at timestamptz,
+    _ipai_raw jsonb not null,
+    write_date timestamptz,
+    name text,
+    currency_id bigint,
+    currency_id_name text,
+    primary key (_ipai_connector_id, id)
+);
+select ipai_meta.secure_relation('ipai_bronze_erp.odoo_res_company');
 
 -- Odoo's account groups: the first word of account_type, 'off' for off-balance accounts
 -- (account.account._compute_internal_group).
@@ -110,6 +312,24 @@ as $$
   select case when account_type = 'off_balance' then 'off' else split_part(account_type, '_', 1) end
 $$;
 grant execute on function ipai_meta.odoo_account_group(text) to authenticated, service_role, ipai_transform, ipai_read;
+
+-- ISO 4217 minor units of the currencies whose minor unit is not 2 (list of 2024-01-01), for a
+-- currency Odoo's res.currency did not tell us about. Anything else has 2.
+create or replace function ipai_meta.iso_currency_decimals(code text) returns integer
+  language sql immutable
+  set search_path = ''
+as $$
+  select case upper(code)
+           when 'BIF' then 0 when 'CLP' then 0 when 'DJF' then 0 when 'GNF' then 0 when 'ISK' then 0
+           when 'JPY' then 0 when 'KMF' then 0 when 'KRW' then 0 when 'PYG' then 0 when 'RWF' then 0
+           when 'UGX' then 0 when 'UYI' then 0 when 'VND' then 0 when 'VUV' then 0 when 'XAF' then 0
+           when 'XOF' then 0 when 'XPF' then 0
+           when 'BHD' then 3 when 'IQD' then 3 when 'JOD' then 3 when 'KWD' then 3 when 'LYD' then 3
+           when 'OMR' then 3 when 'TND' then 3
+           when 'CLF' then 4 when 'UYW' then 4
+           else 2 end
+$$;
+grant execute on function ipai_meta.iso_currency_decimals(text) to authenticated, service_role, ipai_transform, ipai_read;
 
 -- Silver ERP ---------------------------------------------------------------------------------
 
@@ -162,7 +382,28 @@ select t._ipai_connector_id as connector_id, t.id as task_id, t.name as task_nam
  where t._ipai_deleted_at is null;
 select ipai_meta.secure_relation('ipai_silver_erp.tasks');
 
--- Invoices, bills and their credit notes (every state; gold filters on posted).
+-- Currencies with the number of decimals their amounts carry. Odoo 17: decimal_places is computed
+-- from rounding (ceil(log10(1 / rounding)) for 0 < rounding < 1, else 0).
+create or replace view ipai_silver_erp.currencies as
+select c._ipai_connector_id as connector_id, c.id as currency_id, c.name as currency,
+       coalesce(c.decimal_places::integer,
+                case when c.rounding > 0 and c.rounding < 1 then ceil(log(1 / c.rounding))::integer
+                     when c.rounding >= 1 then 0 end,
+                ipai_meta.iso_currency_decimals(c.name)) as decimal_places,
+       c.rounding, coalesce(c.active, true) as active
+  from ipai_bronze_erp.odoo_res_currency c
+ where c._ipai_deleted_at is null;
+select ipai_meta.secure_relation('ipai_silver_erp.currencies');
+
+create or replace view ipai_silver_erp.companies as
+select c._ipai_connector_id as connector_id, c.id as company_id, c.name as company_name,
+       c.currency_id, c.currency_id_name as currency
+  from ipai_bronze_erp.odoo_res_company c
+ where c._ipai_deleted_at is null;
+select ipai_meta.secure_relation('ipai_silver_erp.companies');
+
+-- Invoices, bills and their credit notes (every state; gold filters on posted), amounts rounded
+-- to the document's currency (amount_*) and the company's (amount_*_signed).
 create or replace view ipai_silver_erp.invoices as
 select m._ipai_connector_id as connector_id, m.id as move_id, m.name as move_name, m.move_type,
        case m.move_type when 'out_invoice' then 'customer_invoice' when 'out_refund' then 'customer_credit_note'
@@ -171,38 +412,67 @@ select m._ipai_connector_id as connector_id, m.id as move_id, m.name as move_nam
        m.state, m.payment_state, m.company_id, m.journal_id, m.partner_id,
        coalesce(p.partner_name, m.partner_id_name) as partner_name, m.currency_id_name as currency,
        m.date, m.invoice_date, m.invoice_date_due, m.ref, m.payment_reference, m.reversed_entry_id,
-       m.amount_untaxed, m.amount_tax, m.amount_total, m.amount_residual,
-       m.amount_total_signed, m.amount_residual_signed
+       round(m.amount_untaxed, d.digits) as amount_untaxed, round(m.amount_tax, d.digits) as amount_tax,
+       round(m.amount_total, d.digits) as amount_total, round(m.amount_residual, d.digits) as amount_residual,
+       round(m.amount_total_signed, d.company_digits) as amount_total_signed,
+       round(m.amount_residual_signed, d.company_digits) as amount_residual_signed
   from ipai_bronze_erp.odoo_account_move m
   left join ipai_silver_erp.partners p on p.connector_id = m._ipai_connector_id and p.partner_id = m.partner_id
+  left join ipai_silver_erp.companies co on co.connector_id = m._ipai_connector_id and co.company_id = m.company_id
+  left join ipai_silver_erp.currencies dc on dc.connector_id = m._ipai_connector_id and dc.currency_id = m.currency_id
+  left join ipai_silver_erp.currencies cc on cc.connector_id = m._ipai_connector_id and cc.currency_id = co.currency_id
+  cross join lateral (
+    select coalesce(dc.decimal_places, ipai_meta.iso_currency_decimals(m.currency_id_name)) as digits,
+           coalesce(cc.decimal_places, ipai_meta.iso_currency_decimals(co.currency)) as company_digits
+  ) d
  where m._ipai_deleted_at is null
    and m.move_type in ('out_invoice', 'out_refund', 'in_invoice', 'in_refund', 'out_receipt', 'in_receipt');
 select ipai_meta.secure_relation('ipai_silver_erp.invoices');
 
--- Posted journal items only (drafts and cancelled entries are not accounting), current only.
--- Amounts are in the company's currency (balance = debit − credit); amount_currency in the
--- document's currency.
+-- Posted journal items of present, current, posted moves. Amounts in the company's currency
+-- (balance = debit − credit) rounded to its decimals; amount_currency and
+-- amount_residual_currency in the document's currency (currency), rounded to its decimals.
 create or replace view ipai_silver_erp.journal_items as
 select l._ipai_connector_id as connector_id, l.id as line_id, l.move_id, coalesce(l.move_name, m.name) as move_name,
-       m.move_type, l.date, l.company_id, l.company_currency_id_name as company_currency,
-       l.journal_id, j.journal_code, j.journal_name, j.journal_type,
+       m.move_type, coalesce(l.date, m.date) as date, k.company_id, c.company_currency,
+       k.journal_id, j.journal_code, j.journal_name, j.journal_type,
        l.account_id, a.account_code, coalesce(a.account_name, l.account_id_name) as account_name,
        coalesce(l.account_type, a.account_type) as account_type,
        ipai_meta.odoo_account_group(coalesce(l.account_type, a.account_type)) as account_group,
-       l.partner_id, coalesce(p.partner_name, l.partner_id_name) as partner_name,
+       k.partner_id, coalesce(p.partner_name, l.partner_id_name, m.partner_id_name) as partner_name,
        l.name as label, coalesce(l.ref, m.ref) as ref, m.payment_reference, l.display_type,
-       coalesce(l.debit, 0) as debit, coalesce(l.credit, 0) as credit, coalesce(l.balance, 0) as balance,
-       l.amount_currency, l.currency_id_name as currency,
-       coalesce(l.amount_residual, 0) as amount_residual, coalesce(l.amount_residual_currency, 0) as amount_residual_currency,
-       coalesce(l.reconciled, false) as reconciled, l.date_maturity, l.matching_number
+       round(coalesce(l.debit, greatest(l.balance, 0), 0), c.company_digits) as debit,
+       round(coalesce(l.credit, greatest(-l.balance, 0), 0), c.company_digits) as credit,
+       round(coalesce(l.balance, l.debit - l.credit, 0), c.company_digits) as balance,
+       round(l.amount_currency, c.document_digits) as amount_currency, c.document_currency as currency,
+       round(coalesce(l.amount_residual, 0), c.company_digits) as amount_residual,
+       round(coalesce(l.amount_residual_currency, 0), c.document_digits) as amount_residual_currency,
+       coalesce(l.reconciled, false) as reconciled, l.date_maturity, l.matching_number,
+       c.company_digits as company_currency_decimals, c.document_digits as currency_decimals
   from ipai_bronze_erp.odoo_account_move_line l
-  left join ipai_bronze_erp.odoo_account_move m on m._ipai_connector_id = l._ipai_connector_id and m.id = l.move_id
-  left join ipai_silver_erp.journals j on j.connector_id = l._ipai_connector_id and j.journal_id = l.journal_id
+  join ipai_bronze_erp.odoo_account_move m
+    on m._ipai_connector_id = l._ipai_connector_id and m.id = l.move_id and m._ipai_deleted_at is null
+  cross join lateral (
+    select coalesce(l.company_id, m.company_id) as company_id, coalesce(l.journal_id, m.journal_id) as journal_id,
+           coalesce(l.partner_id, m.partner_id) as partner_id
+  ) k
+  left join ipai_silver_erp.companies co on co.connector_id = l._ipai_connector_id and co.company_id = k.company_id
+  left join ipai_silver_erp.currencies cc
+    on cc.connector_id = l._ipai_connector_id and cc.currency_id = coalesce(l.company_currency_id, co.currency_id)
+  left join ipai_silver_erp.currencies dc
+    on dc.connector_id = l._ipai_connector_id and dc.currency_id = coalesce(l.currency_id, m.currency_id, l.company_currency_id, co.currency_id)
+  cross join lateral (
+    select x.company_currency, x.document_currency,
+           coalesce(cc.decimal_places, ipai_meta.iso_currency_decimals(x.company_currency)) as company_digits,
+           coalesce(dc.decimal_places, ipai_meta.iso_currency_decimals(x.document_currency)) as document_digits
+      from (select coalesce(l.company_currency_id_name, cc.currency, co.currency) as company_currency,
+                   coalesce(l.currency_id_name, m.currency_id_name, dc.currency, l.company_currency_id_name, co.currency) as document_currency) x
+  ) c
+  left join ipai_silver_erp.journals j on j.connector_id = l._ipai_connector_id and j.journal_id = k.journal_id
   left join ipai_silver_erp.accounts a on a.connector_id = l._ipai_connector_id and a.account_id = l.account_id
-  left join ipai_silver_erp.partners p on p.connector_id = l._ipai_connector_id and p.partner_id = l.partner_id
+  left join ipai_silver_erp.partners p on p.connector_id = l._ipai_connector_id and p.partner_id = k.partner_id
  where l._ipai_deleted_at is null
-   and l.parent_state = 'posted'
-   and (m.id is null or m._ipai_deleted_at is null)
+   and coalesce(m.state, l.parent_state) = 'posted'
    and coalesce(l.display_type, '') not in ('line_section', 'line_note');
 select ipai_meta.secure_relation('ipai_silver_erp.journal_items');
 
@@ -301,6 +571,12 @@ create table ipai_gold_erp.open_items as select * from ipai_silver_erp.build_ope
 alter table ipai_gold_erp.open_items add primary key (connector_id, line_id);
 create index on ipai_gold_erp.open_items (company_id, kind, partner_id);
 select ipai_meta.secure_relation('ipai_gold_erp.open_items');
+comment on column ipai_gold_erp.open_items.amount_open is
+  'Open amount in the company currency (column currency); sums within one currency.';
+comment on column ipai_gold_erp.open_items.amount_open_currency is
+  'Open amount in the document currency (column document_currency): add it up only grouped by document_currency.';
+comment on column ipai_gold_erp.open_items.document_currency is
+  'Currency of amount_open_currency; part of the grain of any sum of amount_open_currency.';
 
 create table ipai_gold_erp.dso_dpo as select * from ipai_silver_erp.build_dso_dpo with no data;
 alter table ipai_gold_erp.dso_dpo add primary key (connector_id, company_id, month);
@@ -361,63 +637,17 @@ grant execute on function ipai_gold_erp.balance_sheet(date), ipai_gold_erp.aged_
 alter function ipai_gold_erp.balance_sheet(date) owner to ipai_transform;
 alter function ipai_gold_erp.aged_balance(date) owner to ipai_transform;
 
--- Gold connector operations (views over the run ledger) --------------------------------------
-
-create or replace view ipai_gold_core.connector_success_rate as
-select c.id as connector_id, c.connector_type, c.name as connector_name, c.is_enabled,
-       count(r.id) filter (where r.started_at >= now() - interval '1 day' and r.status in ('success', 'failed', 'abandoned')) as finished_runs_1d,
-       count(r.id) filter (where r.started_at >= now() - interval '1 day' and r.status = 'success') as successful_runs_1d,
-       round(count(r.id) filter (where r.started_at >= now() - interval '1 day' and r.status = 'success')::numeric
-             / nullif(count(r.id) filter (where r.started_at >= now() - interval '1 day' and r.status in ('success', 'failed', 'abandoned')), 0), 4) as success_rate_1d,
-       count(r.id) filter (where r.status in ('success', 'failed', 'abandoned')) as finished_runs_7d,
-       count(r.id) filter (where r.status = 'success') as successful_runs_7d,
-       round(count(r.id) filter (where r.status = 'success')::numeric
-             / nullif(count(r.id) filter (where r.status in ('success', 'failed', 'abandoned')), 0), 4) as success_rate_7d
-  from public.ipai_connector_config c
-  left join public.ipai_connector_run r on r.connector_id = c.id and r.started_at >= now() - interval '7 days'
- group by c.id, c.connector_type, c.name, c.is_enabled;
-select ipai_meta.secure_relation('ipai_gold_core.connector_success_rate');
-
--- Newest source change: the newest timestamp held in any of the connector's stream cursors
--- (Odoo: write_date, naive UTC; GitHub: updated_at/created windows), i.e. how current the
--- source data in bronze is, independent of how recently a run succeeded.
-create or replace view ipai_gold_core.connector_freshness as
-with last_success as (
-  select r.connector_id, max(r.ended_at) as last_success_at
-    from public.ipai_connector_run r where r.status = 'success' group by r.connector_id
-), newest_change as (
-  select s.connector_id,
-         max((case when e.value ~ '(Z|[+-]\d\d(:?\d\d)?)$' then e.value else e.value || 'Z' end)::timestamptz) as newest_source_change_at
-    from public.ipai_connector_state s
-    cross join lateral jsonb_each_text(case when jsonb_typeof(s.cursor) = 'object' then s.cursor else '{}'::jsonb end) e
-   where e.value ~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d\d(:?\d\d)?)?$'
-   group by s.connector_id
-)
-select c.id as connector_id, c.connector_type, c.name as connector_name, c.schedule,
-       ls.last_success_at, extract(epoch from now() - ls.last_success_at)::bigint as seconds_since_success,
-       nc.newest_source_change_at, extract(epoch from now() - nc.newest_source_change_at)::bigint as seconds_since_source_change
-  from public.ipai_connector_config c
-  left join last_success ls on ls.connector_id = c.id
-  left join newest_change nc on nc.connector_id = c.id;
-select ipai_meta.secure_relation('ipai_gold_core.connector_freshness');
-
-create or replace view ipai_gold_core.connector_run_rows as
-select r.id as run_id, r.connector_id, c.connector_type, c.name as connector_name, r.status, r.started_at, r.ended_at,
-       extract(epoch from r.ended_at - r.started_at) as duration_seconds, r.rows_read, r.rows_written,
-       case when r.ended_at > r.started_at then round(coalesce(r.rows_written, 0) / extract(epoch from r.ended_at - r.started_at), 2) end as rows_written_per_second
-  from public.ipai_connector_run r
-  join public.ipai_connector_config c on c.id = r.connector_id;
-select ipai_meta.secure_relation('ipai_gold_core.connector_run_rows');
-
 -- The refresh path ---------------------------------------------------------------------------
 
 -- Tables published from a build view, in refresh order (a table built from another comes after).
-create table if not exists ipai_meta.transform_table (
+create table ipai_meta.transform_table (
     target regclass primary key,
     source regclass not null,
     refresh_order integer not null
 );
 revoke all on ipai_meta.transform_table from public;
+alter table ipai_meta.transform_table enable row level security;
+create policy ipai_transform_read on ipai_meta.transform_table for select to ipai_transform, service_role using (true);
 grant select on ipai_meta.transform_table to ipai_transform, service_role;
 
 insert into ipai_meta.transform_table (target, source, refresh_order) values
@@ -465,17 +695,10 @@ $$;
 revoke all on function ipai_meta.refresh_transform_tables(text[]) from public;
 grant execute on function ipai_meta.refresh_transform_tables(text[]) to ipai_transform, service_role;
 
--- Semantic models ----------------------------------------------------------------------------
-
-
--- 5. RLS on the refresh catalog --------------------------------------------------------------------
-alter table ipai_meta.transform_table enable row level security;
-drop policy if exists ipai_transform_read on ipai_meta.transform_table;
-create policy ipai_transform_read on ipai_meta.transform_table for select to ipai_transform, service_role using (true);
-
--- Platinum ERP (issue 7): per-partner payment behaviour and reconciliation candidates, published
--- like gold (tables with company-scoped RLS, built by silver views, republished by
--- ipai_meta.refresh_transform_tables after the gold tables they read; see 20261122005000).
+-- Platinum ERP -----------------------------------------------------------------------------------
+-- Per-partner payment behaviour and reconciliation candidates, published like gold (tables with
+-- company-scoped RLS, built by silver views, republished by ipai_meta.refresh_transform_tables
+-- after the gold tables they read).
 
 create schema if not exists ipai_platinum_erp;
 revoke all on schema ipai_platinum_erp from public, anon;
@@ -490,15 +713,18 @@ begin
 end
 $$;
 
--- When each invoice/bill was paid: the latest payment (a journal entry, not a credit note)
--- matched with its receivable/payable line. Days late = paid date − due date (negative = early).
+-- When each invoice/bill was paid. The receivable/payable line of an invoice is its payment term
+-- line (display_type = 'payment_term' from Odoo 16); without display_type, the
+-- receivable/payable lines stand for it.
 create or replace view ipai_silver_erp.invoice_settlements as
 with terms as (
   select t.connector_id, t.company_id, t.company_currency as currency, t.move_id, t.move_name, t.move_type,
          t.partner_id, t.partner_name, t.account_id, t.line_id, t.matching_number, t.reconciled,
          coalesce(t.date_maturity, t.date) as date_due, t.date
     from ipai_silver_erp.journal_items t
-   where t.display_type = 'payment_term' and t.move_type in ('out_invoice', 'in_invoice')
+   where t.move_type in ('out_invoice', 'in_invoice')
+     and case when t.display_type is not null then t.display_type = 'payment_term'
+              else t.account_type in ('asset_receivable', 'liability_payable') end
 )
 select terms.*,
        case when terms.reconciled then (
@@ -553,7 +779,11 @@ select ipai_meta.secure_relation('ipai_platinum_erp.partner_payment_behaviour');
 -- against a receivable/payable (a registered payment), income/expense (a direct booking) or
 -- another liquidity account (a transfer).
 create or replace view ipai_silver_erp.unreconciled_bank_lines as
-select j.*
+select j.connector_id, j.line_id, j.move_id, j.move_name, j.move_type, j.date, j.company_id, j.company_currency,
+       j.journal_id, j.journal_code, j.journal_name, j.journal_type, j.account_id, j.account_code, j.account_name,
+       j.account_type, j.account_group, j.partner_id, j.partner_name, j.label, j.ref, j.payment_reference,
+       j.display_type, j.debit, j.credit, j.balance, j.amount_currency, j.currency, j.amount_residual,
+       j.amount_residual_currency, j.reconciled, j.date_maturity, j.matching_number
   from ipai_silver_erp.journal_items j
  where j.journal_type in ('bank', 'cash') and j.account_type = 'asset_cash' and j.balance <> 0
    and exists (select 1 from ipai_silver_erp.journal_items o
@@ -657,194 +887,4 @@ insert into ipai_meta.transform_table (target, source, refresh_order) values
   ('ipai_platinum_erp.partner_payment_behaviour', 'ipai_silver_erp.build_partner_payment_behaviour', 200),
   ('ipai_platinum_erp.reconciliation_candidates', 'ipai_silver_erp.build_reconciliation_candidates', 210)
 on conflict (target) do update set source = excluded.source, refresh_order = excluded.refresh_order;
-
-
--- Finance gold to the cent on inputs nobody here wrote (issue 22, "Finance gold").
---
---  1. Journal items without parent_state/company_id (an Odoo or a field list that does not send
---     them): the move's state and company_id stand in, and the company's currency comes from
---     res.company when the line lacks company_currency_id.
---  2. A line counts only when its move is in bronze, not deleted and posted: a line whose move is
---     missing (filtered, not yet synced) or deleted is not accounting we can vouch for. The move's
---     state decides (it is the document; a line's parent_state is a copy that can lag behind);
---     the line's parent_state is used only when the move row carries no state at all.
---  3. Money is rounded at silver to the decimal places of its currency (res.currency.decimal_places,
---     else derived from its rounding as Odoo does, else ISO 4217 minor units, else 2): Odoo stores
---     monetary values rounded, but floats reach bronze with binary noise (2183.5499999999997).
---     Every sum above silver adds exact decimals.
---  4. Document-currency measures (amount_open_currency) add up only within one document currency:
---     declared in the semantic model and on the gold column.
---  5. Invoice settlements fall back to receivable/payable lines when display_type is absent.
--- Views are replaced in place (same columns, same order, new ones appended), so the gold build
--- views and the platinum views that read them stay valid.
-
-create or replace function pg_temp.ensure_bronze_columns(schema_name text, table_name text, columns text[]) returns void
-  language plpgsql
-as $$
-declare
-  rel text := format('%I.%I', schema_name, table_name);
-  col text;
-begin
-  execute format(
-    'create table if not exists %s (
-       id bigint not null,
-       _ipai_connector_id uuid not null,
-       _ipai_run_id uuid not null,
-       _ipai_extracted_at timestamptz not null,
-       _ipai_deleted_at timestamptz,
-       _ipai_raw jsonb not null,
-       primary key (_ipai_connector_id, id))', rel);
-  foreach col in array columns loop
-    execute format('alter table %s add column if not exists %s', rel, col);
-  end loop;
-  perform ipai_meta.secure_relation(rel::regclass);
-end
-$$;
-
-select pg_temp.ensure_bronze_columns('ipai_bronze_erp', 'odoo_res_currency', array[
-  'write_date timestamptz', 'name text', 'symbol text', 'rounding numeric', 'decimal_places bigint', 'active boolean']);
-
-select pg_temp.ensure_bronze_columns('ipai_bronze_erp', 'odoo_res_company', array[
-  'write_date timestamptz', 'name text', 'currency_id bigint', 'currency_id_name text']);
-
--- ISO 4217 minor units of the currencies whose minor unit is not 2 (list of 2024-01-01), for a
--- currency Odoo's res.currency did not tell us about. Anything else has 2.
-create or replace function ipai_meta.iso_currency_decimals(code text) returns integer
-  language sql immutable
-  set search_path = ''
-as $$
-  select case upper(code)
-           when 'BIF' then 0 when 'CLP' then 0 when 'DJF' then 0 when 'GNF' then 0 when 'ISK' then 0
-           when 'JPY' then 0 when 'KMF' then 0 when 'KRW' then 0 when 'PYG' then 0 when 'RWF' then 0
-           when 'UGX' then 0 when 'UYI' then 0 when 'VND' then 0 when 'VUV' then 0 when 'XAF' then 0
-           when 'XOF' then 0 when 'XPF' then 0
-           when 'BHD' then 3 when 'IQD' then 3 when 'JOD' then 3 when 'KWD' then 3 when 'LYD' then 3
-           when 'OMR' then 3 when 'TND' then 3
-           when 'CLF' then 4 when 'UYW' then 4
-           else 2 end
-$$;
-grant execute on function ipai_meta.iso_currency_decimals(text) to authenticated, service_role, ipai_transform, ipai_read;
-
--- Currencies with the number of decimals their amounts carry. Odoo 17: decimal_places is computed
--- from rounding (ceil(log10(1 / rounding)) for 0 < rounding < 1, else 0).
-create or replace view ipai_silver_erp.currencies as
-select c._ipai_connector_id as connector_id, c.id as currency_id, c.name as currency,
-       coalesce(c.decimal_places::integer,
-                case when c.rounding > 0 and c.rounding < 1 then ceil(log(1 / c.rounding))::integer
-                     when c.rounding >= 1 then 0 end,
-                ipai_meta.iso_currency_decimals(c.name)) as decimal_places,
-       c.rounding, coalesce(c.active, true) as active
-  from ipai_bronze_erp.odoo_res_currency c
- where c._ipai_deleted_at is null;
-select ipai_meta.secure_relation('ipai_silver_erp.currencies');
-
-create or replace view ipai_silver_erp.companies as
-select c._ipai_connector_id as connector_id, c.id as company_id, c.name as company_name,
-       c.currency_id, c.currency_id_name as currency
-  from ipai_bronze_erp.odoo_res_company c
- where c._ipai_deleted_at is null;
-select ipai_meta.secure_relation('ipai_silver_erp.companies');
-
--- Invoices, bills and their credit notes (every state; gold filters on posted), amounts rounded
--- to the document's currency (amount_*) and the company's (amount_*_signed).
-create or replace view ipai_silver_erp.invoices as
-select m._ipai_connector_id as connector_id, m.id as move_id, m.name as move_name, m.move_type,
-       case m.move_type when 'out_invoice' then 'customer_invoice' when 'out_refund' then 'customer_credit_note'
-                        when 'in_invoice' then 'vendor_bill' when 'in_refund' then 'vendor_credit_note'
-                        when 'out_receipt' then 'sales_receipt' else 'purchase_receipt' end as document_kind,
-       m.state, m.payment_state, m.company_id, m.journal_id, m.partner_id,
-       coalesce(p.partner_name, m.partner_id_name) as partner_name, m.currency_id_name as currency,
-       m.date, m.invoice_date, m.invoice_date_due, m.ref, m.payment_reference, m.reversed_entry_id,
-       round(m.amount_untaxed, d.digits) as amount_untaxed, round(m.amount_tax, d.digits) as amount_tax,
-       round(m.amount_total, d.digits) as amount_total, round(m.amount_residual, d.digits) as amount_residual,
-       round(m.amount_total_signed, d.company_digits) as amount_total_signed,
-       round(m.amount_residual_signed, d.company_digits) as amount_residual_signed
-  from ipai_bronze_erp.odoo_account_move m
-  left join ipai_silver_erp.partners p on p.connector_id = m._ipai_connector_id and p.partner_id = m.partner_id
-  left join ipai_silver_erp.companies co on co.connector_id = m._ipai_connector_id and co.company_id = m.company_id
-  left join ipai_silver_erp.currencies dc on dc.connector_id = m._ipai_connector_id and dc.currency_id = m.currency_id
-  left join ipai_silver_erp.currencies cc on cc.connector_id = m._ipai_connector_id and cc.currency_id = co.currency_id
-  cross join lateral (
-    select coalesce(dc.decimal_places, ipai_meta.iso_currency_decimals(m.currency_id_name)) as digits,
-           coalesce(cc.decimal_places, ipai_meta.iso_currency_decimals(co.currency)) as company_digits
-  ) d
- where m._ipai_deleted_at is null
-   and m.move_type in ('out_invoice', 'out_refund', 'in_invoice', 'in_refund', 'out_receipt', 'in_receipt');
-select ipai_meta.secure_relation('ipai_silver_erp.invoices');
-
--- Posted journal items of present, current, posted moves. Amounts in the company's currency
--- (balance = debit − credit) rounded to its decimals; amount_currency and
--- amount_residual_currency in the document's currency (currency), rounded to its decimals.
-create or replace view ipai_silver_erp.journal_items as
-select l._ipai_connector_id as connector_id, l.id as line_id, l.move_id, coalesce(l.move_name, m.name) as move_name,
-       m.move_type, coalesce(l.date, m.date) as date, k.company_id, c.company_currency,
-       k.journal_id, j.journal_code, j.journal_name, j.journal_type,
-       l.account_id, a.account_code, coalesce(a.account_name, l.account_id_name) as account_name,
-       coalesce(l.account_type, a.account_type) as account_type,
-       ipai_meta.odoo_account_group(coalesce(l.account_type, a.account_type)) as account_group,
-       k.partner_id, coalesce(p.partner_name, l.partner_id_name, m.partner_id_name) as partner_name,
-       l.name as label, coalesce(l.ref, m.ref) as ref, m.payment_reference, l.display_type,
-       round(coalesce(l.debit, greatest(l.balance, 0), 0), c.company_digits) as debit,
-       round(coalesce(l.credit, greatest(-l.balance, 0), 0), c.company_digits) as credit,
-       round(coalesce(l.balance, l.debit - l.credit, 0), c.company_digits) as balance,
-       round(l.amount_currency, c.document_digits) as amount_currency, c.document_currency as currency,
-       round(coalesce(l.amount_residual, 0), c.company_digits) as amount_residual,
-       round(coalesce(l.amount_residual_currency, 0), c.document_digits) as amount_residual_currency,
-       coalesce(l.reconciled, false) as reconciled, l.date_maturity, l.matching_number,
-       c.company_digits as company_currency_decimals, c.document_digits as currency_decimals
-  from ipai_bronze_erp.odoo_account_move_line l
-  join ipai_bronze_erp.odoo_account_move m
-    on m._ipai_connector_id = l._ipai_connector_id and m.id = l.move_id and m._ipai_deleted_at is null
-  cross join lateral (
-    select coalesce(l.company_id, m.company_id) as company_id, coalesce(l.journal_id, m.journal_id) as journal_id,
-           coalesce(l.partner_id, m.partner_id) as partner_id
-  ) k
-  left join ipai_silver_erp.companies co on co.connector_id = l._ipai_connector_id and co.company_id = k.company_id
-  left join ipai_silver_erp.currencies cc
-    on cc.connector_id = l._ipai_connector_id and cc.currency_id = coalesce(l.company_currency_id, co.currency_id)
-  left join ipai_silver_erp.currencies dc
-    on dc.connector_id = l._ipai_connector_id and dc.currency_id = coalesce(l.currency_id, m.currency_id, l.company_currency_id, co.currency_id)
-  cross join lateral (
-    select x.company_currency, x.document_currency,
-           coalesce(cc.decimal_places, ipai_meta.iso_currency_decimals(x.company_currency)) as company_digits,
-           coalesce(dc.decimal_places, ipai_meta.iso_currency_decimals(x.document_currency)) as document_digits
-      from (select coalesce(l.company_currency_id_name, cc.currency, co.currency) as company_currency,
-                   coalesce(l.currency_id_name, m.currency_id_name, dc.currency, l.company_currency_id_name, co.currency) as document_currency) x
-  ) c
-  left join ipai_silver_erp.journals j on j.connector_id = l._ipai_connector_id and j.journal_id = k.journal_id
-  left join ipai_silver_erp.accounts a on a.connector_id = l._ipai_connector_id and a.account_id = l.account_id
-  left join ipai_silver_erp.partners p on p.connector_id = l._ipai_connector_id and p.partner_id = k.partner_id
- where l._ipai_deleted_at is null
-   and coalesce(m.state, l.parent_state) = 'posted'
-   and coalesce(l.display_type, '') not in ('line_section', 'line_note');
-select ipai_meta.secure_relation('ipai_silver_erp.journal_items');
-
--- When each invoice/bill was paid. The receivable/payable line of an invoice is its payment term
--- line (display_type = 'payment_term' from Odoo 16); without display_type, the
--- receivable/payable lines stand for it.
-create or replace view ipai_silver_erp.invoice_settlements as
-with terms as (
-  select t.connector_id, t.company_id, t.company_currency as currency, t.move_id, t.move_name, t.move_type,
-         t.partner_id, t.partner_name, t.account_id, t.line_id, t.matching_number, t.reconciled,
-         coalesce(t.date_maturity, t.date) as date_due, t.date
-    from ipai_silver_erp.journal_items t
-   where t.move_type in ('out_invoice', 'in_invoice')
-     and case when t.display_type is not null then t.display_type = 'payment_term'
-              else t.account_type in ('asset_receivable', 'liability_payable') end
-)
-select terms.*,
-       case when terms.reconciled then (
-         select max(o.date) from ipai_silver_erp.journal_items o
-          where o.connector_id = terms.connector_id and o.account_id = terms.account_id
-            and o.matching_number = terms.matching_number and o.line_id <> terms.line_id and o.move_type = 'entry')
-       end as paid_date
-  from terms;
-select ipai_meta.secure_relation('ipai_silver_erp.invoice_settlements');
-
-comment on column ipai_gold_erp.open_items.amount_open is
-  'Open amount in the company currency (column currency); sums within one currency.';
-comment on column ipai_gold_erp.open_items.amount_open_currency is
-  'Open amount in the document currency (column document_currency): add it up only grouped by document_currency.';
-comment on column ipai_gold_erp.open_items.document_currency is
-  'Currency of amount_open_currency; part of the grain of any sum of amount_open_currency.';
 

@@ -1,3 +1,51 @@
+-- Gold connector operations (views over the run ledger) --------------------------------------
+
+create or replace view ipai_gold_core.connector_success_rate as
+select c.id as connector_id, c.connector_type, c.name as connector_name, c.is_enabled,
+       count(r.id) filter (where r.started_at >= now() - interval '1 day' and r.status in ('success', 'failed', 'abandoned')) as finished_runs_1d,
+       count(r.id) filter (where r.started_at >= now() - interval '1 day' and r.status = 'success') as successful_runs_1d,
+       round(count(r.id) filter (where r.started_at >= now() - interval '1 day' and r.status = 'success')::numeric
+             / nullif(count(r.id) filter (where r.started_at >= now() - interval '1 day' and r.status in ('success', 'failed', 'abandoned')), 0), 4) as success_rate_1d,
+       count(r.id) filter (where r.status in ('success', 'failed', 'abandoned')) as finished_runs_7d,
+       count(r.id) filter (where r.status = 'success') as successful_runs_7d,
+       round(count(r.id) filter (where r.status = 'success')::numeric
+             / nullif(count(r.id) filter (where r.status in ('success', 'failed', 'abandoned')), 0), 4) as success_rate_7d
+  from public.ipai_connector_config c
+  left join public.ipai_connector_run r on r.connector_id = c.id and r.started_at >= now() - interval '7 days'
+ group by c.id, c.connector_type, c.name, c.is_enabled;
+select ipai_meta.secure_relation('ipai_gold_core.connector_success_rate');
+
+-- Newest source change: the newest timestamp held in any of the connector's stream cursors
+-- (Odoo: write_date, naive UTC; GitHub: updated_at/created windows), i.e. how current the
+-- source data in bronze is, independent of how recently a run succeeded.
+create or replace view ipai_gold_core.connector_freshness as
+with last_success as (
+  select r.connector_id, max(r.ended_at) as last_success_at
+    from public.ipai_connector_run r where r.status = 'success' group by r.connector_id
+), newest_change as (
+  select s.connector_id,
+         max((case when e.value ~ '(Z|[+-]\d\d(:?\d\d)?)$' then e.value else e.value || 'Z' end)::timestamptz) as newest_source_change_at
+    from public.ipai_connector_state s
+    cross join lateral jsonb_each_text(case when jsonb_typeof(s.cursor) = 'object' then s.cursor else '{}'::jsonb end) e
+   where e.value ~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d\d(:?\d\d)?)?$'
+   group by s.connector_id
+)
+select c.id as connector_id, c.connector_type, c.name as connector_name, c.schedule,
+       ls.last_success_at, extract(epoch from now() - ls.last_success_at)::bigint as seconds_since_success,
+       nc.newest_source_change_at, extract(epoch from now() - nc.newest_source_change_at)::bigint as seconds_since_source_change
+  from public.ipai_connector_config c
+  left join last_success ls on ls.connector_id = c.id
+  left join newest_change nc on nc.connector_id = c.id;
+select ipai_meta.secure_relation('ipai_gold_core.connector_freshness');
+
+create or replace view ipai_gold_core.connector_run_rows as
+select r.id as run_id, r.connector_id, c.connector_type, c.name as connector_name, r.status, r.started_at, r.ended_at,
+       extract(epoch from r.ended_at - r.started_at) as duration_seconds, r.rows_read, r.rows_written,
+       case when r.ended_at > r.started_at then round(coalesce(r.rows_written, 0) / extract(epoch from r.ended_at - r.started_at), 2) end as rows_written_per_second
+  from public.ipai_connector_run r
+  join public.ipai_connector_config c on c.id = r.connector_id;
+select ipai_meta.secure_relation('ipai_gold_core.connector_run_rows');
+
 -- Platinum connector operations (issue 7): per-connector features for anomaly detection and the
 -- DevOps Health app, over the run ledger. A security_invoker view like the gold core views
 -- (20261122005000): always current, rows only for staff through the ledger's RLS.
