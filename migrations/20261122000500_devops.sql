@@ -1,16 +1,13 @@
--- Silver and gold DevOps (issue 7): CI status, the four DORA metrics, PR cycle time, over the
--- GitHub connector's bronze tables. Same design as 20261122005000: the bronze tables the
--- transforms read are created here with the names and types lib/sources/github/streams.ts
--- declares (and the loader infers for the fields it does not declare: strings → text,
--- booleans → boolean), so the loader finds them and only adds columns; silver is views; gold is
--- tables republished by ipai_meta.refresh_transform_tables. DevOps rows have no company_id:
--- every reader role (admin, data_engineer, analyst) sees all of them, anon nothing.
+-- DevOps in the lakehouse: silver DevOps views over the GitHub connector's bronze tables and the
+-- gold DevOps tables (CI status, the four DORA metrics, PR cycle time). Same design as ERP: silver
+-- is views; gold is tables built by silver "build" views and republished by
+-- ipai_meta.refresh_transform_tables. DevOps rows have no company_id: every reader role (admin,
+-- data_engineer, analyst) sees all of them, anon nothing.
 
 create schema if not exists ipai_silver_devops;
 revoke all on schema ipai_silver_devops from public, anon;
 grant usage on schema ipai_silver_devops to authenticated, service_role, ipai_transform;
 grant create on schema ipai_silver_devops to ipai_transform;
-
 
 create or replace view ipai_silver_devops.repositories as
 select r._ipai_connector_id as connector_id, r.id as repository_id, r.full_name as repo_full_name, r.name,

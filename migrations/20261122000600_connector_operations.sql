@@ -1,4 +1,8 @@
--- Gold connector operations (views over the run ledger) --------------------------------------
+-- Connector operations: gold and platinum views over the run ledger (ipai_gold_core,
+-- ipai_platinum_core). security_invoker views: always current, and only staff (admin/data_engineer)
+-- see rows, through the ledger's RLS.
+
+-- Gold ---------------------------------------------------------------------------------------------
 
 create or replace view ipai_gold_core.connector_success_rate as
 select c.id as connector_id, c.connector_type, c.name as connector_name, c.is_enabled,
@@ -46,9 +50,8 @@ select r.id as run_id, r.connector_id, c.connector_type, c.name as connector_nam
   join public.ipai_connector_config c on c.id = r.connector_id;
 select ipai_meta.secure_relation('ipai_gold_core.connector_run_rows');
 
--- Platinum connector operations (issue 7): per-connector features for anomaly detection and the
--- DevOps Health app, over the run ledger. A security_invoker view like the gold core views
--- (20261122005000): always current, rows only for staff through the ledger's RLS.
+-- Platinum -----------------------------------------------------------------------------------------
+-- Per-connector features for anomaly detection and the DevOps Health app.
 
 create or replace view ipai_platinum_core.connector_run_features as
 with finished as (
