@@ -655,8 +655,7 @@ insert into ipai_meta.transform_table (target, source, refresh_order) values
   ('ipai_gold_erp.account_balance_daily', 'ipai_silver_erp.build_account_balance_daily', 110),
   ('ipai_gold_erp.cash_flow', 'ipai_silver_erp.build_cash_flow', 120),
   ('ipai_gold_erp.open_items', 'ipai_silver_erp.build_open_items', 130),
-  ('ipai_gold_erp.dso_dpo', 'ipai_silver_erp.build_dso_dpo', 140)
-on conflict (target) do update set source = excluded.source, refresh_order = excluded.refresh_order;
+  ('ipai_gold_erp.dso_dpo', 'ipai_silver_erp.build_dso_dpo', 140);
 
 -- Republishes the registered tables of the given schemas in one transaction (the caller's):
 -- DELETE + INSERT under an EXCLUSIVE lock, which blocks a second refresh but not readers, who
@@ -885,6 +884,5 @@ $$;
 
 insert into ipai_meta.transform_table (target, source, refresh_order) values
   ('ipai_platinum_erp.partner_payment_behaviour', 'ipai_silver_erp.build_partner_payment_behaviour', 200),
-  ('ipai_platinum_erp.reconciliation_candidates', 'ipai_silver_erp.build_reconciliation_candidates', 210)
-on conflict (target) do update set source = excluded.source, refresh_order = excluded.refresh_order;
+  ('ipai_platinum_erp.reconciliation_candidates', 'ipai_silver_erp.build_reconciliation_candidates', 210);
 

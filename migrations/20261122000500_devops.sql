@@ -143,6 +143,5 @@ select ipai_meta.secure_relation('ipai_gold_devops.pr_cycle_time');
 insert into ipai_meta.transform_table (target, source, refresh_order) values
   ('ipai_gold_devops.ci_status', 'ipai_silver_devops.build_ci_status', 100),
   ('ipai_gold_devops.dora_weekly', 'ipai_silver_devops.build_dora_weekly', 110),
-  ('ipai_gold_devops.pr_cycle_time', 'ipai_silver_devops.build_pr_cycle_time', 120)
-on conflict (target) do update set source = excluded.source, refresh_order = excluded.refresh_order;
+  ('ipai_gold_devops.pr_cycle_time', 'ipai_silver_devops.build_pr_cycle_time', 120);
 

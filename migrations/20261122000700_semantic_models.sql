@@ -1,3 +1,8 @@
+-- The semantic layer's catalog (PRD 4.1.3): one row per dataset this package publishes (finance and
+-- platinum ERP, DevOps, connector operations), with its grain, measures, dimensions and the RLS
+-- policies that scope it. Measures in a document currency name the columns they may be summed by
+-- (summable_by). Users add their own rows; these are the package's.
+
 insert into public.ipai_semantic_model (dataset_name, object_schema, object_name, description, grain, measures, dimensions, rls_policy_refs) values
   ('finance.profit_and_loss', 'ipai_gold_erp', 'profit_and_loss',
    'Posted income and expense per month and account; amount is income positive, expenses negative, so the sum is the net profit.',
@@ -52,11 +57,7 @@ insert into public.ipai_semantic_model (dataset_name, object_schema, object_name
    'one row per connector run',
    '[{"name":"rows_read","agg":"sum"},{"name":"rows_written","agg":"sum"},{"name":"duration_seconds","agg":"avg"},{"name":"rows_written_per_second","agg":"avg"}]',
    '["run_id","connector_id","connector_type","connector_name","status","started_at"]',
-   '{public.ipai_connector_run.ipai_staff_read}')
-on conflict (object_schema, object_name) do update
-  set dataset_name = excluded.dataset_name, description = excluded.description, grain = excluded.grain,
-      measures = excluded.measures, dimensions = excluded.dimensions, rls_policy_refs = excluded.rls_policy_refs,
-      updated_at = now();
+   '{public.ipai_connector_run.ipai_staff_read}');
 
 insert into public.ipai_semantic_model (dataset_name, object_schema, object_name, description, grain, measures, dimensions, rls_policy_refs) values
   ('finance.partner_payment_behaviour', 'ipai_platinum_erp', 'partner_payment_behaviour',
@@ -70,11 +71,7 @@ insert into public.ipai_semantic_model (dataset_name, object_schema, object_name
    'one row per connector, unreconciled bank line and candidate open item',
    '[{"name":"score","agg":"max"},{"name":"amount_score","agg":"avg"},{"name":"reference_score","agg":"avg"},{"name":"bank_amount","agg":"sum"},{"name":"amount_open","agg":"sum"}]',
    '["connector_id","company_id","currency","bank_line_id","bank_move_name","bank_date","journal_code","kind","open_move_name","partner_id","partner_name","candidate_rank"]',
-   '{ipai_platinum_erp.reconciliation_candidates.ipai_authenticated_read,ipai_platinum_erp.reconciliation_candidates.ipai_read_all}')
-on conflict (object_schema, object_name) do update
-  set dataset_name = excluded.dataset_name, description = excluded.description, grain = excluded.grain,
-      measures = excluded.measures, dimensions = excluded.dimensions, rls_policy_refs = excluded.rls_policy_refs,
-      updated_at = now();
+   '{ipai_platinum_erp.reconciliation_candidates.ipai_authenticated_read,ipai_platinum_erp.reconciliation_candidates.ipai_read_all}');
 
 insert into public.ipai_semantic_model (dataset_name, object_schema, object_name, description, grain, measures, dimensions, rls_policy_refs) values
   ('devops.ci_status', 'ipai_gold_devops', 'ci_status',
@@ -94,11 +91,7 @@ insert into public.ipai_semantic_model (dataset_name, object_schema, object_name
    'one row per connector and pull request',
    '[{"name":"cycle_time_hours","agg":"median"},{"name":"hours_to_first_review","agg":"median"}]',
    '["connector_id","repository_id","repo_full_name","number","author","state","base_branch","created_at","merged_at"]',
-   '{ipai_gold_devops.pr_cycle_time.ipai_authenticated_read,ipai_gold_devops.pr_cycle_time.ipai_read_all}')
-on conflict (object_schema, object_name) do update
-  set dataset_name = excluded.dataset_name, description = excluded.description, grain = excluded.grain,
-      measures = excluded.measures, dimensions = excluded.dimensions, rls_policy_refs = excluded.rls_policy_refs,
-      updated_at = now();
+   '{ipai_gold_devops.pr_cycle_time.ipai_authenticated_read,ipai_gold_devops.pr_cycle_time.ipai_read_all}');
 
 insert into public.ipai_semantic_model (dataset_name, object_schema, object_name, description, grain, measures, dimensions, rls_policy_refs) values
   ('operations.connector_run_features', 'ipai_platinum_core', 'connector_run_features',
@@ -106,11 +99,7 @@ insert into public.ipai_semantic_model (dataset_name, object_schema, object_name
    'one row per connector with a finished run in the last 30 days',
    '[{"name":"success_rate_7d","agg":"avg"},{"name":"success_rate_trend","agg":"avg"},{"name":"median_duration_seconds","agg":"median"},{"name":"p95_duration_seconds","agg":"max"},{"name":"avg_rows_written","agg":"avg"},{"name":"last_rows_zscore","agg":"max"}]',
    '["connector_id","connector_type","connector_name","last_status"]',
-   '{public.ipai_connector_run.ipai_staff_read,public.ipai_connector_config.ipai_staff_read}')
-on conflict (object_schema, object_name) do update
-  set dataset_name = excluded.dataset_name, description = excluded.description, grain = excluded.grain,
-      measures = excluded.measures, dimensions = excluded.dimensions, rls_policy_refs = excluded.rls_policy_refs,
-      updated_at = now();
+   '{public.ipai_connector_run.ipai_staff_read,public.ipai_connector_config.ipai_staff_read}');
 
 insert into public.ipai_semantic_model (dataset_name, object_schema, object_name, description, grain, measures, dimensions, rls_policy_refs) values
   ('finance.open_items', 'ipai_gold_erp', 'open_items',

@@ -491,8 +491,7 @@ values
    'Per agent: p95 response latency under 5 s (PRD success metrics), i.e. at least 95% of agent calls finish within 5,000 ms over 7 days.',
    'agent_latency', 0.95, interval '7 days',
    '{"threshold_ms": 5000, "min_events": 10, "min_bad_events": 2, "page_repeat_interval": "4 hours", "ticket_repeat_interval": "1 day"}',
-   '{"team": "ai-platform"}', null)
-on conflict (code_name) do nothing;
+   '{"team": "ai-platform"}', null);
 
 insert into public.ipai_slo (code_name, description, sli_type, objective, period, params, labels, runbook_url)
 values
@@ -500,8 +499,7 @@ values
    'Per agent with a budget: pages when a daily budget (cost or latency) is spent and calls are refused, opens a ticket when 80% of a daily budget is spent or when calls keep breaking a per-run budget (3 in an hour); at least 99% of calls are not stopped by a budget over 7 days.',
    'agent_budget', 0.99, interval '7 days',
    '{"warn_fraction": 0.8, "exhausted_severity": "page", "run_window": "1 hour", "min_run_events": 3, "run_severity": "ticket", "page_repeat_interval": "4 hours", "ticket_repeat_interval": "1 day"}',
-   '{"team": "ai-platform"}', null)
-on conflict (code_name) do nothing;
+   '{"team": "ai-platform"}', null);
 
 insert into public.ipai_slo (code_name, description, sli_type, objective, period, params, labels, runbook_url)
 values
@@ -509,5 +507,4 @@ values
    'Per connector: a ticket when each of its last 3 successful runs reported warnings (metadata.warnings: repositories, streams or files the source skipped), so partial loads do not pass as healthy.',
    'connector_warnings', 0.99, interval '7 days',
    '{"warning_runs": 3, "ticket_repeat_interval": "1 day"}',
-   '{"team": "data-platform"}', null)
-on conflict (code_name) do nothing;
+   '{"team": "data-platform"}', null);

@@ -404,8 +404,7 @@ values
    'Per expectation with action warn or drop: a ticket when it failed on each of its last 3 evaluations, or when a volume anomaly was found; 95% of evaluations pass over 7 days.',
    'data_quality', 0.95, interval '7 days',
    '{"warning_runs": 3, "run_window": "1 day", "ticket_repeat_interval": "1 day"}',
-   '{"team": "data-platform", "dq_action": "warn"}', null)
-on conflict (code_name) do nothing;
+   '{"team": "data-platform", "dq_action": "warn"}', null);
 
 -- Seeded expectations for what this package ships ------------------------------------------------
 
@@ -471,5 +470,4 @@ values
    'A completed run''s conclusion is one of GitHub''s documented values (null while in progress)'),
   ('ipai_bronze_erp.odoo_account_move_line', 'move_line_volume', 'volume_anomaly',
    '{"threshold": 3.5, "min_history": 5, "history": 20}', 'warn', 'data-platform',
-   'https://github.com/ipai/n8n-nodes-ipai-lakehouse#data-quality', 'Rows written per run against the trailing 20 runs (robust z-score)')
-on conflict (target_table, name) do nothing;
+   'https://github.com/ipai/n8n-nodes-ipai-lakehouse#data-quality', 'Rows written per run against the trailing 20 runs (robust z-score)');

@@ -216,5 +216,4 @@ values
    'Per database connector with CDC tables: at least 99% of runs over 7 days report replication lag within 15 minutes and 1 GiB of WAL/binlog (metadata.replication); a run reporting no lag counts as bad. Pages on fast burn, opens a ticket on a slow leak.',
    'replication_lag', 0.99, interval '7 days',
    '{"max_lag": "15 minutes", "max_lag_bytes": 1073741824, "min_events": 10, "min_bad_events": 2, "page_repeat_interval": "4 hours", "ticket_repeat_interval": "1 day"}',
-   '{"team": "data-platform"}', null)
-on conflict (code_name) do nothing;
+   '{"team": "data-platform"}', null);
