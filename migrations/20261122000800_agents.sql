@@ -1,5 +1,5 @@
 -- Agent governance (PRD 2.1.4, R4.1–R4.4; plan D14): what enforcing ipai_agent needs beyond the
--- PRD's two tables, which keep exactly their columns.
+-- PRD's two tables (ipai_agent, ipai_agent_run, in the core file), which keep exactly their columns.
 --
 -- The boundary is PostgreSQL. Every registered agent gets its OWN login role `ipai_agent_<code>`
 -- (LOGIN, NOINHERIT, member of nothing, no CREATE anywhere) with USAGE on exactly its allowed
@@ -13,21 +13,54 @@
 -- needs a superuser session.
 --
 -- Tables (public, RLS on, nothing for anon/authenticated except staff reads of usage):
---   ipai_agent_credential  the agent login's name and generated password (Vault is not assumed to
---                          exist): readable only by the guard role (ipai_guard) and the owner.
---   ipai_agent_usage_day   per agent and UTC day: calls, refusals, failures, cost and latency,
---                          maintained by a trigger on ipai_agent_run, read for the day budgets.
+--   ipai_agent_credential   the agent login's name and where its password is (Vault or the column):
+--                           readable only by the guard role (ipai_guard) and the owner.
+--   ipai_agent_usage_day    per agent and UTC day: calls, refusals, failures, cost and latency,
+--                           maintained by a trigger on ipai_agent_run, plus what open reservations
+--                           hold; read for the day budgets.
+--   ipai_agent_reservation  budget a call reserved before it ran, until its run is recorded or it expires.
+--
+-- Budgets. Checking a daily budget by reading ipai_agent_usage_day and acting later would let two
+-- calls at the same moment both pass and together overspend. So a call RESERVES what it may
+-- use (its estimated cost; its latency budget) in one statement that locks the agent's usage row
+-- for the day, counts spent + reserved, and either refuses or records the reservation. Concurrent
+-- calls queue on that row lock, so exactly the calls that fit pass. Recording the run settles the
+-- reservation in the same transaction that adds the actual spend (the usage trigger), so a call is
+-- never counted twice or not at all; a reservation whose call never reports back expires.
+--
+-- Vault. Where Supabase Vault is installed and usable (vault.create_secret, vault.update_secret,
+-- vault.decrypted_secrets), the password is stored as a Vault secret (encrypted at rest, also in
+-- backups) and the column stays null; on plain PostgreSQL the column is the fallback. Either way the
+-- guard role reads a password only through ipai_meta.agent_credential(agent), one agent at a time:
+-- it gets no grant on vault.* (that would expose every secret in the project) and does not read
+-- the password column directly. Agent logins get nothing here (they are members of nothing).
 
-create table if not exists public.ipai_agent_credential (
+--
+-- Company scope of agents: an agent whose config names company_ids reads only those companies'
+-- rows. The agent's own policies (one per relation in its scope, created by agent_sync) keep
+-- `using (true)` on relations without a company_id column and become
+-- `using (company_id::text = any (<ids>))` on relations with one, so PostgreSQL enforces the
+-- scope for every statement the agent's login runs, whatever tool sent it.
+--
+-- The scope is compared in company_id's own type: on integer company_id columns the policy compares
+-- integers (converting every row's company_id to text would make the scope the dearest part of a
+-- scan of a gold model). An id is kept when written as PostgreSQL writes that integer (no sign on
+-- positives, no leading zeros, inside the type's range), the only ids that can equal a row's
+-- company_id; other company_id types keep the text comparison.
+
+-- Tables ----------------------------------------------------------------------------------------
+create table public.ipai_agent_credential (
     agent_id uuid primary key references public.ipai_agent(id) on delete cascade,
     login_name text not null unique,
-    password text not null,
+    password text,                      -- the fallback where Vault is not usable
     created_at timestamptz not null default now(),
     rotated_at timestamptz not null default now(),
-    constraint ipai_agent_credential_login_check check (login_name ~ '^ipai_agent_[a-z0-9_]{1,52}$')
+    vault_secret_id uuid,               -- the Vault secret holding the password, where Vault is usable
+    constraint ipai_agent_credential_login_check check (login_name ~ '^ipai_agent_[a-z0-9_]{1,52}$'),
+    constraint ipai_agent_credential_store_check check ((password is null) <> (vault_secret_id is null))
 );
 
-create table if not exists public.ipai_agent_usage_day (
+create table public.ipai_agent_usage_day (
     agent_id uuid not null references public.ipai_agent(id) on delete cascade,
     day date not null,
     calls integer not null default 0,
@@ -38,42 +71,70 @@ create table if not exists public.ipai_agent_usage_day (
     cost_usd numeric(14, 6) not null default 0,
     latency_ms bigint not null default 0,
     updated_at timestamptz not null default now(),
-    primary key (agent_id, day)
+    -- what open reservations hold of today's budgets (see ipai_agent_reservation)
+    reserved_cost_usd numeric(14, 6) not null default 0,
+    reserved_latency_ms bigint not null default 0,
+    open_reservations integer not null default 0,
+    primary key (agent_id, day),
+    constraint ipai_agent_usage_day_reserved_check
+      check (reserved_cost_usd >= 0 and reserved_latency_ms >= 0 and open_reservations >= 0)
 );
+
+create table public.ipai_agent_reservation (
+    id uuid primary key default gen_random_uuid(),
+    agent_id uuid not null references public.ipai_agent(id) on delete cascade,
+    day date not null,                  -- the UTC day whose budget holds it
+    cost_usd numeric(14, 6) not null default 0,
+    latency_ms bigint not null default 0,
+    purpose text not null,              -- 'query' or the tool being authorized
+    created_at timestamptz not null default now(),
+    expires_at timestamptz not null,
+    released_at timestamptz,
+    release text,                       -- settled (its run was recorded) | expired
+    run_id uuid references public.ipai_agent_run(id) on delete set null,
+    constraint ipai_agent_reservation_amounts_check check (cost_usd >= 0 and latency_ms >= 0),
+    constraint ipai_agent_reservation_release_check
+      check ((released_at is null) = (release is null) and (release is null or release in ('settled', 'expired')))
+);
+create index idx_agent_reservation_open on public.ipai_agent_reservation (agent_id, day) where released_at is null;
+create index idx_agent_reservation_run on public.ipai_agent_reservation (run_id);
+
+select ipai_meta.secure_relation('public.ipai_agent_reservation'::regclass);
+grant select on public.ipai_agent_reservation to ipai_guard;
+create policy ipai_guard_read on public.ipai_agent_reservation for select to ipai_guard using (true);
 
 select ipai_meta.secure_relation('public.ipai_agent_credential'::regclass);
 select ipai_meta.secure_relation('public.ipai_agent_usage_day'::regclass);
 grant usage on schema ipai_meta to ipai_guard;
 grant execute on function ipai_meta.layer_of(text) to ipai_guard;
 
--- Credentials: the guard reads them to connect as an agent; nobody else does (not authenticated,
--- not service_role through the API).
+-- Credentials: the guard reads an agent's login (and, through ipai_meta.agent_credential, its
+-- password) to connect as the agent; nobody else does (not authenticated, not service_role through the API).
 revoke all on public.ipai_agent_credential from service_role;
-grant select on public.ipai_agent_credential to ipai_guard;
-drop policy if exists ipai_guard_read on public.ipai_agent_credential;
+-- The guard sees which login an agent has, never the password column.
+grant select (agent_id, login_name, vault_secret_id, created_at, rotated_at) on public.ipai_agent_credential to ipai_guard;
 create policy ipai_guard_read on public.ipai_agent_credential for select to ipai_guard using (true);
 
 grant select on public.ipai_agent_usage_day to ipai_guard, ipai_transform, authenticated;
-drop policy if exists ipai_guard_read on public.ipai_agent_usage_day;
 create policy ipai_guard_read on public.ipai_agent_usage_day for select to ipai_guard, ipai_transform using (true);
-drop policy if exists ipai_staff_read on public.ipai_agent_usage_day;
 create policy ipai_staff_read on public.ipai_agent_usage_day for select to authenticated
   using ((select ipai_meta.jwt_role()) = any (array['admin', 'data_engineer']));
 
 -- The guard keeps the registry, writes the agent run ledger and appends to the audit log.
 grant select, insert, update on public.ipai_agent to ipai_guard;
-drop policy if exists ipai_guard_all on public.ipai_agent;
 create policy ipai_guard_all on public.ipai_agent for all to ipai_guard using (true) with check (true);
 grant select, insert, update on public.ipai_agent_run to ipai_guard;
-drop policy if exists ipai_guard_all on public.ipai_agent_run;
 create policy ipai_guard_all on public.ipai_agent_run for all to ipai_guard using (true) with check (true);
 grant select on public.ipai_audit_log to ipai_guard;
-drop policy if exists ipai_guard_append on public.ipai_audit_log;
 create policy ipai_guard_append on public.ipai_audit_log for insert to ipai_guard with check (true);
-drop policy if exists ipai_guard_read on public.ipai_audit_log;
 create policy ipai_guard_read on public.ipai_audit_log for select to ipai_guard
   using (event_type = 'agent_run');
 
+-- The guard serves model-bound tools: it reads the semantic models (never writes them).
+grant select on public.ipai_semantic_model to ipai_guard;
+create policy ipai_guard_read on public.ipai_semantic_model for select to ipai_guard using (true);
+
+-- Usage and budgets ------------------------------------------------------------------------------
 -- Usage per day, kept by the ledger itself so concurrent guards add up exactly. A run counts once,
 -- when it is first recorded in a final state. SECURITY DEFINER so that the ledger's writers need
 -- no write grant on the usage table (nobody can forge usage directly).
@@ -108,7 +169,6 @@ end
 $$;
 revoke all on function ipai_meta.agent_usage_track() from public, anon, authenticated;
 
-drop trigger if exists ipai_agent_run_usage on public.ipai_agent_run;
 create trigger ipai_agent_run_usage
   after insert or update of status on public.ipai_agent_run
   for each row execute function ipai_meta.agent_usage_track();
@@ -135,159 +195,6 @@ as $$
 $$;
 revoke all on function ipai_meta.agent_scope(uuid) from public, anon, authenticated;
 grant execute on function ipai_meta.agent_scope(uuid) to ipai_guard;
-
--- Creates or updates the agent's login and makes its privileges exactly its scope: revokes what
--- it holds anywhere in the lakehouse, then grants USAGE/SELECT (and an RLS read policy) on the
--- scope. An inactive agent's login is NOLOGIN with nothing granted. Returns the login name.
--- SECURITY DEFINER because creating roles and policies needs CREATEROLE and table ownership,
--- which the guard login must not have; it acts only on roles named ipai_agent_<code> that it
--- recorded itself in ipai_agent_credential.
-create or replace function ipai_meta.agent_sync(agent uuid) returns text
-  language plpgsql
-  security definer
-  set search_path = ''
-as $$
-declare
-  a public.ipai_agent;
-  login text;
-  secret text;
-  s text;
-  rel record;
-begin
-  select * into a from public.ipai_agent where id = agent for update;
-  if not found then
-    raise exception 'agent % is not registered', agent using errcode = 'no_data_found';
-  end if;
-  if a.code_name !~ '^[a-z][a-z0-9_]{0,51}$' then
-    raise exception 'agent code name "%" must be lower-case letters, digits and _ (at most 52), starting with a letter', a.code_name
-      using errcode = 'invalid_parameter_value';
-  end if;
-  login := 'ipai_agent_' || a.code_name;
-
-  select c.login_name into s from public.ipai_agent_credential c where c.agent_id = agent;
-  if s is not null and s <> login then
-    raise exception 'agent % already has login %; code names cannot change', a.code_name, s
-      using errcode = 'invalid_parameter_value';
-  end if;
-  if s is null then
-    if exists (select 1 from pg_catalog.pg_roles where rolname = login) then
-      -- Never adopt a role someone else made: it could carry memberships or attributes.
-      raise exception 'role % exists but was not created by the agent registry', login
-        using errcode = 'duplicate_object';
-    end if;
-    secret := encode(pg_catalog.sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text || clock_timestamp()::text, 'UTF8')), 'hex');
-    execute format('create role %I login noinherit nosuperuser nocreatedb nocreaterole noreplication nobypassrls connection limit 8 password %L',
-                   login, secret);
-    insert into public.ipai_agent_credential (agent_id, login_name, password) values (agent, login, secret);
-  end if;
-
-  -- Attributes are re-asserted every time (someone may have altered the role by hand).
-  execute format('alter role %I %s noinherit nosuperuser nocreatedb nocreaterole noreplication nobypassrls',
-                 login, case when a.is_active is false then 'nologin' else 'login' end);
-  -- Defaults for every session of the login: read-only, bounded, no path games.
-  execute format('alter role %I set default_transaction_read_only = on', login);
-  execute format('alter role %I set statement_timeout = %L', login, coalesce(a.latency_budget_ms, 30000)::text || 'ms');
-  execute format('alter role %I set idle_in_transaction_session_timeout = %L', login, '60s');
-  execute format('alter role %I set search_path = %L', login, '');
-  -- Member of nothing.
-  for rel in select r.rolname from pg_catalog.pg_auth_members m join pg_catalog.pg_roles r on r.oid = m.roleid
-              where m.member = (select oid from pg_catalog.pg_roles where rolname = login) loop
-    execute format('revoke %I from %I', rel.rolname, login);
-  end loop;
-
-  -- Everything previously held in the lakehouse goes.
-  for s in select nspname from pg_catalog.pg_namespace where ipai_meta.layer_of(nspname) is not null or nspname = 'ipai_meta' loop
-    execute format('revoke all on schema %I from %I', s, login);
-    execute format('revoke all on all tables in schema %I from %I', s, login);
-    execute format('revoke all on all routines in schema %I from %I', s, login);
-  end loop;
-  for rel in select p.polname, c.oid::regclass as r
-               from pg_catalog.pg_policy p join pg_catalog.pg_class c on c.oid = p.polrelid
-              where p.polname = login loop
-    execute format('drop policy %I on %s', rel.polname, rel.r);
-  end loop;
-
-  if a.is_active is false or not ('read' = any (coalesce(a.allowed_operations, '{}'))) then
-    return login;
-  end if;
-
-  for s in select distinct schema_name from ipai_meta.agent_scope(agent) loop
-    execute format('grant usage on schema %I to %I', s, login);
-  end loop;
-  for rel in select relation, (select relkind from pg_catalog.pg_class where oid = relation) as kind
-               from ipai_meta.agent_scope(agent) loop
-    execute format('grant select on %s to %I', rel.relation, login);
-    if rel.kind in ('r', 'p') then
-      execute format('create policy %I on %s for select to %I using (true)', login, rel.relation, login);
-    end if;
-  end loop;
-  -- A whole-schema entry also covers the schema's SECURITY INVOKER functions (e.g. gold's
-  -- balance_sheet(as_of)): they read with the agent's own rights. SECURITY DEFINER functions run
-  -- with their owner's rights, so they are never granted.
-  for rel in select p.oid::regprocedure as fn
-               from public.ipai_agent ag, unnest(coalesce(ag.allowed_schemas, '{}')) e
-               join pg_catalog.pg_namespace n on n.nspname = e
-               join pg_catalog.pg_proc p on p.pronamespace = n.oid
-              where ag.id = agent and position('.' in e) = 0 and not p.prosecdef and p.prokind in ('f', 'a', 'w')
-                and ipai_meta.layer_of(n.nspname) in ('bronze', 'silver', 'gold', 'platinum') loop
-    execute format('grant execute on function %s to %I', rel.fn, login);
-  end loop;
-  return login;
-end
-$$;
-revoke all on function ipai_meta.agent_sync(uuid) from public, anon, authenticated;
-grant execute on function ipai_meta.agent_sync(uuid) to ipai_guard;
-
--- Agent governance, part 2 (issue 10): daily budgets that hold under concurrency, budget alerts
--- through the SLO monitor, and agent login passwords in Supabase Vault where it exists.
---
--- Budgets. A daily budget was checked by reading ipai_agent_usage_day and acting later, so two
--- calls at the same moment could both pass and together overspend. Now a call RESERVES what it may
--- use (its estimated cost; its latency budget) in one statement that locks the agent's usage row
--- for the day, counts spent + reserved, and either refuses or records the reservation. Concurrent
--- calls queue on that row lock, so exactly the calls that fit pass. Recording the run settles the
--- reservation in the same transaction that adds the actual spend (the usage trigger), so a call is
--- never counted twice or not at all; a reservation whose call never reports back expires.
---
--- Vault. ipai_agent_credential kept the generated password in a column readable by the guard role.
--- Where Supabase Vault is installed and usable (vault.create_secret, vault.update_secret,
--- vault.decrypted_secrets), the password is stored as a Vault secret (encrypted at rest, also in
--- backups) and the column stays null; on plain PostgreSQL the column is the fallback. Either way the
--- guard role reads a password only through ipai_meta.agent_credential(agent), one agent at a time:
--- it gets no grant on vault.* (that would expose every secret in the project) and no longer reads
--- the password column directly. Agent logins get nothing here (they are members of nothing).
-
--- 1. Reservations -----------------------------------------------------------------------------
-alter table public.ipai_agent_usage_day add column if not exists reserved_cost_usd numeric(14, 6) not null default 0;
-alter table public.ipai_agent_usage_day add column if not exists reserved_latency_ms bigint not null default 0;
-alter table public.ipai_agent_usage_day add column if not exists open_reservations integer not null default 0;
-alter table public.ipai_agent_usage_day drop constraint if exists ipai_agent_usage_day_reserved_check;
-alter table public.ipai_agent_usage_day add constraint ipai_agent_usage_day_reserved_check
-  check (reserved_cost_usd >= 0 and reserved_latency_ms >= 0 and open_reservations >= 0);
-
-create table if not exists public.ipai_agent_reservation (
-    id uuid primary key default gen_random_uuid(),
-    agent_id uuid not null references public.ipai_agent(id) on delete cascade,
-    day date not null,                  -- the UTC day whose budget holds it
-    cost_usd numeric(14, 6) not null default 0,
-    latency_ms bigint not null default 0,
-    purpose text not null,              -- 'query' or the tool being authorized
-    created_at timestamptz not null default now(),
-    expires_at timestamptz not null,
-    released_at timestamptz,
-    release text,                       -- settled (its run was recorded) | expired
-    run_id uuid references public.ipai_agent_run(id) on delete set null,
-    constraint ipai_agent_reservation_amounts_check check (cost_usd >= 0 and latency_ms >= 0),
-    constraint ipai_agent_reservation_release_check
-      check ((released_at is null) = (release is null) and (release is null or release in ('settled', 'expired')))
-);
-create index if not exists idx_agent_reservation_open on public.ipai_agent_reservation (agent_id, day) where released_at is null;
-create index if not exists idx_agent_reservation_run on public.ipai_agent_reservation (run_id);
-
-select ipai_meta.secure_relation('public.ipai_agent_reservation'::regclass);
-grant select on public.ipai_agent_reservation to ipai_guard;
-drop policy if exists ipai_guard_read on public.ipai_agent_reservation;
-create policy ipai_guard_read on public.ipai_agent_reservation for select to ipai_guard using (true);
 
 -- Reserves `cost` USD and `latency` ms of the agent's budgets for today (UTC) or says which daily
 -- budget refuses. With fit_latency, a latency request larger than what is left of the daily
@@ -424,17 +331,7 @@ $$;
 revoke all on function ipai_meta.agent_usage_lock(uuid, date) from public, anon, authenticated;
 grant execute on function ipai_meta.agent_usage_lock(uuid, date) to ipai_guard;
 
--- 3. Agent passwords in Vault -------------------------------------------------------------------
-alter table public.ipai_agent_credential add column if not exists vault_secret_id uuid;
-alter table public.ipai_agent_credential alter column password drop not null;
-alter table public.ipai_agent_credential drop constraint if exists ipai_agent_credential_store_check;
-alter table public.ipai_agent_credential add constraint ipai_agent_credential_store_check
-  check ((password is null) <> (vault_secret_id is null));
-
--- The guard sees which login an agent has, never the password column.
-revoke select on public.ipai_agent_credential from ipai_guard;
-grant select (agent_id, login_name, vault_secret_id, created_at, rotated_at) on public.ipai_agent_credential to ipai_guard;
-
+-- Agent logins -----------------------------------------------------------------------------------
 -- True when Supabase Vault's API is installed AND usable by the calling (definer) role. Called from
 -- SECURITY DEFINER functions, where current_user is their owner (postgres on Supabase).
 create or replace function ipai_meta.vault_usable() returns boolean
@@ -525,10 +422,17 @@ $$;
 revoke all on function ipai_meta.agent_credential(uuid) from public, anon, authenticated;
 grant execute on function ipai_meta.agent_credential(uuid) to ipai_guard;
 
--- agent_sync as before (20261122006000), except where the password goes: new logins store theirs
--- through agent_store_password; an existing login whose password is still in the table moves to
--- Vault once Vault is usable; one whose Vault secret went missing gets a new password.
-create or replace function ipai_meta.agent_sync(agent uuid) returns text
+-- The grants of agent_sync: creates or updates the agent's login and makes its privileges exactly
+-- its scope: revokes what
+-- it holds anywhere in the lakehouse, then grants USAGE/SELECT (and an RLS read policy) on the
+-- scope. An inactive agent's login is NOLOGIN with nothing granted. Returns the login name.
+-- SECURITY DEFINER because creating roles and policies needs CREATEROLE and table ownership,
+-- which the guard login must not have; it acts only on roles named ipai_agent_<code> that it
+-- recorded itself in ipai_agent_credential.
+-- New logins store their password through agent_store_password; an existing login whose password
+-- is still in the table moves to Vault once Vault is usable; one whose Vault secret went missing
+-- gets a new password.
+create or replace function ipai_meta.agent_sync_grants(agent uuid) returns text
   language plpgsql
   security definer
   set search_path = ''
@@ -634,24 +538,55 @@ begin
   return login;
 end
 $$;
+revoke all on function ipai_meta.agent_sync_grants(uuid) from public, anon, authenticated;
+
+-- Creates or updates the agent's login and makes its privileges exactly its scope, company scope
+-- included: agent_sync is what the guard calls; agent_sync_grants, which only agent_sync calls,
+-- makes the grants, so no sync can leave wider policies in place.
+create or replace function ipai_meta.agent_sync(agent uuid) returns text
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
+declare
+  login text;
+  ids jsonb;
+  ids_text text[];
+  ids_typed text[];
+  rel record;
+begin
+  login := ipai_meta.agent_sync_grants(agent);
+  select a.config -> 'company_ids' into ids from public.ipai_agent a where a.id = agent;
+  if ids is null or jsonb_typeof(ids) = 'null' then
+    return login;
+  end if;
+  if jsonb_typeof(ids) <> 'array' then
+    raise exception 'config.company_ids of agent % must be a list of company ids', agent using errcode = 'invalid_parameter_value';
+  end if;
+  select coalesce(array_agg(v #>> '{}' order by v #>> '{}'), '{}') into ids_text from jsonb_array_elements(ids) v;
+  for rel in select p.polrelid::regclass as r, a.atttypid::regtype as t
+               from pg_catalog.pg_policy p
+               join pg_catalog.pg_attribute a on a.attrelid = p.polrelid and a.attname = 'company_id' and not a.attisdropped
+              where p.polname = login loop
+    if rel.t in ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) then
+      select coalesce(array_agg(i order by i), '{}') into ids_typed
+        from unnest(ids_text) i
+       where case when i ~ '^(0|-?[1-9][0-9]{0,18})$'
+                  then i::numeric between (case rel.t when 'smallint'::regtype then -32768 when 'integer'::regtype then -2147483648 else -9223372036854775808 end)
+                                      and (case rel.t when 'smallint'::regtype then 32767 when 'integer'::regtype then 2147483647 else 9223372036854775807 end)
+                  else false end;
+      execute format('alter policy %I on %s using (company_id = any (%L::%s[]))', login, rel.r, ids_typed, rel.t);
+    else
+      execute format('alter policy %I on %s using (company_id::text = any (%L::text[]))', login, rel.r, ids_text);
+    end if;
+  end loop;
+  return login;
+end
+$$;
 revoke all on function ipai_meta.agent_sync(uuid) from public, anon, authenticated;
 grant execute on function ipai_meta.agent_sync(uuid) to ipai_guard;
 
--- Passwords already in the table move to Vault now if Vault is usable (a no-op on plain PostgreSQL).
-do $$
-declare
-  c record;
-begin
-  if ipai_meta.vault_usable() then
-    for c in select agent_id, login_name, password from public.ipai_agent_credential where password is not null loop
-      perform ipai_meta.agent_store_password(c.agent_id, c.login_name, c.password);
-    end loop;
-  end if;
-end
-$$;
-
--- 4. Agent logins: the role settings the guard owns --------------------------------------------
--- The settings agent_sync gives a login, as pg_db_role_setting stores them.
+-- The role settings the guard owns, as pg_db_role_setting stores them.
 create or replace function ipai_meta.agent_expected_settings(agent uuid) returns text[]
   language sql
   stable
@@ -721,126 +656,3 @@ end
 $$;
 revoke all on function ipai_meta.agent_settings_restore(uuid) from public, anon, authenticated;
 grant execute on function ipai_meta.agent_settings_restore(uuid) to ipai_guard;
-
--- Company scope of agents: an agent whose config names company_ids reads only those companies'
--- rows. The agent's own policies (one per relation in its scope, created by agent_sync) keep
--- `using (true)` on relations without a company_id column and become
--- `using (company_id::text = any (<ids>))` on relations with one, so PostgreSQL enforces the
--- scope for every statement the agent's login runs, whatever tool sent it.
---
--- agent_sync keeps its name and callers; the grants it made so far move to agent_sync_grants,
--- which only agent_sync calls, so no sync can leave the wider policies in place.
-
-alter function ipai_meta.agent_sync(uuid) rename to agent_sync_grants;
-revoke all on function ipai_meta.agent_sync_grants(uuid) from public, anon, authenticated, ipai_guard;
-
-create or replace function ipai_meta.agent_sync(agent uuid) returns text
-  language plpgsql
-  security definer
-  set search_path = ''
-as $$
-declare
-  login text;
-  ids jsonb;
-  ids_text text[];
-  rel record;
-begin
-  login := ipai_meta.agent_sync_grants(agent);
-  select a.config -> 'company_ids' into ids from public.ipai_agent a where a.id = agent;
-  if ids is null or jsonb_typeof(ids) = 'null' then
-    return login;
-  end if;
-  if jsonb_typeof(ids) <> 'array' then
-    raise exception 'config.company_ids of agent % must be a list of company ids', agent using errcode = 'invalid_parameter_value';
-  end if;
-  select coalesce(array_agg(v #>> '{}' order by v #>> '{}'), '{}') into ids_text from jsonb_array_elements(ids) v;
-  for rel in select p.polrelid::regclass as r
-               from pg_catalog.pg_policy p
-              where p.polname = login
-                and exists (select 1 from pg_catalog.pg_attribute a
-                             where a.attrelid = p.polrelid and a.attname = 'company_id' and not a.attisdropped) loop
-    execute format('alter policy %I on %s using (company_id::text = any (%L::text[]))', login, rel.r, ids_text);
-  end loop;
-  return login;
-end
-$$;
-revoke all on function ipai_meta.agent_sync(uuid) from public, anon, authenticated;
-grant execute on function ipai_meta.agent_sync(uuid) to ipai_guard;
-
--- Existing agents with a company list get their scope now.
-do $$
-declare
-  a record;
-begin
-  for a in select id from public.ipai_agent where config ? 'company_ids' loop
-    perform ipai_meta.agent_sync(a.id);
-  end loop;
-end
-$$;
-
--- The guard serves model-bound tools: it reads the semantic models (never writes them).
-grant select on public.ipai_semantic_model to ipai_guard;
-drop policy if exists ipai_guard_read on public.ipai_semantic_model;
-create policy ipai_guard_read on public.ipai_semantic_model for select to ipai_guard using (true);
-
--- Company scope compared in company_id's own type. `company_id::text = any (<ids>)` converts every
--- row's company_id to text before comparing, which made the scope the dearest part of a scan of a
--- gold model; on integer company_id columns the policy now compares integers. It admits exactly
--- the rows it admitted before: an id equalled company_id::text only when written as PostgreSQL
--- writes that integer (no sign on positives, no leading zeros, inside the type's range), so those
--- ids are kept and the others, which matched no row, are left out. Other company_id types keep the
--- text comparison.
-
-create or replace function ipai_meta.agent_sync(agent uuid) returns text
-  language plpgsql
-  security definer
-  set search_path = ''
-as $$
-declare
-  login text;
-  ids jsonb;
-  ids_text text[];
-  ids_typed text[];
-  rel record;
-begin
-  login := ipai_meta.agent_sync_grants(agent);
-  select a.config -> 'company_ids' into ids from public.ipai_agent a where a.id = agent;
-  if ids is null or jsonb_typeof(ids) = 'null' then
-    return login;
-  end if;
-  if jsonb_typeof(ids) <> 'array' then
-    raise exception 'config.company_ids of agent % must be a list of company ids', agent using errcode = 'invalid_parameter_value';
-  end if;
-  select coalesce(array_agg(v #>> '{}' order by v #>> '{}'), '{}') into ids_text from jsonb_array_elements(ids) v;
-  for rel in select p.polrelid::regclass as r, a.atttypid::regtype as t
-               from pg_catalog.pg_policy p
-               join pg_catalog.pg_attribute a on a.attrelid = p.polrelid and a.attname = 'company_id' and not a.attisdropped
-              where p.polname = login loop
-    if rel.t in ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) then
-      select coalesce(array_agg(i order by i), '{}') into ids_typed
-        from unnest(ids_text) i
-       where case when i ~ '^(0|-?[1-9][0-9]{0,18})$'
-                  then i::numeric between (case rel.t when 'smallint'::regtype then -32768 when 'integer'::regtype then -2147483648 else -9223372036854775808 end)
-                                      and (case rel.t when 'smallint'::regtype then 32767 when 'integer'::regtype then 2147483647 else 9223372036854775807 end)
-                  else false end;
-      execute format('alter policy %I on %s using (company_id = any (%L::%s[]))', login, rel.r, ids_typed, rel.t);
-    else
-      execute format('alter policy %I on %s using (company_id::text = any (%L::text[]))', login, rel.r, ids_text);
-    end if;
-  end loop;
-  return login;
-end
-$$;
-revoke all on function ipai_meta.agent_sync(uuid) from public, anon, authenticated;
-grant execute on function ipai_meta.agent_sync(uuid) to ipai_guard;
-
--- Existing agents with a company list get the typed policies now.
-do $$
-declare
-  a record;
-begin
-  for a in select id from public.ipai_agent where config ? 'company_ids' loop
-    perform ipai_meta.agent_sync(a.id);
-  end loop;
-end
-$$;
