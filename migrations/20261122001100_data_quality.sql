@@ -1,4 +1,4 @@
--- Data quality expectations (issue 19): declared as rows, validated by the database when written,
+-- Data quality expectations: declared as rows, validated by the database when written,
 -- enforced by the loader inside each page transaction (row level, on bronze) and by the evaluator
 -- after Refresh Transforms or on a schedule (table level, and row level on silver/gold), with
 -- every evaluation recorded in ipai_dq_result.
@@ -11,7 +11,7 @@
 -- recorded dependencies name every relation and function it uses, which must be lakehouse
 -- relations and allow-listed functions. Compiling a view executes nothing.
 
-create table if not exists public.ipai_dq_expectation (
+create table public.ipai_dq_expectation (
     id uuid primary key default gen_random_uuid(),
     target_table text not null,          -- schema.table (a table or view of a lakehouse layer)
     name text not null,
@@ -33,9 +33,9 @@ create table if not exists public.ipai_dq_expectation (
     constraint ipai_dq_expectation_action_check check (action in ('warn', 'drop', 'fail')),
     constraint ipai_dq_expectation_args_check check (jsonb_typeof(args) = 'object')
 );
-create index if not exists idx_dq_expectation_target on public.ipai_dq_expectation (target_table) where is_enabled;
+create index idx_dq_expectation_target on public.ipai_dq_expectation (target_table) where is_enabled;
 
-create table if not exists public.ipai_dq_result (
+create table public.ipai_dq_result (
     id bigint generated always as identity primary key,
     expectation_id uuid references public.ipai_dq_expectation(id) on delete cascade,
     run_id uuid references public.ipai_connector_run(id) on delete cascade,  -- the load it ran in (row level on bronze)
@@ -57,12 +57,11 @@ create table if not exists public.ipai_dq_result (
     constraint ipai_dq_result_sample_check check (jsonb_typeof(failing_sample) = 'array')
 );
 -- One accumulating row per run and expectation for row-level checks of a load.
-create unique index if not exists ipai_dq_result_run_expectation_key
+create unique index ipai_dq_result_run_expectation_key
   on public.ipai_dq_result (run_id, expectation_id) where run_id is not null;
-create index if not exists idx_dq_result_expectation_time on public.ipai_dq_result (expectation_id, evaluated_at desc);
-create index if not exists idx_dq_result_time on public.ipai_dq_result (evaluated_at);
+create index idx_dq_result_expectation_time on public.ipai_dq_result (expectation_id, evaluated_at desc);
+create index idx_dq_result_time on public.ipai_dq_result (evaluated_at);
 
-drop trigger if exists ipai_dq_expectation_touch on public.ipai_dq_expectation;
 create trigger ipai_dq_expectation_touch before update on public.ipai_dq_expectation
   for each row execute function ipai_meta.touch_updated_at();
 
@@ -348,7 +347,6 @@ begin
 end
 $$;
 
-drop trigger if exists ipai_dq_expectation_validate on public.ipai_dq_expectation;
 create trigger ipai_dq_expectation_validate
   before insert or update of target_table, kind, args, action on public.ipai_dq_expectation
   for each row execute function ipai_meta.dq_validate_expectation();
@@ -367,28 +365,24 @@ begin
   foreach t in array array['ipai_dq_expectation', 'ipai_dq_result'] loop
     perform ipai_meta.secure_relation(format('public.%I', t)::regclass);
     execute format('grant select on public.%I to authenticated', t);
-    execute format('drop policy if exists ipai_staff_read on public.%I', t);
     execute format($p$create policy ipai_staff_read on public.%I for select to authenticated
                       using ((select ipai_meta.jwt_role()) = any (array['admin', 'data_engineer'])) $p$, t);
     -- Loads enforce and record; refreshes evaluate and record.
     execute format('grant select, insert, update, delete on public.%I to ipai_ingest, ipai_transform', t);
-    execute format('drop policy if exists ipai_engine_all on public.%I', t);
     execute format('create policy ipai_engine_all on public.%I for all to ipai_ingest, ipai_transform using (true) with check (true)', t);
   end loop;
 end
 $$;
 -- Analysts read the results about their companies.
-drop policy if exists ipai_company_read on public.ipai_dq_result;
 create policy ipai_company_read on public.ipai_dq_result for select to authenticated
   using ((select ipai_meta.jwt_role()) = 'analyst' and company_id is not null
          and (select ipai_meta.jwt_company_ids()) @> array[company_id::text]);
 
--- Data quality, seeded (issue 19): the data_quality SLI type with its SLOs, and expectations for
--- what this package ships (finance gold, Odoo and GitHub bronze). Each seeded definition passes
--- the validation trigger of 20261202009000_data_quality.sql like any other.
+-- Seeds -----------------------------------------------------------------------------------------
+-- The data_quality SLOs, and expectations for what this package ships (finance gold, Odoo and
+-- GitHub bronze). Each seeded definition passes the validation trigger like any other.
 
 -- The data_quality SLI: share of evaluations passing per expectation ---------------------------
-
 
 -- labels.dq_action picks the expectations an SLO watches: fail → a page when one trips; warn →
 -- a ticket when an expectation warned on each of its last `warning_runs` evaluations, or a

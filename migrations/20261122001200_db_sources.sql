@@ -1,8 +1,13 @@
--- Database sources (connector_type 'db'): what a db connector's config must hold, checked when a
--- scheduled row is written. Mirrors lib/lakehouse/connectorConfig.ts (CONNECTOR_CONFIG_RULES.db
--- and dbTableProblems); test/integration/connectorConfig.test.ts holds the two to the same answers.
+-- Database sources (connector_type 'db') and the rules every connector config is checked against
+-- when a scheduled row is written (ipai_meta.connector_config_problems, called by the trigger on
+-- ipai_connector_config); the FDW staging path; the replication-lag indexes and SLO.
+--
+-- The config rules mirror lib/lakehouse/connectorConfig.ts (CONNECTOR_CONFIG_RULES, dbTableProblems);
+-- test/integration/connectorConfig.test.ts holds the two to the same answers.
 
 -- The problems of one element of config.tables, in the order the engine lists them.
+-- config.tables[].nullCursor ('warn' or 'fail') says what an incremental sync does about rows whose
+-- cursor is NULL (lib/sources/db/config.ts).
 create or replace function ipai_meta.db_table_config_problems(p_table jsonb, p_index int, p_engine jsonb)
 returns text[]
 language sql
@@ -44,6 +49,11 @@ as $$
       when coalesce(jsonb_typeof(v -> 'target'), 'null') <> 'null'
        and (jsonb_typeof(v -> 'target') <> 'string' or translate(v ->> 'target', E' \t\n\r', '') = '')
         then at || '.target must be a non-empty string (the bronze table name)' end from t
+    union all
+    select 9, case
+      when coalesce(jsonb_typeof(v -> 'nullCursor'), 'null') <> 'null'
+       and (jsonb_typeof(v -> 'nullCursor') <> 'string' or not ((v ->> 'nullCursor') = any (array['warn', 'fail'])))
+        then at || '.nullCursor must be one of warn, fail' end from t
   )
   select case when jsonb_typeof(p_table) is distinct from 'object' then array[(select prefix from at) || ' must be an object']
               else coalesce((select array_agg(problem order by ord) from checks where problem is not null), '{}') end
@@ -117,8 +127,7 @@ comment on function ipai_meta.connector_config_problems(text, jsonb) is
 grant execute on function ipai_meta.connector_config_problems(text, jsonb) to ipai_ingest;
 grant execute on function ipai_meta.db_table_config_problems(jsonb, int, jsonb) to ipai_ingest;
 
--- Database sources: the FDW path and the replication-lag SLO.
---
+-- The FDW path -----------------------------------------------------------------------------------
 -- postgres_fdw (where the server has it): tables of a PostgreSQL source reachable from the
 -- lakehouse are imported as foreign tables into ipai_fdw_staging and merged into bronze inside
 -- the database. The ingest role may create foreign servers and user mappings (the password comes
@@ -143,67 +152,12 @@ grant usage, create on schema ipai_fdw_staging to ipai_ingest;
 -- (metadata.replication: lag_bytes, lag_seconds; see lib/observability/replication.ts). Only runs
 -- of database sources carry the key: a partial index keeps that read to those runs, however many
 -- runs other connectors have.
-create index if not exists idx_connector_run_replication
+create index idx_connector_run_replication
   on public.ipai_connector_run (connector_id, started_at desc)
   where metadata ? 'replication';
 
--- Incremental db tables: config.tables[].nullCursor ('warn' or 'fail'), what a sync does about rows
--- whose cursor is NULL (lib/sources/db/config.ts). Mirrors dbTableProblems in
--- lib/lakehouse/connectorConfig.ts; test/integration/connectorConfig.test.ts holds the two to the
--- same answers.
-
-create or replace function ipai_meta.db_table_config_problems(p_table jsonb, p_index int, p_engine jsonb)
-returns text[]
-language sql
-immutable
-set search_path = ''
-as $$
-  with at(prefix) as (select format('config.tables[%s]', p_index)),
-  t as (select p_table as v, (select prefix from at) as at),
-  checks(ord, problem) as (
-    select 1, case
-      when coalesce(jsonb_typeof(v -> 'table'), 'null') = 'null' then at || '.table is missing (the source table, as schema.table or table)'
-      when jsonb_typeof(v -> 'table') <> 'string' or translate(v ->> 'table', E' \t\n\r', '') = ''
-        then at || '.table must be a non-empty string (the source table, as schema.table or table)' end from t
-    union all
-    select 2, case
-      when coalesce(jsonb_typeof(v -> 'mode'), 'null') = 'null' then at || '.mode is missing (one of full, incremental, cdc, fdw)'
-      when jsonb_typeof(v -> 'mode') <> 'string' or not ((v ->> 'mode') = any (array['full', 'incremental', 'cdc', 'fdw']))
-        then at || '.mode must be one of full, incremental, cdc, fdw'
-      when v ->> 'mode' = 'fdw' and p_engine is distinct from '"postgres"'::jsonb then at || '.mode fdw needs engine postgres' end from t
-    union all
-    select 2 + f.ord, case
-      when coalesce(jsonb_typeof(v -> f.name), 'null') <> 'null'
-       and (jsonb_typeof(v -> f.name) <> 'array' or jsonb_array_length(v -> f.name) = 0
-            or exists (select 1 from jsonb_array_elements(v -> f.name) e
-                        where jsonb_typeof(e) <> 'string' or translate(e #>> '{}', E' \t\n\r', '') = ''))
-        then format('%s.%s must be a non-empty list of column names', at, f.name) end
-      from t, (values (1, 'key'), (2, 'cursor')) f(ord, name)
-    union all
-    select 5, case when v ->> 'mode' = 'incremental' and coalesce(jsonb_typeof(v -> 'cursor'), 'null') = 'null'
-                   then at || '.cursor is missing (the cursor column(s) of an incremental table)' end from t
-    union all
-    select 5 + f.ord, case
-      when coalesce(jsonb_typeof(v -> f.name), 'null') <> 'null'
-       and case when jsonb_typeof(v -> f.name) <> 'number' then true else (v ->> f.name)::numeric < 0 end
-        then format('%s.%s must be a number of at least 0', at, f.name) end
-      from t, (values (1, 'lookbackSeconds'), (2, 'deleteScanHours')) f(ord, name)
-    union all
-    select 8, case
-      when coalesce(jsonb_typeof(v -> 'target'), 'null') <> 'null'
-       and (jsonb_typeof(v -> 'target') <> 'string' or translate(v ->> 'target', E' \t\n\r', '') = '')
-        then at || '.target must be a non-empty string (the bronze table name)' end from t
-    union all
-    select 9, case
-      when coalesce(jsonb_typeof(v -> 'nullCursor'), 'null') <> 'null'
-       and (jsonb_typeof(v -> 'nullCursor') <> 'string' or not ((v ->> 'nullCursor') = any (array['warn', 'fail'])))
-        then at || '.nullCursor must be one of warn, fail' end from t
-  )
-  select case when jsonb_typeof(p_table) is distinct from 'object' then array[(select prefix from at) || ' must be an object']
-              else coalesce((select array_agg(problem order by ord) from checks where problem is not null), '{}') end
-$$;
-
-create index if not exists idx_connector_run_replication_ended
+-- The replication_lag SLI (lib/slo/sli/replicationLag.ts) counts the runs carrying the key by end time.
+create index idx_connector_run_replication_ended
   on public.ipai_connector_run (connector_id, ended_at)
   where metadata ? 'replication';
 
