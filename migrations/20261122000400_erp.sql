@@ -796,7 +796,7 @@ select ipai_meta.secure_relation('ipai_silver_erp.unreconciled_bank_lines');
 -- How well a bank line's text matches an open item's number or payment reference, 0..1:
 -- pg_trgm's similarity() where the server has the extension, else the plain fallback (1 when one
 -- contains the other, case-insensitively). Both exist; reference_score is bound to one of them
--- when this migration runs (a view cannot compile a call to a function that does not exist).
+-- when the migrations run (a view cannot compile a call to a function that does not exist).
 create or replace function ipai_meta.reference_score_plain(bank_text text, move_name text, payment_reference text)
   returns numeric
   language sql immutable
