@@ -26,10 +26,12 @@
 --     calls it after the materialized views of the same schemas.
 --  4. Balance sheet as of any date and aging as of any date are SECURITY INVOKER SQL functions
 --     over the gold tables, so the caller's RLS applies to every row they read.
---  5. Gold connector operations (ipai_gold_core) are security_invoker views over the run ledger:
---     always current, and only staff (admin/data_engineer) see rows, through the ledger's RLS.
+--  5. Gold connector operations (ipai_gold_core) are security_invoker views over the run ledger
+--     (20261122000600_connector_operations.sql): always current, and only staff
+--     (admin/data_engineer) see rows, through the ledger's RLS.
 -- Company scope: company_id is Odoo's company id. Two Odoo instances (two connectors) sharing
 -- this lakehouse share company ids too; every gold row also carries connector_id.
+--
 -- Money (finance gold to the cent on inputs nobody here wrote):
 --  1. Journal items without parent_state/company_id (an Odoo or a field list that does not send
 --     them): the move's state and company_id stand in, and the company's currency comes from

@@ -99,10 +99,6 @@ create table public.ipai_agent_reservation (
 create index idx_agent_reservation_open on public.ipai_agent_reservation (agent_id, day) where released_at is null;
 create index idx_agent_reservation_run on public.ipai_agent_reservation (run_id);
 
-select ipai_meta.secure_relation('public.ipai_agent_reservation'::regclass);
-grant select on public.ipai_agent_reservation to ipai_guard;
-create policy ipai_guard_read on public.ipai_agent_reservation for select to ipai_guard using (true);
-
 select ipai_meta.secure_relation('public.ipai_agent_credential'::regclass);
 select ipai_meta.secure_relation('public.ipai_agent_usage_day'::regclass);
 grant usage on schema ipai_meta to ipai_guard;
@@ -119,6 +115,10 @@ grant select on public.ipai_agent_usage_day to ipai_guard, ipai_transform, authe
 create policy ipai_guard_read on public.ipai_agent_usage_day for select to ipai_guard, ipai_transform using (true);
 create policy ipai_staff_read on public.ipai_agent_usage_day for select to authenticated
   using ((select ipai_meta.jwt_role()) = any (array['admin', 'data_engineer']));
+
+select ipai_meta.secure_relation('public.ipai_agent_reservation'::regclass);
+grant select on public.ipai_agent_reservation to ipai_guard;
+create policy ipai_guard_read on public.ipai_agent_reservation for select to ipai_guard using (true);
 
 -- The guard keeps the registry, writes the agent run ledger and appends to the audit log.
 grant select, insert, update on public.ipai_agent to ipai_guard;
