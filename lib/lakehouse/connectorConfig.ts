@@ -1,7 +1,7 @@
 /**
  * What a connector row's `config` must hold for its type's pipeline to run it. Checked twice:
  * when a scheduled row is written (the database refuses it: migration
- * 20261202007000_connector_fleet.sql mirrors these rules in ipai_meta.connector_config_problems,
+ * 20261122001200_db_sources.sql mirrors these rules in ipai_meta.connector_config_problems,
  * and a test holds the two to the same answers), and when a pipeline accepts a delivery (a failed
  * run naming the fields), so a missing field never surfaces as a JavaScript error deep in a node.
  *
@@ -66,7 +66,7 @@ export const DB_NULL_CURSOR_POLICIES = ['warn', 'fail'] as const;
 
 /**
  * Problems of one element of a db connector's config.tables (mirrored by
- * ipai_meta.db_table_config_problems, migration 20261202010000).
+ * ipai_meta.db_table_config_problems, migrations/20261122001200_db_sources.sql).
  */
 export function dbTableProblems(element: unknown, index: number, engine: unknown): string[] {
 	const at = `config.tables[${index}]`;

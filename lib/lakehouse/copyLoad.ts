@@ -30,7 +30,7 @@ export interface CopyBufferTracker {
  * transaction, and the caller streams the rows through COPY … (FORMAT csv) without a JavaScript
  * object per row or value; PostgreSQL does the casts. The connector, run, extraction time and a
  * `{}` _ipai_raw come from column DEFAULTs that read transaction-local settings, folded once per
- * COPY (migration 20261130003000), so rows carry only their data (and _ipai_raw where it is not `{}`).
+ * COPY (migrations/20261122000100_core.sql), so rows carry only their data (and _ipai_raw where it is not `{}`).
  */
 export interface CsvCopyOptions extends Pick<LoadOptions, 'connectorId' | 'runId' | 'stream' | 'table' | 'origin' | 'key'> {
 	/** The file's columns in the order each CSV row carries them, with their types. */

@@ -102,7 +102,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
 		const shimApplied = await applyShimIfNeeded(client, directory, options.supabaseShim ?? 'auto', log);
 		await ensureLedger(client);
 		const applied = await readLedger(client);
-		verifyAppliedFilesUnchanged(migrations, applied);
+		verifyAppliedFilesUnchanged(directory, migrations, applied);
 
 		const result: MigrateResult = { applied: [], alreadyApplied: [], shimApplied };
 		for (const migration of migrations) {
@@ -125,7 +125,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
 /** Which ledger versions are missing on this database (for the credential test button). */
 export async function pendingMigrations(client: ClientBase, directory = defaultMigrationsDirectory()): Promise<string[]> {
 	const exists = await client.query(`select to_regclass('ipai_meta.schema_migrations') is not null as present`);
-	const applied = exists.rows[0].present ? await readLedger(client) : new Map<string, string>();
+	const applied = exists.rows[0].present ? await readLedger(client) : new Map<string, LedgerEntry>();
 	return listMigrations(directory)
 		.filter((m) => !applied.has(m.version))
 		.map((m) => m.file);
@@ -174,22 +174,43 @@ async function ensureLedger(client: Client): Promise<void> {
 	}
 }
 
-async function readLedger(client: ClientBase): Promise<Map<string, string>> {
-	const { rows } = await client.query<{ version: string; checksum: string }>(
-		'select version, checksum from ipai_meta.schema_migrations order by version',
-	);
-	return new Map(rows.map((row) => [row.version, row.checksum]));
+interface LedgerEntry {
+	name: string;
+	checksum: string;
 }
 
-function verifyAppliedFilesUnchanged(migrations: MigrationFile[], applied: Map<string, string>): void {
+async function readLedger(client: ClientBase): Promise<Map<string, LedgerEntry>> {
+	const { rows } = await client.query<{ version: string; name: string; checksum: string }>(
+		'select version, name, checksum from ipai_meta.schema_migrations order by version',
+	);
+	return new Map(rows.map((row) => [row.version, { name: row.name, checksum: row.checksum }]));
+}
+
+function verifyAppliedFilesUnchanged(
+	directory: string,
+	migrations: MigrationFile[],
+	applied: Map<string, LedgerEntry>,
+): void {
 	const byVersion = new Map(migrations.map((m) => [m.version, m]));
-	for (const [version, checksum] of applied) {
-		const file = byVersion.get(version);
-		if (!file) {
-			throw new MigrationError(
-				`Migration ${version} is recorded as applied but no file with that version exists; restore the file instead of deleting applied migrations`,
-			);
-		}
+	// Files the ledger knows but this folder does not: the database was built by other migration
+	// files (the pre-release history, squashed into baselines before 0.1.0, or a deleted file).
+	// Applying the baselines over that schema would fail on the first existing object, or worse,
+	// half-succeed; refuse before touching anything.
+	const unknown = [...applied].filter(([version]) => !byVersion.has(version));
+	if (unknown.length > 0) {
+		const names = unknown.map(([version, entry]) => `${version}_${entry.name}.sql`);
+		const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
+		throw new MigrationError(
+			`This database was migrated by a layout of migrations that this version does not have: its ledger ` +
+				`(ipai_meta.schema_migrations) records ${names.length} applied migration${names.length === 1 ? '' : 's'} with no file in ` +
+				`${directory} (${shown}). The pre-release migrations were squashed into baseline files ` +
+				'for 0.1.0, and baselines cannot be applied over a schema the old files built. Recreate the database (a scratch or ' +
+				'development database can be dropped and migrated from zero), or keep it on the release whose migrations built it; ' +
+				'if a migration file was deleted by mistake, restore it.',
+		);
+	}
+	for (const [version, { checksum }] of applied) {
+		const file = byVersion.get(version) as MigrationFile;
 		if (file.checksum !== checksum) {
 			throw new MigrationError(
 				`Migration ${file.file} was changed after it was applied (checksum ${checksum.slice(0, 12)}… recorded, ${file.checksum.slice(0, 12)}… now). ` +

@@ -4,7 +4,7 @@
  * already populated and has a unique index on plain columns without a predicate.
  *
  * Gold/platinum models that apps read carry company-scoped RLS, which a materialized view cannot,
- * so they are tables published from build views (migrations/20261122005000_erp_transforms.sql):
+ * so they are tables published from build views (migrations/20261122000400_erp.sql):
  * after the materialized views, the tables registered for the same schemas are republished by
  * ipai_meta.refresh_transform_tables. On a database without that function only materialized views
  * are refreshed.

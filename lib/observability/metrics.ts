@@ -78,7 +78,7 @@ interface AgentRow {
 
 /**
  * Totals per connector and status (kept by the ledger's triggers, see the migration
- * 20261202008000_metrics_run_totals.sql) and the runs in progress (a partial index); labels from
+ * 20261122001000_metrics.sql) and the runs in progress (a partial index); labels from
  * the config, every config listed so a connector without runs is exported at 0.
  */
 const CONNECTOR_SQL = `

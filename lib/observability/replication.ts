@@ -11,8 +11,9 @@
  * yields no sample; a connector whose runs never carry `metadata.replication` yields nothing.
  * The run's time of that observation is exported too, so a stale value can be told from a fresh one.
  *
- * Reads use the partial index of migration 20261202012000 (only runs that carry the key), so
- * connectors without replication cost nothing however many runs they have.
+ * Reads use the partial index idx_connector_run_replication (only runs that carry the key; see
+ * migrations/20261122001200_db_sources.sql), so connectors without replication cost nothing however
+ * many runs they have.
  */
 import type { Pool } from 'pg';
 import type { MetricFamily, Sample } from './exposition';

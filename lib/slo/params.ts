@@ -1,7 +1,7 @@
 /**
  * The rules for an SLO's params, in one place: the Set SLO operation refuses what breaks them, the
  * evaluator skips (and reports) a stored row that breaks them, and the database CHECK
- * (ipai_meta.slo_params_problem, migration 20261202005000) applies the same rules to plain SQL.
+ * (ipai_meta.slo_params_problem, migrations/20261122000900_slo.sql) applies the same rules to plain SQL.
  * test/integration/sloDefinitions.test.ts holds the two to the same answers.
  *
  * Below the rules, the readers every SLI uses to take a value out of params with its default.

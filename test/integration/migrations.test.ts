@@ -155,6 +155,29 @@ describe('migrations on a scratch database', () => {
 		expect(exists.rows[0].t).toBeNull();
 	});
 
+	it('refuses a database migrated by migration files this folder no longer has, and applies nothing', async () => {
+		const dir = copyMigrations();
+		dirs.push(dir);
+		await migrate({ connection: { connectionString: db.url }, directory: dir });
+		// A database built before the pre-release migrations were squashed: its ledger names files
+		// that are gone, and the baselines would collide with the schema those files built.
+		await withClient(db.url, (c) =>
+			c.query(
+				`insert into ipai_meta.schema_migrations (version, name, checksum, duration_ms)
+				 values ('20261101000100', 'pre_release_schemas', 'x', 1), ('20261101000200', 'pre_release_alerts', 'y', 1)`,
+			),
+		);
+		writeFileSync(join(dir, '29990101000000_later.sql'), 'create table public.should_not_exist (id int);');
+		const before = await catalogFingerprint(db.url);
+
+		const attempt = migrate({ connection: { connectionString: db.url }, directory: dir });
+		await expect(attempt).rejects.toThrow(MigrationError);
+		await expect(attempt).rejects.toThrow(
+			/migrated by a layout of migrations that this version does not have: its ledger \(ipai_meta\.schema_migrations\) records 2 applied migrations with no file in .* \(20261101000100_pre_release_schemas\.sql, 20261101000200_pre_release_alerts\.sql\)\..*Recreate the database/s,
+		);
+		expect(await catalogFingerprint(db.url)).toEqual(before);
+	});
+
 	it('a failing migration leaves the database as before it and names the file, line and statement', async () => {
 		const dir = copyMigrations();
 		dirs.push(dir);

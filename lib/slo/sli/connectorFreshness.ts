@@ -137,7 +137,7 @@ async function staleSeconds(ctx: EvaluationContext, plans: Plan[]): Promise<numb
 }
 
 const HOUR_MS = 3_600_000;
-/** ipai_meta.connector_success_hourly keeps the gaps inside an hour longer than this (migration 20261202014000). */
+/** ipai_meta.connector_success_hourly keeps the gaps inside an hour longer than this (migrations/20261122000900_slo.sql). */
 export const ROLLUP_MIN_GAP_SECONDS = 300;
 
 /** $1 now; per plan: index, connector, threshold (s), period start. */

@@ -163,7 +163,7 @@ function notCopyableReason(error: unknown): string | undefined {
 	if (typeof code !== 'string') return undefined;
 	if (/^2[23]/.test(code)) return `PostgreSQL refused a value (${code}: ${(error as Error).message})`;
 	// The table's metadata DEFAULTs could not be set: readers held it for 10 s (55P03), the login
-	// does not own it (42501), or migration 20261130003000 is not applied (42883).
+	// does not own it (42501), or the migrations (20261122000100_core.sql) are not applied (42883).
 	if (['55P03', '42501', '42883'].includes(code)) return `the table's load defaults could not be set (${code}: ${(error as Error).message})`;
 	return undefined;
 }

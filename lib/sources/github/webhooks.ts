@@ -113,7 +113,7 @@ export interface LandResult {
 
 /**
  * Lands one event (registering the webhook connector on first use). The table comes from the
- * migration 20261122003000_github_events.sql. `_ipai_raw` keeps the delivery's GitHub headers (the
+ * migration 20261122000300_github.sql. `_ipai_raw` keeps the delivery's GitHub headers (the
  * envelope); the body is `payload`, so it is not stored twice.
  */
 export async function landEvent(pool: Pool, connector: { name: string }, event: GitHubEvent, headers: DeliveryHeaders): Promise<LandResult> {

@@ -7,10 +7,9 @@ export interface ModelPreset {
 	/** Non-stored fields worth reading (they do not bump the record's write_date; see README). */
 	extraFields?: string[];
 	/**
-	 * Fields the ERP transforms read (silver views, and through them gold and platinum; see the
-	 * migrations *_erp_transforms, *_erp_platinum, *_finance_gold_to_the_cent). A sync of the model
-	 * always requests the ones the model has, also when a field list was chosen: without them gold
-	 * falls back or stays empty. test/integration/transformsGold.test.ts fails when one is missing.
+	 * Fields the ERP transforms read (silver views, and through them gold and platinum; see
+	 * migrations/20261122000400_erp.sql). A sync of the model always requests the ones the model
+	 * has, also when a field list was chosen: without them gold falls back or stays empty. test/integration/transformsGold.test.ts fails when one is missing.
 	 */
 	transformFields: string[];
 }

@@ -1,8 +1,13 @@
--- Database sources (connector_type 'db'): what a db connector's config must hold, checked when a
--- scheduled row is written. Mirrors lib/lakehouse/connectorConfig.ts (CONNECTOR_CONFIG_RULES.db
--- and dbTableProblems); test/integration/connectorConfig.test.ts holds the two to the same answers.
+-- Database sources (connector_type 'db') and the rules every connector config is checked against
+-- when a scheduled row is written (ipai_meta.connector_config_problems, called by the trigger on
+-- ipai_connector_config); the FDW staging path; the replication-lag indexes and SLO.
+--
+-- The config rules mirror lib/lakehouse/connectorConfig.ts (CONNECTOR_CONFIG_RULES, dbTableProblems);
+-- test/integration/connectorConfig.test.ts holds the two to the same answers.
 
 -- The problems of one element of config.tables, in the order the engine lists them.
+-- config.tables[].nullCursor ('warn' or 'fail') says what an incremental sync does about rows whose
+-- cursor is NULL (lib/sources/db/config.ts).
 create or replace function ipai_meta.db_table_config_problems(p_table jsonb, p_index int, p_engine jsonb)
 returns text[]
 language sql
@@ -44,6 +49,11 @@ as $$
       when coalesce(jsonb_typeof(v -> 'target'), 'null') <> 'null'
        and (jsonb_typeof(v -> 'target') <> 'string' or translate(v ->> 'target', E' \t\n\r', '') = '')
         then at || '.target must be a non-empty string (the bronze table name)' end from t
+    union all
+    select 9, case
+      when coalesce(jsonb_typeof(v -> 'nullCursor'), 'null') <> 'null'
+       and (jsonb_typeof(v -> 'nullCursor') <> 'string' or not ((v ->> 'nullCursor') = any (array['warn', 'fail'])))
+        then at || '.nullCursor must be one of warn, fail' end from t
   )
   select case when jsonb_typeof(p_table) is distinct from 'object' then array[(select prefix from at) || ' must be an object']
               else coalesce((select array_agg(problem order by ord) from checks where problem is not null), '{}') end
@@ -116,3 +126,48 @@ comment on function ipai_meta.connector_config_problems(text, jsonb) is
 
 grant execute on function ipai_meta.connector_config_problems(text, jsonb) to ipai_ingest;
 grant execute on function ipai_meta.db_table_config_problems(jsonb, int, jsonb) to ipai_ingest;
+
+-- The FDW path -----------------------------------------------------------------------------------
+-- postgres_fdw (where the server has it): tables of a PostgreSQL source reachable from the
+-- lakehouse are imported as foreign tables into ipai_fdw_staging and merged into bronze inside
+-- the database. The ingest role may create foreign servers and user mappings (the password comes
+-- from the n8n credential at run time) and foreign tables in the staging schema only.
+
+do $$
+begin
+  if exists (select 1 from pg_available_extensions where name = 'postgres_fdw') then
+    execute 'create extension if not exists postgres_fdw with schema extensions';
+    execute 'grant usage on foreign data wrapper postgres_fdw to ipai_ingest';
+  end if;
+end
+$$;
+
+create schema if not exists ipai_fdw_staging;
+comment on schema ipai_fdw_staging is
+  'Foreign tables of db connectors in mode fdw (postgres_fdw), recreated by each sync; read only by the sync itself.';
+revoke all on schema ipai_fdw_staging from public;
+grant usage, create on schema ipai_fdw_staging to ipai_ingest;
+
+-- The metrics endpoint reads each connector's latest run that reports replication lag
+-- (metadata.replication: lag_bytes, lag_seconds; see lib/observability/replication.ts). Only runs
+-- of database sources carry the key: a partial index keeps that read to those runs, however many
+-- runs other connectors have.
+create index idx_connector_run_replication
+  on public.ipai_connector_run (connector_id, started_at desc)
+  where metadata ? 'replication';
+
+-- The replication_lag SLI (lib/slo/sli/replicationLag.ts) counts the runs carrying the key by end time.
+create index idx_connector_run_replication_ended
+  on public.ipai_connector_run (connector_id, ended_at)
+  where metadata ? 'replication';
+
+-- A template (connector_id null): it applies to every enabled connector whose runs reported
+-- replication in the period, i.e. database connectors with CDC tables; other connectors get no
+-- status. A row of the same sli_type naming one connector overrides it for that connector.
+insert into public.ipai_slo (code_name, description, sli_type, objective, period, params, labels, runbook_url)
+values
+  ('replication-lag',
+   'Per database connector with CDC tables: at least 99% of runs over 7 days report replication lag within 15 minutes and 1 GiB of WAL/binlog (metadata.replication); a run reporting no lag counts as bad. Pages on fast burn, opens a ticket on a slow leak.',
+   'replication_lag', 0.99, interval '7 days',
+   '{"max_lag": "15 minutes", "max_lag_bytes": 1073741824, "min_events": 10, "min_bad_events": 2, "page_repeat_interval": "4 hours", "ticket_repeat_interval": "1 day"}',
+   '{"team": "data-platform"}', null);

@@ -1,31 +1,86 @@
--- Agent governance, part 2 (issue 10): daily budgets that hold under concurrency, budget alerts
--- through the SLO monitor, and agent login passwords in Supabase Vault where it exists.
+-- Agent governance (PRD 2.1.4, R4.1–R4.4; plan D14): what enforcing ipai_agent needs beyond the
+-- PRD's two tables (ipai_agent, ipai_agent_run, in the core file), which keep exactly their columns.
 --
--- Budgets. A daily budget was checked by reading ipai_agent_usage_day and acting later, so two
--- calls at the same moment could both pass and together overspend. Now a call RESERVES what it may
+-- The boundary is PostgreSQL. Every registered agent gets its OWN login role `ipai_agent_<code>`
+-- (LOGIN, NOINHERIT, member of nothing, no CREATE anywhere) with USAGE on exactly its allowed
+-- schemas and SELECT (plus a per-agent RLS policy) on exactly its allowed relations. The guard
+-- connects AS that login for the agent's query. It does not `SET ROLE` from a shared login: the
+-- check behind SET ROLE / set_config('role', …) is made against the SESSION user, and
+-- `set_config('role', 'none', true)` is always allowed, so inside one SELECT an agent could return
+-- to the guard login and read through query_to_xml() with the guard's rights (the integration
+-- test shows the attack, and that it fails against an agent login). With one login per agent,
+-- `set role none`/`reset role` return to the agent itself, and `set session authorization`
+-- needs a superuser session.
+--
+-- Tables (public, RLS on, nothing for anon/authenticated except staff reads of usage):
+--   ipai_agent_credential   the agent login's name and where its password is (Vault or the column):
+--                           readable only by the guard role (ipai_guard) and the owner.
+--   ipai_agent_usage_day    per agent and UTC day: calls, refusals, failures, cost and latency,
+--                           maintained by a trigger on ipai_agent_run, plus what open reservations
+--                           hold; read for the day budgets.
+--   ipai_agent_reservation  budget a call reserved before it ran, until its run is recorded or it expires.
+--
+-- Budgets. Checking a daily budget by reading ipai_agent_usage_day and acting later would let two
+-- calls at the same moment both pass and together overspend. So a call RESERVES what it may
 -- use (its estimated cost; its latency budget) in one statement that locks the agent's usage row
 -- for the day, counts spent + reserved, and either refuses or records the reservation. Concurrent
 -- calls queue on that row lock, so exactly the calls that fit pass. Recording the run settles the
 -- reservation in the same transaction that adds the actual spend (the usage trigger), so a call is
 -- never counted twice or not at all; a reservation whose call never reports back expires.
 --
--- Vault. ipai_agent_credential kept the generated password in a column readable by the guard role.
--- Where Supabase Vault is installed and usable (vault.create_secret, vault.update_secret,
+-- Vault. Where Supabase Vault is installed and usable (vault.create_secret, vault.update_secret,
 -- vault.decrypted_secrets), the password is stored as a Vault secret (encrypted at rest, also in
 -- backups) and the column stays null; on plain PostgreSQL the column is the fallback. Either way the
 -- guard role reads a password only through ipai_meta.agent_credential(agent), one agent at a time:
--- it gets no grant on vault.* (that would expose every secret in the project) and no longer reads
+-- it gets no grant on vault.* (that would expose every secret in the project) and does not read
 -- the password column directly. Agent logins get nothing here (they are members of nothing).
 
--- 1. Reservations -----------------------------------------------------------------------------
-alter table public.ipai_agent_usage_day add column if not exists reserved_cost_usd numeric(14, 6) not null default 0;
-alter table public.ipai_agent_usage_day add column if not exists reserved_latency_ms bigint not null default 0;
-alter table public.ipai_agent_usage_day add column if not exists open_reservations integer not null default 0;
-alter table public.ipai_agent_usage_day drop constraint if exists ipai_agent_usage_day_reserved_check;
-alter table public.ipai_agent_usage_day add constraint ipai_agent_usage_day_reserved_check
-  check (reserved_cost_usd >= 0 and reserved_latency_ms >= 0 and open_reservations >= 0);
+--
+-- Company scope of agents: an agent whose config names company_ids reads only those companies'
+-- rows. The agent's own policies (one per relation in its scope, created by agent_sync) keep
+-- `using (true)` on relations without a company_id column and become
+-- `using (company_id::text = any (<ids>))` on relations with one, so PostgreSQL enforces the
+-- scope for every statement the agent's login runs, whatever tool sent it.
+--
+-- The scope is compared in company_id's own type: on integer company_id columns the policy compares
+-- integers (converting every row's company_id to text would make the scope the dearest part of a
+-- scan of a gold model). An id is kept when written as PostgreSQL writes that integer (no sign on
+-- positives, no leading zeros, inside the type's range), the only ids that can equal a row's
+-- company_id; other company_id types keep the text comparison.
 
-create table if not exists public.ipai_agent_reservation (
+-- Tables ----------------------------------------------------------------------------------------
+create table public.ipai_agent_credential (
+    agent_id uuid primary key references public.ipai_agent(id) on delete cascade,
+    login_name text not null unique,
+    password text,                      -- the fallback where Vault is not usable
+    created_at timestamptz not null default now(),
+    rotated_at timestamptz not null default now(),
+    vault_secret_id uuid,               -- the Vault secret holding the password, where Vault is usable
+    constraint ipai_agent_credential_login_check check (login_name ~ '^ipai_agent_[a-z0-9_]{1,52}$'),
+    constraint ipai_agent_credential_store_check check ((password is null) <> (vault_secret_id is null))
+);
+
+create table public.ipai_agent_usage_day (
+    agent_id uuid not null references public.ipai_agent(id) on delete cascade,
+    day date not null,
+    calls integer not null default 0,
+    succeeded integer not null default 0,
+    failed integer not null default 0,
+    refused integer not null default 0,
+    tokens_used bigint not null default 0,
+    cost_usd numeric(14, 6) not null default 0,
+    latency_ms bigint not null default 0,
+    updated_at timestamptz not null default now(),
+    -- what open reservations hold of today's budgets (see ipai_agent_reservation)
+    reserved_cost_usd numeric(14, 6) not null default 0,
+    reserved_latency_ms bigint not null default 0,
+    open_reservations integer not null default 0,
+    primary key (agent_id, day),
+    constraint ipai_agent_usage_day_reserved_check
+      check (reserved_cost_usd >= 0 and reserved_latency_ms >= 0 and open_reservations >= 0)
+);
+
+create table public.ipai_agent_reservation (
     id uuid primary key default gen_random_uuid(),
     agent_id uuid not null references public.ipai_agent(id) on delete cascade,
     day date not null,                  -- the UTC day whose budget holds it
@@ -41,13 +96,105 @@ create table if not exists public.ipai_agent_reservation (
     constraint ipai_agent_reservation_release_check
       check ((released_at is null) = (release is null) and (release is null or release in ('settled', 'expired')))
 );
-create index if not exists idx_agent_reservation_open on public.ipai_agent_reservation (agent_id, day) where released_at is null;
-create index if not exists idx_agent_reservation_run on public.ipai_agent_reservation (run_id);
+create index idx_agent_reservation_open on public.ipai_agent_reservation (agent_id, day) where released_at is null;
+create index idx_agent_reservation_run on public.ipai_agent_reservation (run_id);
+
+select ipai_meta.secure_relation('public.ipai_agent_credential'::regclass);
+select ipai_meta.secure_relation('public.ipai_agent_usage_day'::regclass);
+grant usage on schema ipai_meta to ipai_guard;
+grant execute on function ipai_meta.layer_of(text) to ipai_guard;
+
+-- Credentials: the guard reads an agent's login (and, through ipai_meta.agent_credential, its
+-- password) to connect as the agent; nobody else does (not authenticated, not service_role through the API).
+revoke all on public.ipai_agent_credential from service_role;
+-- The guard sees which login an agent has, never the password column.
+grant select (agent_id, login_name, vault_secret_id, created_at, rotated_at) on public.ipai_agent_credential to ipai_guard;
+create policy ipai_guard_read on public.ipai_agent_credential for select to ipai_guard using (true);
+
+grant select on public.ipai_agent_usage_day to ipai_guard, ipai_transform, authenticated;
+create policy ipai_guard_read on public.ipai_agent_usage_day for select to ipai_guard, ipai_transform using (true);
+create policy ipai_staff_read on public.ipai_agent_usage_day for select to authenticated
+  using ((select ipai_meta.jwt_role()) = any (array['admin', 'data_engineer']));
 
 select ipai_meta.secure_relation('public.ipai_agent_reservation'::regclass);
 grant select on public.ipai_agent_reservation to ipai_guard;
-drop policy if exists ipai_guard_read on public.ipai_agent_reservation;
 create policy ipai_guard_read on public.ipai_agent_reservation for select to ipai_guard using (true);
+
+-- The guard keeps the registry, writes the agent run ledger and appends to the audit log.
+grant select, insert, update on public.ipai_agent to ipai_guard;
+create policy ipai_guard_all on public.ipai_agent for all to ipai_guard using (true) with check (true);
+grant select, insert, update on public.ipai_agent_run to ipai_guard;
+create policy ipai_guard_all on public.ipai_agent_run for all to ipai_guard using (true) with check (true);
+grant select on public.ipai_audit_log to ipai_guard;
+create policy ipai_guard_append on public.ipai_audit_log for insert to ipai_guard with check (true);
+create policy ipai_guard_read on public.ipai_audit_log for select to ipai_guard
+  using (event_type = 'agent_run');
+
+-- The guard serves model-bound tools: it reads the semantic models (never writes them).
+grant select on public.ipai_semantic_model to ipai_guard;
+create policy ipai_guard_read on public.ipai_semantic_model for select to ipai_guard using (true);
+
+-- Usage and budgets ------------------------------------------------------------------------------
+-- Usage per day, kept by the ledger itself so concurrent guards add up exactly. A run counts once,
+-- when it is first recorded in a final state. SECURITY DEFINER so that the ledger's writers need
+-- no write grant on the usage table (nobody can forge usage directly).
+create or replace function ipai_meta.agent_usage_track() returns trigger
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
+begin
+  if new.status = 'running' or new.agent_id is null then
+    return new;
+  end if;
+  if tg_op = 'UPDATE' and old.status <> 'running' then
+    return new;
+  end if;
+  insert into public.ipai_agent_usage_day as u
+         (agent_id, day, calls, succeeded, failed, refused, tokens_used, cost_usd, latency_ms)
+  values (new.agent_id, (new.started_at at time zone 'UTC')::date, 1,
+          (new.status = 'success')::int, (new.status = 'failed')::int, (new.status = 'refused')::int,
+          coalesce(new.tokens_used, 0), coalesce(new.cost_usd, 0), coalesce(new.latency_ms, 0))
+  on conflict (agent_id, day) do update
+     set calls = u.calls + 1,
+         succeeded = u.succeeded + excluded.succeeded,
+         failed = u.failed + excluded.failed,
+         refused = u.refused + excluded.refused,
+         tokens_used = u.tokens_used + excluded.tokens_used,
+         cost_usd = u.cost_usd + excluded.cost_usd,
+         latency_ms = u.latency_ms + excluded.latency_ms,
+         updated_at = now();
+  return new;
+end
+$$;
+revoke all on function ipai_meta.agent_usage_track() from public, anon, authenticated;
+
+create trigger ipai_agent_run_usage
+  after insert or update of status on public.ipai_agent_run
+  for each row execute function ipai_meta.agent_usage_track();
+
+-- The relations an agent entry names: 'schema' (every table, view and materialized view in it)
+-- or 'schema.relation'. Only lakehouse data layers qualify; control tables (public), ipai_meta,
+-- catalogs and anything else never do.
+create or replace function ipai_meta.agent_scope(agent uuid)
+  returns table (schema_name text, relation regclass)
+  language sql stable
+  set search_path = ''
+as $$
+  with entries as (
+    select split_part(e, '.', 1) as s, nullif(split_part(e, '.', 2), '') as r
+      from public.ipai_agent a, unnest(coalesce(a.allowed_schemas, '{}')) e
+     where a.id = agent
+  )
+  select n.nspname::text, c.oid::regclass
+    from entries
+    join pg_catalog.pg_namespace n on n.nspname = entries.s
+    join pg_catalog.pg_class c on c.relnamespace = n.oid and c.relkind in ('r', 'p', 'v', 'm', 'f')
+   where ipai_meta.layer_of(n.nspname) in ('bronze', 'silver', 'gold', 'platinum')
+     and (entries.r is null or c.relname = entries.r)
+$$;
+revoke all on function ipai_meta.agent_scope(uuid) from public, anon, authenticated;
+grant execute on function ipai_meta.agent_scope(uuid) to ipai_guard;
 
 -- Reserves `cost` USD and `latency` ms of the agent's budgets for today (UTC) or says which daily
 -- budget refuses. With fit_latency, a latency request larger than what is left of the daily
@@ -184,38 +331,7 @@ $$;
 revoke all on function ipai_meta.agent_usage_lock(uuid, date) from public, anon, authenticated;
 grant execute on function ipai_meta.agent_usage_lock(uuid, date) to ipai_guard;
 
--- 2. Budget alerts ------------------------------------------------------------------------------
--- A run stopped or failed by a budget carries metadata.over_budget (run_cost, run_latency,
--- daily_cost, daily_latency) with the limit and the amount in budget_limits / budget_used; the
--- agent_budget SLI reads them. Refusals for permissions (tool, schema, operation, not a query,
--- inactive) carry no over_budget and are not budget events.
-alter table public.ipai_slo drop constraint if exists ipai_slo_sli_type_check;
-alter table public.ipai_slo add constraint ipai_slo_sli_type_check
-  check (sli_type in ('connector_success', 'connector_freshness', 'agent_failures', 'agent_latency', 'agent_budget'));
-
-create index if not exists idx_agent_run_slo_budget
-  on public.ipai_agent_run (agent_id, ended_at) where metadata ? 'over_budget';
-
-insert into public.ipai_slo (code_name, description, sli_type, objective, period, params, labels, runbook_url)
-values
-  ('agent-budget',
-   'Per agent with a budget: pages when a daily budget (cost or latency) is spent and calls are refused, opens a ticket when 80% of a daily budget is spent or when calls keep breaking a per-run budget (3 in an hour); at least 99% of calls are not stopped by a budget over 7 days.',
-   'agent_budget', 0.99, interval '7 days',
-   '{"warn_fraction": 0.8, "exhausted_severity": "page", "run_window": "1 hour", "min_run_events": 3, "run_severity": "ticket", "page_repeat_interval": "4 hours", "ticket_repeat_interval": "1 day"}',
-   '{"team": "ai-platform"}', null)
-on conflict (code_name) do nothing;
-
--- 3. Agent passwords in Vault -------------------------------------------------------------------
-alter table public.ipai_agent_credential add column if not exists vault_secret_id uuid;
-alter table public.ipai_agent_credential alter column password drop not null;
-alter table public.ipai_agent_credential drop constraint if exists ipai_agent_credential_store_check;
-alter table public.ipai_agent_credential add constraint ipai_agent_credential_store_check
-  check ((password is null) <> (vault_secret_id is null));
-
--- The guard sees which login an agent has, never the password column.
-revoke select on public.ipai_agent_credential from ipai_guard;
-grant select (agent_id, login_name, vault_secret_id, created_at, rotated_at) on public.ipai_agent_credential to ipai_guard;
-
+-- Agent logins -----------------------------------------------------------------------------------
 -- True when Supabase Vault's API is installed AND usable by the calling (definer) role. Called from
 -- SECURITY DEFINER functions, where current_user is their owner (postgres on Supabase).
 create or replace function ipai_meta.vault_usable() returns boolean
@@ -306,10 +422,17 @@ $$;
 revoke all on function ipai_meta.agent_credential(uuid) from public, anon, authenticated;
 grant execute on function ipai_meta.agent_credential(uuid) to ipai_guard;
 
--- agent_sync as before (20261122006000), except where the password goes: new logins store theirs
--- through agent_store_password; an existing login whose password is still in the table moves to
--- Vault once Vault is usable; one whose Vault secret went missing gets a new password.
-create or replace function ipai_meta.agent_sync(agent uuid) returns text
+-- The grants of agent_sync: creates or updates the agent's login and makes its privileges exactly
+-- its scope: revokes what
+-- it holds anywhere in the lakehouse, then grants USAGE/SELECT (and an RLS read policy) on the
+-- scope. An inactive agent's login is NOLOGIN with nothing granted. Returns the login name.
+-- SECURITY DEFINER because creating roles and policies needs CREATEROLE and table ownership,
+-- which the guard login must not have; it acts only on roles named ipai_agent_<code> that it
+-- recorded itself in ipai_agent_credential.
+-- New logins store their password through agent_store_password; an existing login whose password
+-- is still in the table moves to Vault once Vault is usable; one whose Vault secret went missing
+-- gets a new password.
+create or replace function ipai_meta.agent_sync_grants(agent uuid) returns text
   language plpgsql
   security definer
   set search_path = ''
@@ -415,18 +538,121 @@ begin
   return login;
 end
 $$;
+revoke all on function ipai_meta.agent_sync_grants(uuid) from public, anon, authenticated;
+
+-- Creates or updates the agent's login and makes its privileges exactly its scope, company scope
+-- included: agent_sync is what the guard calls; agent_sync_grants, which only agent_sync calls,
+-- makes the grants, so no sync can leave wider policies in place.
+create or replace function ipai_meta.agent_sync(agent uuid) returns text
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
+declare
+  login text;
+  ids jsonb;
+  ids_text text[];
+  ids_typed text[];
+  rel record;
+begin
+  login := ipai_meta.agent_sync_grants(agent);
+  select a.config -> 'company_ids' into ids from public.ipai_agent a where a.id = agent;
+  if ids is null or jsonb_typeof(ids) = 'null' then
+    return login;
+  end if;
+  if jsonb_typeof(ids) <> 'array' then
+    raise exception 'config.company_ids of agent % must be a list of company ids', agent using errcode = 'invalid_parameter_value';
+  end if;
+  select coalesce(array_agg(v #>> '{}' order by v #>> '{}'), '{}') into ids_text from jsonb_array_elements(ids) v;
+  for rel in select p.polrelid::regclass as r, a.atttypid::regtype as t
+               from pg_catalog.pg_policy p
+               join pg_catalog.pg_attribute a on a.attrelid = p.polrelid and a.attname = 'company_id' and not a.attisdropped
+              where p.polname = login loop
+    if rel.t in ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) then
+      select coalesce(array_agg(i order by i), '{}') into ids_typed
+        from unnest(ids_text) i
+       where case when i ~ '^(0|-?[1-9][0-9]{0,18})$'
+                  then i::numeric between (case rel.t when 'smallint'::regtype then -32768 when 'integer'::regtype then -2147483648 else -9223372036854775808 end)
+                                      and (case rel.t when 'smallint'::regtype then 32767 when 'integer'::regtype then 2147483647 else 9223372036854775807 end)
+                  else false end;
+      execute format('alter policy %I on %s using (company_id = any (%L::%s[]))', login, rel.r, ids_typed, rel.t);
+    else
+      execute format('alter policy %I on %s using (company_id::text = any (%L::text[]))', login, rel.r, ids_text);
+    end if;
+  end loop;
+  return login;
+end
+$$;
 revoke all on function ipai_meta.agent_sync(uuid) from public, anon, authenticated;
 grant execute on function ipai_meta.agent_sync(uuid) to ipai_guard;
 
--- Passwords already in the table move to Vault now if Vault is usable (a no-op on plain PostgreSQL).
-do $$
+-- The role settings the guard owns, as pg_db_role_setting stores them.
+create or replace function ipai_meta.agent_expected_settings(agent uuid) returns text[]
+  language sql
+  stable
+  set search_path = ''
+as $$
+  select array['default_transaction_read_only=on',
+               'statement_timeout=' || coalesce(a.latency_budget_ms, 30000)::text || 'ms',
+               'idle_in_transaction_session_timeout=60s',
+               'search_path=""']
+    from public.ipai_agent a where a.id = agent
+$$;
+revoke all on function ipai_meta.agent_expected_settings(uuid) from public, anon, authenticated;
+
+-- Compares the login's role-level settings (for every database) with what the guard set. When they
+-- differ, removes every role-level setting of the login and sets the guard's again, and returns
+-- what was found, so the guard refuses the call and says why. An empty array: nothing changed.
+create or replace function ipai_meta.agent_settings_restore(agent uuid) returns text[]
+  language plpgsql
+  security definer
+  set search_path = ''
+as $$
 declare
-  c record;
+  login text;
+  expected text[];
+  found text[];
+  extra text[];
+  d record;
 begin
-  if ipai_meta.vault_usable() then
-    for c in select agent_id, login_name, password from public.ipai_agent_credential where password is not null loop
-      perform ipai_meta.agent_store_password(c.agent_id, c.login_name, c.password);
-    end loop;
+  select c.login_name into login from public.ipai_agent_credential c where c.agent_id = agent;
+  if login is null or not exists (select 1 from pg_catalog.pg_roles where rolname = login) then
+    return '{}';
   end if;
+  expected := ipai_meta.agent_expected_settings(agent);
+  select coalesce(array_agg(case when s.setdatabase = 0 then cfg
+                                 else cfg || ' (in database ' || coalesce(db.datname, s.setdatabase::text) || ')' end
+                            order by s.setdatabase, cfg), '{}')
+    into found
+    from pg_catalog.pg_db_role_setting s
+    join pg_catalog.pg_roles r on r.oid = s.setrole
+    left join pg_catalog.pg_database db on db.oid = s.setdatabase
+    cross join lateral unnest(s.setconfig) cfg
+   where r.rolname = login;
+  select coalesce(array_agg(f order by f), '{}') into extra
+    from unnest(found) f where not (f = any (expected));
+  if extra = '{}' and (select count(*) from unnest(expected) e where e = any (found)) = cardinality(expected) then
+    return '{}';
+  end if;
+  -- Restore: nothing but the guard's settings, in every database.
+  for d in select distinct s.setdatabase, db.datname from pg_catalog.pg_db_role_setting s
+             join pg_catalog.pg_roles r on r.oid = s.setrole
+             left join pg_catalog.pg_database db on db.oid = s.setdatabase
+            where r.rolname = login and s.setdatabase <> 0 and db.datname is not null loop
+    execute format('alter role %I in database %I reset all', login, d.datname);
+  end loop;
+  execute format('alter role %I reset all', login);
+  execute format('alter role %I set default_transaction_read_only = on', login);
+  execute format('alter role %I set statement_timeout = %L', login,
+                 (select coalesce(a.latency_budget_ms, 30000)::text || 'ms' from public.ipai_agent a where a.id = agent));
+  execute format('alter role %I set idle_in_transaction_session_timeout = %L', login, '60s');
+  execute format('alter role %I set search_path = %L', login, '');
+  if extra = '{}' then
+    -- Nothing foreign, but one of the guard's own settings was removed.
+    return array(select 'missing ' || e from unnest(expected) e where not (e = any (found)));
+  end if;
+  return extra;
 end
 $$;
+revoke all on function ipai_meta.agent_settings_restore(uuid) from public, anon, authenticated;
+grant execute on function ipai_meta.agent_settings_restore(uuid) to ipai_guard;

@@ -1,69 +1,13 @@
--- Silver and gold DevOps (issue 7): CI status, the four DORA metrics, PR cycle time, over the
--- GitHub connector's bronze tables. Same design as 20261122005000: the bronze tables the
--- transforms read are created here with the names and types lib/sources/github/streams.ts
--- declares (and the loader infers for the fields it does not declare: strings → text,
--- booleans → boolean), so the loader finds them and only adds columns; silver is views; gold is
--- tables republished by ipai_meta.refresh_transform_tables. DevOps rows have no company_id:
--- every reader role (admin, data_engineer, analyst) sees all of them, anon nothing.
+-- DevOps in the lakehouse: silver DevOps views over the GitHub connector's bronze tables and the
+-- gold DevOps tables (CI status, the four DORA metrics, PR cycle time). Same design as ERP: silver
+-- is views; gold is tables built by silver "build" views and republished by
+-- ipai_meta.refresh_transform_tables. DevOps rows have no company_id: every reader role (admin,
+-- data_engineer, analyst) sees all of them, anon nothing.
 
 create schema if not exists ipai_silver_devops;
 revoke all on schema ipai_silver_devops from public, anon;
 grant usage on schema ipai_silver_devops to authenticated, service_role, ipai_transform;
 grant create on schema ipai_silver_devops to ipai_transform;
-
-create function pg_temp.ensure_github(table_name text, key_columns text[], columns text[]) returns void
-  language plpgsql
-as $$
-declare
-  rel text := format('ipai_bronze_devops.%I', table_name);
-  col text;
-begin
-  execute format(
-    'create table if not exists %s (
-       _ipai_connector_id uuid not null,
-       _ipai_run_id uuid not null,
-       _ipai_extracted_at timestamptz not null,
-       _ipai_deleted_at timestamptz,
-       _ipai_raw jsonb not null)', rel);
-  foreach col in array columns loop
-    execute format('alter table %s add column if not exists %s', rel, col);
-  end loop;
-  if not exists (select 1 from pg_index where indrelid = rel::regclass and indisprimary) then
-    execute format('alter table %s add primary key (_ipai_connector_id, %s)', rel,
-                   (select string_agg(quote_ident(k), ', ') from unnest(key_columns) k));
-  end if;
-  perform ipai_meta.secure_relation(rel::regclass);
-end
-$$;
-
-select pg_temp.ensure_github('github_repositories', array['id'], array[
-  'id bigint not null', 'full_name text', 'name text', 'default_branch text', 'visibility text', 'archived boolean',
-  'created_at timestamptz', 'updated_at timestamptz', 'pushed_at timestamptz']);
-select pg_temp.ensure_github('github_issues', array['id'], array[
-  'id bigint not null', 'repository_id bigint', 'repo_full_name text', 'number bigint', 'title text', 'state text',
-  'created_at timestamptz', 'updated_at timestamptz', 'closed_at timestamptz', '"user" jsonb', 'labels jsonb']);
-select pg_temp.ensure_github('github_pull_requests', array['id'], array[
-  'id bigint not null', 'repository_id bigint', 'repo_full_name text', 'number bigint', 'title text', 'state text',
-  'draft boolean', 'created_at timestamptz', 'updated_at timestamptz', 'closed_at timestamptz', 'merged_at timestamptz',
-  'merge_commit_sha text', '"user" jsonb', 'head jsonb', 'base jsonb']);
-select pg_temp.ensure_github('github_pull_request_reviews', array['id'], array[
-  'id bigint not null', 'repository_id bigint', 'repo_full_name text', 'pull_number bigint', 'pull_request_id bigint',
-  'state text', 'submitted_at timestamptz', '"user" jsonb']);
-select pg_temp.ensure_github('github_commits', array['repository_id', 'sha'], array[
-  'repository_id bigint not null', 'sha text not null', 'repo_full_name text', 'branch text', 'committed_at timestamptz',
-  'commit jsonb']);
-select pg_temp.ensure_github('github_workflow_runs', array['id'], array[
-  'id bigint not null', 'repository_id bigint', 'repo_full_name text', 'workflow_id bigint', 'name text',
-  'head_branch text', 'head_sha text', 'event text', 'status text', 'conclusion text', 'run_number bigint',
-  'run_attempt bigint', 'html_url text', 'created_at timestamptz', 'updated_at timestamptz', 'run_started_at timestamptz']);
-select pg_temp.ensure_github('github_deployments', array['id'], array[
-  'id bigint not null', 'repository_id bigint', 'repo_full_name text', 'sha text', 'ref text', 'environment text',
-  'created_at timestamptz', 'updated_at timestamptz']);
-select pg_temp.ensure_github('github_deployment_statuses', array['id'], array[
-  'id bigint not null', 'repository_id bigint', 'repo_full_name text', 'deployment_id bigint', 'state text',
-  'environment text', 'created_at timestamptz', 'updated_at timestamptz']);
-
--- Silver DevOps ------------------------------------------------------------------------------
 
 create or replace view ipai_silver_devops.repositories as
 select r._ipai_connector_id as connector_id, r.id as repository_id, r.full_name as repo_full_name, r.name,
@@ -199,29 +143,5 @@ select ipai_meta.secure_relation('ipai_gold_devops.pr_cycle_time');
 insert into ipai_meta.transform_table (target, source, refresh_order) values
   ('ipai_gold_devops.ci_status', 'ipai_silver_devops.build_ci_status', 100),
   ('ipai_gold_devops.dora_weekly', 'ipai_silver_devops.build_dora_weekly', 110),
-  ('ipai_gold_devops.pr_cycle_time', 'ipai_silver_devops.build_pr_cycle_time', 120)
-on conflict (target) do update set source = excluded.source, refresh_order = excluded.refresh_order;
+  ('ipai_gold_devops.pr_cycle_time', 'ipai_silver_devops.build_pr_cycle_time', 120);
 
-insert into public.ipai_semantic_model (dataset_name, object_schema, object_name, description, grain, measures, dimensions, rls_policy_refs) values
-  ('devops.ci_status', 'ipai_gold_devops', 'ci_status',
-   'The latest workflow run per repository and branch: running, passing or failing.',
-   'one row per connector, repository and branch',
-   '[{"name":"latest_run_id","agg":"count"}]',
-   '["connector_id","repository_id","repo_full_name","branch","workflow_name","status","conclusion","ci_state"]',
-   '{ipai_gold_devops.ci_status.ipai_authenticated_read,ipai_gold_devops.ci_status.ipai_read_all}'),
-  ('devops.dora_weekly', 'ipai_gold_devops', 'dora_weekly',
-   'DORA metrics of production deployments per week: deployment frequency, lead time for changes (median hours commit → deploy), change failure rate, time to restore (median hours).',
-   'one row per connector, repository and ISO week with production deployments',
-   '[{"name":"deployments","agg":"sum"},{"name":"failed_deployments","agg":"sum"},{"name":"change_failure_rate","agg":"avg"},{"name":"median_lead_time_hours","agg":"median"},{"name":"changes_deployed","agg":"sum"},{"name":"median_time_to_restore_hours","agg":"median"}]',
-   '["connector_id","repository_id","repo_full_name","week"]',
-   '{ipai_gold_devops.dora_weekly.ipai_authenticated_read,ipai_gold_devops.dora_weekly.ipai_read_all}'),
-  ('devops.pr_cycle_time', 'ipai_gold_devops', 'pr_cycle_time',
-   'Pull requests with hours to the first review and from opening to merge.',
-   'one row per connector and pull request',
-   '[{"name":"cycle_time_hours","agg":"median"},{"name":"hours_to_first_review","agg":"median"}]',
-   '["connector_id","repository_id","repo_full_name","number","author","state","base_branch","created_at","merged_at"]',
-   '{ipai_gold_devops.pr_cycle_time.ipai_authenticated_read,ipai_gold_devops.pr_cycle_time.ipai_read_all}')
-on conflict (object_schema, object_name) do update
-  set dataset_name = excluded.dataset_name, description = excluded.description, grain = excluded.grain,
-      measures = excluded.measures, dimensions = excluded.dimensions, rls_policy_refs = excluded.rls_policy_refs,
-      updated_at = now();

@@ -1,4 +1,4 @@
--- Data quality expectations (issue 19): declared as rows, validated by the database when written,
+-- Data quality expectations: declared as rows, validated by the database when written,
 -- enforced by the loader inside each page transaction (row level, on bronze) and by the evaluator
 -- after Refresh Transforms or on a schedule (table level, and row level on silver/gold), with
 -- every evaluation recorded in ipai_dq_result.
@@ -11,7 +11,7 @@
 -- recorded dependencies name every relation and function it uses, which must be lakehouse
 -- relations and allow-listed functions. Compiling a view executes nothing.
 
-create table if not exists public.ipai_dq_expectation (
+create table public.ipai_dq_expectation (
     id uuid primary key default gen_random_uuid(),
     target_table text not null,          -- schema.table (a table or view of a lakehouse layer)
     name text not null,
@@ -33,9 +33,9 @@ create table if not exists public.ipai_dq_expectation (
     constraint ipai_dq_expectation_action_check check (action in ('warn', 'drop', 'fail')),
     constraint ipai_dq_expectation_args_check check (jsonb_typeof(args) = 'object')
 );
-create index if not exists idx_dq_expectation_target on public.ipai_dq_expectation (target_table) where is_enabled;
+create index idx_dq_expectation_target on public.ipai_dq_expectation (target_table) where is_enabled;
 
-create table if not exists public.ipai_dq_result (
+create table public.ipai_dq_result (
     id bigint generated always as identity primary key,
     expectation_id uuid references public.ipai_dq_expectation(id) on delete cascade,
     run_id uuid references public.ipai_connector_run(id) on delete cascade,  -- the load it ran in (row level on bronze)
@@ -57,12 +57,11 @@ create table if not exists public.ipai_dq_result (
     constraint ipai_dq_result_sample_check check (jsonb_typeof(failing_sample) = 'array')
 );
 -- One accumulating row per run and expectation for row-level checks of a load.
-create unique index if not exists ipai_dq_result_run_expectation_key
+create unique index ipai_dq_result_run_expectation_key
   on public.ipai_dq_result (run_id, expectation_id) where run_id is not null;
-create index if not exists idx_dq_result_expectation_time on public.ipai_dq_result (expectation_id, evaluated_at desc);
-create index if not exists idx_dq_result_time on public.ipai_dq_result (evaluated_at);
+create index idx_dq_result_expectation_time on public.ipai_dq_result (expectation_id, evaluated_at desc);
+create index idx_dq_result_time on public.ipai_dq_result (evaluated_at);
 
-drop trigger if exists ipai_dq_expectation_touch on public.ipai_dq_expectation;
 create trigger ipai_dq_expectation_touch before update on public.ipai_dq_expectation
   for each row execute function ipai_meta.touch_updated_at();
 
@@ -348,7 +347,6 @@ begin
 end
 $$;
 
-drop trigger if exists ipai_dq_expectation_validate on public.ipai_dq_expectation;
 create trigger ipai_dq_expectation_validate
   before insert or update of target_table, kind, args, action on public.ipai_dq_expectation
   for each row execute function ipai_meta.dq_validate_expectation();
@@ -367,21 +365,103 @@ begin
   foreach t in array array['ipai_dq_expectation', 'ipai_dq_result'] loop
     perform ipai_meta.secure_relation(format('public.%I', t)::regclass);
     execute format('grant select on public.%I to authenticated', t);
-    execute format('drop policy if exists ipai_staff_read on public.%I', t);
     execute format($p$create policy ipai_staff_read on public.%I for select to authenticated
                       using ((select ipai_meta.jwt_role()) = any (array['admin', 'data_engineer'])) $p$, t);
     -- Loads enforce and record; refreshes evaluate and record.
     execute format('grant select, insert, update, delete on public.%I to ipai_ingest, ipai_transform', t);
-    execute format('drop policy if exists ipai_engine_all on public.%I', t);
     execute format('create policy ipai_engine_all on public.%I for all to ipai_ingest, ipai_transform using (true) with check (true)', t);
   end loop;
 end
 $$;
 -- Analysts read the results about their companies.
-drop policy if exists ipai_company_read on public.ipai_dq_result;
 create policy ipai_company_read on public.ipai_dq_result for select to authenticated
   using ((select ipai_meta.jwt_role()) = 'analyst' and company_id is not null
          and (select ipai_meta.jwt_company_ids()) @> array[company_id::text]);
 
--- Rows a `drop` expectation took out of a load land with the file path's rejects, named.
-alter table ipai_bronze_core.ipai_load_reject add column if not exists expectation_name text;
+-- Seeds -----------------------------------------------------------------------------------------
+-- The data_quality SLOs, and expectations for what this package ships (finance gold, Odoo and
+-- GitHub bronze). Each seeded definition passes the validation trigger like any other.
+
+-- The data_quality SLI: share of evaluations passing per expectation ---------------------------
+
+-- labels.dq_action picks the expectations an SLO watches: fail → a page when one trips; warn →
+-- a ticket when an expectation warned on each of its last `warning_runs` evaluations, or a
+-- volume anomaly was found, within `run_window`.
+insert into public.ipai_slo (code_name, description, sli_type, objective, period, params, labels, runbook_url)
+values
+  ('dq-fail-expectations',
+   'Per expectation with action fail: pages when a load or evaluation tripped it (the page or refresh was rolled back); 99% of evaluations pass over 7 days.',
+   'data_quality', 0.99, interval '7 days',
+   '{"run_window": "1 hour", "page_repeat_interval": "4 hours"}',
+   '{"team": "data-platform", "dq_action": "fail"}', null),
+  ('dq-warn-expectations',
+   'Per expectation with action warn or drop: a ticket when it failed on each of its last 3 evaluations, or when a volume anomaly was found; 95% of evaluations pass over 7 days.',
+   'data_quality', 0.95, interval '7 days',
+   '{"warning_runs": 3, "run_window": "1 day", "ticket_repeat_interval": "1 day"}',
+   '{"team": "data-platform", "dq_action": "warn"}', null);
+
+-- Seeded expectations for what this package ships ------------------------------------------------
+
+insert into public.ipai_dq_expectation (target_table, name, kind, args, action, owner, runbook_url, description)
+values
+  -- finance gold
+  ('ipai_gold_erp.account_balance_daily', 'balance_sheet_balances', 'custom_sql',
+   jsonb_build_object('query',
+     'select connector_id, company_id, date, imbalance from ('
+     ' select connector_id, company_id, date,'
+     ' sum(sum(balance)) over (partition by connector_id, company_id order by date) as imbalance'
+     ' from ipai_gold_erp.account_balance_daily'
+     ' where account_group in (''asset'', ''liability'', ''equity'', ''income'', ''expense'')'
+     ' group by connector_id, company_id, date) s where round(imbalance, 2) <> 0',
+     'key', jsonb_build_array('connector_id', 'company_id', 'date')),
+   'fail', 'finance', 'https://github.com/ipai/n8n-nodes-ipai-lakehouse#data-quality',
+   'Assets = liabilities + equity (with earnings) per company and date, to the cent'),
+  ('ipai_gold_erp.profit_and_loss', 'pnl_totals_equal_lines', 'custom_sql',
+   jsonb_build_object('query',
+     'select connector_id, company_id, month, p.total as pnl_total, l.total as lines_total from'
+     ' (select connector_id, company_id, month, sum(amount) as total from ipai_gold_erp.profit_and_loss group by 1, 2, 3) p'
+     ' full join (select connector_id, company_id, date_trunc(''month'', date)::date as month, sum(-balance) as total'
+     ' from ipai_silver_erp.journal_items where account_group in (''income'', ''expense'') and company_id is not null'
+     ' and account_id is not null group by 1, 2, 3) l using (connector_id, company_id, month)'
+     ' where round(coalesce(p.total, 0), 2) <> round(coalesce(l.total, 0), 2)',
+     'key', jsonb_build_array('connector_id', 'company_id', 'month')),
+   'warn', 'finance', 'https://github.com/ipai/n8n-nodes-ipai-lakehouse#data-quality',
+   'P&L totals per company and month equal the sum of their journal lines, to the cent'),
+  ('ipai_gold_erp.open_items', 'no_negative_invoice_residual', 'expression',
+   jsonb_build_object('expression', 'move_type not in (''out_invoice'', ''in_invoice'') or amount_open >= 0',
+                      'key', jsonb_build_array('connector_id', 'line_id')),
+   'warn', 'finance', 'https://github.com/ipai/n8n-nodes-ipai-lakehouse#data-quality',
+   'No open item of an invoice or vendor bill has a negative residual'),
+  ('ipai_silver_erp.journal_items', 'move_line_account_exists', 'relationship',
+   jsonb_build_object('columns', jsonb_build_array('connector_id', 'account_id'), 'to_table', 'ipai_silver_erp.accounts',
+                      'to_columns', jsonb_build_array('connector_id', 'account_id'), 'key', jsonb_build_array('connector_id', 'line_id')),
+   'warn', 'finance', 'https://github.com/ipai/n8n-nodes-ipai-lakehouse#data-quality',
+   'Every posted move line''s account exists in the chart of accounts'),
+  ('ipai_gold_erp.dso_dpo', 'dso_dpo_within_bounds', 'expression',
+   jsonb_build_object('expression', 'coalesce(dso_days between 0 and 365, true) and coalesce(dpo_days between 0 and 365, true)',
+                      'key', jsonb_build_array('connector_id', 'company_id', 'month')),
+   'warn', 'finance', 'https://github.com/ipai/n8n-nodes-ipai-lakehouse#data-quality',
+   'DSO and DPO stay between 0 and 365 days'),
+  -- bronze, enforced in every load's page transaction
+  ('ipai_bronze_erp.odoo_account_move_line', 'move_line_keys_not_null', 'not_null',
+   '{"columns": ["move_id"]}', 'warn', 'data-platform', 'https://github.com/ipai/n8n-nodes-ipai-lakehouse#data-quality',
+   'Every journal item belongs to a journal entry'),
+  ('ipai_bronze_erp.odoo_account_move', 'write_date_not_in_future', 'expression',
+   '{"expression": "write_date is null or write_date <= now() + interval ''5 minutes''"}', 'warn', 'data-platform',
+   'https://github.com/ipai/n8n-nodes-ipai-lakehouse#data-quality', 'Odoo''s write_date is not in the future (clock skew or bad data)'),
+  ('ipai_bronze_erp.odoo_account_move_line', 'write_date_not_in_future', 'expression',
+   '{"expression": "write_date is null or write_date <= now() + interval ''5 minutes''"}', 'warn', 'data-platform',
+   'https://github.com/ipai/n8n-nodes-ipai-lakehouse#data-quality', 'Odoo''s write_date is not in the future (clock skew or bad data)'),
+  ('ipai_bronze_devops.github_workflow_runs', 'workflow_run_keys_not_null', 'not_null',
+   '{"columns": ["repository_id", "workflow_id", "run_number"]}', 'warn', 'data-platform',
+   'https://github.com/ipai/n8n-nodes-ipai-lakehouse#data-quality', 'Every workflow run names its repository, workflow and number'),
+  ('ipai_bronze_devops.github_workflow_runs', 'workflow_run_number_unique', 'unique',
+   '{"columns": ["workflow_id", "run_number", "run_attempt"]}', 'warn', 'data-platform',
+   'https://github.com/ipai/n8n-nodes-ipai-lakehouse#data-quality', 'One run per workflow, run number and attempt'),
+  ('ipai_bronze_devops.github_workflow_runs', 'workflow_run_conclusion_documented', 'accepted_values',
+   '{"column": "conclusion", "values": ["success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required", "stale", "startup_failure"]}',
+   'warn', 'data-platform', 'https://github.com/ipai/n8n-nodes-ipai-lakehouse#data-quality',
+   'A completed run''s conclusion is one of GitHub''s documented values (null while in progress)'),
+  ('ipai_bronze_erp.odoo_account_move_line', 'move_line_volume', 'volume_anomaly',
+   '{"threshold": 3.5, "min_history": 5, "history": 20}', 'warn', 'data-platform',
+   'https://github.com/ipai/n8n-nodes-ipai-lakehouse#data-quality', 'Rows written per run against the trailing 20 runs (robust z-score)');
