@@ -747,6 +747,58 @@ end
 $$;
 
 --
+-- Name: config_edit_distance(text, text); Type: FUNCTION; Schema: ipai_meta; Owner: -
+--
+
+CREATE FUNCTION ipai_meta.config_edit_distance(a text, b text) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+declare
+  d int[][];
+  cost int;
+  la int := length(a);
+  lb int := length(b);
+begin
+  d := array_fill(0, array[la + 1, lb + 1]);
+  for i in 0..la loop d[i + 1][1] := i; end loop;
+  for j in 0..lb loop d[1][j + 1] := j; end loop;
+  for i in 1..la loop
+    for j in 1..lb loop
+      cost := case when substr(a, i, 1) = substr(b, j, 1) then 0 else 1 end;
+      d[i + 1][j + 1] := least(d[i][j + 1] + 1, d[i + 1][j] + 1, d[i][j] + cost);
+      if i > 1 and j > 1 and substr(a, i, 1) = substr(b, j - 1, 1) and substr(a, i - 1, 1) = substr(b, j, 1) then
+        d[i + 1][j + 1] := least(d[i + 1][j + 1], d[i - 1][j - 1] + 1);
+      end if;
+    end loop;
+  end loop;
+  return d[la + 1][lb + 1];
+end
+$$;
+
+--
+-- Name: config_near_miss_problems(jsonb, text[], text, text); Type: FUNCTION; Schema: ipai_meta; Owner: -
+--
+
+CREATE FUNCTION ipai_meta.config_near_miss_problems(p_values jsonb, p_fields text[], p_at text, p_reader text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select coalesce(array_agg(format('%s.%s is not read by %s: did you mean %s.%s?', p_at, k.key, p_reader, p_at, m.field) order by k.key collate "C"), '{}')
+    from jsonb_object_keys(p_values) k(key)
+    cross join lateral (
+      select f.field
+        from unnest(p_fields) with ordinality f(field, ord),
+             lateral (select lower(translate(k.key, '_-', '')) as k, lower(translate(f.field, '_-', '')) as f) n
+       where k.key <> all (p_fields)
+         and (n.k = n.f or n.k = n.f || 's' or n.k || 's' = n.f
+              or (length(n.f) >= 5 and ipai_meta.config_edit_distance(n.k, n.f) <= 1))
+       order by f.ord
+       limit 1
+    ) m
+$$;
+
+--
 -- Name: connector_config_check(); Type: FUNCTION; Schema: ipai_meta; Owner: -
 --
 
@@ -831,7 +883,11 @@ CREATE FUNCTION ipai_meta.connector_config_problems(p_type text, p_config jsonb)
      where r.connector_type in ('*', p_type)
   )
   select case when jsonb_typeof(p_config) is distinct from 'object' then array['config must be a JSON object']
-              else coalesce((select array_agg(p order by c.ord, x.n) from checked c, unnest(c.problems) with ordinality x(p, n)), '{}') end
+              else coalesce((select array_agg(p order by c.ord, x.n) from checked c, unnest(c.problems) with ordinality x(p, n)), '{}')
+                   || ipai_meta.config_near_miss_problems(p_config,
+                        (select array_agg(r.field order by r.ord) from rules r where r.connector_type in ('*', p_type)),
+                        'config',
+                        case when exists (select 1 from rules r where r.connector_type = p_type) then p_type || ' connectors' else 'connectors' end) end
 $_$;
 
 --
@@ -1053,7 +1109,10 @@ CREATE FUNCTION ipai_meta.db_table_config_problems(p_table jsonb, p_index intege
         then at || '.nullCursor must be one of warn, fail' end from t
   )
   select case when jsonb_typeof(p_table) is distinct from 'object' then array[(select prefix from at) || ' must be an object']
-              else coalesce((select array_agg(problem order by ord) from checks where problem is not null), '{}') end
+              else coalesce((select array_agg(problem order by ord) from checks where problem is not null), '{}')
+                   || ipai_meta.config_near_miss_problems(p_table,
+                        array['table', 'mode', 'key', 'cursor', 'lookbackSeconds', 'deleteScanHours', 'target', 'nullCursor'],
+                        (select prefix from at), 'database table syncs') end
 $$;
 
 --
@@ -6767,6 +6826,18 @@ REVOKE ALL ON FUNCTION ipai_meta.agent_usage_track() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION ipai_meta.audit_server_fields() FROM PUBLIC;
+
+--
+-- Name: FUNCTION config_edit_distance(a text, b text); Type: ACL; Schema: ipai_meta; Owner: -
+--
+
+GRANT ALL ON FUNCTION ipai_meta.config_edit_distance(a text, b text) TO ipai_ingest;
+
+--
+-- Name: FUNCTION config_near_miss_problems(p_values jsonb, p_fields text[], p_at text, p_reader text); Type: ACL; Schema: ipai_meta; Owner: -
+--
+
+GRANT ALL ON FUNCTION ipai_meta.config_near_miss_problems(p_values jsonb, p_fields text[], p_at text, p_reader text) TO ipai_ingest;
 
 --
 -- Name: FUNCTION connector_config_problems(p_type text, p_config jsonb); Type: ACL; Schema: ipai_meta; Owner: -

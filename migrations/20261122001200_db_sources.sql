@@ -5,6 +5,57 @@
 -- The config rules mirror lib/lakehouse/connectorConfig.ts (CONNECTOR_CONFIG_RULES, dbTableProblems);
 -- test/integration/connectorConfig.test.ts holds the two to the same answers.
 
+-- Keys that look like a misspelt config field (lib/lakehouse/connectorConfig.ts nearMiss): the
+-- same name but for case, `_`, `-` or a plural `s`, or one edit away (an adjacent transposition
+-- counts as one) from a field of five letters or more.
+create or replace function ipai_meta.config_edit_distance(a text, b text)
+returns int
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  d int[][];
+  cost int;
+  la int := length(a);
+  lb int := length(b);
+begin
+  d := array_fill(0, array[la + 1, lb + 1]);
+  for i in 0..la loop d[i + 1][1] := i; end loop;
+  for j in 0..lb loop d[1][j + 1] := j; end loop;
+  for i in 1..la loop
+    for j in 1..lb loop
+      cost := case when substr(a, i, 1) = substr(b, j, 1) then 0 else 1 end;
+      d[i + 1][j + 1] := least(d[i][j + 1] + 1, d[i + 1][j] + 1, d[i][j] + cost);
+      if i > 1 and j > 1 and substr(a, i, 1) = substr(b, j - 1, 1) and substr(a, i - 1, 1) = substr(b, j, 1) then
+        d[i + 1][j + 1] := least(d[i + 1][j + 1], d[i - 1][j - 1] + 1);
+      end if;
+    end loop;
+  end loop;
+  return d[la + 1][lb + 1];
+end
+$$;
+
+create or replace function ipai_meta.config_near_miss_problems(p_values jsonb, p_fields text[], p_at text, p_reader text)
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select coalesce(array_agg(format('%s.%s is not read by %s: did you mean %s.%s?', p_at, k.key, p_reader, p_at, m.field) order by k.key collate "C"), '{}')
+    from jsonb_object_keys(p_values) k(key)
+    cross join lateral (
+      select f.field
+        from unnest(p_fields) with ordinality f(field, ord),
+             lateral (select lower(translate(k.key, '_-', '')) as k, lower(translate(f.field, '_-', '')) as f) n
+       where k.key <> all (p_fields)
+         and (n.k = n.f or n.k = n.f || 's' or n.k || 's' = n.f
+              or (length(n.f) >= 5 and ipai_meta.config_edit_distance(n.k, n.f) <= 1))
+       order by f.ord
+       limit 1
+    ) m
+$$;
+
 -- The problems of one element of config.tables, in the order the engine lists them.
 -- config.tables[].nullCursor ('warn' or 'fail') says what an incremental sync does about rows whose
 -- cursor is NULL (lib/sources/db/config.ts).
@@ -56,7 +107,10 @@ as $$
         then at || '.nullCursor must be one of warn, fail' end from t
   )
   select case when jsonb_typeof(p_table) is distinct from 'object' then array[(select prefix from at) || ' must be an object']
-              else coalesce((select array_agg(problem order by ord) from checks where problem is not null), '{}') end
+              else coalesce((select array_agg(problem order by ord) from checks where problem is not null), '{}')
+                   || ipai_meta.config_near_miss_problems(p_table,
+                        array['table', 'mode', 'key', 'cursor', 'lookbackSeconds', 'deleteScanHours', 'target', 'nullCursor'],
+                        (select prefix from at), 'database table syncs') end
 $$;
 
 create or replace function ipai_meta.connector_config_problems(p_type text, p_config jsonb)
@@ -118,7 +172,11 @@ as $$
      where r.connector_type in ('*', p_type)
   )
   select case when jsonb_typeof(p_config) is distinct from 'object' then array['config must be a JSON object']
-              else coalesce((select array_agg(p order by c.ord, x.n) from checked c, unnest(c.problems) with ordinality x(p, n)), '{}') end
+              else coalesce((select array_agg(p order by c.ord, x.n) from checked c, unnest(c.problems) with ordinality x(p, n)), '{}')
+                   || ipai_meta.config_near_miss_problems(p_config,
+                        (select array_agg(r.field order by r.ord) from rules r where r.connector_type in ('*', p_type)),
+                        'config',
+                        case when exists (select 1 from rules r where r.connector_type = p_type) then p_type || ' connectors' else 'connectors' end) end
 $$;
 
 comment on function ipai_meta.connector_config_problems(text, jsonb) is
@@ -126,6 +184,8 @@ comment on function ipai_meta.connector_config_problems(text, jsonb) is
 
 grant execute on function ipai_meta.connector_config_problems(text, jsonb) to ipai_ingest;
 grant execute on function ipai_meta.db_table_config_problems(jsonb, int, jsonb) to ipai_ingest;
+grant execute on function ipai_meta.config_near_miss_problems(jsonb, text[], text, text) to ipai_ingest;
+grant execute on function ipai_meta.config_edit_distance(text, text) to ipai_ingest;
 
 -- The FDW path -----------------------------------------------------------------------------------
 -- postgres_fdw (where the server has it): tables of a PostgreSQL source reachable from the

@@ -6,10 +6,52 @@
  * run naming the fields), so a missing field never surfaces as a JavaScript error deep in a node.
  *
  * Only the fields a pipeline reads are described; other keys are left alone (notes, a custom
- * pipeline's own settings). A JSON null counts as missing; blank means only spaces, tabs and line
- * breaks (the same four characters in SQL).
+ * pipeline's own settings) unless they look like a misspelt field (nearMiss), which would
+ * otherwise leave the pipeline on its defaults without a word. A JSON null counts as missing;
+ * blank means only spaces, tabs and line breaks (the same four characters in SQL).
  */
 const blank = (text: string) => text.replace(/[ \t\n\r]/g, '') === '';
+
+/** A name compared without case, `_` and `-`: `key_columns`, `KeyColumns` and `keycolumns` are one. */
+const folded = (name: string) => name.toLowerCase().replace(/[_-]/g, '');
+
+/** Edit distance counting an adjacent transposition as one edit (optimal string alignment). */
+export function editDistance(a: string, b: string): number {
+	const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+	for (let j = 1; j <= b.length; j++) d[0][j] = j;
+	for (let i = 1; i <= a.length; i++) {
+		for (let j = 1; j <= b.length; j++) {
+			const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+			d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+			if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+		}
+	}
+	return d[a.length][b.length];
+}
+
+/**
+ * The field `key` was probably meant to be, when it is not a field itself: the same name but for
+ * case, `_`, `-` or a plural `s`, or one edit away from a field of five letters or more (so short
+ * custom keys such as `note` stay free). The first such field in rule order; undefined otherwise.
+ */
+export function nearMiss(key: string, fields: readonly string[]): string | undefined {
+	if (fields.includes(key)) return undefined;
+	const k = folded(key);
+	return fields.find((field) => {
+		const f = folded(field);
+		return k === f || k === `${f}s` || `${k}s` === f || (f.length >= 5 && editDistance(k, f) <= 1);
+	});
+}
+
+/** "did you mean" problems for the keys of `values` that look like misspelt `fields`, by key in byte order. */
+function nearMissProblems(values: Record<string, unknown>, fields: readonly string[], at: string, reader: string): string[] {
+	const problems: string[] = [];
+	for (const key of Object.keys(values).sort()) {
+		const meant = nearMiss(key, fields);
+		if (meant) problems.push(`${at}.${key} is not read by ${reader}: did you mean ${at}.${meant}?`);
+	}
+	return problems;
+}
 
 export type FieldKind = 'string' | 'string[]' | 'enum' | 'dbTables';
 
@@ -58,6 +100,9 @@ export const CONNECTOR_CONFIG_RULES: Readonly<Record<string, readonly FieldRule[
 	],
 };
 
+/** The fields of one element of a db connector's config.tables. */
+export const DB_TABLE_FIELDS = ['table', 'mode', 'key', 'cursor', 'lookbackSeconds', 'deleteScanHours', 'target', 'nullCursor'] as const;
+
 /** The sync modes of a database table (config.tables[].mode). */
 export const DB_TABLE_MODES = ['full', 'incremental', 'cdc', 'fdw'] as const;
 
@@ -92,7 +137,7 @@ export function dbTableProblems(element: unknown, index: number, engine: unknown
 	if (!missing(t.nullCursor) && !(typeof t.nullCursor === 'string' && (DB_NULL_CURSOR_POLICIES as readonly string[]).includes(t.nullCursor))) {
 		problems.push(`${at}.nullCursor must be one of ${DB_NULL_CURSOR_POLICIES.join(', ')}`);
 	}
-	return problems;
+	return [...problems, ...nearMissProblems(t, DB_TABLE_FIELDS, at, 'database table syncs')];
 }
 
 /** The connector types the package ships a pipeline for. */
@@ -106,7 +151,8 @@ export function connectorConfigProblems(connectorType: string, config: unknown):
 	if (config === null || typeof config !== 'object' || Array.isArray(config)) return ['config must be a JSON object'];
 	const values = config as Record<string, unknown>;
 	const problems: string[] = [];
-	for (const rule of [...COMMON, ...(CONNECTOR_CONFIG_RULES[connectorType] ?? [])]) {
+	const rules = [...COMMON, ...(CONNECTOR_CONFIG_RULES[connectorType] ?? [])];
+	for (const rule of rules) {
 		const value = values[rule.field];
 		if (value === undefined || value === null) {
 			if (rule.required) problems.push(`config.${rule.field} is missing (${rule.about})`);
@@ -128,7 +174,8 @@ export function connectorConfigProblems(connectorType: string, config: unknown):
 			if (!ok) problems.push(`config.${rule.field} must be a non-empty list of ${rule.about}`);
 		}
 	}
-	return problems;
+	const reader = CONNECTOR_CONFIG_RULES[connectorType] ? `${connectorType} connectors` : 'connectors';
+	return [...problems, ...nearMissProblems(values, rules.map((r) => r.field), 'config', reader)];
 }
 
 export class ConnectorConfigError extends Error {

@@ -9,7 +9,9 @@ import { CONNECTOR_CONFIG_RULES, connectorConfigProblems } from '../../lib/lakeh
 import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
-const FIELDS = [...new Set(['pipeline_webhook', 'n8n_workflow_id', 'note', ...Object.values(CONNECTOR_CONFIG_RULES).flat().map((r) => r.field)])];
+// The rules' fields, custom keys, and misspellings of fields (which are problems, not custom keys).
+const MISSPELT = ['model', 'Models', 'stream', 'key_columns', 'onbadrow', 'repository', 'tabel', 'pipelineWebhook', 'Engine'];
+const FIELDS = [...new Set(['pipeline_webhook', 'n8n_workflow_id', 'note', 'notes', ...MISSPELT, ...Object.values(CONNECTOR_CONFIG_RULES).flat().map((r) => r.field)])];
 const text = fc.oneof(
 	fc.constantFrom('', ' ', '\t\n', 'fail', 'skip', 'full', 'incremental', 'acme/app', 'acme/', 'a b/c', 'x.y-z/w_1', 'landing', '\u00a0'),
 	fc.string({ maxLength: 6 }),
@@ -51,6 +53,23 @@ it('names every problem of a config at once, so one fix is enough', () => {
 	expect(connectorConfigProblems('file', [])).toEqual(['config must be a JSON object']);
 });
 
+it('names a misspelt field instead of leaving the pipeline on its defaults; other keys stay free', () => {
+	expect(connectorConfigProblems('odoo', { model: ['res.partner'], note: 'owned by finance' })).toEqual([
+		'config.model is not read by odoo connectors: did you mean config.models?',
+	]);
+	expect(connectorConfigProblems('file', { table: 'landing', key_columns: 'id', onbadrow: 'skip', tabel: 'x' })).toEqual([
+		'config.key_columns is not read by file connectors: did you mean config.keyColumns?',
+		'config.onbadrow is not read by file connectors: did you mean config.onBadRow?',
+		'config.tabel is not read by file connectors: did you mean config.table?',
+	]);
+	expect(connectorConfigProblems('db', { engine: 'postgres', tables: [{ table: 'orders', mode: 'incremental', cursr: ['updated_at'] }] })).toEqual([
+		'config.tables[0].cursor is missing (the cursor column(s) of an incremental table)',
+		'config.tables[0].cursr is not read by database table syncs: did you mean config.tables[0].cursor?',
+	]);
+	expect(connectorConfigProblems('custom', { pipelineWebhook: 'hook' })).toEqual(['config.pipelineWebhook is not read by connectors: did you mean config.pipeline_webhook?']);
+	expect(connectorConfigProblems('odoo', { models: ['res.partner'], note: 'x', owner: 'finance', sla: '1h' })).toEqual([]);
+});
+
 describe('db connectors (config.tables)', () => {
 	const name = fc.oneof(fc.constantFrom('', ' ', 'id', 'updated_at', 'public.orders'), fc.string({ maxLength: 4 }));
 	const tableValue = fc.oneof(
@@ -61,7 +80,11 @@ describe('db connectors (config.tables)', () => {
 		fc.array(fc.oneof(name, fc.integer()), { maxLength: 2 }),
 	);
 	const table = fc.oneof(
-		fc.dictionary(fc.constantFrom('table', 'mode', 'key', 'cursor', 'lookbackSeconds', 'deleteScanHours', 'target', 'nullCursor', 'note'), tableValue, { maxKeys: 5 }),
+		fc.dictionary(
+			fc.constantFrom('table', 'mode', 'key', 'cursor', 'lookbackSeconds', 'deleteScanHours', 'target', 'nullCursor', 'note', 'cursr', 'keys', 'Mode', 'lookback_seconds', 'tables'),
+			tableValue,
+			{ maxKeys: 5 },
+		),
 		fc.constant(null),
 		fc.constant('orders'),
 	);
