@@ -101,7 +101,7 @@ export const CONNECTOR_CONFIG_RULES: Readonly<Record<string, readonly FieldRule[
 };
 
 /** The fields of one element of a db connector's config.tables. */
-export const DB_TABLE_FIELDS = ['table', 'mode', 'key', 'cursor', 'lookbackSeconds', 'deleteScanHours', 'target', 'nullCursor'] as const;
+export const DB_TABLE_FIELDS = ['table', 'mode', 'key', 'cursor', 'lookbackSeconds', 'deleteScanHours', 'target', 'nullCursor', 'raw'] as const;
 
 /** The sync modes of a database table (config.tables[].mode). */
 export const DB_TABLE_MODES = ['full', 'incremental', 'cdc', 'fdw'] as const;
@@ -111,7 +111,8 @@ export const DB_NULL_CURSOR_POLICIES = ['warn', 'fail'] as const;
 
 /**
  * Problems of one element of a db connector's config.tables (mirrored by
- * ipai_meta.db_table_config_problems, migrations/20261122001200_db_sources.sql).
+ * ipai_meta.db_table_config_problems, migrations/20261122001200_db_sources.sql, and for
+ * `raw` 20261203010000_db_raw_record.sql).
  */
 export function dbTableProblems(element: unknown, index: number, engine: unknown): string[] {
 	const at = `config.tables[${index}]`;
@@ -137,6 +138,7 @@ export function dbTableProblems(element: unknown, index: number, engine: unknown
 	if (!missing(t.nullCursor) && !(typeof t.nullCursor === 'string' && (DB_NULL_CURSOR_POLICIES as readonly string[]).includes(t.nullCursor))) {
 		problems.push(`${at}.nullCursor must be one of ${DB_NULL_CURSOR_POLICIES.join(', ')}`);
 	}
+	if (!missing(t.raw) && typeof t.raw !== 'boolean') problems.push(`${at}.raw must be true or false (keep every row's record in _ipai_raw)`);
 	return [...problems, ...nearMissProblems(t, DB_TABLE_FIELDS, at, 'database table syncs')];
 }
 

@@ -47,7 +47,8 @@ export interface Page {
 	extractedAt?: Date;
 	/**
 	 * The source's own form of each record (same order as records), kept as _ipai_raw when a
-	 * source maps records before loading (e.g. Odoo's [id, name] pairs and False values).
+	 * source maps records before loading (e.g. Odoo's [id, name] pairs and False values). An
+	 * entry left undefined leaves that row's _ipai_raw NULL (a table made with rawOptional).
 	 */
 	raws?: unknown[];
 	/**
@@ -80,6 +81,8 @@ export interface LoadOptions {
 	 * but the transaction, its locks and the lease row lock last until the stream ends.
 	 */
 	atomic?: boolean;
+	/** The table, when this load creates it, lets _ipai_raw be NULL (TableOptions.rawOptional). */
+	rawOptional?: boolean;
 }
 
 export interface LoadProgress {
@@ -223,7 +226,7 @@ async function loadPage(
 			const columns = pageColumns(context, types);
 			if (!context.shape) {
 				const all = [...columns, ...declaredAbsent(context, columns)];
-				changes.push(...(await createTable(client, options.table, all, options.key ?? null, ids)));
+				changes.push(...(await createTable(client, options.table, all, options.key ?? null, ids, { rawOptional: options.rawOptional })));
 				context.shape = await describeTable(client, options.table);
 				if (!context.shape) throw new SchemaError(`Could not create ${tableName(options.table)}`);
 			}
@@ -342,7 +345,8 @@ async function copyRecords(
 			line += metaSuffix;
 			// The raw record's JSON (most of a row's bytes) goes into the buffer on its own rather
 			// than being concatenated into the line and copied once more when the line is flattened.
-			const raw = copyJson(raws ? raws[r] : record, stats);
+			const source = raws ? raws[r] : record;
+			const raw = source === undefined ? '\\N' : copyJson(source, stats);
 			const most = (line.length + raw.length + 1) * 3;
 			if (used + most > CHUNK_BYTES) {
 				if (used > 0) yield buffer.subarray(0, used);

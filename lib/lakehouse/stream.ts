@@ -44,6 +44,8 @@ export interface Stream {
 	columns?: ColumnSpec[];
 	/** All pages in one transaction (a stream that cannot resume half way, e.g. an append-only full copy). */
 	atomic?: boolean;
+	/** The table, when the load creates it, lets _ipai_raw be NULL (TableOptions.rawOptional). */
+	rawOptional?: boolean;
 	/** Pages to load; each page's cursor/state is committed with its rows. */
 	read(context: StreamReadContext): AsyncIterable<Page>;
 	/** Runs once every page is committed (reads the state as the last page left it). */
@@ -73,6 +75,7 @@ export async function runStream(pool: Pool, run: StreamRun, stream: Stream, opti
 		key: stream.key,
 		columns: stream.columns,
 		atomic: stream.atomic,
+		rawOptional: stream.rawOptional,
 		onPage: options.onPage,
 	});
 	if (stream.afterLoad) {

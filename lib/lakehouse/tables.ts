@@ -138,6 +138,14 @@ export async function describeTable(client: ClientBase, ref: TableRef): Promise<
 	return { columns, key: keyed.length > 0 ? keyed.map((k) => k.name) : null, sources, sqlTypes };
 }
 
+export interface TableOptions {
+	/**
+	 * _ipai_raw may be NULL: the source's typed columns are its record, so a row keeps a raw form
+	 * only where they are not (database sources, docs/adr/0006-db-bronze-raw-optional.md).
+	 */
+	rawOptional?: boolean;
+}
+
 /**
  * Creates the table unless it exists, secured by its layer (ipai_meta.secure_relation). Creation
  * is serialised per table name, so two connectors sharing a table cannot race each other.
@@ -148,6 +156,7 @@ export async function createTable(
 	columns: ColumnSpec[],
 	key: string[] | null,
 	context: { connectorId: string; runId: string },
+	options: TableOptions = {},
 ): Promise<SchemaChange[]> {
 	await client.query('select pg_advisory_xact_lock(hashtext($1))', [`ipai_table:${ref.schema}.${ref.name}`]);
 	if (await describeTable(client, ref)) return [];
@@ -166,7 +175,7 @@ export async function createTable(
 		`${META.runId} uuid not null`,
 		`${META.extractedAt} timestamptz not null`,
 		`${META.deletedAt} timestamptz`,
-		`${META.raw} jsonb not null`,
+		`${META.raw} jsonb${options.rawOptional ? '' : ' not null'}`,
 	);
 	if (keyColumns.length > 0) {
 		definitions.push(`primary key (${[META.connectorId, ...keyColumns].map(quoteIdent).join(', ')})`);

@@ -76,12 +76,13 @@ describe('db connectors (config.tables)', () => {
 		name,
 		fc.constant(null),
 		fc.integer({ min: -5, max: 5 }),
+		fc.boolean(),
 		fc.constantFrom('full', 'incremental', 'cdc', 'fdw', 'Full', 'warn', 'fail'),
 		fc.array(fc.oneof(name, fc.integer()), { maxLength: 2 }),
 	);
 	const table = fc.oneof(
 		fc.dictionary(
-			fc.constantFrom('table', 'mode', 'key', 'cursor', 'lookbackSeconds', 'deleteScanHours', 'target', 'nullCursor', 'note', 'cursr', 'keys', 'Mode', 'lookback_seconds', 'tables'),
+			fc.constantFrom('table', 'mode', 'key', 'cursor', 'lookbackSeconds', 'deleteScanHours', 'target', 'nullCursor', 'raw', 'note', 'cursr', 'rw', 'Raw', 'keys', 'Mode', 'lookback_seconds', 'tables'),
 			tableValue,
 			{ maxKeys: 5 },
 		),

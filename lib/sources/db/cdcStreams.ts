@@ -19,6 +19,7 @@ import { getStreamState } from '../../lakehouse/streamState';
 import { incrementalPages, runStream, type IncrementalCursor, type Stream, type StreamRun } from '../../lakehouse/stream';
 import { columnNameFor, META, tableName } from '../../lakehouse/tables';
 import { isUnchanged, type CdcChange, type CdcLag, type DbCdc, type DbReadView, type DbRow } from './engine';
+import { dbPage, keepsRaw } from './rawRecord';
 import type { DbTablePlan } from './streams';
 
 export interface CdcCursor extends IncrementalCursor {
@@ -121,6 +122,7 @@ function initialLoadStream(plan: DbTablePlan, view: DbReadView, position: string
 		table: plan.target,
 		key: plan.key!,
 		columns: plan.columns,
+		rawOptional: true,
 		async *read(context) {
 			const pages = incrementalPages<DbRow>({
 				mode: 'full',
@@ -128,7 +130,7 @@ function initialLoadStream(plan: DbTablePlan, view: DbReadView, position: string
 				pageSize,
 				fetch: (request) => view.readPage(plan.read, request),
 				keyOf: (row) => plan.read.key.map((k) => row[k] as string),
-				toPage: (rows) => ({ records: rows }),
+				toPage: (rows) => dbPage(rows, keepsRaw(plan)),
 			});
 			for await (const page of pages) {
 				const cursor = page.cursor as CdcCursor;
@@ -145,6 +147,7 @@ function changeStream(plan: DbTablePlan, changes: CdcChange[], position: string,
 		table: plan.target,
 		key: plan.key!,
 		columns: plan.columns,
+		rawOptional: true,
 		async *read(context) {
 			const applied = (context.cursor as CdcCursor | null)?.lsn;
 			const fresh = applied ? changes.filter((c) => cdc.comparePositions(c.position, applied) > 0) : changes;
@@ -152,7 +155,7 @@ function changeStream(plan: DbTablePlan, changes: CdcChange[], position: string,
 			let upserts = new Map<string, DbRow>();
 			let deletes = new Map<string, DbRow>();
 			const segment = (extra: Partial<Page>): Page => {
-				const page: Page = { records: [...upserts.values()], ...extra };
+				const page: Page = { ...dbPage([...upserts.values()], keepsRaw(plan)), ...extra };
 				const keys = [...deletes.values()];
 				const truncate = extra.afterWrite;
 				page.afterWrite = async (client) => {

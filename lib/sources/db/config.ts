@@ -31,6 +31,11 @@ export interface DbTableConfig {
 	deleteScanHours?: number;
 	/** The bronze table name (default: derived from the source schema and table). */
 	target?: string;
+	/**
+	 * Keep every row's record in _ipai_raw too (default false: the typed columns are the record and
+	 * _ipai_raw stays NULL, except on rows whose reading lost a source value; rawRecord.ts).
+	 */
+	raw?: boolean;
 }
 
 export interface DbConnectorConfig {

@@ -2,8 +2,9 @@
  * The COPY path of a full table: each keyset page leaves the source as its own COPY text (the
  * same text a row read selects, in the run's snapshot) and goes straight into a COPY into a
  * staging table of text columns in the lakehouse — no row becomes a JavaScript value. In the
- * page's transaction the lakehouse casts that text to the bronze types and builds _ipai_raw from
- * it in SQL, giving every column and _ipai_raw the values the row path gives the same row; then
+ * page's transaction the lakehouse casts that text to the bronze types (and, for a table with
+ * `raw: true`, builds _ipai_raw from it in SQL; otherwise it stays NULL: rawRecord.ts), giving
+ * every column and _ipai_raw the values the row path gives the same row; then
  * the loaders' shared page step runs (data-quality expectations, merge by key only rewriting rows
  * that changed), the run's counts, and the cursor: the last key of the page, read from the staged
  * rows themselves. The cursor has the row path's shape, so either path resumes the other's run.
@@ -25,6 +26,7 @@ import { getStreamState, setStreamState } from '../../lakehouse/streamState';
 import { columnNameFor, createTable, describeTable, evolveTable, META, SchemaError, tableName, type SchemaChange } from '../../lakehouse/tables';
 import { enforcePageExpectations, rowExpectationsFor } from '../../dq/enforce';
 import type { DbCopyPage, DbReadView, DbTextKind } from './engine';
+import { keepsRaw } from './rawRecord';
 import type { DbTablePlan } from './streams';
 
 export interface CopyFullOptions {
@@ -242,7 +244,7 @@ async function mergePage(
 	const ids = { connectorId: run.connectorId, runId: run.runId };
 	let shape = await describeTable(client, plan.target);
 	if (!shape) {
-		changes.push(...(await createTable(client, plan.target, plan.columns, plan.key, ids)));
+		changes.push(...(await createTable(client, plan.target, plan.columns, plan.key, ids, { rawOptional: true })));
 		shape = await describeTable(client, plan.target);
 		if (!shape) throw new SchemaError(`Could not create ${tableName(plan.target)}`);
 	}
@@ -267,8 +269,8 @@ async function mergePage(
 		`select ${columns.map((c) => `${bronzeValue(`s.${c.staged}`, c.kind, types.get(c.name)!)} as ${quoteIdent(columnNameFor(c.name))}`).join(', ')},
 		        ${quoteLiteral(run.connectorId)}::uuid as ${META.connectorId}, ${quoteLiteral(run.runId)}::uuid as ${META.runId},
 		        ${quoteLiteral(extractedAt)}::timestamptz as ${META.extractedAt}, null::timestamptz as ${META.deletedAt},
-		        to_jsonb(r) as ${META.raw}, s._ipai_ordinal
-		   from ${text} s cross join lateral (select ${columns.map((c) => `${rawValue(`s.${c.staged}`, c.kind)} as ${quoteIdent(c.name)}`).join(', ')}) r`;
+		        ${keepsRaw(plan) ? 'to_jsonb(r)' : 'null::jsonb'} as ${META.raw}, s._ipai_ordinal
+		   from ${text} s${keepsRaw(plan) ? ` cross join lateral (select ${columns.map((c) => `${rawValue(`s.${c.staged}`, c.kind)} as ${quoteIdent(c.name)}`).join(', ')}) r` : ''}`;
 	// Data quality's shared page step checks (and may drop) staged rows of the table's own types.
 	const expectations = await rowExpectationsFor(client, plan.target);
 	const staged = quoteIdent(`_ipai_stage_dbt_${process.pid}`);

@@ -70,6 +70,23 @@ export interface DbTableInfo extends DbTableRef {
 /** A row as it goes to bronze: column name → value already in the form its bronze type takes. */
 export type DbRow = Record<string, unknown>;
 
+const SOURCE_FORM = Symbol('ipai.db.sourceForm');
+
+/**
+ * Marks a row whose bronze values lost something of the source's (e.g. a MySQL zero date read as
+ * NULL): `form` is the row with the source's own value of each such column, kept as its _ipai_raw
+ * whatever the table's `raw` setting. A symbol, so it follows the row through spreads but never
+ * becomes a column.
+ */
+export function keepSourceForm(row: DbRow, form: DbRow): void {
+	(row as { [SOURCE_FORM]?: DbRow })[SOURCE_FORM] = form;
+}
+
+/** The row's source form when reading it lost something (keepSourceForm), else undefined. */
+export function sourceFormOf(row: DbRow): DbRow | undefined {
+	return (row as { [SOURCE_FORM]?: DbRow })[SOURCE_FORM];
+}
+
 /** Which rows of a table to read and how (the source's own column names). */
 export interface TableRead {
 	table: DbTableRef;

@@ -16,6 +16,7 @@ import type { StreamRun } from '../../lakehouse/stream';
 import { columnNameFor, createTable, describeTable, evolveTable, META, tableName } from '../../lakehouse/tables';
 import { DbSourceError, type DbConnectionSettings } from './engine';
 import type { PgColumn } from './postgres/engine';
+import { keepsRaw } from './rawRecord';
 import type { DbTablePlan } from './streams';
 
 export const FDW_STAGING_SCHEMA = 'ipai_fdw_staging';
@@ -80,7 +81,7 @@ export async function syncFdwTables(pool: Pool, plans: DbTablePlan[], run: Strea
 			await client.query(`set local timezone = 'UTC'`);
 			await holdLease(client, run.connectorId, run.runId);
 			const ids = { connectorId: run.connectorId, runId: run.runId };
-			if (!(await describeTable(client, plan.target))) await createTable(client, plan.target, plan.columns, plan.key, ids);
+			if (!(await describeTable(client, plan.target))) await createTable(client, plan.target, plan.columns, plan.key, ids, { rawOptional: true });
 			else await evolveTable(client, plan.target, plan.columns, ids);
 			const columns = plan.info.columns as PgColumn[];
 			const data = columns.map((c) => quoteIdent(columnNameFor(c.name)));
@@ -93,7 +94,7 @@ export async function syncFdwTables(pool: Pool, plans: DbTablePlan[], run: Strea
 			const count = await client.query<{ n: string }>(`select count(*)::text as n from ${staged}`);
 			const merged = await client.query(
 				`insert into ${tableName(plan.target)} as t (${all.join(', ')})
-				 select ${data.map((d) => `s.${d}`).join(', ')}, $1::uuid, $2::uuid, now(), null, jsonb_build_object(${rawPairs})
+				 select ${data.map((d) => `s.${d}`).join(', ')}, $1::uuid, $2::uuid, now(), null, ${keepsRaw(plan) ? `jsonb_build_object(${rawPairs})` : 'null::jsonb'}
 				   from (select ${select} from ${staged} f) s
 				 on conflict (${conflict.join(', ')}) do update
 				    set ${all.filter((c) => !conflict.includes(c)).map((c) => `${c} = excluded.${c}`).join(', ')}

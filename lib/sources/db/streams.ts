@@ -15,6 +15,7 @@ import { incrementalPages, type IncrementalCursor, type JsonScalar, type Stream,
 import { bronzeTableName, META, tableName, type ColumnSpec, type TableRef } from '../../lakehouse/tables';
 import { DEFAULT_BRONZE_SCHEMA, sourceTableRef, type DbConnectorConfig, type DbTableConfig } from './config';
 import { DbSourceError, type DbEngine, type DbReadView, type DbRow, type DbTableInfo, type TableRead } from './engine';
+import { dbPage, keepsRaw } from './rawRecord';
 
 export interface DbTablePlan {
 	index: number;
@@ -94,7 +95,7 @@ export interface TableStreamOptions {
 
 /** The stream of one full or incremental table. */
 export function tableStream(plan: DbTablePlan, mode: 'full' | 'incremental', options: TableStreamOptions): Stream {
-	const base = { name: plan.stream, table: plan.target, key: plan.key ?? undefined, columns: plan.columns };
+	const base = { name: plan.stream, table: plan.target, key: plan.key ?? undefined, columns: plan.columns, rawOptional: true };
 	if (!plan.key) return appendCopyStream(plan, options, base);
 	let firstLoad = false;
 	let fullEnded = false;
@@ -117,7 +118,7 @@ export function tableStream(plan: DbTablePlan, mode: 'full' | 'incremental', opt
 				cursorOf: plan.read.cursor ? cursorOf(plan) : undefined,
 				nullCursorsFirst,
 				highWater: plan.read.cursor ? () => options.view.maxCursor(plan.read) : undefined,
-				toPage: (rows) => ({ records: rows }),
+				toPage: (rows) => dbPage(rows, keepsRaw(plan)),
 				now: options.now,
 			});
 			return (async function* () {
@@ -158,7 +159,7 @@ function appendCopyStream(plan: DbTablePlan, options: TableStreamOptions, base: 
 				if (rows.length > 0) after = String(rows[rows.length - 1][ctid]);
 				for (const row of rows) delete row[ctid];
 				const last = rows.length < options.pageSize;
-				const page: Page = { records: rows, cursor: last ? { fullCompletedAt: new Date().toISOString() } : undefined };
+				const page: Page = { ...dbPage(rows, keepsRaw(plan)), cursor: last ? { fullCompletedAt: new Date().toISOString() } : undefined };
 				if (last) {
 					page.afterWrite = async (client) => {
 						const { rows: exists } = await client.query('select to_regclass($1) is not null as ok', [tableName(plan.target)]);

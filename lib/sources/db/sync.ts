@@ -16,6 +16,7 @@ import { syncCdcTables, type CdcRunOptions, type CdcRunResult } from './cdcStrea
 import { DEFAULT_PAGE_SIZE, parseDbConfig, replicationNames, type DbConnectorConfig } from './config';
 import { DbSourceError, type DbConnectionSettings, type DbEngine, type DbReadView } from './engine';
 import { syncFdwTables, type FdwOptions } from './fdw';
+import { allowNullRaw, keepsRaw } from './rawRecord';
 import { planTables, tableStream, type DbTablePlan } from './streams';
 
 export interface DbSyncOptions {
@@ -93,6 +94,8 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 		}
 	}
 	if (byMode('fdw').length > 0 && !options.fdw) throw new Error('FDW tables need the source as the lakehouse server reaches it (host, port, password from the credential)');
+	// Rows of a table without `raw: true` leave _ipai_raw NULL (rawRecord.ts): a table made before may not allow it yet.
+	for (const plan of plans) if (!keepsRaw(plan)) await allowNullRaw(pool, plan.target, options.run);
 
 	const full = byMode('full');
 	if (full.length > 0) {

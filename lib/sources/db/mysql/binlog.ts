@@ -13,7 +13,7 @@
 import { randomInt } from 'node:crypto';
 import { DbSourceError, type CdcBatch, type CdcChange, type CdcLag, type DbCdc, type DbConnectionSettings, type DbReadView, type DbRow, type DbTableRef } from '../engine';
 import { checkBinlogReady, classifyMySqlError, connectionOptions, openConnection, type MySqlConnection } from './connection';
-import { describeMySqlColumns, openReadView, planColumns, zeroDateWarnings, type ColumnPlan } from './readView';
+import { convertRow, describeMySqlColumns, openReadView, planColumns, zeroDateWarnings, type ColumnPlan } from './readView';
 import { comparePositions, formatPosition, masterPosition, parsePosition, snapshotPosition } from './binlogPosition';
 import { newNotes } from './types';
 
@@ -251,11 +251,7 @@ export class MySqlBinlogCdc implements DbCdc {
 		const table = this.tables.get(`${map.parentSchema}.${map.tableName}`);
 		if (!table) return;
 		this.open ??= { changes: [] };
-		const convert = (image: Record<string, unknown>): DbRow => {
-			const row: DbRow = {};
-			for (const [column, plan] of table.plans) row[column] = plan.convert(image[column] ?? null);
-			return row;
-		};
+		const convert = (image: Record<string, unknown>): DbRow => convertRow(table.plans, image, table.plans.keys());
 		const keyOf = (row: DbRow): DbRow => Object.fromEntries(table.key.map((k) => [k, row[k]]));
 		const sameKey = (a: DbRow, b: DbRow) => table.key.every((k) => a[k] === b[k]);
 		for (const image of event.rows ?? []) {

@@ -8,9 +8,10 @@
  * column's type and collation (a bigint key is never compared as a double).
  */
 import type { JsonScalar, PageRequest } from '../../../lakehouse/stream';
-import { DbSourceError, type DbColumn, type DbReadView, type DbRow, type DbTableInfo, type DbTableRef, type TableRead } from '../engine';
+import { DbSourceError, keepSourceForm, type DbColumn, type DbReadView, type DbRow, type DbTableInfo, type DbTableRef, type TableRead } from '../engine';
 import { classifyMySqlError, quoteMySqlIdent, type MySqlConnection } from './connection';
 import {
+	lostSourceValue,
 	mapMySqlColumn,
 	newNotes,
 	selectExpression,
@@ -109,6 +110,26 @@ export interface ColumnPlan {
 	info: MySqlColumnInfo;
 	mapping: MySqlColumnMapping;
 	convert: (value: unknown) => unknown;
+	/** The source's value when `convert` lost it (lostSourceValue); null: it never does. */
+	lost: ((source: unknown, converted: unknown) => unknown) | null;
+}
+
+/** A source row (a query result or a binlog image) as it goes to bronze, with its source form where a value was lost. */
+export function convertRow(plans: Map<string, ColumnPlan>, record: Record<string, unknown>, names: Iterable<string>): DbRow {
+	const row: DbRow = {};
+	let lost: DbRow | undefined;
+	for (const name of names) {
+		const plan = plans.get(name)!;
+		const source = record[name] ?? null;
+		const value = plan.convert(source);
+		row[name] = value;
+		if (plan.lost) {
+			const kept = plan.lost(source, value);
+			if (kept !== undefined) (lost ??= {})[name] = kept;
+		}
+	}
+	if (lost) keepSourceForm(row, { ...row, ...lost });
+	return row;
 }
 
 export function planColumns(table: DbTableRef, infos: MySqlColumnInfo[], notes: ConversionNotes): Map<string, ColumnPlan> {
@@ -118,7 +139,7 @@ export function planColumns(table: DbTableRef, infos: MySqlColumnInfo[], notes: 
 		if (!mapping) {
 			throw new DbSourceError('type', `Column ${table.schema}.${table.name}.${info.name} has type ${info.columnType}, which has no bronze mapping`, 'Exclude the column from the table (a view over the table without it), or cast it in a view');
 		}
-		plans.set(info.name, { info, mapping, convert: valueConverter(info, mapping, notes) });
+		plans.set(info.name, { info, mapping, convert: valueConverter(info, mapping, notes), lost: lostSourceValue(mapping) });
 	}
 	return plans;
 }
@@ -208,11 +229,7 @@ export async function openReadView(
 		}
 	};
 	const from = (table: DbTableRef) => `${quoteMySqlIdent(table.schema)}.${quoteMySqlIdent(table.name)}`;
-	const toRow = (plans: Map<string, ColumnPlan>, record: Record<string, unknown>, names: string[]): DbRow => {
-		const row: DbRow = {};
-		for (const name of names) row[name] = plans.get(name)!.convert(record[name]);
-		return row;
-	};
+	const toRow = convertRow;
 
 	const view: MySqlReadView = {
 		notes,

@@ -5,7 +5,8 @@
  * same options), so a row loaded by a snapshot and the same row replayed from the binlog land
  * identically.
  *
- *   tinyint(1)/bool                → boolean (MySQL's own boolean; any non-zero is true)
+ *   tinyint(1)/bool                → boolean (MySQL's own boolean; any non-zero is true, and a
+ *                                    value other than 0 or 1 stays as a number in _ipai_raw)
  *   tinyint…int, year, signed bigint → bigint; bigint unsigned → numeric (exact digits)
  *   decimal(p,s)                   → numeric, exact text
  *   float                          → double (the stored single-precision value, read as double)
@@ -13,8 +14,9 @@
  *   date / datetime                → date / timestamp (no zone: the source's wall clock)
  *   timestamp                      → timestamptz (read with the session time zone at UTC)
  *   zero dates (0000-00-00, month or day 0) → NULL, counted per column in the run's notes; the
- *                                    source text stays in _ipai_raw (in an incremental table's
- *                                    cursor column they fail the run instead: readView.ts)
+ *                                    row's _ipai_raw keeps the source text (lostSourceValue; in an
+ *                                    incremental table's cursor column they fail the run instead:
+ *                                    readView.ts)
  *   time                           → text ([-]HHH:MM:SS[.ffffff]: MySQL's range exceeds a day)
  *   json (MariaDB: longtext + json_valid check) → jsonb
  *   enum → text; set → text[]
@@ -202,6 +204,28 @@ export function valueConverter(column: MySqlColumnInfo, mapping: MySqlColumnMapp
 				if (typeof v === 'string' || Buffer.isBuffer(v)) return text(v);
 				throw new MySqlValueError(`Column ${column.name} (${column.columnType}) cannot be read from the binlog; use a typed geometry column or exclude it`);
 			};
+	}
+}
+
+/**
+ * For a column whose bronze value can lose the source's: the source's own value when it did (a
+ * zero date read as NULL, a tinyint(1) other than 0 or 1 read as a boolean), else undefined.
+ * Null for columns whose bronze value always holds the source's.
+ */
+export function lostSourceValue(mapping: MySqlColumnMapping): ((source: unknown, converted: unknown) => unknown) | null {
+	switch (mapping.kind) {
+		case 'date':
+		case 'datetime':
+		case 'timestamp':
+			return (source, converted) => (converted === null && source !== null && source !== undefined ? String(source) : undefined);
+		case 'boolean':
+			return (source) => {
+				if (source === null || source === undefined) return undefined;
+				const n = Number(source);
+				return n === 0 || n === 1 ? undefined : n;
+			};
+		default:
+			return null;
 	}
 }
 
