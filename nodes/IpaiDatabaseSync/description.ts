@@ -83,6 +83,13 @@ export const properties: INodeProperties[] = [
 						description: 'Incremental:	scan the keys for rows deleted at the source this often (-1:	never, 0:	every sync)',
 					},
 					{
+						displayName: 'Keep Raw Record',
+						name: 'raw',
+						type: 'boolean',
+						default: false,
+						description: 'Whether to also keep every row as JSON in _ipai_raw (about four times the table\'s size). Off: the typed columns are the record, and _ipai_raw is filled only on rows whose reading lost a source value (e.g. MySQL zero dates).',
+					},
+					{
 						displayName: 'Key Column Names or IDs',
 						name: 'key',
 						type: 'multiOptions',

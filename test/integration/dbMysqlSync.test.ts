@@ -195,3 +195,58 @@ test('CDC through the binlog: initial snapshot, then inserts, updates and delete
 	expect(run.metadata.replication).toMatchObject({ lag_bytes: 0, lag_seconds: 0 });
 	await admin.end();
 });
+
+/**
+ * Values no bronze type holds — zero dates (read as NULL) and a tinyint(1) other than 0 or 1 (read
+ * as a boolean) — are never lost: their row keeps the source's own value in _ipai_raw, on every
+ * path, while rows that lost nothing leave it NULL. Oracle: the source's own text of each value.
+ */
+test('a zero date or a tinyint(1) other than 0/1 keeps the source value in _ipai_raw, full, incremental and CDC alike', async () => {
+	const admin = await connectAdmin(binlog.server);
+	await admin.query("SET SESSION sql_mode = ''");
+	await admin.query('CREATE DATABASE lossy');
+	await admin.query('USE lossy');
+	await admin.query('CREATE TABLE odd (id int PRIMARY KEY, d date, at datetime, flag tinyint(1), seq int NOT NULL)');
+	await admin.query("INSERT INTO odd VALUES (1, '0000-00-00', '2024-01-01 10:00:00', 1, 1), (2, '2024-00-05', '0000-00-00 00:00:00', 5, 2), (3, '2024-02-29', '2024-02-29 12:00:00', 0, 3), (4, NULL, NULL, -3, 4)");
+	const cdcSettings = { host: '127.0.0.1', port: binlog.server.port, user: 'root', password: '', database: 'lossy', ssl: 'disable' as const };
+	const modes = [
+		{ name: 'lossy-full', table: { mode: 'full' } },
+		{ name: 'lossy-inc', table: { mode: 'incremental', cursor: ['seq'] } },
+		{ name: 'lossy-cdc', table: { mode: 'cdc' } },
+	];
+	const syncAll = async () => {
+		for (const m of modes) {
+			const outcome = await syncOnce(m.name, { engine: 'mysql', pageSize: 2, tables: [{ table: 'lossy.odd', ...m.table, target: m.name.replace('-', '_') }] }, cdcSettings);
+			expect(outcome.error).toBeUndefined();
+		}
+	};
+	const expectNothingLost = async () => {
+		const [rows] = await admin.query('SELECT CAST(id AS CHAR) id, CAST(d AS CHAR) d, CAST(`at` AS CHAR) `at`, CAST(flag AS CHAR) flag FROM odd ORDER BY id');
+		const want = rows as Array<Record<string, string | null>>;
+		for (const m of modes) {
+			const { rows: have } = await lake.pool.query(
+				`select id::text, d::text, at::text, flag, _ipai_raw ->> 'd' as raw_d, _ipai_raw ->> 'at' as raw_at, _ipai_raw ->> 'flag' as raw_flag, _ipai_raw is null as no_raw
+				   from ipai_bronze_core.${m.name.replace('-', '_')} where _ipai_deleted_at is null order by id`,
+			);
+			expect({ table: m.name, ids: have.map((r) => r.id) }).toEqual({ table: m.name, ids: want.map((r) => r.id) });
+			for (const [i, source] of want.entries()) {
+				const row = have[i];
+				const lostDate = source.d !== null && row.d === null;
+				const lostAt = source.at !== null && row.at === null;
+				const lostFlag = source.flag !== null && source.flag !== '0' && source.flag !== '1';
+				// What bronze holds (typed column, or _ipai_raw where the row kept its source form) is the source's value.
+				expect({ table: m.name, id: source.id, d: lostDate ? row.raw_d : row.d, at: lostAt ? row.raw_at : row.at, flag: lostFlag ? row.raw_flag : row.flag === null ? null : row.flag ? '1' : '0' })
+					.toEqual({ table: m.name, id: source.id, d: source.d, at: source.at, flag: source.flag });
+				expect({ table: m.name, id: source.id, keptRaw: !row.no_raw }).toEqual({ table: m.name, id: source.id, keptRaw: lostDate || lostAt || lostFlag });
+			}
+		}
+	};
+	await syncAll();
+	await expectNothingLost();
+	// Changes replayed from the binlog (CDC) and re-read (incremental: a new cursor value) keep it too.
+	await admin.query("UPDATE odd SET d = '2024-05-00', flag = 7, seq = 10 WHERE id = 3; UPDATE odd SET d = '2024-06-01', at = '2024-06-01 00:00:00', flag = 1, seq = 11 WHERE id = 2");
+	await admin.query("INSERT INTO odd VALUES (5, '0000-00-00', '0000-00-00 00:00:00', 2, 12)");
+	await syncAll();
+	await expectNothingLost();
+	await admin.end();
+});

@@ -1,8 +1,8 @@
 /**
  * The COPY path of full PostgreSQL tables (lib/sources/db/copyFull.ts) against two oracles: the
  * source database itself (every column as PostgreSQL's own text on both sides), and the row path
- * run on the same table (every bronze column and _ipai_raw, byte for byte as the lakehouse prints
- * them). fast-check draws random tables of every mapped type family, random values (NULLs,
+ * run on the same table (every bronze column, and _ipai_raw for tables with `raw: true`, byte for
+ * byte as the lakehouse prints them; NULL otherwise). fast-check draws random tables of every mapped type family, random values (NULLs,
  * unicode, tabs, newlines, backslashes, JSON with NUL escapes and long numbers) and page sizes.
  * Also: the hand-over to the row path, a second sync (changes, deletes) and a drop expectation.
  */
@@ -11,7 +11,7 @@ import { Client } from 'pg';
 import { columnNameFor } from '../../lib/lakehouse/tables';
 import { useScratchDatabase } from '../../tooling/helpers/database';
 import { useLogicalPostgres } from '../../tooling/helpers/logicalPostgres';
-import { compareWithSource, settingsFor, syncOnce } from './fixtures/dbSource';
+import { compareWithSource, settingsFor, syncOnce, textRows } from './fixtures/dbSource';
 
 jest.setTimeout(600_000);
 const lake = useScratchDatabase();
@@ -87,7 +87,7 @@ describe('every mapped type, through both paths', () => {
 		for (const row of rows) await source.query(`insert into typed values (${row.map((_, i) => `$${i + 1}`).join(', ')})`, row);
 	});
 
-	it('loads each value as the source has it, and each column and _ipai_raw as the row path does', async () => {
+	it('loads each value as the source has it, and each column as the row path does, _ipai_raw left NULL', async () => {
 		const { copy, rows } = await syncBoth('typed', 2);
 		expect(copy.tables[0]).toMatchObject({ read: 'copy', rowsRead: 4, rowsWritten: 4, pages: 3 });
 		expect(rows.tables[0]).toMatchObject({ read: 'rows', rowsRead: 4, rowsWritten: 4 });
@@ -110,6 +110,22 @@ describe('every mapped type, through both paths', () => {
 			}),
 		});
 		expect(diff).toEqual({ missing: [], extra: [], different: [], sourceRows: 4 });
+		const { rows: raws } = await lake.pool.query(`select count(_ipai_raw)::int as n from ipai_bronze_core.copy_typed union all select count(_ipai_raw)::int from ipai_bronze_core.rows_typed`);
+		expect(raws.map((r) => r.n)).toEqual([0, 0]);
+	});
+
+	it('with raw: true, _ipai_raw holds every row as the row path makes it, on both paths', async () => {
+		await source.query(`create table typed_raw (like typed including all); insert into typed_raw select * from typed`);
+		const { copy } = await syncBoth('typed_raw', 2, { raw: true });
+		expect(copy.tables[0]).toMatchObject({ read: 'copy', rowsRead: 4 });
+		const columns = ['id', 'small', 'big', 'exact', 'huge', 'real4', 'dbl', 'flag', 'day', 'clock', 'ts', 'tstz', 'js', 'jsb', 'ints', 'texts', 'nums', 'feeling', 'uid', 'blob', 'span', 'cash', 'both_', 'label', 'note', 'Mixed Case'];
+		expect(await pathDifferences('typed_raw', ['id'], columns)).toEqual([]);
+		const { rows } = await lake.pool.query(`select count(*)::int as n, count(_ipai_raw)::int as raws from ipai_bronze_core.copy_typed_raw`);
+		expect(rows[0]).toEqual({ n: 4, raws: 4 });
+		// The record's text fields are the source's own text (the source as oracle).
+		const sourceNotes = await textRows(pg.server.url('src'), `select id::text as id, note, "Mixed Case" as mixed from typed order by id`);
+		const { rows: kept } = await lake.pool.query(`select id::text as id, _ipai_raw ->> 'note' as note, _ipai_raw ->> 'Mixed Case' as mixed from ipai_bronze_core.copy_typed_raw order by id`);
+		expect(kept).toEqual(sourceNotes);
 	});
 });
 
@@ -162,12 +178,13 @@ const FAMILIES: Family[] = [
 
 describe('random tables', () => {
 	let n = 0;
-	it('through the COPY path equal the source, and the row path column by column and in _ipai_raw', async () => {
+	it('through the COPY path equal the source, and the row path column by column and in _ipai_raw (NULL unless raw: true)', async () => {
 		const table = fc
 			.record({
 				key: fc.constantFrom('int', 'text', 'int+text'),
 				families: fc.uniqueArray(fc.nat({ max: FAMILIES.length - 1 }), { minLength: 1, maxLength: 8 }),
 				pageSize: fc.integer({ min: 1, max: 6 }),
+				raw: fc.boolean(),
 			})
 			.chain((shape) =>
 				fc.record({
@@ -193,8 +210,12 @@ describe('random tables', () => {
 					const row = [k, t, ...values[r]];
 					await source.query(`insert into ${name} values (${row.map((_, i) => `$${i + 1}`).join(', ')})`, row);
 				}
-				const { copy } = await syncBoth(name, shape.pageSize);
+				const { copy } = await syncBoth(name, shape.pageSize, shape.raw ? { raw: true } : {});
 				expect(copy.tables[0]).toMatchObject({ read: 'copy', rowsRead: keys.length });
+				if (keys.length > 0) {
+					const { rows: raws } = await lake.pool.query(`select count(*) filter (where _ipai_raw is null)::int as empty from ipai_bronze_core.${q(`copy_${name}`)}`);
+					expect(raws[0].empty).toBe(shape.raw ? 0 : keys.length);
+				}
 				expect(await pathDifferences(name, key, ['n', 't', ...columns.map((c) => c.name)])).toEqual([]);
 				if (shape.key !== 'int+text' && keys.length > 0) {
 					const diff = await compareWithSource({

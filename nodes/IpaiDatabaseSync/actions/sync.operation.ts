@@ -32,6 +32,7 @@ export function configOf(fn: IExecuteFunctions, i: number, engine: string): Reco
 		if (Number(row.lookbackSeconds) > 0) table.lookbackSeconds = Number(row.lookbackSeconds);
 		if (row.deleteScanHours !== undefined && Number(row.deleteScanHours) >= 0) table.deleteScanHours = Number(row.deleteScanHours);
 		if (row.nullCursor === 'fail') table.nullCursor = 'fail';
+		if (row.raw === true) table.raw = true;
 		return table;
 	});
 	const config: Record<string, unknown> = { engine, tables };
