@@ -1107,6 +1107,10 @@ CREATE FUNCTION ipai_meta.db_table_config_problems(p_table jsonb, p_index intege
       when coalesce(jsonb_typeof(v -> 'nullCursor'), 'null') <> 'null'
        and (jsonb_typeof(v -> 'nullCursor') <> 'string' or not ((v ->> 'nullCursor') = any (array['warn', 'fail'])))
         then at || '.nullCursor must be one of warn, fail' end from t
+    union all
+    select 10, case
+      when coalesce(jsonb_typeof(v -> 'raw'), 'null') not in ('null', 'boolean')
+        then at || '.raw must be true or false (keep every row''s record in _ipai_raw)' end from t
   )
   select case when jsonb_typeof(p_table) is distinct from 'object' then array[(select prefix from at) || ' must be an object']
               else coalesce((select array_agg(problem order by ord) from checks where problem is not null), '{}')
