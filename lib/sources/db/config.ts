@@ -46,12 +46,18 @@ export interface DbConnectorConfig {
 	/** PostgreSQL CDC: slot and publication names (default from the connector name). */
 	slot?: string;
 	publication?: string;
-	/** Rows per page (default 10,000). */
+	/** Rows per page (default 10,000; a full table's COPY pages 50,000). */
 	pageSize?: number;
 }
 
 export const DEFAULT_BRONZE_SCHEMA = 'ipai_bronze_core';
 export const DEFAULT_PAGE_SIZE = 10_000;
+/**
+ * A full table's COPY pages (copyFull.ts) when the config sets no pageSize: their rows never
+ * become JavaScript values, so the page size bounds a transaction, not memory, and each page
+ * costs a fixed round of statements on two connections.
+ */
+export const DEFAULT_COPY_PAGE_SIZE = 50_000;
 
 /** A valid config, or a ConnectorConfigError naming every problem. */
 export function parseDbConfig(connectorName: string, config: unknown): DbConnectorConfig {

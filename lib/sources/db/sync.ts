@@ -13,7 +13,7 @@ import { addDrops } from '../../lakehouse/pageWrite';
 import { runStream, type StreamRun } from '../../lakehouse/stream';
 import { copyEligibility, copyFullTable } from './copyFull';
 import { syncCdcTables, type CdcRunOptions, type CdcRunResult } from './cdcStreams';
-import { DEFAULT_PAGE_SIZE, parseDbConfig, replicationNames, type DbConnectorConfig } from './config';
+import { DEFAULT_COPY_PAGE_SIZE, DEFAULT_PAGE_SIZE, parseDbConfig, replicationNames, type DbConnectorConfig } from './config';
 import { DbSourceError, type DbConnectionSettings, type DbEngine, type DbReadView } from './engine';
 import { syncFdwTables, type FdwOptions } from './fdw';
 import { allowNullRaw, keepsRaw } from './rawRecord';
@@ -109,7 +109,7 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 				readers.map(async (view) => {
 					while (next < full.length) {
 						const plan = full[next++];
-						const { load, deleted, read } = await loadFullTable(plan, { pool, run: options.run, pageSize, view, now: options.now }, options.fullCopy !== false);
+						const { load, deleted, read } = await loadFullTable(plan, { pool, run: options.run, pageSize, view, now: options.now }, options.fullCopy !== false, config.pageSize ?? DEFAULT_COPY_PAGE_SIZE);
 						record(plan, load, deleted, undefined, read);
 					}
 				}),
@@ -187,12 +187,13 @@ async function loadFullTable(
 	plan: DbTablePlan,
 	options: { pool: Pool; run: StreamRun; pageSize: number; view: DbReadView; now?: () => Date },
 	copy: boolean,
+	copyPageSize: number,
 ): Promise<{ load: LoadResult; deleted: number; read?: DbTableSummary['read'] }> {
 	let deleted = 0;
 	const rowPath = () => runStream(options.pool, options.run, tableStream(plan, 'full', { ...options, deletes: 'after-full', onDeletes: (n) => (deleted += n) }));
 	const keyed = plan.key ? ('rows' as const) : undefined;
 	if (!copy || copyEligibility(plan, options.view) !== null) return { load: await rowPath(), deleted, read: keyed };
-	const copied = await copyFullTable(plan, options);
+	const copied = await copyFullTable(plan, { ...options, pageSize: Math.max(1, copyPageSize) });
 	if (copied.fallback) {
 		const rest = await rowPath();
 		const load = { ...rest, pages: copied.load.pages + rest.pages, rowsRead: copied.load.rowsRead + rest.rowsRead, rowsWritten: copied.load.rowsWritten + rest.rowsWritten, schemaChanges: [...copied.load.schemaChanges, ...rest.schemaChanges] };
