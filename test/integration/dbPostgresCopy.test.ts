@@ -307,3 +307,13 @@ describe('data quality on the COPY path', () => {
 		expect(await pathDifferences('graded', ['id'], ['id', 'amount'])).toEqual([]);
 	});
 });
+
+describe('page sizes without config.pageSize', () => {
+	it('COPY pages take 50,000 rows (no row is held in n8n), row reads 10,000', async () => {
+		await source.query(`create table sized (id int primary key, v text); insert into sized select g, 'v' || g from generate_series(1, 60001) g`);
+		const copy = await syncOnce(lake.pool, settings(), 'sized_copy', { engine: 'postgres', tables: [{ table: 'sized', mode: 'full', target: 'sized_copy' }] });
+		expect(copy.result!.tables[0]).toMatchObject({ read: 'copy', rowsRead: 60001, pages: 2 });
+		const rows = await syncOnce(lake.pool, settings(), 'sized_rows', { engine: 'postgres', tables: [{ table: 'sized', mode: 'full', target: 'sized_rows' }] }, { fullCopy: false });
+		expect(rows.result!.tables[0]).toMatchObject({ read: 'rows', rowsRead: 60001, pages: 7 });
+	});
+});
