@@ -1115,7 +1115,7 @@ CREATE FUNCTION ipai_meta.db_table_config_problems(p_table jsonb, p_index intege
   select case when jsonb_typeof(p_table) is distinct from 'object' then array[(select prefix from at) || ' must be an object']
               else coalesce((select array_agg(problem order by ord) from checks where problem is not null), '{}')
                    || ipai_meta.config_near_miss_problems(p_table,
-                        array['table', 'mode', 'key', 'cursor', 'lookbackSeconds', 'deleteScanHours', 'target', 'nullCursor'],
+                        array['table', 'mode', 'key', 'cursor', 'lookbackSeconds', 'deleteScanHours', 'target', 'nullCursor', 'raw'],
                         (select prefix from at), 'database table syncs') end
 $$;
 
