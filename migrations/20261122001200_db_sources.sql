@@ -58,7 +58,9 @@ $$;
 
 -- The problems of one element of config.tables, in the order the engine lists them.
 -- config.tables[].nullCursor ('warn' or 'fail') says what an incremental sync does about rows whose
--- cursor is NULL (lib/sources/db/config.ts).
+-- cursor is NULL (lib/sources/db/config.ts); config.tables[].raw (true or false) whether every bronze
+-- row keeps its record in _ipai_raw too, where without it the typed columns are the record
+-- (docs/adr/0006-db-bronze-raw-optional.md, lib/sources/db/rawRecord.ts).
 create or replace function ipai_meta.db_table_config_problems(p_table jsonb, p_index int, p_engine jsonb)
 returns text[]
 language sql
@@ -105,11 +107,15 @@ as $$
       when coalesce(jsonb_typeof(v -> 'nullCursor'), 'null') <> 'null'
        and (jsonb_typeof(v -> 'nullCursor') <> 'string' or not ((v ->> 'nullCursor') = any (array['warn', 'fail'])))
         then at || '.nullCursor must be one of warn, fail' end from t
+    union all
+    select 10, case
+      when coalesce(jsonb_typeof(v -> 'raw'), 'null') not in ('null', 'boolean')
+        then at || '.raw must be true or false (keep every row''s record in _ipai_raw)' end from t
   )
   select case when jsonb_typeof(p_table) is distinct from 'object' then array[(select prefix from at) || ' must be an object']
               else coalesce((select array_agg(problem order by ord) from checks where problem is not null), '{}')
                    || ipai_meta.config_near_miss_problems(p_table,
-                        array['table', 'mode', 'key', 'cursor', 'lookbackSeconds', 'deleteScanHours', 'target', 'nullCursor'],
+                        array['table', 'mode', 'key', 'cursor', 'lookbackSeconds', 'deleteScanHours', 'target', 'nullCursor', 'raw'],
                         (select prefix from at), 'database table syncs') end
 $$;
 

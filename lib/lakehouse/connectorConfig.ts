@@ -111,8 +111,7 @@ export const DB_NULL_CURSOR_POLICIES = ['warn', 'fail'] as const;
 
 /**
  * Problems of one element of a db connector's config.tables (mirrored by
- * ipai_meta.db_table_config_problems, migrations/20261122001200_db_sources.sql, and for
- * `raw` 20261203010000_db_raw_record.sql).
+ * ipai_meta.db_table_config_problems, migrations/20261122001200_db_sources.sql).
  */
 export function dbTableProblems(element: unknown, index: number, engine: unknown): string[] {
 	const at = `config.tables[${index}]`;
