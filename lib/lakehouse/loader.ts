@@ -8,13 +8,11 @@
  * So whatever instant a process dies, the lakehouse holds whole pages only, each row once, and a
  * cursor that never points past committed data; the source resumes from that cursor.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { ClientBase, Pool, PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { newColumnType, type ColumnType } from './columnTypes';
-import { copyFieldWriter, ExactNumber, copyJson, type SerializeStats } from './copyText';
+import { ExactNumber, type SerializeStats } from './copyText';
 import { inTransaction } from './connection';
+import { copyRecords, type CopyPage } from './pageCopy';
 import { addDrops, appendFromStaging, assertSameKey, needsEvolution, PAGE_SETTINGS, recordExpectationFailure, upsertFromStaging } from './pageWrite';
 import { Prefetcher } from './prefetch';
 import { addRunCounts, holdLease } from './runs';
@@ -24,7 +22,6 @@ import {
 	createTable,
 	describeTable,
 	evolveTable,
-	META,
 	SchemaError,
 	tableName,
 	type ColumnSpec,
@@ -83,6 +80,12 @@ export interface LoadOptions {
 	atomic?: boolean;
 	/** The table, when this load creates it, lets _ipai_raw be NULL (TableOptions.rawOptional). */
 	rawOptional?: boolean;
+	/**
+	 * Stage each page's rows on a second connection while the page before it merges and commits
+	 * (keyed streams; not with `atomic`). Pages still commit one by one, in order, each with its
+	 * cursor. Takes two of the pool's connections.
+	 */
+	overlap?: boolean;
 }
 
 export interface LoadProgress {
@@ -110,6 +113,8 @@ interface LoadContext {
 	stats: SerializeStats;
 	/** Starts fetching the next page: called once this page's rows are all sent to the server. */
 	requestNextPage?: () => void;
+	/** The table was created by a page not yet committed: other sessions cannot see it. */
+	creating?: boolean;
 	/** The transaction every page joins (atomic streams); null: one transaction per page. */
 	atomicClient?: PoolClient | null;
 }
@@ -159,17 +164,49 @@ export async function loadStream(pool: Pool, pages: AsyncIterable<Page> | Iterab
 	return progress;
 }
 
+type PageOutcome = { written: number; changes: SchemaChange[]; droppedBy?: Record<string, number> };
+
 async function loadPages(pool: Pool, context: LoadContext, prefetcher: Prefetcher, progress: LoadProgress): Promise<void> {
-	for (let next = await prefetcher.next(); next; next = await prefetcher.next()) {
-		const result = await loadPage(pool, context, next.page, next.types);
+	const count = (page: Page, result: PageOutcome) => {
 		progress.pages++;
-		progress.rowsRead += next.page.records.length;
+		progress.rowsRead += page.records.length;
 		progress.rowsWritten += result.written;
 		addDrops(progress, result.droppedBy);
 		progress.schemaChanges.push(...result.changes);
 		progress.nulReplaced = context.stats.nulReplaced;
 		context.options.onPage?.({ ...progress, schemaChanges: [...progress.schemaChanges], ...(progress.droppedBy ? { droppedBy: { ...progress.droppedBy } } : {}) });
+	};
+	if (!context.options.overlap || context.atomicClient) {
+		for (let next = await prefetcher.next(); next; next = await prefetcher.next()) count(next.page, await loadPage(pool, context, next.page, next.types));
+		return;
 	}
+	// Two page transactions at a time: the next page is staged on a second connection while the
+	// one before it merges and commits. Each still commits alone with its cursor, and only after
+	// the page before it has committed, so the committed pages are always a prefix of the stream.
+	let previous: { page: Page; done: Promise<PageOutcome> } | null = null;
+	const settled = (p: Promise<unknown>) => p.then(
+		() => undefined,
+		() => undefined,
+	);
+	for (let next = await prefetcher.next(); next; next = await prefetcher.next()) {
+		let staged!: () => void;
+		const ready = new Promise<void>((resolve) => (staged = resolve));
+		const after = previous ? previous.done.then(() => undefined) : Promise.resolve();
+		// Awaited by the page once staged; a failure before then is not an unhandled rejection.
+		after.catch(() => undefined);
+		const done = loadPage(pool, context, next.page, next.types, { after, staged });
+		// The next page starts once this one is past its DDL and staged (or over).
+		await Promise.race([ready, settled(done)]);
+		if (previous) {
+			const result = await previous.done.catch(async (error: unknown) => {
+				await settled(done);
+				throw error;
+			});
+			count(previous.page, result);
+		}
+		previous = { page: next.page, done };
+	}
+	if (previous) count(previous.page, await previous.done);
 }
 
 /** The columns a page needs: declared types, plus the inferred types of other fields. */
@@ -199,12 +236,19 @@ function declaredAbsent(context: LoadContext, columns: ColumnSpec[]): ColumnSpec
 	return (context.options.columns ?? []).filter((c) => !present.has(columnNameFor(c.field)));
 }
 
+/**
+ * With `order`, the page waits for the page before it to commit (order.after) before it proves the
+ * lease and merges; meanwhile, when the table needs no change for it, its rows are already staged.
+ * order.staged tells the loop it may start the next page: never before this page's DDL, which
+ * would wait on the next page's lock while the next page waits on this commit.
+ */
 async function loadPage(
 	pool: Pool,
 	context: LoadContext,
 	page: Page,
 	types: Map<string, ColumnType | null>,
-): Promise<{ written: number; changes: SchemaChange[]; droppedBy?: Record<string, number> }> {
+	order?: { after: Promise<void>; staged: () => void },
+): Promise<PageOutcome> {
 	const { options } = context;
 	const unique = context.keyColumns ? lastPerKey(page, options.key!) : page;
 	const records = unique.records;
@@ -216,6 +260,17 @@ async function loadPage(
 		context.atomicClient ? fn(context.atomicClient) : inTransaction(pool, fn);
 	return transaction(async (client) => {
 		await client.query(PAGE_SETTINGS);
+		let staging: string | null = null;
+		if (order) {
+			const early =
+				records.length > 0 && context.keyColumns !== null && context.shape !== null && !context.creating && !needsEvolution(context.shape, pageColumns(context, types));
+			if (early) {
+				assertSameKey(context.options.table, context.keyColumns, context.shape!);
+				staging = await stageRecords(client, context, pageColumns(context, types), records, raws, extractedAt);
+				order.staged();
+			}
+			await order.after;
+		}
 		await holdLease(client, options.connectorId, options.runId);
 		const changes: SchemaChange[] = [];
 		let written = 0;
@@ -227,6 +282,7 @@ async function loadPage(
 			if (!context.shape) {
 				const all = [...columns, ...declaredAbsent(context, columns)];
 				changes.push(...(await createTable(client, options.table, all, options.key ?? null, ids, { rawOptional: options.rawOptional })));
+				context.creating = true;
 				context.shape = await describeTable(client, options.table);
 				if (!context.shape) throw new SchemaError(`Could not create ${tableName(options.table)}`);
 			}
@@ -236,27 +292,37 @@ async function loadPage(
 				changes.push(...evolved.changes);
 				context.shape = evolved.shape;
 			}
+			order?.staged();
 			// The loader's shared page step for data quality: with row-level expectations the page is
 			// staged (an append too) and checked set-based before it reaches the table.
 			const expectations = await rowExpectationsFor(client, options.table);
 			if (context.keyColumns || expectations) {
-				({ written, droppedBy } = await mergeRecords(client, context, columns, records, raws, extractedAt, expectations));
+				staging ??= await stageRecords(client, context, columns, records, raws, extractedAt);
+				({ written, droppedBy } = await mergeStaged(client, context, staging, columns, records.length, expectations));
 			} else {
-				written = await copyRecords(client, context, tableName(options.table), columns, records, raws, extractedAt);
+				written = await copyRecords(client, tableName(options.table), copyPage(context, columns, records, raws, extractedAt));
 			}
 		}
 
+		order?.staged();
 		if (page.afterWrite) await page.afterWrite(client);
 		await addRunCounts(client, options.runId, page.records.length, written);
 		if (page.cursor !== undefined || page.state !== undefined) {
 			await setStreamState(client, options.connectorId, options.stream, { cursor: page.cursor, state: page.state, runId: options.runId });
 		}
 		return { written, changes, droppedBy };
-	}).catch((error: unknown) => {
-		// The transaction rolled back; forget cached table knowledge that may describe its DDL.
-		context.shape = null;
-		throw error;
-	});
+	})
+		.then((outcome) => {
+			if (!context.atomicClient) context.creating = false;
+			return outcome;
+		})
+		.catch((error: unknown) => {
+			// The transaction rolled back; forget cached table knowledge that may describe its DDL.
+			context.shape = null;
+			context.creating = false;
+			throw error;
+		})
+		.finally(() => order?.staged());
 }
 
 /** Keeps the last version of each record (a page may repeat one; the newest wins), with its raw form. */
@@ -281,25 +347,34 @@ function lastPerKey(page: Page, key: string[]): Page {
 	return { ...page, records: kept.map((i) => records[i]), raws: page.raws && kept.map((i) => page.raws![i]) };
 }
 
-async function mergeRecords(
+function copyPage(context: LoadContext, columns: ColumnSpec[], records: LoadRecord[], raws: unknown[] | undefined, extractedAt: Date): CopyPage {
+	const { connectorId, runId } = context.options;
+	return { connectorId, runId, shape: context.shape!, columns, records, raws, extractedAt, stats: context.stats, encoded: context.requestNextPage };
+}
+
+/** The page's rows in a temporary table of the target's shape (dropped with the transaction). */
+async function stageRecords(client: ClientBase, context: LoadContext, columns: ColumnSpec[], records: LoadRecord[], raws: unknown[] | undefined, extractedAt: Date): Promise<string> {
+	const staging = quoteIdent(`_ipai_stage_${process.pid}`);
+	await client.query(`create temporary table ${staging} (like ${tableName(context.options.table)}) on commit drop`);
+	await copyRecords(client, staging, copyPage(context, columns, records, raws, extractedAt));
+	return staging;
+}
+
+async function mergeStaged(
 	client: ClientBase,
 	context: LoadContext,
+	staging: string,
 	columns: ColumnSpec[],
-	records: LoadRecord[],
-	raws: unknown[] | undefined,
-	extractedAt: Date,
+	rows: number,
 	expectations: PageExpectations | null,
 ): Promise<{ written: number; droppedBy?: Record<string, number> }> {
 	const { options } = context;
 	const target = tableName(options.table);
-	const staging = quoteIdent(`_ipai_stage_${process.pid}`);
-	await client.query(`create temporary table ${staging} (like ${target}) on commit drop`);
-	await copyRecords(client, context, staging, columns, records, raws, extractedAt);
 	let droppedBy: Record<string, number> | undefined;
 	if (expectations) {
 		({ droppedBy } = (await enforcePageExpectations(
 			client,
-			{ table: options.table, staging, target, keyColumns: context.keyColumns, connectorId: options.connectorId, runId: options.runId, stream: options.stream, origin: options.origin, rows: records.length },
+			{ table: options.table, staging, target, keyColumns: context.keyColumns, connectorId: options.connectorId, runId: options.runId, stream: options.stream, origin: options.origin, rows },
 			expectations,
 		))!);
 	}
@@ -312,60 +387,3 @@ async function mergeRecords(
 	await client.query(`drop table ${staging}`);
 	return { written, droppedBy };
 }
-
-const CHUNK_BYTES = 256 * 1024;
-
-/** COPY … FROM STDIN (text format), rows batched into ~256 KB chunks to keep the pipe full. */
-async function copyRecords(
-	client: ClientBase,
-	context: LoadContext,
-	target: string,
-	columns: ColumnSpec[],
-	records: LoadRecord[],
-	raws: unknown[] | undefined,
-	extractedAt: Date,
-): Promise<number> {
-	const shape = context.shape!;
-	const fields = columns.map((c) => c.field);
-	const writers = columns.map((c) => copyFieldWriter(shape.columns.get(columnNameFor(c.field)) ?? c.type, context.stats));
-	const meta = `${context.options.connectorId}\t${context.options.runId}\t${extractedAt.toISOString()}\t\\N\t`;
-	const metaSuffix = fields.length > 0 ? `\t${meta}` : meta;
-	const stats = context.stats;
-	const columnList = [...columns.map((c) => quoteIdent(columnNameFor(c.field))), META.connectorId, META.runId, META.extractedAt, META.deletedAt, META.raw];
-
-	// Rows are encoded straight into 256 KB buffers: no large intermediate strings to build,
-	// flatten and copy again, which is where most of a load's garbage came from.
-	function* chunks(): Generator<Buffer> {
-		let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-		let used = 0;
-		for (let r = 0; r < records.length; r++) {
-			const record = records[r];
-			let line = fields.length > 0 ? writers[0](record[fields[0]]) : '';
-			for (let i = 1; i < fields.length; i++) line += '\t' + writers[i](record[fields[i]]);
-			line += metaSuffix;
-			// The raw record's JSON (most of a row's bytes) goes into the buffer on its own rather
-			// than being concatenated into the line and copied once more when the line is flattened.
-			const source = raws ? raws[r] : record;
-			const raw = source === undefined ? '\\N' : copyJson(source, stats);
-			const most = (line.length + raw.length + 1) * 3;
-			if (used + most > CHUNK_BYTES) {
-				if (used > 0) yield buffer.subarray(0, used);
-				buffer = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, most));
-				used = 0;
-			}
-			used += buffer.write(line, used);
-			used += buffer.write(raw, used);
-			buffer[used++] = 0x0a; // newline
-		}
-		// Every row is encoded; the server is still digesting the last chunks: fetch ahead now.
-		context.requestNextPage?.();
-		if (used > 0) yield buffer.subarray(0, used);
-	}
-
-	const copy = client.query(copyFrom(`copy ${target} (${columnList.join(', ')}) from stdin with (format text)`));
-	// A shallow buffer keeps serialisation just ahead of the server, so little of a page is left
-	// for the server to chew on alone after the last chunk is written.
-	await pipeline(Readable.from(chunks(), { objectMode: true, highWaterMark: 2 }), copy);
-	return records.length;
-}
-

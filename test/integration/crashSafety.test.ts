@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { getStreamState } from '../../lib/lakehouse/streamState';
 import { qualifiedName } from '../../lib/lakehouse/sql';
 import { useScratchDatabase } from '../../tooling/helpers/database';
-import { LEASE_SECONDS, PAGE_SIZE, sync, tableFor, TOTAL_PAGES } from './fixtures/crashSync';
+import { LEASE_SECONDS, PAGE_SIZE, sync, tableFor, TOTAL_PAGES, type CrashMode } from './fixtures/crashSync';
 
 const db = useScratchDatabase();
 const CHILD = join(__dirname, 'fixtures', 'crashSync.ts');
 const TRIALS = 24;
 
 /** Starts the sync in a child process and SIGKILLs it after `delayMs` of loading. */
-function runAndKill(connector: string, mode: 'merge' | 'append', delayMs: number): Promise<'killed' | 'finished'> {
+function runAndKill(connector: string, mode: CrashMode, delayMs: number): Promise<'killed' | 'finished'> {
 	return new Promise((resolve, reject) => {
 		const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', CHILD, db.url, connector, mode], {
 			stdio: ['ignore', 'pipe', 'pipe'],
@@ -38,7 +38,7 @@ interface Observed {
 	partialPages: number;
 }
 
-async function observe(connector: string, mode: 'merge' | 'append'): Promise<Observed> {
+async function observe(connector: string, mode: CrashMode): Promise<Observed> {
 	const { rows: ids } = await db.pool.query('select id from ipai_connector_config where name = $1', [connector]);
 	const connectorId = ids[0]?.id;
 	const state = connectorId ? await getStreamState(db.pool, connectorId, 'rows') : { cursor: null };
@@ -82,7 +82,7 @@ describe('a process killed at any instant leaves the lakehouse consistent', () =
 	it(`holds the invariants across ${TRIALS} random kills, and the next run completes to the exact count`, async () => {
 		let killedMidway = 0;
 		const trial = async (n: number) => {
-			const mode = n % 2 === 0 ? 'merge' : 'append';
+			const mode = (['merge', 'append', 'overlap'] as const)[n % 3];
 			const connector = `crash-${n}`;
 			// Kill somewhere between the first statement and the end of a full run.
 			const outcome = await runAndKill(connector, mode, Math.floor(Math.random() * timeOfFullRun * 1.2));

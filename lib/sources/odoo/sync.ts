@@ -226,6 +226,8 @@ export async function syncModel(pool: Pool, odoo: OdooClient, run: { connectorId
 		table,
 		key: ['id'],
 		columns,
+		// A page's rows are staged while the page before it merges: the server works on both.
+		overlap: true,
 		onPage: (p: LoadResult) => options.onProgress?.({ ...p, model }),
 	};
 	const loaded = await loadStream(pool, mode === 'full' ? fullPages() : incrementalPages(), loadOptions);
