@@ -139,7 +139,7 @@ export const properties: INodeProperties[] = [
 				name: 'pageSize',
 				type: 'number',
 				typeOptions: { minValue: 1, maxValue: 10000 },
-				default: 1000,
+				default: 2000,
 				description: 'Records per RPC call and per lakehouse transaction',
 			},
 		],

@@ -73,7 +73,7 @@ interface Cursor {
 	full?: { after_id: number; high_water: string | null };
 }
 
-const DEFAULT_PAGE = 1000;
+const DEFAULT_PAGE = 2000;
 const DEFAULT_AHEAD = 2;
 const DEFAULT_MODEL_CONCURRENCY = 2;
 /** [id, write_date] pairs per light read of the incremental window (~60 bytes each as JSON). */
