@@ -45,9 +45,8 @@ function settingsOf(fn: IExecuteFunctions, i: number) {
 	};
 }
 
-function readOptions(fn: IExecuteFunctions, i: number): Base {
+function readOptions(fn: IExecuteFunctions, i: number, { setting, writeMode }: ReturnType<typeof settingsOf>): Base {
 	const node = fn.getNode();
-	const { setting, writeMode } = settingsOf(fn, i);
 	const schema = setting('schema', 'ipai_bronze_core');
 	const table = setting('table', '').trim();
 	if (!/^ipai_bronze_[a-z0-9_]+$/.test(schema)) throw new NodeOperationError(node, `File Ingest writes bronze schemas only (ipai_bronze_*), not "${schema}"`, { itemIndex: i });
@@ -131,7 +130,9 @@ async function runSourceOf(fn: IExecuteFunctions, source: string): Promise<strin
 /** Item i's files: one for binary data or a URL, the new files of a bucket otherwise. */
 async function ingestItem(fn: IExecuteFunctions, i: number, pool: Pool, source: string, run: RunScope, secrets: string[]): Promise<IDataObject[]> {
 	const node = fn.getNode();
-	const base = { ...readOptions(fn, i), ...run };
+	const settings = settingsOf(fn, i);
+	const { setting } = settings;
+	const base = { ...readOptions(fn, i, settings), ...run };
 	if (source === 'binary') return [{ ...run, ...(await ingestFile(pool, await binarySource(fn, i), base)) }];
 	if (source === 'url') {
 		const url = fn.getNodeParameter('url', i) as string;
@@ -143,7 +144,6 @@ async function ingestItem(fn: IExecuteFunctions, i: number, pool: Pool, source: 
 		return [{ ...run, ...(await ingestFile(pool, await httpSource(url, headers), base)) }];
 	}
 	let store: ObjectStore;
-	const { setting } = settingsOf(fn, i);
 	let bucket = setting('bucket', '');
 	if (source === 's3') {
 		const settings = s3Settings(await fn.getCredentials('ipaiS3Api'));
