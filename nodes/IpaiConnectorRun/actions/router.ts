@@ -2,23 +2,28 @@ import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { openLakehouse } from '../../shared/lakehouse';
 import type { Operation } from '../../shared/items';
-import { dispatch } from './dispatch.operation';
-import { loadItems } from './load.operation';
-import { refresh } from './refresh.operation';
-import { fail, finish, getRuns, heartbeatRun, start } from './run.operation';
-import { getState, setState } from './state.operation';
+import * as dispatch from './dispatch.operation';
+import * as fail from './fail.operation';
+import * as finish from './finish.operation';
+import * as getRuns from './getRuns.operation';
+import * as getState from './getState.operation';
+import * as heartbeat from './heartbeat.operation';
+import * as loadItems from './loadItems.operation';
+import * as refresh from './refresh.operation';
+import * as setState from './setState.operation';
+import * as start from './start.operation';
 
 const OPERATIONS: Record<string, Operation> = {
-	start,
-	dispatch,
-	heartbeat: heartbeatRun,
-	finish,
-	fail,
-	getRuns,
-	getState,
-	setState,
-	loadItems,
-	refresh,
+	start: start.execute,
+	dispatch: dispatch.execute,
+	heartbeat: heartbeat.execute,
+	finish: finish.execute,
+	fail: fail.execute,
+	getRuns: getRuns.execute,
+	getState: getState.execute,
+	setState: setState.execute,
+	loadItems: loadItems.execute,
+	refresh: refresh.execute,
 };
 
 /** One pool per execution of the node, shared by all its items and closed when they are done. */
