@@ -1,6 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
-import { MATTERMOST_CREDENTIAL, testMattermostCredential } from '../IpaiSloMonitor/transport/mattermost';
+import { MATTERMOST_CREDENTIAL, testMattermostCredential } from '../shared/mattermost';
 import { LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
 import { router } from './actions/router';
 import { properties } from './description';

@@ -8,7 +8,7 @@ import { DIGEST_SECTIONS, type DigestSection } from '../../../lib/observability/
 import { buildDigest, digestMessage, DigestError } from '../../../lib/observability/charts/digest';
 import { postToMattermost, secretsOfTarget, type Delivered } from '../../../lib/slo/mattermost';
 import { postWithFiles, type UploadedFile } from '../../../lib/slo/mattermostFiles';
-import { MATTERMOST_CREDENTIAL, mattermostTarget } from '../../IpaiSloMonitor/transport/mattermost';
+import { MATTERMOST_CREDENTIAL, mattermostTarget } from '../../shared/mattermost';
 import { actionableError, perItem, type Operation } from '../../shared/items';
 import { nodeError } from '../../shared/lakehouse';
 
