@@ -1,6 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
 import type { AgentGuard } from '../../../lib/agents';
+import { chosenOperation } from '../../shared/items';
 import { openLakehouse } from '../../shared/lakehouse';
 import * as authorize from './authorize.operation';
 import type { Op } from './common';
@@ -27,9 +27,7 @@ const OPERATIONS: Record<string, Op> = {
 
 /** The process's guard pool for the credential; agents' queries run on their own logins' pools (lib/agents/agentPools). */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const operation = this.getNodeParameter('operation', 0) as string;
-	const run = OPERATIONS[operation];
-	if (!run) throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}"`);
+	const run = chosenOperation(this, OPERATIONS);
 	const session = await openLakehouse(this);
 	try {
 		const guard: AgentGuard = { pool: session.pool, connection: session.connection };

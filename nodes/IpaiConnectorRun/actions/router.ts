@@ -1,7 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
 import { openLakehouse } from '../../shared/lakehouse';
-import type { Operation } from '../../shared/items';
+import { chosenOperation, type Operation } from '../../shared/items';
 import * as dispatch from './dispatch.operation';
 import * as fail from './fail.operation';
 import * as finish from './finish.operation';
@@ -28,9 +27,7 @@ const OPERATIONS: Record<string, Operation> = {
 
 /** One pool per execution of the node, shared by all its items and closed when they are done. */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const operation = this.getNodeParameter('operation', 0) as string;
-	const run = OPERATIONS[operation];
-	if (!run) throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}"`);
+	const run = chosenOperation(this, OPERATIONS);
 	const session = await openLakehouse(this);
 	try {
 		return [await run.call(this, session, this.getInputData())];

@@ -1,5 +1,5 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { chosenOperation } from '../../shared/items';
 import { openLakehouse } from '../../shared/lakehouse';
 import type { Operation } from './common';
 import * as evaluate from './evaluate.operation';
@@ -22,9 +22,7 @@ const OPERATIONS: Record<string, Operation> = {
 
 /** One pool per execution of the node, shared by all its items and closed when they are done. */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const operation = this.getNodeParameter('operation', 0) as string;
-	const run = OPERATIONS[operation];
-	if (!run) throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}"`);
+	const run = chosenOperation(this, OPERATIONS);
 	const session = await openLakehouse(this);
 	try {
 		return [await run.call(this, session, this.getInputData())];
