@@ -1,8 +1,9 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
-import { LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
+import { LAKEHOUSE_CREDENTIAL } from '../shared/lakehouse';
 import { router } from './actions/router';
 import { properties } from './description';
+import { credentialTest } from './methods';
 
 export class IpaiAgentGuard implements INodeType {
 	description: INodeTypeDescription = {
@@ -21,9 +22,7 @@ export class IpaiAgentGuard implements INodeType {
 		properties,
 	};
 
-	methods = {
-		credentialTest: { lakehouseConnectionTest: testLakehouseCredential },
-	};
+	methods = { credentialTest };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return router.call(this);

@@ -1,38 +1,15 @@
 import type { INodeProperties } from 'n8n-workflow';
-import { resourceOperations } from '../shared/resources';
-
-const show = (operation: string[]) => ({ show: { operation } });
-
-const agentField: INodeProperties = {
-	displayName: 'Agent Code Name',
-	name: 'agent',
-	type: 'string',
-	default: '',
-	required: true,
-	placeholder: 'finance_analyst',
-	description: 'The registered agent (ipai_agent.code_name) acting; its database login runs the query',
-	displayOptions: show(['query', 'authorize', 'log', 'register', 'update', 'deactivate', 'describeModel', 'queryModel', 'mcpServer']),
-};
-
-const identityFields: INodeProperties[] = [
-	{
-		displayName: 'User ID',
-		name: 'userId',
-		type: 'string',
-		default: '',
-		placeholder: '00000000-0000-0000-0000-000000000000',
-		description: 'The invoking user (a UUID), recorded with the run',
-		displayOptions: show(['query', 'authorize', 'log']),
-	},
-	{
-		displayName: 'Session ID',
-		name: 'sessionId',
-		type: 'string',
-		default: '',
-		description: 'The chat or agent session (for MCP the session header), recorded with the run',
-		displayOptions: show(['query', 'authorize', 'log', 'describeModel', 'queryModel']),
-	},
-];
+import { forOperations, resourceOperations } from '../shared/resources';
+import * as authorize from './actions/authorize.operation';
+import { agentField, channelField, modelField, sessionIdField, userIdField } from './actions/common';
+import * as deactivate from './actions/deactivate.operation';
+import * as describeModel from './actions/describeModel.operation';
+import * as list from './actions/list.operation';
+import * as log from './actions/log.operation';
+import * as mcpServer from './actions/mcpServer.operation';
+import * as query from './actions/query.operation';
+import * as queryModel from './actions/queryModel.operation';
+import * as register from './actions/register.operation';
 
 const operation: INodeProperties = {
 	displayName: 'Operation',
@@ -53,197 +30,28 @@ const operation: INodeProperties = {
 	default: 'query',
 };
 
+/**
+ * Each operation's own fields come from its file in ./actions; fields several operations show are
+ * defined once in ./actions/common.ts and shown for them here, where the editor shows them.
+ */
 export const properties: INodeProperties[] = [
 	...resourceOperations(operation, [
 		{ name: 'Agent', value: 'agent', description: 'Register, update, list or deactivate agents; their MCP server setup', operations: ['register', 'deactivate', 'list', 'mcpServer'] },
 		{ name: 'Query', value: 'query', description: "Run an agent's read-only SQL or semantic-model queries", operations: ['query', 'describeModel', 'queryModel'] },
 		{ name: 'Budget', value: 'budget', description: 'Authorize a tool call within budgets; log a call made outside', operations: ['authorize', 'log'] },
 	]),
-	agentField,
-	{
-		displayName: 'SQL Query',
-		name: 'sql',
-		type: 'string',
-		typeOptions: { editor: 'sqlEditor', sqlDialect: 'PostgreSQL', rows: 5 },
-		default: '',
-		required: true,
-		placeholder: 'select * from ipai_gold_erp.profit_and_loss limit 50',
-		description: 'One SELECT, WITH, VALUES or TABLE statement; use schema-qualified names (the search path is empty)',
-		displayOptions: show(['query']),
-	},
-	{
-		displayName: 'Max Rows',
-		name: 'maxRows',
-		type: 'number',
-		typeOptions: { minValue: 1, maxValue: 10000 },
-		default: 100,
-		description: 'Max number of rows to return (never more than the agent\'s own cap)',
-		displayOptions: show(['query']),
-	},
-	{
-		displayName: 'Tool Name to Check',
-		name: 'checkTool',
-		type: 'string',
-		default: '',
-		placeholder: 'lakehouse_query',
-		description: 'When set, the agent\'s allowed tools must include it (the MCP free-SQL tool sets lakehouse_query)',
-		displayOptions: show(['query']),
-	},
-	{
-		displayName: 'Model',
-		name: 'model',
-		type: 'string',
-		default: '',
-		required: true,
-		placeholder: 'finance.profit_and_loss',
-		description: 'The semantic model (ipai_semantic_model.dataset_name); it must be inside the agent\'s allowed schemas',
-		displayOptions: show(['describeModel', 'queryModel']),
-	},
-	{ displayName: 'Filters', name: 'filters', type: 'string', default: '{}', placeholder: '{"company_id": 1, "month": {"gte": "2026-01-01"}}', description: 'JSON object: column → value, [values] or {operator: value}; operators eq, ne, lt, lte, gt, gte, in, not_in, between, contains, starts_with, is_null', displayOptions: show(['queryModel']) },
-	{ displayName: 'Group By', name: 'groupBy', type: 'string', default: '', placeholder: 'month, account_group', description: 'Comma-separated declared dimensions', displayOptions: show(['queryModel']) },
-	{ displayName: 'Measures', name: 'measures', type: 'string', default: '', placeholder: 'amount', description: 'Comma-separated declared measures, aggregated with their declared aggregate', displayOptions: show(['queryModel']) },
-	{ displayName: 'Columns', name: 'columns', type: 'string', default: '', description: 'Comma-separated columns to return when nothing is aggregated (empty: all declared columns)', displayOptions: show(['queryModel']) },
-	{ displayName: 'Order By', name: 'orderBy', type: 'string', default: '', placeholder: 'month desc, account_group', displayOptions: show(['queryModel']) },
-	{ displayName: 'Limit', name: 'limit', type: 'number', typeOptions: { minValue: 1 }, default: 50, description: 'Max number of results to return', displayOptions: show(['queryModel']) },
-	{ displayName: 'Channel', name: 'channel', type: 'string', default: 'n8n', description: 'Where the call came from (mcp, n8n, …), recorded with the run', displayOptions: show(['describeModel', 'queryModel']) },
-	{ displayName: 'N8n Base URL', name: 'n8nBaseUrl', type: 'string', default: '', required: true, placeholder: 'https://n8n.example.com', description: 'Where MCP clients reach this n8n', displayOptions: show(['mcpServer']) },
-	{ displayName: 'Lakehouse Credential Name', name: 'lakehouseCredentialName', type: 'string', default: 'IPAI Lakehouse (agent guard)', description: 'The n8n credential the generated tool nodes use (a guard login)', displayOptions: show(['mcpServer']) },
-	{
-		displayName: 'Output',
-		name: 'output',
-		type: 'options',
-		options: [
-			{ name: 'One Item', value: 'single', description: 'One item with the rows, row count and run ID (best for AI tools)' },
-			{ name: 'Item per Row', value: 'rows', description: 'One output item per row' },
-		],
-		default: 'single',
-		displayOptions: show(['query']),
-	},
-	{
-		displayName: 'Tool',
-		name: 'tool',
-		type: 'string',
-		default: '',
-		description: 'The tool the agent wants to use (checked against its allowed tools; empty skips the check)',
-		displayOptions: show(['authorize']),
-	},
-	{
-		displayName: 'Tool',
-		name: 'logTool',
-		type: 'string',
-		default: '',
-		required: true,
-		description: 'The tool the agent used',
-		displayOptions: show(['log']),
-	},
-	{
-		displayName: 'Schema',
-		name: 'schema',
-		type: 'string',
-		default: '',
-		placeholder: 'ipai_gold_erp',
-		description: 'Schema (or schema.table) the call touches; empty skips the check',
-		displayOptions: show(['authorize']),
-	},
-	{
-		displayName: 'Operation Kind',
-		name: 'agentOperation',
-		type: 'options',
-		options: [
-			{ name: 'Read', value: 'read' },
-			{ name: 'Schedule', value: 'schedule' },
-			{ name: 'Transform', value: 'transform' },
-			{ name: 'Write', value: 'write' },
-		],
-		default: 'read',
-		displayOptions: show(['authorize']),
-	},
-	{
-		displayName: 'Estimated Cost (USD)',
-		name: 'estimatedCostUsd',
-		type: 'number',
-		typeOptions: { minValue: 0, numberPrecision: 6 },
-		default: 0,
-		description: 'Checked against the per-run and per-day cost budgets, and held (reserved) against the day until Log reports the call',
-		displayOptions: show(['authorize']),
-	},
-	{
-		displayName: 'Estimated Latency (Ms)',
-		name: 'estimatedLatencyMs',
-		type: 'number',
-		typeOptions: { minValue: 0 },
-		default: 0,
-		description: 'Held against the daily latency budget until Log reports the call; 0 uses the agent\'s per-run latency budget',
-		displayOptions: show(['authorize']),
-	},
-	{
-		displayName: 'Status',
-		name: 'status',
-		type: 'options',
-		options: [
-			{ name: 'Success', value: 'success' },
-			{ name: 'Failed', value: 'failed' },
-		],
-		default: 'success',
-		displayOptions: show(['log']),
-	},
-	{ displayName: 'Tokens Used', name: 'tokensUsed', type: 'number', typeOptions: { minValue: 0 }, default: 0, displayOptions: show(['log']) },
-	{ displayName: 'Cost (USD)', name: 'costUsd', type: 'number', typeOptions: { minValue: 0, numberPrecision: 6 }, default: 0, displayOptions: show(['log']) },
-	{ displayName: 'Latency (Ms)', name: 'latencyMs', type: 'number', typeOptions: { minValue: 0 }, default: 0, displayOptions: show(['log']) },
-	{ displayName: 'Input Summary', name: 'inputSummary', type: 'json', default: '{}', description: 'What the tool was asked (never secrets)', displayOptions: show(['log']) },
-	{ displayName: 'Output Summary', name: 'outputSummary', type: 'json', default: '{}', description: 'What the tool returned, summarised', displayOptions: show(['log']) },
-	{ displayName: 'Error Message', name: 'errorMessage', type: 'string', default: '', displayOptions: show(['log']) },
-	{
-		displayName: 'Reservation ID',
-		name: 'reservationId',
-		type: 'string',
-		default: '',
-		placeholder: '={{ $json.reservationId }}',
-		description: 'The reservationId Authorize returned for this call: the actual cost and latency replace what was held. Without it the hold stays until it expires (15 minutes by default).',
-		displayOptions: show(['log']),
-	},
-	...identityFields,
-
-	// Register or Update
-	{ displayName: 'Display Name', name: 'displayName', type: 'string', default: '', description: 'Required when registering', displayOptions: show(['register']) },
-	{ displayName: 'Description', name: 'agentDescription', type: 'string', default: '', displayOptions: show(['register']) },
-	{
-		displayName: 'Agent Type',
-		name: 'agentType',
-		type: 'options',
-		options: [
-			{ name: 'Claude', value: 'claude' },
-			{ name: 'Custom', value: 'custom' },
-			{ name: 'Gemini', value: 'gemini' },
-			{ name: 'Pulser', value: 'pulser' },
-		],
-		default: 'custom',
-		displayOptions: show(['register']),
-	},
-	{ displayName: 'Allowed Tools', name: 'allowedTools', type: 'string', default: '', placeholder: 'lakehouse_query, web_search', description: 'Comma-separated tool names', displayOptions: show(['register']) },
-	{ displayName: 'Allowed Schemas', name: 'allowedSchemas', type: 'string', default: '', placeholder: 'ipai_gold_erp, ipai_gold_core.dim_date', description: 'Comma-separated lakehouse schemas or schema.table entries the agent may read', displayOptions: show(['register']) },
-	{
-		displayName: 'Allowed Operations',
-		name: 'allowedOperations',
-		type: 'multiOptions',
-		options: [
-			{ name: 'Read', value: 'read' },
-			{ name: 'Schedule', value: 'schedule' },
-			{ name: 'Transform', value: 'transform' },
-			{ name: 'Write', value: 'write' },
-		],
-		default: ['read'],
-		displayOptions: show(['register']),
-	},
-	{ displayName: 'Daily Cost Budget (USD)', name: 'costBudgetUsd', type: 'number', typeOptions: { minValue: 0, numberPrecision: 4 }, default: 0, description: 'Per UTC day; 0 means no budget', displayOptions: show(['register']) },
-	{ displayName: 'Latency Budget (Ms)', name: 'latencyBudgetMs', type: 'number', typeOptions: { minValue: 0 }, default: 30000, description: 'Per run: the statement timeout of the agent\'s queries', displayOptions: show(['register']) },
-	{ displayName: 'Config', name: 'agentConfig', type: 'json', default: '{}', description: 'Extra budgets: max_run_cost_usd (per run), daily_latency_budget_ms (per UTC day), max_rows, reservation_ttl_seconds', displayOptions: show(['register']) },
-	{
-		displayName: 'Include Inactive',
-		name: 'includeInactive',
-		type: 'boolean',
-		default: false,
-		description: 'Whether to list deactivated agents too',
-		displayOptions: show(['list']),
-	},
+	...forOperations(['query', 'authorize', 'log', 'register', 'update', 'deactivate', 'describeModel', 'queryModel', 'mcpServer'], [agentField]),
+	...query.description,
+	...forOperations(['describeModel', 'queryModel'], [modelField]),
+	...describeModel.description,
+	...queryModel.description,
+	...forOperations(['describeModel', 'queryModel'], [channelField]),
+	...mcpServer.description,
+	...authorize.description,
+	...log.description,
+	...forOperations(['query', 'authorize', 'log'], [userIdField]),
+	...forOperations(['query', 'authorize', 'log', 'describeModel', 'queryModel'], [sessionIdField]),
+	...register.description,
+	...list.description,
+	...deactivate.description,
 ];

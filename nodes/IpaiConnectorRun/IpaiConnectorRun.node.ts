@@ -1,16 +1,9 @@
-import type {
-	IExecuteFunctions,
-	ILoadOptionsFunctions,
-	INodeExecutionData,
-	INodePropertyOptions,
-	INodeType,
-	INodeTypeDescription,
-} from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
-import { openPool } from '../../lib/lakehouse/connection';
-import { connectionOptions, LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
+import { LAKEHOUSE_CREDENTIAL } from '../shared/lakehouse';
 import { router } from './actions/router';
 import { properties } from './description';
+import { credentialTest, loadOptions } from './methods';
 
 export class IpaiConnectorRun implements INodeType {
 	description: INodeTypeDescription = {
@@ -29,29 +22,9 @@ export class IpaiConnectorRun implements INodeType {
 		properties,
 	};
 
-	methods = {
-		credentialTest: { lakehouseConnectionTest: testLakehouseCredential },
-		loadOptions: {
-			async getBronzeSchemas(this: ILoadOptionsFunctions) {
-				return schemasLike(this, '^ipai_bronze_');
-			},
-			async getTransformSchemas(this: ILoadOptionsFunctions) {
-				return schemasLike(this, '^ipai_(silver|gold|platinum)_');
-			},
-		},
-	};
+	methods = { credentialTest, loadOptions };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return router.call(this);
-	}
-}
-
-async function schemasLike(fn: ILoadOptionsFunctions, pattern: string): Promise<INodePropertyOptions[]> {
-	const pool = openPool(connectionOptions(await fn.getCredentials(LAKEHOUSE_CREDENTIAL)));
-	try {
-		const { rows } = await pool.query<{ nspname: string }>('select nspname from pg_namespace where nspname ~ $1 order by 1', [pattern]);
-		return rows.map((r) => ({ name: r.nspname, value: r.nspname }));
-	} finally {
-		await pool.end();
 	}
 }

@@ -1,39 +1,16 @@
 import type { INodeProperties } from 'n8n-workflow';
-import { resourceOperations } from '../shared/resources';
-
-const runIdField = (operations: string[]): INodeProperties => ({
-	displayName: 'Run ID',
-	name: 'runId',
-	type: 'string',
-	default: '={{ $json.runId }}',
-	required: true,
-	description: 'The run to act on, as returned by the Start operation',
-	hint: "After nodes that replace the items (a source, a Code node), reference the Start node by name: {{ $('Start').first().json.runId }}",
-	displayOptions: { show: { operation: operations } },
-});
-
-const connectorFields = (operations: string[], required = true): INodeProperties[] => [
-	{
-		displayName: 'Connector Type',
-		name: 'connectorType',
-		type: 'string',
-		default: '',
-		required,
-		placeholder: 'odoo',
-		description: 'Kind of source: odoo, github, file, or any lower-case name of your own',
-		displayOptions: { show: { operation: operations } },
-	},
-	{
-		displayName: 'Connector Name',
-		name: 'connectorName',
-		type: 'string',
-		default: '',
-		required,
-		placeholder: 'odoo-production',
-		description: 'Unique per connector type; the connector is registered under this name on first use',
-		displayOptions: { show: { operation: operations } },
-	},
-];
+import { forOperations, resourceOperations } from '../shared/resources';
+import { connectorFields, countFields, metadataField, runIdField } from './actions/common';
+import * as dispatch from './actions/dispatch.operation';
+import * as fail from './actions/fail.operation';
+import * as finish from './actions/finish.operation';
+import * as getRuns from './actions/getRuns.operation';
+import * as getState from './actions/getState.operation';
+import * as heartbeat from './actions/heartbeat.operation';
+import * as loadItems from './actions/loadItems.operation';
+import * as refresh from './actions/refresh.operation';
+import * as setState from './actions/setState.operation';
+import * as start from './actions/start.operation';
 
 const operation: INodeProperties = {
 	displayName: 'Operation',
@@ -60,6 +37,10 @@ const operation: INodeProperties = {
 	default: 'start',
 };
 
+/**
+ * Each operation's own fields come from its file in ./actions; fields several operations show are
+ * defined once in ./actions/common.ts and shown for them here, where the editor shows them.
+ */
 export const properties: INodeProperties[] = [
 	...resourceOperations(operation, [
 		{ name: 'Run', value: 'run', description: 'Open, keep alive, finish or fail a connector run; read the run ledger', operations: ['start', 'heartbeat', 'finish', 'fail', 'getRuns'] },
@@ -68,317 +49,18 @@ export const properties: INodeProperties[] = [
 		{ name: 'Schedule', value: 'schedule', description: 'Which connectors run now, and their delivery to pipelines', operations: ['dispatch'] },
 	]),
 
-	// Dispatch
-	{
-		displayName: 'Connectors',
-		name: 'dispatchMode',
-		type: 'options',
-		options: [
-			{
-				name: 'Due by Schedule',
-				value: 'due',
-				description: 'Enabled connectors whose cron schedule (UTC) has a tick not yet dispatched; a tick is handed out once across all dispatchers',
-			},
-			{ name: 'Named', value: 'named', description: 'The connectors named, now, whatever their schedule (e.g. a "run now" request)' },
-			{
-				name: 'Mark Queued',
-				value: 'queued',
-				description: "After the deliveries' HTTP requests: the claims n8n's main queued get the long redelivery deadline, the ones it refused are due again at the next tick",
-			},
-			{
-				name: 'Accept Delivery',
-				value: 'accept',
-				description: "A pipeline's first step: take the connector the dispatcher delivered (a duplicate delivery stops here as a skipped run)",
-			},
-		],
-		default: 'due',
-		displayOptions: { show: { operation: ['dispatch'] } },
-	},
-	{
-		displayName: 'Connector Types',
-		name: 'connectorTypes',
-		type: 'string',
-		default: '',
-		placeholder: 'odoo, github, file',
-		description: 'Only connectors of these types, comma-separated; empty for all',
-		displayOptions: { show: { operation: ['dispatch'], dispatchMode: ['due'] } },
-	},
-	{
-		displayName: 'Claim ID',
-		name: 'claimId',
-		type: 'string',
-		default: '',
-		placeholder: "={{ $('Ten deliveries at a time').item.json.claimId }}",
-		description: 'The claim each delivery carried (from the item before the HTTP request)',
-		displayOptions: { show: { operation: ['dispatch'], dispatchMode: ['queued'] } },
-	},
-	{
-		displayName: 'Redeliver After (Seconds)',
-		name: 'claimDeadlineSeconds',
-		type: 'number',
-		default: 120,
-		typeOptions: { minValue: 10 },
-		description: 'A claimed tick whose pipeline has not started a run by then is handed out again at a later dispatch',
-		displayOptions: { show: { operation: ['dispatch'], dispatchMode: ['due'] } },
-	},
-	{
-		displayName: 'N8n URL',
-		name: 'n8nUrl',
-		type: 'string',
-		default: '',
-		placeholder: 'https://n8n.example.com',
-		description: "Base URL of the n8n main that receives the pipelines' webhooks; empty uses this instance's URL",
-		displayOptions: { show: { operation: ['dispatch'], dispatchMode: ['due', 'named'] } },
-	},
-	{
-		displayName: 'Connector Names',
-		name: 'connectors',
-		type: 'string',
-		default: '',
-		required: true,
-		placeholder: 'odoo-finance, github/devops',
-		description: 'Comma-separated names (or type/name where a name is used by two types); an unknown or disabled one is an error',
-		displayOptions: { show: { operation: ['dispatch'], dispatchMode: ['named'] } },
-	},
-
-	// Start
-	...connectorFields(['start', 'getState', 'setState']),
-	{
-		displayName: 'Config',
-		name: 'config',
-		type: 'json',
-		default: '{}',
-		description: 'Type-specific settings to record with the connector (never secrets: configs are readable by platform staff)',
-		displayOptions: { show: { operation: ['start'] } },
-	},
-	{
-		displayName: 'Schedule',
-		name: 'schedule',
-		type: 'string',
-		default: '',
-		placeholder: '*/15 * * * *',
-		description: 'Cron expression the dispatcher uses to run this connector; empty keeps the recorded one',
-		displayOptions: { show: { operation: ['start'] } },
-	},
-	{
-		displayName: 'Lease Timeout (Seconds)',
-		name: 'leaseTimeoutSeconds',
-		type: 'number',
-		typeOptions: { minValue: 5 },
-		default: 600,
-		description: 'A run that sends no heartbeat (each committed page counts as one) for this long is presumed dead and may be taken over',
-		displayOptions: { show: { operation: ['start'] } },
-	},
-
-	// Finish / Heartbeat / Fail
-	runIdField(['finish', 'heartbeat']),
-	{
-		displayName: 'Find Run By',
-		name: 'failSource',
-		type: 'options',
-		options: [
-			{ name: 'Run ID', value: 'runId', description: 'The run ID returned by the Start operation' },
-			{
-				name: 'Error Trigger Input',
-				value: 'errorTrigger',
-				description: 'The failed execution named in the Error Trigger item: its running run is failed with its error',
-			},
-		],
-		default: 'runId',
-		displayOptions: { show: { operation: ['fail'] } },
-	},
-	{ ...runIdField(['fail']), displayOptions: { show: { operation: ['fail'], failSource: ['runId'] } } },
-	{
-		displayName: 'Error Message',
-		name: 'errorMessage',
-		type: 'string',
-		default: '={{ $json.error?.message ?? $json.message ?? "" }}',
-		description: 'What went wrong, for the person on call',
-		displayOptions: { show: { operation: ['fail'], failSource: ['runId'] } },
-	},
-	{
-		displayName: 'Rows Read',
-		name: 'rowsRead',
-		type: 'number',
-		default: -1,
-		description: 'Total rows read; -1 keeps what the loaded pages counted',
-		displayOptions: { show: { operation: ['finish', 'heartbeat'] } },
-	},
-	{
-		displayName: 'Rows Written',
-		name: 'rowsWritten',
-		type: 'number',
-		default: -1,
-		description: 'Total rows written; -1 keeps what the loaded pages counted',
-		displayOptions: { show: { operation: ['finish', 'heartbeat'] } },
-	},
-	{
-		displayName: 'Metadata',
-		name: 'metadata',
-		type: 'json',
-		default: '{}',
-		description: 'Extra facts to merge into the run row',
-		displayOptions: { show: { operation: ['finish', 'heartbeat', 'fail'] } },
-	},
-
-	// Get Runs
-	{
-		displayName: 'Filters',
-		name: 'filters',
-		type: 'collection',
-		placeholder: 'Add Filter',
-		default: {},
-		displayOptions: { show: { operation: ['getRuns'] } },
-		options: [
-			{ displayName: 'Connector Name', name: 'connectorName', type: 'string', default: '' },
-			{ displayName: 'Connector Type', name: 'connectorType', type: 'string', default: '' },
-			{ displayName: 'Since', name: 'since', type: 'dateTime', default: '' },
-			{
-				displayName: 'Status',
-				name: 'status',
-				type: 'multiOptions',
-				options: [
-					{ name: 'Abandoned', value: 'abandoned' },
-					{ name: 'Failed', value: 'failed' },
-					{ name: 'Running', value: 'running' },
-					{ name: 'Skipped', value: 'skipped' },
-					{ name: 'Success', value: 'success' },
-				],
-				default: [],
-			},
-		],
-	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-		displayOptions: { show: { operation: ['getRuns'] } },
-	},
-
-	// Get / Set State
-	{
-		displayName: 'Stream',
-		name: 'stream',
-		type: 'string',
-		default: '',
-		description: 'The stream, e.g. account.move; empty returns every stream of the connector',
-		displayOptions: { show: { operation: ['getState'] } },
-	},
-	{
-		displayName: 'Stream',
-		name: 'stream',
-		type: 'string',
-		default: '',
-		required: true,
-		description: 'The stream whose state to set, e.g. account.move',
-		displayOptions: { show: { operation: ['setState'] } },
-	},
-	{
-		displayName: 'Action',
-		name: 'stateAction',
-		type: 'options',
-		options: [
-			{ name: 'Set Cursor', value: 'setCursor', description: 'The next run resumes from this cursor' },
-			{ name: 'Reset', value: 'reset', description: 'Forget the state: the next run is a full sync' },
-		],
-		default: 'setCursor',
-		displayOptions: { show: { operation: ['setState'] } },
-	},
-	{
-		displayName: 'Cursor',
-		name: 'cursor',
-		type: 'json',
-		default: '""',
-		description: 'The cursor as JSON, e.g. "2024-01-01 00:00:00" for an Odoo write_date cursor',
-		displayOptions: { show: { operation: ['setState'], stateAction: ['setCursor'] } },
-	},
-
-	// Load Items
-	{
-		displayName: 'Run ID',
-		name: 'runId',
-		type: 'string',
-		default: '',
-		description: 'The run to load under; empty starts (and finishes) a run of its own for the connector below',
-		displayOptions: { show: { operation: ['loadItems'] } },
-	},
-	...connectorFields(['loadItems'], false).map((p) => ({
-		...p,
-		description: `${p.description}. Used when no run ID is given.`,
-		displayOptions: { show: { operation: ['loadItems'], runId: [''] } },
-	})),
-	{
-		displayName: 'Schema Name or ID',
-		name: 'schema',
-		type: 'options',
-		typeOptions: { loadOptionsMethod: 'getBronzeSchemas' },
-		default: 'ipai_bronze_core',
-		description: 'Bronze schema to land in. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
-		displayOptions: { show: { operation: ['loadItems'] } },
-	},
-	{
-		displayName: 'Table',
-		name: 'table',
-		type: 'string',
-		default: '',
-		required: true,
-		description: 'Created on first load from the items\' fields; new fields add columns',
-		displayOptions: { show: { operation: ['loadItems'] } },
-	},
-	{
-		displayName: 'Key Fields',
-		name: 'keyFields',
-		type: 'string',
-		default: '',
-		placeholder: 'e.g. ID',
-		description: 'Comma-separated fields that identify a record: items are merged by them. Empty appends every item.',
-		displayOptions: { show: { operation: ['loadItems'] } },
-	},
-	{
-		displayName: 'Options',
-		name: 'loadOptions',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: { show: { operation: ['loadItems'] } },
-		options: [
-			{
-				displayName: 'Column Types',
-				name: 'columnTypes',
-				type: 'json',
-				default: '{}',
-				description: 'Field → type overrides, e.g. {"amount": "numeric", "day": "date"}. Types: boolean, integer, bigint, numeric, double, date, timestamp, timestamptz, jsonb, text, bigint[], text[].',
-			},
-			{
-				displayName: 'Page Size',
-				name: 'pageSize',
-				type: 'number',
-				typeOptions: { minValue: 1 },
-				default: 5000,
-				description: 'Items per transaction',
-			},
-			{
-				displayName: 'Stream',
-				name: 'stream',
-				type: 'string',
-				default: '',
-				description: 'Stream name for the cursor; defaults to the table name',
-			},
-		],
-	},
-
-	// Refresh
-	{
-		displayName: 'Schema Names or IDs',
-		name: 'schemas',
-		type: 'multiOptions',
-		typeOptions: { loadOptionsMethod: 'getTransformSchemas' },
-		default: [],
-		required: true,
-		description: 'Layers whose materialized views to refresh. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
-		displayOptions: { show: { operation: ['refresh'] } },
-	},
+	...dispatch.description,
+	...forOperations(['start', 'getState', 'setState'], connectorFields()),
+	...start.description,
+	...forOperations(['finish', 'heartbeat'], [runIdField]),
+	...finish.description,
+	...heartbeat.description,
+	...fail.description,
+	...forOperations(['finish', 'heartbeat'], countFields),
+	...forOperations(['finish', 'heartbeat', 'fail'], [metadataField]),
+	...getRuns.description,
+	...getState.description,
+	...setState.description,
+	...loadItems.description,
+	...refresh.description,
 ];

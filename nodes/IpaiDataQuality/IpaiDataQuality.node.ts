@@ -1,10 +1,9 @@
-import type { IExecuteFunctions, ILoadOptionsFunctions, INodeExecutionData, INodePropertyOptions, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
-import { listTargetColumns, listTargetTables } from '../../lib/dq/definitions';
-import { openPool } from '../../lib/lakehouse/connection';
-import { connectionOptions, LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
+import { LAKEHOUSE_CREDENTIAL } from '../shared/lakehouse';
 import { router } from './actions/router';
 import { properties } from './description';
+import { credentialTest, loadOptions } from './methods';
 
 /**
  * The Data Quality Monitor on the canvas: declare expectations on lakehouse tables (the database
@@ -29,41 +28,10 @@ export class IpaiDataQuality implements INodeType {
 		properties,
 	};
 
-	methods = {
-		credentialTest: { lakehouseConnectionTest: testLakehouseCredential },
-		loadOptions: {
-			async getTables(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
-				return withPool(this, async (pool) => (await listTargetTables(pool)).map((t) => ({ name: t, value: t })));
-			},
-			async getColumns(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
-				const table = String(this.getCurrentNodeParameter('targetTable') ?? '');
-				if (!table) return [];
-				return withPool(this, async (pool) => (await listTargetColumns(pool, table)).map((c) => ({ name: `${c.name} (${c.type})`, value: c.name })));
-			},
-			async getReferencedColumns(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
-				const table = String(this.getCurrentNodeParameter('toTable') ?? '');
-				if (!table) return [];
-				return withPool(this, async (pool) => (await listTargetColumns(pool, table)).map((c) => ({ name: `${c.name} (${c.type})`, value: c.name })));
-			},
-			async getSchemas(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
-				return withPool(this, async (pool) => {
-					const { rows } = await pool.query<{ nspname: string }>(`select nspname from pg_namespace where nspname ~ '^ipai_(bronze|silver|gold|platinum)_' order by 1`);
-					return rows.map((r) => ({ name: r.nspname, value: r.nspname }));
-				});
-			},
-		},
-	};
+	methods = { credentialTest, loadOptions };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return router.call(this);
 	}
 }
 
-async function withPool<T>(fn: ILoadOptionsFunctions, work: (pool: ReturnType<typeof openPool>) => Promise<T>): Promise<T> {
-	const pool = openPool(connectionOptions(await fn.getCredentials(LAKEHOUSE_CREDENTIAL)));
-	try {
-		return await work(pool);
-	} finally {
-		await pool.end();
-	}
-}

@@ -1,8 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
-import { discover } from './actions/discover.operation';
-import { sync } from './actions/sync.operation';
+import { router } from './actions/router';
 import { properties } from './description';
 import { credentialTest, listSearch, loadOptions } from './methods';
 
@@ -35,7 +34,6 @@ export class IpaiDatabaseSync implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const operation = this.getNodeParameter('operation', 0) as string;
-		return [operation === 'discover' ? await discover.call(this) : await sync.call(this)];
+		return router.call(this);
 	}
 }

@@ -1,17 +1,9 @@
-import type {
-	IExecuteFunctions,
-	ILoadOptionsFunctions,
-	INodeExecutionData,
-	INodePropertyOptions,
-	INodeType,
-	INodeTypeDescription,
-} from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
-import { openPool } from '../../lib/lakehouse/connection';
-import { connectionOptions, LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
+import { LAKEHOUSE_CREDENTIAL } from '../shared/lakehouse';
 import { ingest } from './actions/ingest.operation';
 import { properties } from './description';
-import { testS3Credential } from './transport';
+import { credentialTest, loadOptions } from './methods';
 
 export class IpaiFileIngest implements INodeType {
 	description: INodeTypeDescription = {
@@ -33,20 +25,7 @@ export class IpaiFileIngest implements INodeType {
 		properties,
 	};
 
-	methods = {
-		credentialTest: { lakehouseConnectionTest: testLakehouseCredential, s3ConnectionTest: testS3Credential },
-		loadOptions: {
-			async getBronzeSchemas(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
-				const pool = openPool(connectionOptions(await this.getCredentials(LAKEHOUSE_CREDENTIAL)));
-				try {
-					const { rows } = await pool.query<{ nspname: string }>(`select nspname from pg_namespace where nspname ~ '^ipai_bronze_' order by 1`);
-					return rows.map((r) => ({ name: r.nspname, value: r.nspname }));
-				} finally {
-					await pool.end();
-				}
-			},
-		},
-	};
+	methods = { credentialTest, loadOptions };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return [await ingest.call(this)];

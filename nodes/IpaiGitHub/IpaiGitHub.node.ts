@@ -1,10 +1,10 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
-import { LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
-import { emit } from './actions/emit.operation';
-import { sync } from './actions/sync.operation';
+import { NodeConnectionTypes } from 'n8n-workflow';
+import { LAKEHOUSE_CREDENTIAL } from '../shared/lakehouse';
+import { router } from './actions/router';
 import { properties } from './description';
-import { GITHUB_CREDENTIAL, repositoryOptions, testGitHubCredential } from './transport';
+import { credentialTest, loadOptions } from './methods';
+import { GITHUB_CREDENTIAL } from './transport';
 
 export class IpaiGitHub implements INodeType {
 	description: INodeTypeDescription = {
@@ -26,18 +26,9 @@ export class IpaiGitHub implements INodeType {
 		properties,
 	};
 
-	methods = {
-		credentialTest: { gitHubConnectionTest: testGitHubCredential, lakehouseConnectionTest: testLakehouseCredential },
-		loadOptions: {
-			getRepositories: repositoryOptions,
-		},
-	};
+	methods = { credentialTest, loadOptions };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const operation = this.getNodeParameter('operation', 0) as string;
-		const items = this.getInputData();
-		if (operation === 'sync') return [await sync.call(this, items)];
-		if (operation === 'emit') return [await emit.call(this, items)];
-		throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}"`);
+		return router.call(this);
 	}
 }

@@ -24,8 +24,9 @@ import { openPool, safeError } from '../../lib/lakehouse/connection';
 import { GitHubApiError } from '../../lib/sources/github/client';
 import { deliveryHeaders, eventRecord, landEvent, verifySignature } from '../../lib/sources/github/webhooks';
 import { keepHeadline } from '../shared/items';
-import { connectionOptions, LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
-import { GITHUB_CREDENTIAL, gitHubClient, gitHubSecrets, repositoryOptions, testGitHubCredential } from '../IpaiGitHub/transport';
+import { connectionOptions, LAKEHOUSE_CREDENTIAL } from '../shared/lakehouse';
+import { credentialTest, loadOptions } from '../IpaiGitHub/methods';
+import { GITHUB_CREDENTIAL, gitHubClient, gitHubSecrets } from '../IpaiGitHub/transport';
 
 const EVENTS = [
 	'*', 'check_run', 'check_suite', 'create', 'delete', 'deployment', 'deployment_status', 'issue_comment', 'issues', 'label',
@@ -101,10 +102,7 @@ export class IpaiGitHubTrigger implements INodeType {
 		],
 	};
 
-	methods = {
-		credentialTest: { gitHubConnectionTest: testGitHubCredential, lakehouseConnectionTest: testLakehouseCredential },
-		loadOptions: { getRepositories: repositoryOptions },
-	};
+	methods = { credentialTest, loadOptions };
 
 	webhookMethods = {
 		default: {

@@ -1,9 +1,10 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
-import { MATTERMOST_CREDENTIAL, testMattermostCredential } from '../IpaiSloMonitor/transport/mattermost';
-import { LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
+import { MATTERMOST_CREDENTIAL } from '../shared/mattermost';
+import { LAKEHOUSE_CREDENTIAL } from '../shared/lakehouse';
 import { router } from './actions/router';
 import { properties } from './description';
+import { credentialTest } from './methods';
 
 /**
  * Observability of the lakehouse for the tools teams already watch: a Prometheus/OpenMetrics
@@ -31,9 +32,7 @@ export class IpaiObservability implements INodeType {
 		properties,
 	};
 
-	methods = {
-		credentialTest: { lakehouseConnectionTest: testLakehouseCredential, mattermostApiTest: testMattermostCredential },
-	};
+	methods = { credentialTest };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return router.call(this);

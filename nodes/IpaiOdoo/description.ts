@@ -1,6 +1,9 @@
 import type { INodeProperties } from 'n8n-workflow';
-import { runParameters } from '../shared/connectorRun';
+import { domainField } from './actions/domain';
+import * as emit from './actions/emit.operation';
+import * as sync from './actions/sync.operation';
 
+/** Each operation's fields come from its file in ./actions; the Domain filter both show, from ./actions/domain.ts. */
 export const properties: INodeProperties[] = [
 	{
 		displayName: 'Operation',
@@ -23,125 +26,8 @@ export const properties: INodeProperties[] = [
 		],
 		default: 'sync',
 	},
-	{
-		displayName: 'Model Names or IDs',
-		name: 'models',
-		type: 'multiOptions',
-		typeOptions: { loadOptionsMethod: 'getModels' },
-		default: ['account.move', 'account.move.line', 'account.account', 'account.journal', 'res.partner'],
-		required: true,
-		description:
-			'Models to sync, each into ipai_bronze_erp.odoo_<model>. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
-		displayOptions: { show: { operation: ['sync'] } },
-	},
-	{
-		displayName: 'Model Name or ID',
-		name: 'model',
-		type: 'options',
-		typeOptions: { loadOptionsMethod: 'getModels' },
-		default: 'res.partner',
-		required: true,
-		description: 'Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>',
-		displayOptions: { show: { operation: ['emit'] } },
-	},
-	{
-		displayName: 'Field Names or IDs',
-		name: 'fields',
-		type: 'multiOptions',
-		typeOptions: { loadOptionsMethod: 'getFields', loadOptionsDependsOn: ['model'] },
-		default: [],
-		description:
-			'Fields to read; none selected reads the stored fields. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
-		displayOptions: { show: { operation: ['emit'] } },
-	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-		displayOptions: { show: { operation: ['emit'] } },
-	},
-	{
-		displayName: 'Domain',
-		name: 'domain',
-		type: 'json',
-		default: '[]',
-		placeholder: '[["state", "=", "posted"]]',
-		description: 'Odoo domain filter. With Sync it applies to every selected model, and deletes are inferred within it.',
-	},
-	...runParameters({ operation: ['sync'] }, {
-		placeholder: 'odoo-production',
-		description: 'Name of the connector when the node runs its own run; defaults to odoo-&lt;database&gt;',
-	}),
-	{
-		displayName: 'Options',
-		name: 'syncOptions',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: { show: { operation: ['sync'] } },
-		options: [
-			{
-				displayName: 'Delete Scan Every (Hours)',
-				name: 'deleteScanEveryHours',
-				type: 'number',
-				default: 24,
-				description: 'How often an ID-only scan marks records deleted in Odoo; 0 scans every run, -1 never',
-			},
-			{
-				displayName: 'Include Binary Fields',
-				name: 'includeBinary',
-				type: 'boolean',
-				default: false,
-			},
-			{
-				displayName: 'Include Non-Stored Fields',
-				name: 'includeNonStored',
-				type: 'boolean',
-				default: false,
-				description: 'Whether to read computed fields that Odoo does not store (slower; their changes do not bump write_date)',
-			},
-			{
-				displayName: 'Include One2many Fields',
-				name: 'includeOne2many',
-				type: 'boolean',
-				default: false,
-			},
-			{
-				displayName: 'Language',
-				name: 'lang',
-				type: 'string',
-				default: 'en_US',
-				description: 'Language of translated fields, pinned so bronze does not change with the user\'s language',
-			},
-			{
-				displayName: 'Mode',
-				name: 'mode',
-				type: 'options',
-				options: [
-					{ name: 'Incremental (Full on First Run)', value: 'incremental' },
-					{ name: 'Full', value: 'full' },
-				],
-				default: 'incremental',
-			},
-			{
-				displayName: 'Overlap (Seconds)',
-				name: 'overlapSeconds',
-				type: 'number',
-				typeOptions: { minValue: 0 },
-				default: 600,
-				description: 'Each incremental read starts this long before the cursor, for transactions that commit after their write_date',
-			},
-			{
-				displayName: 'Page Size',
-				name: 'pageSize',
-				type: 'number',
-				typeOptions: { minValue: 1, maxValue: 10000 },
-				default: 2000,
-				description: 'Records per RPC call and per lakehouse transaction',
-			},
-		],
-	},
+	...sync.selection,
+	...emit.description,
+	domainField,
+	...sync.description,
 ];

@@ -1,9 +1,10 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
-import { LAKEHOUSE_CREDENTIAL, testLakehouseCredential } from '../shared/lakehouse';
+import { LAKEHOUSE_CREDENTIAL } from '../shared/lakehouse';
 import { router } from './actions/router';
 import { properties } from './description';
-import { MATTERMOST_CREDENTIAL, testMattermostCredential } from './transport/mattermost';
+import { credentialTest } from './methods';
+import { MATTERMOST_CREDENTIAL } from '../shared/mattermost';
 
 /**
  * SLO evaluation over the run ledger, alert state in the lakehouse, and Mattermost alerting.
@@ -34,9 +35,7 @@ export class IpaiSloMonitor implements INodeType {
 		properties,
 	};
 
-	methods = {
-		credentialTest: { lakehouseConnectionTest: testLakehouseCredential, mattermostApiTest: testMattermostCredential },
-	};
+	methods = { credentialTest };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return router.call(this);

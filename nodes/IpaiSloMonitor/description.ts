@@ -1,7 +1,13 @@
 import type { INodeProperties } from 'n8n-workflow';
-import { resourceOperations } from '../shared/resources';
-
-const show = (operation: string[]) => ({ show: { operation } });
+import { forOperations, resourceOperations } from '../shared/resources';
+import { optionsField, outputField, slosField } from './actions/common';
+import * as evaluate from './actions/evaluate.operation';
+import * as getStatus from './actions/getStatus.operation';
+import * as notify from './actions/notify.operation';
+import * as postMessage from './actions/postMessage.operation';
+import * as setSlo from './actions/setSlo.operation';
+import * as silence from './actions/silence.operation';
+import * as unsilence from './actions/unsilence.operation';
 
 const operation: INodeProperties = {
 	displayName: 'Operation',
@@ -35,6 +41,10 @@ const operation: INodeProperties = {
 	default: 'evaluate',
 };
 
+/**
+ * Each operation's own fields come from its file in ./actions; fields several operations show are
+ * defined once in ./actions/common.ts and shown for them here, where the editor shows them.
+ */
 export const properties: INodeProperties[] = [
 	...resourceOperations(operation, [
 		{ name: 'SLO', value: 'slo', description: 'Evaluate, read and define service level objectives', operations: ['evaluate', 'getStatus', 'setSlo'] },
@@ -43,345 +53,14 @@ export const properties: INodeProperties[] = [
 		{ name: 'Message', value: 'message', description: 'Post one message with the alerts\' look, redaction and retries', operations: ['postMessage'] },
 	]),
 
-	// Evaluate / Notify / Get Status
-	{
-		displayName: 'SLOs',
-		name: 'slos',
-		type: 'string',
-		default: '',
-		placeholder: 'connector-run-success, agent-p95-latency',
-		description: 'Code names of the SLOs to evaluate, comma-separated; empty evaluates every enabled SLO',
-		displayOptions: show(['evaluate', 'getStatus', 'notify']),
-	},
-	{
-		displayName: 'Evaluate First',
-		name: 'evaluateFirst',
-		type: 'boolean',
-		default: true,
-		description: 'Whether to evaluate the SLOs before delivering, so one node does the whole job',
-		displayOptions: show(['notify']),
-	},
-	{
-		displayName: 'Output',
-		name: 'output',
-		type: 'options',
-		options: [
-			{ name: 'Summary', value: 'summary', description: 'One item: SLO status, alerts and the notifications due' },
-			{ name: 'One Item per Due Notification', value: 'due', description: 'To route notifications to other channels yourself' },
-			{ name: 'One Item per SLO and Target', value: 'statuses', description: 'Error budget, burn rates and status per connector or agent' },
-		],
-		default: 'summary',
-		displayOptions: show(['evaluate', 'getStatus']),
-	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: show(['evaluate', 'getStatus', 'notify']),
-		options: [
-			{
-				displayName: 'Default Runbook URL',
-				name: 'runbookUrl',
-				type: 'string',
-				default: '',
-				description: 'Linked in alerts of SLOs that name no runbook of their own',
-			},
-			{
-				displayName: 'Fail When a Delivery Fails',
-				name: 'failOnDeliveryError',
-				type: 'boolean',
-				default: true,
-				description: 'Whether to fail the execution (and run its error workflow) when a notification could not be delivered; it stays due either way',
-			},
-			{
-				displayName: 'Max Attempts per Message',
-				name: 'maxAttempts',
-				type: 'number',
-				typeOptions: { minValue: 1, maxValue: 10 },
-				default: 4,
-				description: 'Tries per notification in this run (429 waits for the rate-limit reset, 5xx backs off)',
-			},
-			{
-				displayName: 'Max Notifications',
-				name: 'maxNotifications',
-				type: 'number',
-				typeOptions: { minValue: 1 },
-				default: 100,
-				description: 'Max number of notifications to deliver in this run; the rest stay due',
-			},
-			{
-				displayName: 'N8n Base URL',
-				name: 'n8nBaseUrl',
-				type: 'string',
-				default: '',
-				placeholder: 'https://n8n.example.com',
-				description: 'For links to the failed executions; empty uses this instance\'s URL',
-			},
-			{
-				displayName: 'Runbook Base URL',
-				name: 'runbookBaseUrl',
-				type: 'string',
-				default: '',
-				placeholder: 'https://wiki.example.com/runbooks/',
-				description: 'Where the runbooks shipped in docs/runbooks are served (each alert links &lt;base&gt;/&lt;name&gt;.md). Empty: the package repository on GitHub.',
-			},
-		],
-	},
-
-	// Post Message
-	{
-		displayName: 'Title',
-		name: 'title',
-		type: 'string',
-		default: '',
-		required: true,
-		placeholder: 'Pipeline failed: IPAI: Odoo finance sync',
-		displayOptions: show(['postMessage']),
-	},
-	{
-		displayName: 'Text',
-		name: 'text',
-		type: 'string',
-		typeOptions: { rows: 4 },
-		default: '',
-		description: 'Markdown; secrets known to the node (credential values) are masked',
-		displayOptions: show(['postMessage']),
-	},
-	{
-		displayName: 'Severity',
-		name: 'severity',
-		type: 'options',
-		options: [
-			{ name: 'Page', value: 'page', description: 'Urgent, asks for an acknowledgement' },
-			{ name: 'Ticket', value: 'ticket', description: 'Needs attention today' },
-			{ name: 'Info', value: 'info' },
-		],
-		default: 'ticket',
-		displayOptions: show(['postMessage']),
-	},
-	{
-		displayName: 'Link',
-		name: 'link',
-		type: 'string',
-		default: '',
-		description: 'The title links here (e.g. the failed execution)',
-		displayOptions: show(['postMessage']),
-	},
-	{
-		displayName: 'Fields',
-		name: 'messageFields',
-		type: 'fixedCollection',
-		typeOptions: { multipleValues: true },
-		placeholder: 'Add Field',
-		default: {},
-		displayOptions: show(['postMessage']),
-		options: [
-			{
-				displayName: 'Field',
-				name: 'field',
-				values: [
-					{ displayName: 'Title', name: 'title', type: 'string', default: '' },
-					{ displayName: 'Value', name: 'value', type: 'string', default: '', description: 'Empty values are left out' },
-				],
-			},
-		],
-	},
-
-	// Set SLO
-	{
-		displayName: 'Code Name',
-		name: 'codeName',
-		type: 'string',
-		default: '',
-		required: true,
-		placeholder: 'odoo-prod-success',
-		description: 'Unique name; an existing SLO with this name is updated',
-		displayOptions: show(['setSlo']),
-	},
-	{
-		displayName: 'SLI Type',
-		name: 'sliType',
-		type: 'options',
-		options: [
-			{ name: 'Agent Failures per Day', value: 'agent_failures', description: 'Failed agent calls against params.max_failures_per_day' },
-			{ name: 'Agent Latency', value: 'agent_latency', description: 'Share of agent calls faster than params.threshold_ms (e.g. p95 < 5 s ⇔ 95%)' },
-			{ name: 'Connector Freshness', value: 'connector_freshness', description: 'Time since the last successful run, against thresholds derived from the schedule' },
-			{ name: 'Connector Run Success', value: 'connector_success', description: 'Share of finished runs that succeed; also alerts when a scheduled connector stops running' },
-			{ name: 'Connector Warnings', value: 'connector_warnings', description: 'A ticket when the last params.warning_runs successful runs all skipped part of the source (metadata.warnings)' },
-			{ name: 'Data Quality', value: 'data_quality', description: 'Share of data quality evaluations passing per expectation (labels.dq_action: fail pages, warn makes tickets)' },
-			{ name: 'Replication Lag', value: 'replication_lag', description: 'Share of a database connector\'s runs whose replication lag (metadata.replication) is within params.max_lag and params.max_lag_bytes' },
-		],
-		default: 'connector_success',
-		displayOptions: show(['setSlo']),
-	},
-	{
-		displayName: 'Objective (%)',
-		name: 'objective',
-		type: 'number',
-		typeOptions: { minValue: 0.001, maxValue: 99.999, numberPrecision: 3 },
-		default: 99,
-		displayOptions: show(['setSlo']),
-	},
-	{
-		displayName: 'Period',
-		name: 'period',
-		type: 'string',
-		default: '7d',
-		placeholder: '7d, 28d, 30d',
-		description: 'The SLO window; burn-rate windows scale with it',
-		displayOptions: show(['setSlo']),
-	},
-	{
-		displayName: 'Connector Type',
-		name: 'connectorType',
-		type: 'string',
-		default: '',
-		placeholder: 'odoo',
-		description: 'With Connector Name: this SLO applies to that connector only (and overrides the template of the same type for it). Empty: every enabled connector.',
-		displayOptions: { show: { operation: ['setSlo'], sliType: ['connector_success', 'connector_freshness', 'connector_warnings', 'replication_lag'] } },
-	},
-	{
-		displayName: 'Connector Name',
-		name: 'connectorName',
-		type: 'string',
-		default: '',
-		placeholder: 'odoo-production',
-		displayOptions: { show: { operation: ['setSlo'], sliType: ['connector_success', 'connector_freshness', 'connector_warnings', 'replication_lag'] } },
-	},
-	{
-		displayName: 'Params',
-		name: 'params',
-		type: 'json',
-		default: '{}',
-		description: 'E.g. {"min_events": 10, "min_bad_events": 2, "threshold_ms": 5000, "max_failures_per_day": 20, "max_age": "2h", "page_repeat_interval": "4h"}. See the README for every parameter.',
-		displayOptions: show(['setSlo']),
-	},
-	{
-		displayName: 'Labels',
-		name: 'labels',
-		type: 'json',
-		default: '{}',
-		description: 'Extra alert labels (e.g. {"team": "finance-data"}), usable in silences',
-		displayOptions: show(['setSlo']),
-	},
-	{
-		displayName: 'Description',
-		name: 'sloDescription',
-		type: 'string',
-		default: '',
-		displayOptions: show(['setSlo']),
-	},
-	{
-		displayName: 'Runbook URL',
-		name: 'runbookUrl',
-		type: 'string',
-		default: '',
-		displayOptions: show(['setSlo']),
-	},
-	{
-		displayName: 'Enabled',
-		name: 'enabled',
-		type: 'boolean',
-		default: true,
-		description: 'Whether the SLO is evaluated; disabling one resolves its alerts',
-		displayOptions: show(['setSlo']),
-	},
-
-	// Silence
-	{
-		displayName: 'Matchers',
-		name: 'matchers',
-		type: 'fixedCollection',
-		typeOptions: { multipleValues: true },
-		default: { matcher: [{ label: 'connector', op: 'equals', value: '' }] },
-		placeholder: 'Add Matcher',
-		description: 'Alerts whose labels match all of these are muted. Labels: alertname, slo, severity, connector, connector_type, agent, team.',
-		displayOptions: show(['silence']),
-		options: [
-			{
-				displayName: 'Matcher',
-				name: 'matcher',
-				values: [
-					{ displayName: 'Label', name: 'label', type: 'string', default: 'connector' },
-					{
-						displayName: 'Operator',
-						name: 'op',
-						type: 'options',
-						options: [
-							// Not the symbols themselves: n8n reads a value starting with "=" as an expression.
-							{ name: 'Equals', value: 'equals' },
-							{ name: 'Not Equals', value: 'notEquals' },
-							{ name: 'Matches Regex', value: 'regex' },
-							{ name: 'Does Not Match Regex', value: 'notRegex' },
-						],
-						default: 'equals',
-					},
-					{ displayName: 'Value', name: 'value', type: 'string', default: '' },
-				],
-			},
-		],
-	},
-	{
-		displayName: 'Duration',
-		name: 'duration',
-		type: 'string',
-		default: '2h',
-		placeholder: '2h, 30m, 1d',
-		description: 'How long the silence lasts from its start; ignored when Ends At is set',
-		displayOptions: show(['silence']),
-	},
-	{
-		displayName: 'Starts At',
-		name: 'startsAt',
-		type: 'dateTime',
-		default: '',
-		description: 'Empty: now',
-		displayOptions: show(['silence']),
-	},
-	{
-		displayName: 'Ends At',
-		name: 'endsAt',
-		type: 'dateTime',
-		default: '',
-		displayOptions: show(['silence']),
-	},
-	{
-		displayName: 'Created By',
-		name: 'createdBy',
-		type: 'string',
-		default: '',
-		required: true,
-		placeholder: 'alice',
-		displayOptions: show(['silence']),
-	},
-	{
-		displayName: 'Comment',
-		name: 'comment',
-		type: 'string',
-		default: '',
-		required: true,
-		placeholder: 'Odoo upgrade, maintenance window',
-		description: 'Why: the person on call reads it',
-		displayOptions: show(['silence']),
-	},
-
-	// Unsilence
-	{
-		displayName: 'Silence ID',
-		name: 'silenceId',
-		type: 'string',
-		default: '={{ $json.id }}',
-		required: true,
-		displayOptions: show(['unsilence']),
-	},
-	{
-		displayName: 'Expired By',
-		name: 'expiredBy',
-		type: 'string',
-		default: '',
-		placeholder: 'alice',
-		displayOptions: show(['unsilence']),
-	},
+	...forOperations(['evaluate', 'getStatus', 'notify'], [slosField]),
+	...notify.description,
+	...forOperations(['evaluate', 'getStatus'], [outputField]),
+	...forOperations(['evaluate', 'getStatus', 'notify'], [optionsField]),
+	...evaluate.description,
+	...getStatus.description,
+	...postMessage.description,
+	...setSlo.description,
+	...silence.description,
+	...unsilence.description,
 ];

@@ -92,3 +92,11 @@ export function restoreHeadline<E>(error: E): E {
 	}
 	return error;
 }
+
+/** The node's chosen operation from its router's table; an unknown value is an error, never a default. */
+export function chosenOperation<T>(fn: IExecuteFunctions, operations: Record<string, T>): T {
+	const operation = fn.getNodeParameter('operation', 0) as string;
+	const run = operations[operation];
+	if (!run) throw new NodeOperationError(fn.getNode(), `Unknown operation "${operation}"`);
+	return run;
+}

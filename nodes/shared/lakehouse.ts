@@ -13,8 +13,10 @@ import type {
 	ICredentialsDecrypted,
 	ICredentialTestFunctions,
 	IExecuteFunctions,
+	ILoadOptionsFunctions,
 	INode,
 	INodeCredentialTestResult,
+	INodePropertyOptions,
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { createHash } from 'node:crypto';
@@ -189,4 +191,22 @@ export async function testLakehouseCredential(
 	} finally {
 		await client.end().catch(() => undefined);
 	}
+}
+
+/** A dropdown's pool: opened for the one lookup and closed after it, outside the execution pools. */
+export async function withLakehousePool<T>(fn: ILoadOptionsFunctions, work: (pool: Pool) => Promise<T>): Promise<T> {
+	const pool = openPool(connectionOptions(await fn.getCredentials(LAKEHOUSE_CREDENTIAL)));
+	try {
+		return await work(pool);
+	} finally {
+		await pool.end();
+	}
+}
+
+/** The lakehouse schemas whose names match a regular expression, as dropdown options. */
+export async function lakehouseSchemas(fn: ILoadOptionsFunctions, pattern: string): Promise<INodePropertyOptions[]> {
+	return withLakehousePool(fn, async (pool) => {
+		const { rows } = await pool.query<{ nspname: string }>('select nspname from pg_namespace where nspname ~ $1 order by 1', [pattern]);
+		return rows.map((r) => ({ name: r.nspname, value: r.nspname }));
+	});
 }

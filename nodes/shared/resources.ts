@@ -46,3 +46,11 @@ export function resourceOperations(flat: INodeProperties, groups: ResourceGroup[
 		),
 	];
 }
+
+/**
+ * The fields of one or more operations, shown for those operations (as n8n's updateDisplayOptions
+ * does for its operation files); a field's own conditions stay, after the operation.
+ */
+export function forOperations(operation: string[], fields: INodeProperties[]): INodeProperties[] {
+	return fields.map((field) => ({ ...field, displayOptions: { ...field.displayOptions, show: { operation, ...field.displayOptions?.show } } }));
+}

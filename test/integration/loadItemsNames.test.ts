@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { bronzeTableName } from '../../lib/lakehouse/tables';
-import { loadItems } from '../../nodes/IpaiConnectorRun/actions/load.operation';
+import { execute as loadItems } from '../../nodes/IpaiConnectorRun/actions/loadItems.operation';
 import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();

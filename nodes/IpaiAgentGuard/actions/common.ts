@@ -1,9 +1,48 @@
-/** What the Agent Guard operations share: the operation type, parameter readers, and how refusals and errors read. */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+/** What the Agent Guard operations share: fields several of them show (shown per operation by ../description.ts), the operation type, parameter readers, and how refusals and errors read. */
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { AgentRefusedError, type AgentGuard } from '../../../lib/agents';
 import { nodeError, type LakehouseSession } from '../../shared/lakehouse';
 import { perItem } from '../../shared/items';
+
+export const agentField: INodeProperties = {
+	displayName: 'Agent Code Name',
+	name: 'agent',
+	type: 'string',
+	default: '',
+	required: true,
+	placeholder: 'finance_analyst',
+	description: 'The registered agent (ipai_agent.code_name) acting; its database login runs the query',
+};
+
+export const userIdField: INodeProperties = {
+	displayName: 'User ID',
+	name: 'userId',
+	type: 'string',
+	default: '',
+	placeholder: '00000000-0000-0000-0000-000000000000',
+	description: 'The invoking user (a UUID), recorded with the run',
+};
+
+export const sessionIdField: INodeProperties = {
+	displayName: 'Session ID',
+	name: 'sessionId',
+	type: 'string',
+	default: '',
+	description: 'The chat or agent session (for MCP the session header), recorded with the run',
+};
+
+export const modelField: INodeProperties = {
+	displayName: 'Model',
+	name: 'model',
+	type: 'string',
+	default: '',
+	required: true,
+	placeholder: 'finance.profit_and_loss',
+	description: 'The semantic model (ipai_semantic_model.dataset_name); it must be inside the agent\'s allowed schemas',
+};
+
+export const channelField: INodeProperties = { displayName: 'Channel', name: 'channel', type: 'string', default: 'n8n', description: 'Where the call came from (mcp, n8n, …), recorded with the run' };
 
 export type Op = (this: IExecuteFunctions, guard: AgentGuard, session: LakehouseSession, items: INodeExecutionData[]) => Promise<INodeExecutionData[]>;
 

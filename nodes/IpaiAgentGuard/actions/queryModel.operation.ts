@@ -1,9 +1,19 @@
 /** Query Model (tool): a semantic model queried as the agent; a refusal is the tool's answer. */
-import type { IDataObject } from 'n8n-workflow';
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
 import { queryModelTool } from '../../../lib/agents';
 import { callContext, eachToolCall, type Op } from './common';
+import { forOperations } from '../../shared/resources';
 
-export const queryModelOperation: Op = async function (guard, session, items) {
+export const description: INodeProperties[] = forOperations(['queryModel'], [
+	{ displayName: 'Filters', name: 'filters', type: 'string', default: '{}', placeholder: '{"company_id": 1, "month": {"gte": "2026-01-01"}}', description: 'JSON object: column → value, [values] or {operator: value}; operators eq, ne, lt, lte, gt, gte, in, not_in, between, contains, starts_with, is_null' },
+	{ displayName: 'Group By', name: 'groupBy', type: 'string', default: '', placeholder: 'month, account_group', description: 'Comma-separated declared dimensions' },
+	{ displayName: 'Measures', name: 'measures', type: 'string', default: '', placeholder: 'amount', description: 'Comma-separated declared measures, aggregated with their declared aggregate' },
+	{ displayName: 'Columns', name: 'columns', type: 'string', default: '', description: 'Comma-separated columns to return when nothing is aggregated (empty: all declared columns)' },
+	{ displayName: 'Order By', name: 'orderBy', type: 'string', default: '', placeholder: 'month desc, account_group' },
+	{ displayName: 'Limit', name: 'limit', type: 'number', typeOptions: { minValue: 1 }, default: 50, description: 'Max number of results to return' },
+]);
+
+export const execute: Op = async function (guard, session, items) {
 	return eachToolCall(this, session, items, async (i) => {
 		const result = await queryModelTool(guard, this.getNodeParameter('agent', i) as string, this.getNodeParameter('model', i) as string, {
 			filters: this.getNodeParameter('filters', i, '') as unknown,

@@ -4,19 +4,93 @@
  * node can POST it and n8n's main queues one execution per connector for any worker; and the
  * pipeline's side: accept one delivery (or stop, a duplicate recorded as skipped).
  */
-import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { acceptDelivery, extendUndelivered, markDelivered, markUndelivered } from '../../../lib/lakehouse/delivery';
 import { claimDueConnectors, pipelineUrl, requestedConnectors, type DispatchItem } from '../../../lib/lakehouse/dispatch';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem, type Operation } from '../../shared/items';
+import { forOperations } from '../../shared/resources';
 
 /** Who claims: this execution (Mark queued of the same execution finds its claims by it). */
 const dispatcherOf = (fn: IExecuteFunctions) => `n8n execution ${fn.getExecutionId()} (workflow "${fn.getWorkflow().name ?? fn.getWorkflow().id}")`;
 
 const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
 
-export const dispatch: Operation = async function (session, items) {
+export const description: INodeProperties[] = forOperations(['dispatch'], [
+	{
+		displayName: 'Connectors',
+		name: 'dispatchMode',
+		type: 'options',
+		options: [
+			{
+				name: 'Due by Schedule',
+				value: 'due',
+				description: 'Enabled connectors whose cron schedule (UTC) has a tick not yet dispatched; a tick is handed out once across all dispatchers',
+			},
+			{ name: 'Named', value: 'named', description: 'The connectors named, now, whatever their schedule (e.g. a "run now" request)' },
+			{
+				name: 'Mark Queued',
+				value: 'queued',
+				description: "After the deliveries' HTTP requests: the claims n8n's main queued get the long redelivery deadline, the ones it refused are due again at the next tick",
+			},
+			{
+				name: 'Accept Delivery',
+				value: 'accept',
+				description: "A pipeline's first step: take the connector the dispatcher delivered (a duplicate delivery stops here as a skipped run)",
+			},
+		],
+		default: 'due',
+	},
+	{
+		displayName: 'Connector Types',
+		name: 'connectorTypes',
+		type: 'string',
+		default: '',
+		placeholder: 'odoo, github, file',
+		description: 'Only connectors of these types, comma-separated; empty for all',
+		displayOptions: { show: { dispatchMode: ['due'] } },
+	},
+	{
+		displayName: 'Claim ID',
+		name: 'claimId',
+		type: 'string',
+		default: '',
+		placeholder: "={{ $('Ten deliveries at a time').item.json.claimId }}",
+		description: 'The claim each delivery carried (from the item before the HTTP request)',
+		displayOptions: { show: { dispatchMode: ['queued'] } },
+	},
+	{
+		displayName: 'Redeliver After (Seconds)',
+		name: 'claimDeadlineSeconds',
+		type: 'number',
+		default: 120,
+		typeOptions: { minValue: 10 },
+		description: 'A claimed tick whose pipeline has not started a run by then is handed out again at a later dispatch',
+		displayOptions: { show: { dispatchMode: ['due'] } },
+	},
+	{
+		displayName: 'N8n URL',
+		name: 'n8nUrl',
+		type: 'string',
+		default: '',
+		placeholder: 'https://n8n.example.com',
+		description: "Base URL of the n8n main that receives the pipelines' webhooks; empty uses this instance's URL",
+		displayOptions: { show: { dispatchMode: ['due', 'named'] } },
+	},
+	{
+		displayName: 'Connector Names',
+		name: 'connectors',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'odoo-finance, github/devops',
+		description: 'Comma-separated names (or type/name where a name is used by two types); an unknown or disabled one is an error',
+		displayOptions: { show: { dispatchMode: ['named'] } },
+	},
+]);
+
+export const execute: Operation = async function (session, items) {
 	const mode = this.getNodeParameter('dispatchMode', 0) as string;
 	const base = (this.getNodeParameter('n8nUrl', 0, '') as string).trim() || this.getInstanceBaseUrl();
 	const withUrl = (found: DispatchItem[]) =>

@@ -1,11 +1,14 @@
 /** Accept Schema: the table's current columns become what its schema_drift expectation compares against. */
-import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { acceptCurrentSchema } from '../../../lib/dq/evaluate';
 import { listExpectations } from '../../../lib/dq/definitions';
 import { nodeError } from '../../shared/lakehouse';
 import { actionableError, perItem, type Operation } from '../../shared/items';
 
-export const acceptSchemaOperation: Operation = async function (this: IExecuteFunctions, session, items) {
+/** Table and Expectation Name are shared with Define (./common.ts). */
+export const description: INodeProperties[] = [];
+
+export const execute: Operation = async function (this: IExecuteFunctions, session, items) {
 	return perItem(
 		this,
 		items,

@@ -1,11 +1,38 @@
 /** Evaluate: table-level expectations (and row-level ones on silver/gold) with their results recorded. */
-import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { evaluateExpectations } from '../../../lib/dq/evaluate';
 import { ExpectationFailedError } from '../../../lib/dq/types';
 import { nodeError } from '../../shared/lakehouse';
 import { actionableError, perItem, type Operation } from '../../shared/items';
+import { forOperations } from '../../shared/resources';
 
-export const evaluateOperation: Operation = async function (this: IExecuteFunctions, session, items) {
+export const description: INodeProperties[] = forOperations(['evaluate'], [
+	{
+		displayName: 'Schema Names or IDs',
+		name: 'schemas',
+		type: 'multiOptions',
+		typeOptions: { loadOptionsMethod: 'getSchemas' },
+		default: [],
+		description: 'Evaluate the expectations of tables in these schemas (none chosen: every schema). Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+	},
+	{
+		displayName: 'Table Names or IDs',
+		name: 'tables',
+		type: 'multiOptions',
+		typeOptions: { loadOptionsMethod: 'getTables' },
+		default: [],
+		description: 'Only these tables (a bronze table named here also has its row-level expectations checked over all its rows). Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+	},
+	{
+		displayName: 'Fail When an Expectation With Action Fail Fails',
+		name: 'failOnFail',
+		type: 'boolean',
+		default: true,
+		description: 'Whether the node fails (so the workflow\'s error handler alerts) after recording every result',
+	},
+]);
+
+export const execute: Operation = async function (this: IExecuteFunctions, session, items) {
 	return perItem(
 		this,
 		items.slice(0, 1),

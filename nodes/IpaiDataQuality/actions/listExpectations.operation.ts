@@ -1,10 +1,13 @@
 /** List Expectations: one item per definition. */
-import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { listExpectations } from '../../../lib/dq/definitions';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem, type Operation } from '../../shared/items';
 
-export const listExpectationsOperation: Operation = async function (this: IExecuteFunctions, session, items) {
+/** Its one field, Table, is shared with List Results (./common.ts). */
+export const description: INodeProperties[] = [];
+
+export const execute: Operation = async function (this: IExecuteFunctions, session, items) {
 	return perItem(
 		this,
 		items.slice(0, 1),

@@ -1,10 +1,43 @@
 /** List Results: recent evaluations, newest first. */
-import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { listResults } from '../../../lib/dq/results';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem, type Operation } from '../../shared/items';
+import { forOperations } from '../../shared/resources';
 
-export const listResultsOperation: Operation = async function (this: IExecuteFunctions, session, items) {
+export const description: INodeProperties[] = forOperations(['listResults'], [
+	{
+		displayName: 'Statuses',
+		name: 'statuses',
+		type: 'multiOptions',
+		options: [
+			{ name: 'Dropped', value: 'dropped' },
+			{ name: 'Error', value: 'error' },
+			{ name: 'Fail', value: 'fail' },
+			{ name: 'Pass', value: 'pass' },
+			{ name: 'Warn', value: 'warn' },
+		],
+		default: [],
+	},
+	{
+		displayName: 'Since (Hours)',
+		name: 'sinceHours',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 24,
+		description: 'Results of the last so many hours (0: any time)',
+	},
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 50,
+		description: 'Max number of results to return',
+	},
+]);
+
+export const execute: Operation = async function (this: IExecuteFunctions, session, items) {
 	return perItem(
 		this,
 		items.slice(0, 1),

@@ -1,10 +1,26 @@
 /** Discover: a schema's tables, each with its columns, key and bronze types (one item per table). */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { perItem } from '../../shared/items';
 import { nodeError } from '../../shared/lakehouse';
 import { openEngine } from '../transport';
+import { forOperations } from '../../shared/resources';
 
-export async function discover(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+export const description: INodeProperties[] = forOperations(['discover'], [
+	{
+		displayName: 'Schema',
+		name: 'schema',
+		type: 'resourceLocator',
+		default: { mode: 'list', value: '' },
+		required: true,
+		description: 'The schema whose tables to list',
+		modes: [
+			{ displayName: 'From List', name: 'list', type: 'list', typeOptions: { searchListMethod: 'searchSchemas', searchable: true } },
+			{ displayName: 'Name', name: 'name', type: 'string', placeholder: 'public' },
+		],
+	},
+]);
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
 	let secrets: string[] = [];
 	return perItem(

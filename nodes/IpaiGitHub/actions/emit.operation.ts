@@ -1,13 +1,25 @@
 /** Emit records: a bounded read passed on as items, one per record ({ stream, repository, record }). */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeApiError, type JsonObject } from 'n8n-workflow';
 import { safeError } from '../../../lib/lakehouse/connection';
 import { readGitHubRecords } from '../../../lib/sources/github/emit';
 import { keepHeadline, perItem } from '../../shared/items';
 import { GITHUB_CREDENTIAL, gitHubClient, gitHubSecrets } from '../transport';
-import { readOptions, selection } from './parameters';
+import { readOptions, selection } from './common';
+import { forOperations } from '../../shared/resources';
 
-export async function emit(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+export const description: INodeProperties[] = forOperations(['emit'], [
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 50,
+		description: 'Max number of results to return',
+	},
+]);
+
+export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
 	const credentials = await this.getCredentials(GITHUB_CREDENTIAL);
 	return perItem(
 		this,

@@ -2,16 +2,21 @@
  * Sync to lakehouse: streams GitHub into bronze through lib/sources/github (no records through
  * n8n's memory), under a given run or a run of its own, and emits one summary item.
  */
-import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { runMetadata, syncGitHub, type RepositorySelection } from '../../../lib/sources/github/sync';
-import { dispatchedConnector, sourceName, underRun } from '../../shared/connectorRun';
+import { dispatchedConnector, runParameters, sourceName, underRun } from '../../shared/connectorRun';
 import { perItem } from '../../shared/items';
 import { nodeError, openLakehouse, type LakehouseSession } from '../../shared/lakehouse';
 import { GITHUB_CREDENTIAL, gitHubClient, gitHubSecrets } from '../transport';
-import { readOptions, selection } from './parameters';
+import { readOptions, selection } from './common';
+import { forOperations } from '../../shared/resources';
 
-export async function sync(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+export const description: INodeProperties[] = forOperations(['sync'], [
+	...runParameters({}, { placeholder: 'github', description: 'The connector this sync runs as; cursors are kept per connector (default: github)' }),
+]);
+
+export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
 	const credentials = await this.getCredentials(GITHUB_CREDENTIAL);
 	const session = await openLakehouse(this);
 	const secrets = [...session.secrets, ...gitHubSecrets(credentials)];

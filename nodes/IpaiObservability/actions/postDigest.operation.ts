@@ -3,14 +3,15 @@
  * posts them in one message; webhook mode (which cannot upload) posts the same data as compact
  * Markdown tables.
  */
-import type { IDataObject } from 'n8n-workflow';
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
 import { DIGEST_SECTIONS, type DigestSection } from '../../../lib/observability/charts/catalogue';
 import { buildDigest, digestMessage, DigestError } from '../../../lib/observability/charts/digest';
 import { postToMattermost, secretsOfTarget, type Delivered } from '../../../lib/slo/mattermost';
 import { postWithFiles, type UploadedFile } from '../../../lib/slo/mattermostFiles';
-import { MATTERMOST_CREDENTIAL, mattermostTarget } from '../../IpaiSloMonitor/transport/mattermost';
+import { MATTERMOST_CREDENTIAL, mattermostTarget } from '../../shared/mattermost';
 import { actionableError, perItem, type Operation } from '../../shared/items';
 import { nodeError } from '../../shared/lakehouse';
+import { forOperations } from '../../shared/resources';
 
 interface DigestParameters {
 	months?: number;
@@ -20,7 +21,43 @@ interface DigestParameters {
 	scale?: number;
 }
 
-export const postDigestOperation: Operation = async function (session, items) {
+export const description: INodeProperties[] = forOperations(['postDigest'], [
+	{
+		displayName: 'Sections',
+		name: 'sections',
+		type: 'multiOptions',
+		options: [
+			{ name: 'Finance', value: 'finance', description: 'Net profit by month; open receivables and payables by aging bucket' },
+			{ name: 'DevOps Health', value: 'devops', description: 'DORA metrics by week; CI status per repository' },
+			{ name: 'Operations', value: 'operations', description: 'Connector success rate per day and hours since the last success' },
+		],
+		default: ['finance', 'devops', 'operations'],
+		description: 'Which charts the digest holds (at most five charts, one PNG each)',
+	},
+	{
+		displayName: 'Title',
+		name: 'title',
+		type: 'string',
+		default: 'IPAI lakehouse digest',
+		description: 'Headline of the Mattermost post',
+	},
+	{
+		displayName: 'Options',
+		name: 'digestOptions',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{ displayName: 'Days of Connector Runs', name: 'days', type: 'number', typeOptions: { minValue: 1, maxValue: 31 }, default: 7, description: 'Ending today (UTC)' },
+			{ displayName: 'Max Series per Chart', name: 'maxSeries', type: 'number', typeOptions: { minValue: 1, maxValue: 40 }, default: 12, description: 'Most repositories per chart (connectors: twice as many), the busiest or worst first' },
+			{ displayName: 'Months of Net Profit', name: 'months', type: 'number', typeOptions: { minValue: 1, maxValue: 60 }, default: 12, description: 'Ending with the newest month in gold' },
+			{ displayName: 'Pixel Scale', name: 'scale', type: 'number', typeOptions: { minValue: 1, maxValue: 4 }, default: 2, description: 'Pixels per chart unit: 2 is sharp on high-density screens' },
+			{ displayName: 'Weeks of DORA Metrics', name: 'weeks', type: 'number', typeOptions: { minValue: 1, maxValue: 104 }, default: 12, description: 'Ending with the newest week in gold' },
+		],
+	},
+]);
+
+export const execute: Operation = async function (session, items) {
 	const target = mattermostTarget(await this.getCredentials(MATTERMOST_CREDENTIAL));
 	const secrets = [...session.secrets, ...secretsOfTarget(target)];
 	return perItem(

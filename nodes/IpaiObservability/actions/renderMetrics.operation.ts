@@ -1,10 +1,12 @@
 /** Render Metrics: one item whose body a Respond to Webhook node returns to the scraper. */
+import type { INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { renderMetrics, type ExpositionFormat } from '../../../lib/observability/metrics';
 import { redact } from '../../../lib/lakehouse/connection';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem } from '../../shared/items';
 import type { Operation } from '../../shared/items';
+import { forOperations } from '../../shared/resources';
 
 interface Options {
 	includeSlo?: boolean;
@@ -16,7 +18,53 @@ export function formatFromAccept(accept: string): ExpositionFormat {
 	return /application\/openmetrics-text/i.test(accept) ? 'openmetrics' : 'prometheus';
 }
 
-export const renderMetricsOperation: Operation = async function (session, items) {
+export const description: INodeProperties[] = forOperations(['renderMetrics'], [
+	{
+		displayName: 'Format',
+		name: 'format',
+		type: 'options',
+		options: [
+			{ name: 'Prometheus Text 0.0.4', value: 'prometheus', description: 'What every Prometheus version scrapes (content type text/plain; version=0.0.4)' },
+			{ name: 'OpenMetrics 1.0', value: 'openmetrics', description: 'OpenMetrics text ending in # EOF (content type application/openmetrics-text)' },
+			{ name: 'From Accept Header', value: 'accept', description: 'OpenMetrics when the incoming request\'s Accept header asks for it, else Prometheus text' },
+		],
+		default: 'prometheus',
+	},
+	{
+		displayName: 'Accept Header',
+		name: 'accept',
+		type: 'string',
+		default: '={{ $json.headers?.accept ?? "" }}',
+		description: 'The scraper\'s Accept header (from the Webhook node\'s output)',
+		displayOptions: { show: { format: ['accept'] } },
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Include SLO Metrics',
+				name: 'includeSlo',
+				type: 'boolean',
+				default: true,
+				description: 'Whether to evaluate the SLOs for burn-rate and error-budget gauges (alert state is always included)',
+			},
+			{
+				displayName: 'Fail When a Source Cannot Be Read',
+				name: 'failOnSourceError',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether to fail the node when part of the metrics cannot be read. Off: the scrape still answers and ipai_metrics_source_up{source} is 0 for the missing part.',
+			},
+		],
+	},
+]);
+
+export const execute: Operation = async function (session, items) {
 	return perItem(
 		this,
 		items,

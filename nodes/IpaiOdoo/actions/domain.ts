@@ -1,6 +1,16 @@
-import type { IExecuteFunctions } from 'n8n-workflow';
+/** The Domain filter, shown for both operations, and its parsing. */
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import type { Domain } from '../../../lib/sources/odoo';
+
+export const domainField: INodeProperties = {
+	displayName: 'Domain',
+	name: 'domain',
+	type: 'json',
+	default: '[]',
+	placeholder: '[["state", "=", "posted"]]',
+	description: 'Odoo domain filter. With Sync it applies to every selected model, and deletes are inferred within it.',
+};
 
 /** The Domain parameter as an Odoo domain list, or a clear error. */
 export function parseDomain(fn: IExecuteFunctions, i: number): Domain {

@@ -1,13 +1,43 @@
 /** Emit Records: a bounded read returned as items, for small pulls that feed other nodes. */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { readRecords } from '../../../lib/sources/odoo';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem } from '../../shared/items';
 import { connectOdoo } from '../transport';
 import { parseDomain } from './domain';
+import { forOperations } from '../../shared/resources';
 
-export async function emit(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+export const description: INodeProperties[] = forOperations(['emit'], [
+	{
+		displayName: 'Model Name or ID',
+		name: 'model',
+		type: 'options',
+		typeOptions: { loadOptionsMethod: 'getModels' },
+		default: 'res.partner',
+		required: true,
+		description: 'Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>',
+	},
+	{
+		displayName: 'Field Names or IDs',
+		name: 'fields',
+		type: 'multiOptions',
+		typeOptions: { loadOptionsMethod: 'getFields', loadOptionsDependsOn: ['model'] },
+		default: [],
+		description:
+			'Fields to read; none selected reads the stored fields. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+	},
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 50,
+		description: 'Max number of results to return',
+	},
+]);
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	let secrets: string[] = [];
 	return perItem(
 		this,

@@ -1,14 +1,105 @@
 /** Sync to Lakehouse: each selected model streamed into bronze under one connector run. */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { syncModels, type ModelSyncResult } from '../../../lib/sources/odoo';
-import { dispatchedConnector, sourceName, underRun } from '../../shared/connectorRun';
+import { dispatchedConnector, runParameters, sourceName, underRun } from '../../shared/connectorRun';
 import { perItem } from '../../shared/items';
 import { nodeError, openLakehouse } from '../../shared/lakehouse';
 import { connectOdoo, ODOO_CREDENTIAL, odooCredentials } from '../transport';
 import { parseDomain } from './domain';
+import { forOperations } from '../../shared/resources';
 
-export async function sync(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+/** Models, shown above the Domain filter Sync shares with Emit (../description.ts). */
+export const selection: INodeProperties[] = forOperations(['sync'], [
+	{
+		displayName: 'Model Names or IDs',
+		name: 'models',
+		type: 'multiOptions',
+		typeOptions: { loadOptionsMethod: 'getModels' },
+		default: ['account.move', 'account.move.line', 'account.account', 'account.journal', 'res.partner'],
+		required: true,
+		description:
+			'Models to sync, each into ipai_bronze_erp.odoo_<model>. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+	},
+]);
+
+/** Sync's fields below the Domain filter. */
+export const description: INodeProperties[] = forOperations(['sync'], [
+	...runParameters({}, {
+		placeholder: 'odoo-production',
+		description: 'Name of the connector when the node runs its own run; defaults to odoo-&lt;database&gt;',
+	}),
+	{
+		displayName: 'Options',
+		name: 'syncOptions',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Delete Scan Every (Hours)',
+				name: 'deleteScanEveryHours',
+				type: 'number',
+				default: 24,
+				description: 'How often an ID-only scan marks records deleted in Odoo; 0 scans every run, -1 never',
+			},
+			{
+				displayName: 'Include Binary Fields',
+				name: 'includeBinary',
+				type: 'boolean',
+				default: false,
+			},
+			{
+				displayName: 'Include Non-Stored Fields',
+				name: 'includeNonStored',
+				type: 'boolean',
+				default: false,
+				description: 'Whether to read computed fields that Odoo does not store (slower; their changes do not bump write_date)',
+			},
+			{
+				displayName: 'Include One2many Fields',
+				name: 'includeOne2many',
+				type: 'boolean',
+				default: false,
+			},
+			{
+				displayName: 'Language',
+				name: 'lang',
+				type: 'string',
+				default: 'en_US',
+				description: 'Language of translated fields, pinned so bronze does not change with the user\'s language',
+			},
+			{
+				displayName: 'Mode',
+				name: 'mode',
+				type: 'options',
+				options: [
+					{ name: 'Incremental (Full on First Run)', value: 'incremental' },
+					{ name: 'Full', value: 'full' },
+				],
+				default: 'incremental',
+			},
+			{
+				displayName: 'Overlap (Seconds)',
+				name: 'overlapSeconds',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 600,
+				description: 'Each incremental read starts this long before the cursor, for transactions that commit after their write_date',
+			},
+			{
+				displayName: 'Page Size',
+				name: 'pageSize',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 10000 },
+				default: 2000,
+				description: 'Records per RPC call and per lakehouse transaction',
+			},
+		],
+	},
+]);
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const session = await openLakehouse(this);
 	let secrets = session.secrets;
 	try {

@@ -1,14 +1,25 @@
 /** Notify: evaluate (by default), then deliver every due notification to Mattermost. */
-import type { IDataObject } from 'n8n-workflow';
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
 import { deliverDue } from '../../../lib/slo/notify';
 import { runEvaluation } from '../../../lib/slo/alertState';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem, plain } from '../../shared/items';
-import { MATTERMOST_CREDENTIAL, mattermostTarget } from '../transport/mattermost';
-import { monitorOptions, n8nBaseUrl, sloList, type Operation } from './context';
+import { MATTERMOST_CREDENTIAL, mattermostTarget } from '../../shared/mattermost';
+import { monitorOptions, n8nBaseUrl, sloList, type Operation } from './common';
+import { forOperations } from '../../shared/resources';
 
-export const notify: Operation = async function (session, items) {
+export const description: INodeProperties[] = forOperations(['notify'], [
+	{
+		displayName: 'Evaluate First',
+		name: 'evaluateFirst',
+		type: 'boolean',
+		default: true,
+		description: 'Whether to evaluate the SLOs before delivering, so one node does the whole job',
+	},
+]);
+
+export const execute: Operation = async function (session, items) {
 	const target = mattermostTarget(await this.getCredentials(MATTERMOST_CREDENTIAL));
 	return perItem(this, items, async (i) => {
 		const options = monitorOptions(this, i);

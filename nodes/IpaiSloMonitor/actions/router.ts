@@ -1,20 +1,28 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { chosenOperation } from '../../shared/items';
 import { openLakehouse } from '../../shared/lakehouse';
-import type { Operation } from './context';
-import { evaluate, getStatus } from './evaluate.operation';
-import { notify } from './notify.operation';
-import { postMessage } from './postMessage.operation';
-import { setSlo } from './setSlo.operation';
-import { silence, unsilence } from './silence.operation';
+import type { Operation } from './common';
+import * as evaluate from './evaluate.operation';
+import * as getStatus from './getStatus.operation';
+import * as notify from './notify.operation';
+import * as postMessage from './postMessage.operation';
+import * as setSlo from './setSlo.operation';
+import * as silence from './silence.operation';
+import * as unsilence from './unsilence.operation';
 
-const OPERATIONS: Record<string, Operation> = { evaluate, getStatus, notify, postMessage, setSlo, silence, unsilence };
+const OPERATIONS: Record<string, Operation> = {
+	evaluate: evaluate.execute,
+	getStatus: getStatus.execute,
+	notify: notify.execute,
+	postMessage: postMessage.execute,
+	setSlo: setSlo.execute,
+	silence: silence.execute,
+	unsilence: unsilence.execute,
+};
 
 /** One pool per execution of the node, shared by all its items and closed when they are done. */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const operation = this.getNodeParameter('operation', 0) as string;
-	const run = OPERATIONS[operation];
-	if (!run) throw new NodeOperationError(this.getNode(), `Unknown operation "${operation}"`);
+	const run = chosenOperation(this, OPERATIONS);
 	const session = await openLakehouse(this);
 	try {
 		return [await run.call(this, session, this.getInputData())];

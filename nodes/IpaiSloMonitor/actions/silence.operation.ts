@@ -1,10 +1,11 @@
-/** Silence and Unsilence. */
-import type { IDataObject } from 'n8n-workflow';
-import { createSilence, expireSilence } from '../../../lib/slo/silences';
+/** Silence: mute matching alerts for a while (the silence expires by itself). */
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import { createSilence } from '../../../lib/slo/silences';
 import { parseDuration } from '../../../lib/slo/windows';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem, plain } from '../../shared/items';
-import type { Operation } from './context';
+import { forOperations } from '../../shared/resources';
+import type { Operation } from './common';
 
 const OPS: Record<string, string> = { equals: '=', notEquals: '!=', regex: '=~', notRegex: '!~' };
 
@@ -15,7 +16,79 @@ function optionalDate(value: unknown, what: string): Date | undefined {
 	return date;
 }
 
-export const silence: Operation = async function (session, items) {
+export const description: INodeProperties[] = forOperations(['silence'], [
+	{
+		displayName: 'Matchers',
+		name: 'matchers',
+		type: 'fixedCollection',
+		typeOptions: { multipleValues: true },
+		default: { matcher: [{ label: 'connector', op: 'equals', value: '' }] },
+		placeholder: 'Add Matcher',
+		description: 'Alerts whose labels match all of these are muted. Labels: alertname, slo, severity, connector, connector_type, agent, team.',
+		options: [
+			{
+				displayName: 'Matcher',
+				name: 'matcher',
+				values: [
+					{ displayName: 'Label', name: 'label', type: 'string', default: 'connector' },
+					{
+						displayName: 'Operator',
+						name: 'op',
+						type: 'options',
+						options: [
+							{ name: 'Equals', value: 'equals' },
+							{ name: 'Not Equals', value: 'notEquals' },
+							{ name: 'Matches Regex', value: 'regex' },
+							{ name: 'Does Not Match Regex', value: 'notRegex' },
+						],
+						default: 'equals',
+					},
+					{ displayName: 'Value', name: 'value', type: 'string', default: '' },
+				],
+			},
+		],
+	},
+	{
+		displayName: 'Duration',
+		name: 'duration',
+		type: 'string',
+		default: '2h',
+		placeholder: '2h, 30m, 1d',
+		description: 'How long the silence lasts from its start; ignored when Ends At is set',
+	},
+	{
+		displayName: 'Starts At',
+		name: 'startsAt',
+		type: 'dateTime',
+		default: '',
+		description: 'Empty: now',
+	},
+	{
+		displayName: 'Ends At',
+		name: 'endsAt',
+		type: 'dateTime',
+		default: '',
+	},
+	{
+		displayName: 'Created By',
+		name: 'createdBy',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'alice',
+	},
+	{
+		displayName: 'Comment',
+		name: 'comment',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'Odoo upgrade, maintenance window',
+		description: 'Why: the person on call reads it',
+	},
+]);
+
+export const execute: Operation = async function (session, items) {
 	return perItem(this, items, async (i) => {
 		const raw = ((this.getNodeParameter('matchers', i, {}) as IDataObject).matcher ?? []) as IDataObject[];
 		const matchers = raw.map((m) => ({ ...m, op: OPS[String(m.op)] ?? m.op }));
@@ -30,16 +103,5 @@ export const silence: Operation = async function (session, items) {
 			comment: this.getNodeParameter('comment', i) as string,
 		});
 		return plain(created as unknown as IDataObject);
-	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
-};
-
-export const unsilence: Operation = async function (session, items) {
-	return perItem(this, items, async (i) => {
-		const expired = await expireSilence(
-			session.pool,
-			String(this.getNodeParameter('silenceId', i)).trim(),
-			(this.getNodeParameter('expiredBy', i, '') as string) || `n8n execution ${this.getExecutionId()}`,
-		);
-		return plain(expired as unknown as IDataObject);
 	}, (e, i) => nodeError(this.getNode(), e, i, session.secrets));
 };

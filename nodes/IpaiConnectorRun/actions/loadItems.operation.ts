@@ -3,7 +3,7 @@
  * node (HTTP Request, a SaaS node, a webhook) gets the same guarantees as the built-in sources:
  * pages committed whole, merge by key, schema evolution, a run row with counts.
  */
-import type { IDataObject } from 'n8n-workflow';
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { isColumnType } from '../../../lib/lakehouse/columnTypes';
 import { loadStream, type Page } from '../../../lib/lakehouse/loader';
@@ -11,8 +11,80 @@ import { bronzeTableName, SchemaError, type ColumnSpec } from '../../../lib/lake
 import { underRun } from '../../shared/connectorRun';
 import { nodeError } from '../../shared/lakehouse';
 import { objectParameter, type Operation } from '../../shared/items';
+import { forOperations } from '../../shared/resources';
+import { connectorFields } from './common';
 
-export const loadItems: Operation = async function (session, items) {
+export const description: INodeProperties[] = forOperations(['loadItems'], [
+	{
+		displayName: 'Run ID',
+		name: 'runId',
+		type: 'string',
+		default: '',
+		description: 'The run to load under; empty starts (and finishes) a run of its own for the connector below',
+	},
+	...connectorFields(false).map((p) => ({
+		...p,
+		description: `${p.description}. Used when no run ID is given.`,
+		displayOptions: { show: { runId: [''] } },
+	})),
+	{
+		displayName: 'Schema Name or ID',
+		name: 'schema',
+		type: 'options',
+		typeOptions: { loadOptionsMethod: 'getBronzeSchemas' },
+		default: 'ipai_bronze_core',
+		description: 'Bronze schema to land in. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+	},
+	{
+		displayName: 'Table',
+		name: 'table',
+		type: 'string',
+		default: '',
+		required: true,
+		description: 'Created on first load from the items\' fields; new fields add columns',
+	},
+	{
+		displayName: 'Key Fields',
+		name: 'keyFields',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. ID',
+		description: 'Comma-separated fields that identify a record: items are merged by them. Empty appends every item.',
+	},
+	{
+		displayName: 'Options',
+		name: 'loadOptions',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Column Types',
+				name: 'columnTypes',
+				type: 'json',
+				default: '{}',
+				description: 'Field → type overrides, e.g. {"amount": "numeric", "day": "date"}. Types: boolean, integer, bigint, numeric, double, date, timestamp, timestamptz, jsonb, text, bigint[], text[].',
+			},
+			{
+				displayName: 'Page Size',
+				name: 'pageSize',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 5000,
+				description: 'Items per transaction',
+			},
+			{
+				displayName: 'Stream',
+				name: 'stream',
+				type: 'string',
+				default: '',
+				description: 'Stream name for the cursor; defaults to the table name',
+			},
+		],
+	},
+]);
+
+export const execute: Operation = async function (session, items) {
 	const node = this.getNode();
 	const schema = this.getNodeParameter('schema', 0) as string;
 	const requested = this.getNodeParameter('table', 0) as string;

@@ -11,9 +11,9 @@ import type {
 	INodeCredentialTestResult,
 	INodePropertyOptions,
 } from 'n8n-workflow';
-import { redact } from '../../lib/lakehouse/connection';
-import type { GitHubAuth } from '../../lib/sources/github/auth';
-import { GitHubClient, type GitHubClientOptions } from '../../lib/sources/github/client';
+import { redact } from '../../../lib/lakehouse/connection';
+import type { GitHubAuth } from '../../../lib/sources/github/auth';
+import { GitHubClient, type GitHubClientOptions } from '../../../lib/sources/github/client';
 
 export const GITHUB_CREDENTIAL = 'ipaiGitHubApi';
 

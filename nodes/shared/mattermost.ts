@@ -1,6 +1,6 @@
 /** The IPAI Mattermost credential as the engine's delivery target, and its test button. */
 import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
-import { testMattermost, type MattermostTarget } from '../../../lib/slo/mattermost';
+import { testMattermost, type MattermostTarget } from '../../lib/slo/mattermost';
 
 export const MATTERMOST_CREDENTIAL = 'ipaiMattermostApi';
 

@@ -1,5 +1,5 @@
 import type { ICredentialDataDecryptedObject, IExecuteFunctions, ILoadOptionsFunctions } from 'n8n-workflow';
-import { OdooClient, type OdooCredentials, type Protocol } from '../../lib/sources/odoo';
+import { OdooClient, type OdooCredentials, type Protocol } from '../../../lib/sources/odoo';
 
 export const ODOO_CREDENTIAL = 'ipaiOdooApi';
 

@@ -1,7 +1,7 @@
 import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
-import { redact } from '../../lib/lakehouse/connection';
-import type { S3Settings } from '../../lib/sources/files/remote';
-import { checkS3Connection } from '../../lib/sources/files/s3Check';
+import { redact } from '../../../lib/lakehouse/connection';
+import type { S3Settings } from '../../../lib/sources/files/remote';
+import { checkS3Connection } from '../../../lib/sources/files/s3Check';
 
 /** The IPAI S3-Compatible Storage credential as the engine's settings (bucket may be empty). */
 export function s3Settings(c: ICredentialDataDecryptedObject): Omit<S3Settings, 'bucket'> & { bucket: string } {

@@ -1,0 +1,5 @@
+/** The credential tests (Observability has no dropdowns). */
+import { testLakehouseCredential } from '../../shared/lakehouse';
+import { testMattermostCredential } from '../../shared/mattermost';
+
+export const credentialTest = { lakehouseConnectionTest: testLakehouseCredential, mattermostApiTest: testMattermostCredential };
