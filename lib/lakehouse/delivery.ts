@@ -1,11 +1,13 @@
 /**
- * A claim's delivery, after the dispatcher made it (dispatch.ts): what n8n's main queued or refused,
- * the dispatcher keeping its undelivered claims alive while it works through a long tick, and the
- * pipeline's first step accepting it — at most one run per claim, a second delivery `skipped`.
+ * A claim's delivery, after the dispatcher made it (dispatch.ts): POSTing each connector to its
+ * pipeline's webhook, what n8n's main queued or refused, the dispatcher keeping its undelivered
+ * claims alive while it works through a long tick, and the pipeline's first step accepting it —
+ * at most one run per claim, a second delivery `skipped`.
  */
 import { hostname } from 'node:os';
 import type { Pool } from 'pg';
 import { inTransaction } from './connection';
+import { maskUrl } from './secrets';
 import { ConnectorConfigError, connectorConfigProblems } from './connectorConfig';
 import { DispatchError, itemOf, label, RAN_SINCE_CLAIM, recordFailedRun, type ConfigRow, type DispatchItem } from './dispatch';
 
@@ -57,6 +59,86 @@ export async function extendUndelivered(pool: Pool, dispatcher: string, seconds 
 		[dispatcher, seconds],
 	);
 	return rowCount ?? 0;
+}
+
+export interface DeliveryOptions {
+	/** Headers every POST carries (the pipelines' webhook key). */
+	headers: Record<string, string>;
+	/** POSTs in flight at once. */
+	concurrency: number;
+	timeoutMs: number;
+	/** Who claimed (dispatched_by): its claims not yet delivered stay alive while it works. */
+	dispatcher: string;
+}
+
+export interface DeliveryReport {
+	/** The connectors (type/name) whose delivery n8n's main answered with 2xx: it queued an execution. */
+	delivered: string[];
+	/** The others, each with what went wrong; their claims are due again at the next tick. */
+	failed: Array<{ connector: string; error: string }>;
+	retryNextTick: number;
+}
+
+/**
+ * POSTs each item (JSON) to its `pipelineUrl`, `concurrency` at a time. The main answers once it
+ * has queued the execution, so workers start on the first connectors while later ones are still
+ * being delivered. Claims are marked as their answers arrive (a batch per `concurrency` answers):
+ * queued ones get the long redelivery deadline, failed ones are due again at the next tick, and
+ * the rest of this dispatcher's claims stay alive meanwhile.
+ */
+export async function deliverToPipelines(pool: Pool, items: Array<DispatchItem & { pipelineUrl: string }>, options: DeliveryOptions): Promise<DeliveryReport> {
+	const concurrency = Math.max(1, Math.floor(options.concurrency));
+	const report: DeliveryReport = { delivered: [], failed: [], retryNextTick: 0 };
+	let delivered: string[] = [];
+	let refused: string[] = [];
+	let marking = Promise.resolve();
+	const mark = () => {
+		const [queuedIds, failedIds] = [delivered, refused];
+		[delivered, refused] = [[], []];
+		marking = marking.then(async () => {
+			await markDelivered(pool, queuedIds);
+			report.retryNextTick += await markUndelivered(pool, failedIds);
+			await extendUndelivered(pool, options.dispatcher);
+		});
+		return marking;
+	};
+	let next = 0;
+	const sender = async () => {
+		for (let i = next++; i < items.length; i = next++) {
+			const item = items[i];
+			const connector = label({ connector_type: item.connectorType, name: item.name });
+			const error = await post(item.pipelineUrl, JSON.stringify(item), options);
+			if (error === null) {
+				delivered.push(item.claimId ?? '');
+				report.delivered.push(connector);
+			} else {
+				refused.push(item.claimId ?? '');
+				report.failed.push({ connector, error });
+			}
+			if (delivered.length + refused.length >= concurrency) await mark();
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, sender));
+	await mark();
+	return report;
+}
+
+/** One delivery: null once the main answered 2xx, else why not (no secret: the URL is masked, the headers are not echoed). */
+async function post(url: string, body: string, options: DeliveryOptions): Promise<string | null> {
+	try {
+		const response = await fetch(url, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', ...options.headers },
+			body,
+			signal: AbortSignal.timeout(options.timeoutMs),
+		});
+		const text = await response.text();
+		if (response.ok) return null;
+		return `POST ${maskUrl(url)} answered HTTP ${response.status}${text ? `: ${text.slice(0, 200).replace(/\s+/g, ' ').trim()}` : ''}`;
+	} catch (error) {
+		const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+		return `POST ${maskUrl(url)} failed (${cause === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : cause})`;
+	}
 }
 
 export type AcceptResult =

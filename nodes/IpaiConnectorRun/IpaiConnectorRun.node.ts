@@ -18,7 +18,18 @@ export class IpaiConnectorRun implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: LAKEHOUSE_CREDENTIAL, required: true, testedBy: 'lakehouseConnectionTest' }],
+		credentials: [
+			{ name: LAKEHOUSE_CREDENTIAL, required: true, testedBy: 'lakehouseConnectionTest' },
+			// The pipelines' webhook key, for deliveries this node makes itself: n8n's own Header Auth
+			// credential, the one the pipelines' webhooks check, so its name is n8n's.
+			{
+				// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed
+				name: 'httpHeaderAuth',
+				displayName: 'Pipeline Webhook Key',
+				required: false,
+				displayOptions: { show: { resource: ['schedule'], operation: ['dispatch'], dispatchMode: ['due', 'named'], deliver: [true] } },
+			},
+		],
 		properties,
 	};
 

@@ -39,8 +39,8 @@ it('imports every template with credentials mapped by name and the error workflo
 	};
 	expect(dispatcher.settings.errorWorkflow).toBe(stack.workflowIds.get('ipaiErrorHandler'));
 	// Pipelines are reached through their webhooks (queued by the main), with the webhook key.
-	const queue = dispatcher.nodes.find((n) => n.name === 'Queue one execution per connector')!;
-	expect(queue.credentials!.httpHeaderAuth.id).toBe('credWebhookKey1');
+	const due = dispatcher.nodes.find((n) => n.name === 'Connectors due')!;
+	expect(due.credentials!.httpHeaderAuth.id).toBe('credWebhookKey1');
 	expect(dispatcher.nodes.find((n) => n.name === 'Connectors due')!.credentials!.ipaiLakehouseApi.id).toBe('credLakehouse01');
 });
 
@@ -222,7 +222,7 @@ it('a failing pipeline runs the error workflow: the run is failed once and on-ca
 	try {
 		const res = await stack.webhook('ipai/run-connector', { connector: 'odoo-finance' });
 		expect(res.status).toBe(202);
-		expect(res.json).toEqual([expect.objectContaining({ connectorType: 'odoo', name: 'odoo-finance', reason: 'requested' })]);
+		expect(res.json).toEqual([{ delivered: ['odoo/odoo-finance'], failed: [], retryNextTick: 0 }]);
 		const failed = await stack.waitFor('the failed Odoo run', async () => (await runsOf(stack.pool, 'odoo-finance')).find((r) => r.status === 'failed'));
 		expect(failed.error_message).toMatch(/Access Denied|access/i);
 		await stack.waitFor('the error workflow message', async () => stack.mattermost.posts.length > before);

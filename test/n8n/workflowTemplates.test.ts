@@ -371,7 +371,7 @@ describe('validation against node descriptions (synthetic templates)', () => {
 		workflow.nodes[1].credentials = { ipaiLakehouseApi: { name: 'IPAI Lakehouse' }, ipaiLakehouseAPI: { name: 'x' }, githubApi: { name: 'gh' } };
 		const found = messages(workflow).join('\n');
 		expect(found).toMatch(/node "Start run": credential type "ipaiLakehouseAPI" does not exist/);
-		expect(found).toMatch(/n8n-nodes-ipai-lakehouse\.ipaiConnectorRun does not take a "githubApi" credential \(it takes ipaiLakehouseApi\)/);
+		expect(found).toMatch(/n8n-nodes-ipai-lakehouse\.ipaiConnectorRun does not take a "githubApi" credential \(it takes ipaiLakehouseApi, httpHeaderAuth\)/);
 		workflow.nodes[1].credentials = {};
 		expect(messages(workflow).join('\n')).toMatch(/node "Start run": needs a "ipaiLakehouseApi" credential/);
 	});

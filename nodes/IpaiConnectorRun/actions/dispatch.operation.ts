@@ -1,18 +1,19 @@
 /**
  * Dispatch: the connectors to run now — due by their schedule (claimed, handed out again until a
- * run starts), or named on request — each with the URL of its pipeline's webhook, so the next
- * node can POST it and n8n's main queues one execution per connector for any worker; and the
- * pipeline's side: accept one delivery (or stop, a duplicate recorded as skipped).
+ * run starts), or named on request — each POSTed to its pipeline's webhook (by this node, or by
+ * the next node from the URL each item carries), so n8n's main queues one execution per connector
+ * for any worker; and the pipeline's side: accept one delivery (or stop, a duplicate recorded as
+ * skipped).
  */
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { acceptDelivery, extendUndelivered, markDelivered, markUndelivered } from '../../../lib/lakehouse/delivery';
+import { acceptDelivery, deliverToPipelines, extendUndelivered, markDelivered, markUndelivered } from '../../../lib/lakehouse/delivery';
 import { claimDueConnectors, pipelineUrl, requestedConnectors, type DispatchItem } from '../../../lib/lakehouse/dispatch';
-import { nodeError } from '../../shared/lakehouse';
+import { nodeError, type LakehouseSession } from '../../shared/lakehouse';
 import { perItem, type Operation } from '../../shared/items';
 import { forOperations } from '../../shared/resources';
 
-/** Who claims: this execution (Mark queued of the same execution finds its claims by it). */
+/** Who claims: this execution (its deliveries keep the claims it has not delivered yet alive). */
 const dispatcherOf = (fn: IExecuteFunctions) => `n8n execution ${fn.getExecutionId()} (workflow "${fn.getWorkflow().name ?? fn.getWorkflow().id}")`;
 
 const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
@@ -79,6 +80,33 @@ export const description: INodeProperties[] = forOperations(['dispatch'], [
 		displayOptions: { show: { dispatchMode: ['due', 'named'] } },
 	},
 	{
+		displayName: 'Deliver to Pipelines',
+		name: 'deliver',
+		type: 'boolean',
+		default: false,
+		description:
+			"Whether this node POSTs each connector to its pipeline's webhook itself (many at a time, claims marked as the main answers) and outputs only what is left: connectors with a problem to report, pipelines run as sub-workflows, and a summary. Off: every connector is output with its pipelineUrl for an HTTP Request node, then Mark Queued.",
+		displayOptions: { show: { dispatchMode: ['due', 'named'] } },
+	},
+	{
+		displayName: 'Deliveries at a Time',
+		name: 'deliveryConcurrency',
+		type: 'number',
+		default: 50,
+		typeOptions: { minValue: 1 },
+		description: "POSTs in flight at once: n8n's main answers each once it has queued the execution",
+		displayOptions: { show: { dispatchMode: ['due', 'named'], deliver: [true] } },
+	},
+	{
+		displayName: 'Delivery Timeout (Seconds)',
+		name: 'deliveryTimeoutSeconds',
+		type: 'number',
+		default: 15,
+		typeOptions: { minValue: 1 },
+		description: 'A delivery without an answer by then failed: its claim is due again at the next tick',
+		displayOptions: { show: { dispatchMode: ['due', 'named'], deliver: [true] } },
+	},
+	{
 		displayName: 'Connector Names',
 		name: 'connectors',
 		type: 'string',
@@ -95,6 +123,7 @@ export const execute: Operation = async function (session, items) {
 	const base = (this.getNodeParameter('n8nUrl', 0, '') as string).trim() || this.getInstanceBaseUrl();
 	const withUrl = (found: DispatchItem[]) =>
 		found.map((item) => ({ ...item, pipelineUrl: item.pipeline ? pipelineUrl(item.pipeline, base) : null }) as unknown as IDataObject);
+	const deliver = mode !== 'accept' && mode !== 'queued' && (this.getNodeParameter('deliver', 0, false) as boolean);
 	if (mode === 'queued') {
 		// The HTTP responses of the deliveries: an item without an error is a delivery the main queued;
 		// one with an error is handed out again at the next tick.
@@ -125,6 +154,28 @@ export const execute: Operation = async function (session, items) {
 						claimDeadlineSeconds: this.getNodeParameter('claimDeadlineSeconds', i, 120) as number,
 					})
 				: await requestedConnectors(session.pool, list(this.getNodeParameter('connectors', i) as string));
-		return withUrl(found);
+		return deliver ? deliverFound(this, session, withUrl(found)) : withUrl(found);
 	}, (e, i) => (e instanceof NodeOperationError ? e : nodeError(this.getNode(), e, i, session.secrets)));
 };
+
+/**
+ * Due or named connectors, delivered by this node: what it could not deliver itself (problems to
+ * report, sub-workflow pipelines) goes on, with one summary item of the deliveries.
+ */
+async function deliverFound(fn: IExecuteFunctions, session: LakehouseSession, found: IDataObject[]): Promise<IDataObject[]> {
+	const toPost = found.filter((item) => typeof item.pipelineUrl === 'string') as unknown as Array<DispatchItem & { pipelineUrl: string }>;
+	// Pipelines' webhooks without authentication need no key; a key that is set must be readable.
+	let headers: Record<string, string> = {};
+	if (toPost.length > 0 && fn.getNode().credentials?.httpHeaderAuth) {
+		const key = await fn.getCredentials('httpHeaderAuth');
+		headers = { [String(key.name)]: String(key.value ?? '') };
+	}
+	const report = await deliverToPipelines(session.pool, toPost, {
+		headers,
+		concurrency: fn.getNodeParameter('deliveryConcurrency', 0, 50) as number,
+		timeoutMs: (fn.getNodeParameter('deliveryTimeoutSeconds', 0, 15) as number) * 1000,
+		dispatcher: dispatcherOf(fn),
+	});
+	const rest = found.filter((item) => typeof item.pipelineUrl !== 'string');
+	return [...rest, report as unknown as IDataObject];
+}
