@@ -15,11 +15,9 @@ type Base = Omit<IngestOptions, 'connectorId' | 'runId'>;
  * Dispatched Item), else the node parameter's. With a config, merging is on when it names key columns.
  */
 export function settingsOf(fn: IExecuteFunctions, i: number) {
-	const dispatched = dispatchedConnector(fn, i, 'file');
-	const config = dispatched?.config;
+	const config = dispatchedConnector(fn, i, 'file')?.config;
 	const setting = (name: string, fallback: string): string => String(config?.[name] ?? fn.getNodeParameter(name, i, fallback) ?? '');
 	return {
-		dispatchedName: dispatched?.name,
 		setting,
 		writeMode: config ? (config.keyColumns ? 'merge' : 'append') : setting('writeMode', 'append'),
 	};
