@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 import { LAKEHOUSE_CREDENTIAL } from '../shared/lakehouse';
-import { ingest } from './actions/ingest.operation';
+import * as ingest from './actions/ingest.operation';
 import { properties } from './description';
 import { credentialTest, loadOptions } from './methods';
 
@@ -28,6 +28,6 @@ export class IpaiFileIngest implements INodeType {
 	methods = { credentialTest, loadOptions };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return [await ingest.call(this)];
+		return [await ingest.execute.call(this, this.getInputData())];
 	}
 }

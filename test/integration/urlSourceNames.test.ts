@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { IExecuteFunctions } from 'n8n-workflow';
-import { ingest } from '../../nodes/IpaiFileIngest/actions/ingest.operation';
+import { IpaiFileIngest } from '../../nodes/IpaiFileIngest/IpaiFileIngest.node';
 import { useScratchDatabase } from '../../tooling/helpers/database';
 
 const db = useScratchDatabase();
@@ -54,14 +54,14 @@ async function ledgerError(connectorName: string): Promise<string> {
 describe('URL sources keep the file name in errors and the ledger', () => {
 	it('a plain URL is shown whole', async () => {
 		const url = `${base}/exports/2024/missing.csv`;
-		const error = await ingest.call(context(url, 'url-plain')).catch((e: unknown) => e as Error);
+		const error = await new IpaiFileIngest().execute.call(context(url, 'url-plain')).catch((e: unknown) => e as Error);
 		expect((error as Error).message).toContain(`GET ${url} answered HTTP 404`);
 		expect(await ledgerError('url-plain')).toContain(`${url} answered HTTP 404`);
 	});
 
 	it('a signed URL keeps scheme, host, path and harmless parameters; the signature is masked', async () => {
 		const url = `${base}/exports/2024/missing.csv?X-Amz-Date=20240101&X-Amz-Signature=0f1e2d3c4b5a69788796a5b4c3d2e1f0&versionId=7`;
-		const error = await ingest.call(context(url, 'url-signed')).catch((e: unknown) => e as Error);
+		const error = await new IpaiFileIngest().execute.call(context(url, 'url-signed')).catch((e: unknown) => e as Error);
 		const shown = `${base}/exports/2024/missing.csv?X-Amz-Date=20240101&X-Amz-Signature=***&versionId=7`;
 		expect((error as Error).message).toContain(`GET ${shown} answered HTTP 404`);
 		const ledger = await ledgerError('url-signed');
@@ -71,7 +71,7 @@ describe('URL sources keep the file name in errors and the ledger', () => {
 
 	it('a URL with a password: the password is masked, the file still named', async () => {
 		const url = `http://bot:S3cretPw@127.0.0.1:${new URL(base).port}/exports/2024/missing.csv`;
-		const error = await ingest.call(context(url, 'url-password')).catch((e: unknown) => e as Error);
+		const error = await new IpaiFileIngest().execute.call(context(url, 'url-password')).catch((e: unknown) => e as Error);
 		const ledger = await ledgerError('url-password');
 		for (const text of [(error as Error).message, ledger]) {
 			expect(text).toContain(`http://bot:***@127.0.0.1:${new URL(base).port}/exports/2024/missing.csv`);

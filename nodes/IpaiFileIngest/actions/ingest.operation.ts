@@ -6,9 +6,8 @@
 import { isAbsolute } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Pool } from 'pg';
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
-import { isColumnType, type ColumnType } from '../../../lib/lakehouse/columnTypes';
 import { urlSecrets } from '../../../lib/lakehouse/secrets';
 import {
 	fileRunSource,
@@ -20,77 +19,140 @@ import {
 	supabaseStore,
 	syncObjectStore,
 	type FileSource,
-	type IngestOptions,
 	type ObjectStore,
 } from '../../../lib/sources/files';
 import { nodeError, openLakehouse, LAKEHOUSE_CREDENTIAL } from '../../shared/lakehouse';
-import { dispatchedConnector, withRun, type RunScope } from '../../shared/connectorRun';
+import { runParameters, withRun, type RunScope } from '../../shared/connectorRun';
 import { perItem } from '../../shared/items';
 import { s3Settings } from '../transport';
+import { optionsField } from './options.fields';
+import { readOptions, settingsOf } from './settings';
 
-type Base = Omit<IngestOptions, 'connectorId' | 'runId'>;
+const objectStorage = { show: { source: ['s3', 'supabase'] } };
 
-/**
- * Item i's value of a setting the dispatched connector's config may carry (Connector From:
- * Dispatched Item), else the node parameter's. With a config, merging is on when it names key columns.
- */
-function settingsOf(fn: IExecuteFunctions, i: number) {
-	const dispatched = dispatchedConnector(fn, i, 'file');
-	const config = dispatched?.config;
-	const setting = (name: string, fallback: string): string => String(config?.[name] ?? fn.getNodeParameter(name, i, fallback) ?? '');
-	return {
-		dispatchedName: dispatched?.name,
-		setting,
-		writeMode: config ? (config.keyColumns ? 'merge' : 'append') : setting('writeMode', 'append'),
-	};
-}
-
-function readOptions(fn: IExecuteFunctions, i: number, { setting, writeMode }: ReturnType<typeof settingsOf>): Base {
-	const node = fn.getNode();
-	const schema = setting('schema', 'ipai_bronze_core');
-	const table = setting('table', '').trim();
-	if (!/^ipai_bronze_[a-z0-9_]+$/.test(schema)) throw new NodeOperationError(node, `File Ingest writes bronze schemas only (ipai_bronze_*), not "${schema}"`, { itemIndex: i });
-	if (!table) throw new NodeOperationError(node, 'Name the target table', { itemIndex: i });
-	const options = fn.getNodeParameter('options', i, {}) as IDataObject;
-	const key = writeMode === 'merge' ? setting('keyColumns', '').split(',').map((k) => k.trim()).filter(Boolean) : undefined;
-	if (writeMode === 'merge' && (!key || key.length === 0)) throw new NodeOperationError(node, 'Merge by key needs at least one key column', { itemIndex: i });
-	let columnTypes: Record<string, ColumnType> | undefined;
-	const rawTypes = options.columnTypes;
-	if (rawTypes !== undefined && rawTypes !== '' && rawTypes !== '{}') {
-		let parsed: unknown = rawTypes;
-		if (typeof rawTypes === 'string') {
-			try {
-				parsed = JSON.parse(rawTypes);
-			} catch {
-				throw new NodeOperationError(node, 'Column Types is not valid JSON', { itemIndex: i });
-			}
-		}
-		columnTypes = {};
-		for (const [column, type] of Object.entries(parsed as Record<string, unknown>)) {
-			if (typeof type !== 'string' || !isColumnType(type)) throw new NodeOperationError(node, `Column type "${String(type)}" for "${column}" is not one the lakehouse knows`, { itemIndex: i });
-			columnTypes[column] = type;
-		}
-	}
-	const header = options.header === 'yes' ? true : options.header === 'no' ? false : undefined;
-	return {
-		table: { schema, name: table },
-		key,
-		format: (options.format as Base['format']) ?? 'auto',
-		compression: (options.compression as Base['compression']) ?? 'auto',
-		onBadRow: setting('onBadRow', 'fail') === 'skip' ? 'skip' : 'fail',
-		columnTypes,
-		sampleRows: options.sampleRows ? Number(options.sampleRows) : undefined,
-		rawRecord: options.rawRecord === 'full' ? 'full' : 'compact',
-		recordsPath: (options.recordsPath as string) || undefined,
-		csv: {
-			strictHeaders: options.strictHeaders === true,
-			delimiter: (options.delimiter as string) || undefined,
-			quote: (options.quote as string) || undefined,
-			header,
-			encoding: options.encoding === 'utf-8' || options.encoding === 'latin1' ? options.encoding : undefined,
-		},
-	};
-}
+/** The node has this one operation and no Operation parameter: its fields show by their own conditions alone. */
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Source',
+		name: 'source',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'Binary Data of the Input Item', value: 'binary', description: 'A file from a previous node (Read Files, HTTP Request, a trigger…)' },
+			{ name: 'HTTP(S) URL', value: 'url', description: 'Download and load a file, streamed' },
+			{ name: 'S3-Compatible Storage', value: 's3', description: 'New or changed files in an AWS S3, DigitalOcean Spaces, MinIO or Supabase S3 bucket' },
+			{ name: 'Supabase Storage', value: 'supabase', description: 'New or changed files in a Supabase Storage bucket (Lakehouse credential\'s Supabase URL and service key)' },
+		],
+		default: 'binary',
+	},
+	{
+		displayName: 'Input Binary Field',
+		name: 'binaryPropertyName',
+		type: 'string',
+		default: 'data',
+		required: true,
+		description: 'The binary property of each input item holding the file; each item is one file',
+		displayOptions: { show: { source: ['binary'] } },
+	},
+	{
+		displayName: 'URL',
+		name: 'url',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'https://example.com/exports/orders.csv.gz',
+		displayOptions: { show: { source: ['url'] } },
+	},
+	{
+		displayName: 'Headers',
+		name: 'headers',
+		type: 'json',
+		default: '{}',
+		description: 'Request headers as JSON, e.g. {"Authorization": "Bearer …"} (never stored in run rows or errors)',
+		displayOptions: { show: { source: ['url'] } },
+	},
+	{
+		displayName: 'Bucket',
+		name: 'bucket',
+		type: 'string',
+		default: '',
+		description: 'Bucket to read; empty uses the S3 credential\'s default bucket',
+		displayOptions: objectStorage,
+	},
+	{
+		displayName: 'Prefix',
+		name: 'prefix',
+		type: 'string',
+		default: '',
+		placeholder: 'exports/orders/',
+		description: 'Only objects whose key starts with this',
+		displayOptions: objectStorage,
+	},
+	{
+		displayName: 'File Pattern',
+		name: 'glob',
+		type: 'string',
+		default: '',
+		placeholder: '**/*.csv.gz',
+		description: 'Glob on the key (or on the part after the prefix): * within a folder, ** across folders',
+		displayOptions: objectStorage,
+	},
+	{
+		displayName: 'Schema Name or ID',
+		name: 'schema',
+		type: 'options',
+		typeOptions: { loadOptionsMethod: 'getBronzeSchemas' },
+		default: 'ipai_bronze_core',
+		description: 'Bronze schema of the target table. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+	},
+	{
+		displayName: 'Table',
+		name: 'table',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'orders_export',
+		description: 'Created on first load from the file\'s columns; later files with new or wider columns evolve it',
+		// A dispatched connector names its table (and key) in its config.
+		displayOptions: { hide: { connectorFrom: ['input'] } },
+	},
+	{
+		displayName: 'Write Mode',
+		name: 'writeMode',
+		type: 'options',
+		options: [
+			{ name: 'Append', value: 'append', description: 'Every row is added' },
+			{ name: 'Merge by Key', value: 'merge', description: 'Rows with the same key replace each other (re-loading a file changes nothing)' },
+		],
+		default: 'append',
+		displayOptions: { hide: { connectorFrom: ['input'] } },
+	},
+	{
+		displayName: 'Key Columns',
+		name: 'keyColumns',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'order_id',
+		description: 'Comma-separated columns (as in the file, or normalised) that identify a row',
+		displayOptions: { show: { writeMode: ['merge'] }, hide: { connectorFrom: ['input'] } },
+	},
+	{
+		displayName: 'Bad Rows',
+		name: 'onBadRow',
+		type: 'options',
+		options: [
+			{ name: 'Fail the File', value: 'fail', description: 'Stop with the file, line and column; nothing from the file is loaded' },
+			{ name: 'Skip to Reject Table', value: 'skip', description: 'Load the good rows; bad ones go to ipai_bronze_core.ipai_load_reject with line and reason' },
+		],
+		default: 'fail',
+	},
+	...runParameters({}, {
+		placeholder: 'orders-exports',
+		description: 'The connector this node registers when it runs on its own (default: schema.table); object storage remembers loaded files per connector',
+	}),
+	optionsField,
+];
 
 async function binarySource(fn: IExecuteFunctions, i: number): Promise<FileSource> {
 	const property = fn.getNodeParameter('binaryPropertyName', i, 'data') as string;
@@ -179,8 +241,7 @@ async function ingestItem(fn: IExecuteFunctions, i: number, pool: Pool, source: 
  * settings). Under Continue On Fail a failed file is recorded on the run (metadata.failed_files)
  * and a run of the node's own ends failed with the messages of its failed files.
  */
-export async function ingest(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const items = this.getInputData();
+export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
 	const node = this.getNode();
 	const session = await openLakehouse(this);
 	const secrets: string[] = [];
