@@ -18,12 +18,12 @@ import type { ClientBase, Pool } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { inTransaction } from '../../lakehouse/connection';
 import { ensureLoadDefaults, setLoadSettings } from '../../lakehouse/copyLoad';
-import { needsEvolution, PAGE_SETTINGS } from '../../lakehouse/pageWrite';
+import { holdsRowsOf, needsEvolution, PAGE_SETTINGS } from '../../lakehouse/pageWrite';
 import { addRunCounts, holdLease } from '../../lakehouse/runs';
 import { quoteIdent } from '../../lakehouse/sql';
 import type { JsonScalar, StreamRun } from '../../lakehouse/stream';
 import { setStreamState } from '../../lakehouse/streamState';
-import { columnNameFor, createTable, describeTable, evolveTable, META, SchemaError, tableName, type SchemaChange, type TableShape } from '../../lakehouse/tables';
+import { columnNameFor, createTable, describeTable, evolveTable, SchemaError, tableName, type SchemaChange, type TableShape } from '../../lakehouse/tables';
 import { rowExpectationsFor } from '../../dq/enforce';
 import type { DbCopyPage } from './engine';
 import { keepsRaw } from './rawRecord';
@@ -72,8 +72,7 @@ export async function prepareDirect(pool: Pool, plan: DbTablePlan, run: StreamRu
 		shape = await describeTable(client, plan.target);
 		if (!shape) return true;
 		if (widenedColumns(plan, shape).filter((c) => shape!.columns.has(c)).length > 0) return false;
-		const { rows } = await client.query(`select exists (select 1 from ${tableName(plan.target)} where ${META.connectorId} = $1) as found`, [run.connectorId]);
-		if (rows[0].found || (await rowExpectationsFor(client, plan.target))) return false;
+		if ((await holdsRowsOf(client, tableName(plan.target), run.connectorId)) || (await rowExpectationsFor(client, plan.target))) return false;
 	} finally {
 		client.release();
 	}

@@ -18,7 +18,7 @@ import type { ClientBase, Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { sqlTypeName } from '../../lakehouse/columnTypes';
 import type { LoadResult } from '../../lakehouse/loader';
-import { addDrops, appendFromStaging, assertSameKey, needsEvolution, PAGE_SETTINGS, recordExpectationFailure, upsertFromStaging } from '../../lakehouse/pageWrite';
+import { addDrops, appendFromStaging, assertSameKey, holdsRowsOf, needsEvolution, PAGE_SETTINGS, recordExpectationFailure, upsertFromStaging } from '../../lakehouse/pageWrite';
 import { addRunCounts, holdLease } from '../../lakehouse/runs';
 import { quoteIdent, quoteLiteral } from '../../lakehouse/sql';
 import { fullPageCursor, fullRefresh, parseIncrementalCursor, type JsonScalar, type StreamRun } from '../../lakehouse/stream';
@@ -297,9 +297,8 @@ async function mergePage(
 	// A configured key need not be unique at the source: the last row of a key in the page wins, as in the row path.
 	const unique = plan.key!.join(',') === (plan.info.primaryKey ?? []).join(',');
 	if (!fresh.known) {
-		const { rows: any } = await client.query(`select exists (select 1 from ${target} where ${META.connectorId} = $1) as found`, [run.connectorId]);
 		fresh.known = true;
-		fresh.value = !any[0].found;
+		fresh.value = !(await holdsRowsOf(client, target, run.connectorId));
 	}
 	// Nothing to merge with: a plain insert (a row already there would fail it on the primary key, never be lost).
 	const written =
