@@ -38,7 +38,8 @@ async function child(lakehouseUrl: string, port: number): Promise<void> {
 	await engine.close();
 	await pool.end();
 	if (outcome.error) throw outcome.error;
-	process.stdout.write(`IPAI_SECONDS=${seconds} rows=${outcome.result!.rowsRead}\n`);
+	const table = outcome.result!.tables[0];
+	process.stdout.write(`IPAI_SECONDS=${seconds} rows=${outcome.result!.rowsRead} read=${table.read} direct_pages=${table.directPages ?? 0}/${table.pages}\n`);
 }
 
 function p95(values: number[]): number {
@@ -113,7 +114,8 @@ async function main(): Promise<void> {
 			const syncSeconds = reportedSeconds(ours.stdout);
 			const ratio = copySeconds / syncSeconds;
 			console.log(`limit  psql \\copy | psql \\copy   ${ROWS} rows  ${copySeconds.toFixed(2)} s`);
-			console.log(`ours   full sync into bronze      ${ROWS} rows  ${syncSeconds.toFixed(2)} s  peak RSS ${ours.peakRssMib.toFixed(0)} MiB`);
+			const pages = /read=(\S+) direct_pages=(\S+)/.exec(ours.stdout);
+			console.log(`ours   full sync into bronze      ${ROWS} rows  ${syncSeconds.toFixed(2)} s  peak RSS ${ours.peakRssMib.toFixed(0)} MiB  (read ${pages?.[1]}, pages straight into bronze ${pages?.[2]})`);
 			const lagP95 = await cdcLag(lakehouseUrl, server.port, sourceUrl);
 			console.log(`cdc    ${CDC_SECONDS} s at 1,000 changes/s: p95 commit-to-bronze lag ${lagP95} ms`);
 			const mysql = await measureMysqlFullCopy(Number(process.env.DB_BENCH_MYSQL_ROWS ?? ROWS));

@@ -78,7 +78,7 @@ const LOAD_DEFAULTS: Array<{ column: string; setting: string; expression: string
  * lock, which must not stay held (blocking every reader) for a whole load. The DEFAULTs are inert
  * outside a COPY load: unset, they yield NULL and the NOT NULL columns refuse the row as before.
  */
-async function ensureLoadDefaults(client: ClientBase, table: TableRef): Promise<void> {
+export async function ensureLoadDefaults(client: ClientBase, table: TableRef): Promise<void> {
 	const { rows } = await client.query<{ attname: string; expr: string | null }>(
 		`select a.attname, pg_get_expr(d.adbin, d.adrelid) as expr
 		   from pg_attribute a left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
@@ -88,6 +88,19 @@ async function ensureLoadDefaults(client: ClientBase, table: TableRef): Promise<
 	const missing = LOAD_DEFAULTS.filter((d) => !rows.some((r) => r.attname === d.column && r.expr?.includes(`'${d.setting}'`)));
 	if (missing.length === 0) return;
 	await client.query(`alter table ${tableName(table)} ${missing.map((d) => `alter column ${quoteIdent(d.column)} set default ${d.expression}`).join(', ')}`);
+}
+
+/**
+ * Sets the values the metadata DEFAULTs give every row COPYed in this transaction from now on
+ * (`raw`: the _ipai_raw JSON text, or '' for NULL).
+ */
+export async function setLoadSettings(client: ClientBase, load: { connectorId: string; runId: string; extractedAt: Date; raw: string }): Promise<void> {
+	await client.query(`select ${LOAD_DEFAULTS.map((d, i) => `set_config('${d.setting}', $${i + 1}, true)`).join(', ')}`, [
+		load.connectorId,
+		load.runId,
+		load.extractedAt.toISOString(),
+		load.raw,
+	]);
 }
 
 /** Drops a table's non-unique indexes and returns the statements that create them again. */
@@ -148,12 +161,7 @@ async function copyCsvInTransaction(
 			changes.push(...evolved.changes);
 			shape = evolved.shape;
 		}
-		await client.query(`select ${LOAD_DEFAULTS.map((d, i) => `set_config('${d.setting}', $${i + 1}, true)`).join(', ')}`, [
-			options.connectorId,
-			options.runId,
-			extractedAt.toISOString(),
-			'{}',
-		]);
+		await setLoadSettings(client, { ...ids, extractedAt, raw: '{}' });
 		if (keyColumns && !options.rowsCarryRaw) throw new SchemaError('A keyed CSV load must carry _ipai_raw on every row (rows keep their order in one COPY)');
 
 		const { delimiter, quote, encoding } = options.csv;

@@ -13,7 +13,7 @@ import { newColumnType, type ColumnType } from './columnTypes';
 import { ExactNumber, type SerializeStats } from './copyText';
 import { inTransaction } from './connection';
 import { copyRecords, type CopyPage } from './pageCopy';
-import { addDrops, appendFromStaging, assertSameKey, needsEvolution, PAGE_SETTINGS, recordExpectationFailure, upsertFromStaging } from './pageWrite';
+import { addDrops, appendFromStaging, assertSameKey, holdsRowsOf, needsEvolution, PAGE_SETTINGS, recordExpectationFailure, upsertFromStaging } from './pageWrite';
 import { Prefetcher } from './prefetch';
 import { addRunCounts, holdLease } from './runs';
 import { setStreamState } from './streamState';
@@ -58,6 +58,9 @@ export interface Page {
 	 * what must commit or roll back with the page (e.g. a file's rejected rows).
 	 */
 	afterWrite?: (client: ClientBase) => Promise<void>;
+	/** No key of the page was in an earlier page of the load (a full refresh from its start): if the
+	 * table held no row of the connector when the load began, the page is COPYed straight in. */
+	newKeys?: boolean;
 }
 
 export interface LoadOptions {
@@ -117,6 +120,8 @@ interface LoadContext {
 	creating?: boolean;
 	/** The transaction every page joins (atomic streams); null: one transaction per page. */
 	atomicClient?: PoolClient | null;
+	/** Whether the table held rows of the connector when the load began (asked once, for newKeys pages). */
+	heldRows?: boolean;
 }
 
 export async function loadStream(pool: Pool, pages: AsyncIterable<Page> | Iterable<Page>, options: LoadOptions): Promise<LoadResult> {
@@ -296,7 +301,10 @@ async function loadPage(
 			// The loader's shared page step for data quality: with row-level expectations the page is
 			// staged (an append too) and checked set-based before it reaches the table.
 			const expectations = await rowExpectationsFor(client, options.table);
-			if (context.keyColumns || expectations) {
+			const direct = context.keyColumns !== null && page.newKeys === true && !expectations && !order;
+			if (direct) context.heldRows ??= await holdsRowsOf(client, tableName(options.table), options.connectorId);
+			if (direct && !context.heldRows) written = await copyRecords(client, tableName(options.table), copyPage(context, columns, records, raws, extractedAt));
+			else if (context.keyColumns || expectations) {
 				staging ??= await stageRecords(client, context, columns, records, raws, extractedAt);
 				({ written, droppedBy } = await mergeStaged(client, context, staging, columns, records.length, expectations));
 			} else {

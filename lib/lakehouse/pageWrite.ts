@@ -76,6 +76,15 @@ export async function upsertFromStaging(
 	return result.rowCount ?? 0;
 }
 
+/**
+ * Whether the table holds any row of the connector. While it holds none and a run holds the
+ * connector's lease, a load whose pages cover disjoint keys only inserts: nothing to merge with.
+ */
+export async function holdsRowsOf(client: ClientBase, target: string, connectorId: string): Promise<boolean> {
+	const { rows } = await client.query(`select exists (select 1 from ${target} where ${META.connectorId} = $1) as found`, [connectorId]);
+	return rows[0].found;
+}
+
 /** An append page that was staged (to be checked): its remaining rows go into the table. */
 export async function appendFromStaging(client: ClientBase, target: string, staging: string, dataColumns: string[]): Promise<number> {
 	const all = [...dataColumns, META.connectorId, META.runId, META.extractedAt, META.deletedAt, META.raw];

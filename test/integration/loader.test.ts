@@ -108,6 +108,32 @@ describe('merge by key', () => {
 	});
 });
 
+describe('pages of new keys (a full refresh from its first key)', () => {
+	const fresh = (...pages: Array<Record<string, unknown>[]>): Page[] => pagesOf(...pages).map((page) => ({ ...page, newKeys: true }));
+
+	it('go straight into a table that holds no row of the connector: a key repeated across pages is refused, not merged', async () => {
+		const run = await runningConnector(db.pool);
+		const table = nextTable();
+		const loaded = await loadStream(db.pool, fresh([{ id: 1, v: 'a' }, { id: 1, v: 'b' }, { id: 2, v: 'c' }], [{ id: 3, v: 'd' }]), { ...run, stream: 's', table, key: ['id'] });
+		expect(loaded).toMatchObject({ pages: 2, rowsRead: 4, rowsWritten: 3 });
+		expect((await rows(table, 'id')).map((r) => [r.id, r.v, r._ipai_raw])).toEqual([['1', 'b', { id: 1, v: 'b' }], ['2', 'c', { id: 2, v: 'c' }], ['3', 'd', { id: 3, v: 'd' }]]);
+		// Not merged: the page's COPY meets the primary key (a page that broke the promise fails whole).
+		const other = await runningConnector(db.pool);
+		const failed = loadStream(db.pool, fresh([{ id: 4, v: 'e' }], [{ id: 4, v: 'f' }]), { ...other, stream: 's', table, key: ['id'] });
+		await expect(failed).rejects.toMatchObject({ code: '23505' });
+		expect((await rows(table, 'id')).filter((r) => r._ipai_connector_id === other.connectorId).map((r) => r.v)).toEqual(['e']);
+	});
+
+	it('merge once the table holds rows of the connector', async () => {
+		const run = await runningConnector(db.pool);
+		const table = nextTable();
+		await loadStream(db.pool, pagesOf([{ id: 1, v: 'a' }]), { ...run, stream: 's', table, key: ['id'] });
+		const again = await loadStream(db.pool, fresh([{ id: 1, v: 'a' }, { id: 2, v: 'b' }], [{ id: 2, v: 'c' }]), { ...run, stream: 's', table, key: ['id'] });
+		expect(again).toMatchObject({ rowsRead: 3, rowsWritten: 2 });
+		expect((await rows(table, 'id')).map((r) => [r.id, r.v])).toEqual([['1', 'a'], ['2', 'c']]);
+	});
+});
+
 describe('append', () => {
 	it('appends every record with its metadata', async () => {
 		const run = await runningConnector(db.pool);

@@ -18,7 +18,7 @@ import type { ClientBase, Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { sqlTypeName } from '../../lakehouse/columnTypes';
 import type { LoadResult } from '../../lakehouse/loader';
-import { addDrops, appendFromStaging, assertSameKey, needsEvolution, PAGE_SETTINGS, recordExpectationFailure, upsertFromStaging } from '../../lakehouse/pageWrite';
+import { addDrops, appendFromStaging, assertSameKey, holdsRowsOf, needsEvolution, PAGE_SETTINGS, recordExpectationFailure, upsertFromStaging } from '../../lakehouse/pageWrite';
 import { addRunCounts, holdLease } from '../../lakehouse/runs';
 import { quoteIdent, quoteLiteral } from '../../lakehouse/sql';
 import { fullPageCursor, fullRefresh, parseIncrementalCursor, type JsonScalar, type StreamRun } from '../../lakehouse/stream';
@@ -26,6 +26,7 @@ import { getStreamState, setStreamState } from '../../lakehouse/streamState';
 import { columnNameFor, createTable, describeTable, evolveTable, META, SchemaError, tableName, type SchemaChange } from '../../lakehouse/tables';
 import { enforcePageExpectations, rowExpectationsFor } from '../../dq/enforce';
 import type { DbCopyPage, DbReadView, DbTextKind } from './engine';
+import { copyDirect, directReason, Fallback, finishDirect, prepareDirect, widenedColumns, type DirectPage } from './copyDirect';
 import { keepsRaw } from './rawRecord';
 import type { DbTablePlan } from './streams';
 
@@ -44,11 +45,10 @@ export interface CopyFullResult {
 	ended: boolean;
 	/** No refresh of the table had ended before this run (its first load: nothing to mark deleted). */
 	firstLoad: boolean;
+	/** Pages COPYed straight into bronze (copyDirect.ts) rather than staged and merged. */
+	directPages: number;
 	fallback?: string;
 }
-
-/** Thrown inside a page's transaction to roll it back when the row path must take the table over. */
-class Fallback extends Error {}
 
 /**
  * Why this table cannot go through the COPY path (null: it can). Only full reads of keyed tables
@@ -96,6 +96,7 @@ export async function copyFullTable(plan: DbTablePlan, options: CopyFullOptions)
 			load.rowsWritten += outcome.written;
 			load.schemaChanges.push(...outcome.changes);
 			addDrops(load, outcome.droppedBy);
+			if (outcome.direct) directPages++;
 			return true;
 		} catch (error) {
 			if (error instanceof Fallback) fallback ??= error.message;
@@ -104,6 +105,9 @@ export async function copyFullTable(plan: DbTablePlan, options: CopyFullOptions)
 		}
 	};
 	let ended = false;
+	let directPages = 0;
+	// A refresh that is not resumed may go straight into bronze (copyDirect.ts), decided at its first page.
+	let direct: boolean | null = full.after === null ? null : false;
 	for (;;) {
 		const page = options.view.copyPage!(plan.read, after, limit);
 		if (typeof page === 'string') {
@@ -112,10 +116,11 @@ export async function copyFullTable(plan: DbTablePlan, options: CopyFullOptions)
 			break;
 		}
 		const client = await pool.connect();
-		let staged: Staged;
+		let staged: Staged | DirectPage;
 		try {
+			direct ??= directReason(plan, page.columns) === null && (await prepareDirect(pool, plan, run));
 			await client.query('begin');
-			staged = await stagePage(client, plan, page);
+			staged = direct ? await copyDirect(client, plan, page, { first: previous === null, run, extractedAt: now() }) : await stagePage(client, plan, page);
 		} catch (error) {
 			await release(client, false);
 			if (previous) await settle(previous);
@@ -124,7 +129,7 @@ export async function copyFullTable(plan: DbTablePlan, options: CopyFullOptions)
 		}
 		const before = previous;
 		const cursor = fullPageCursor(stored, full, staged.last ?? after, staged.rows < limit, now);
-		const merging = (async () => {
+		const merging = (async (): Promise<PageOutcome> => {
 			// The page before must have committed: this page's cursor follows it.
 			const ok = before ? await settle(before) : true;
 			if (!ok) {
@@ -132,7 +137,7 @@ export async function copyFullTable(plan: DbTablePlan, options: CopyFullOptions)
 				throw new PageSkipped();
 			}
 			try {
-				const outcome = await mergePage(client, plan, staged, options, cursor, fresh);
+				const outcome: PageOutcome = staged.direct ? await finishDirectPage(client, plan, staged, run, cursor) : await mergePage(client, plan, staged, options, cursor, fresh);
 				await client.query('commit');
 				await release(client, true);
 				return outcome;
@@ -148,6 +153,8 @@ export async function copyFullTable(plan: DbTablePlan, options: CopyFullOptions)
 			break;
 		}
 		after = staged.last;
+		// The next page's COPY goes into the table this page creates: it must see it committed.
+		if (staged.direct && staged.creates && !(await settle(merging))) break;
 		// At most two pages in flight: this one merging, the next one copying.
 		if (before && !(await settle(before))) {
 			await settle(merging);
@@ -158,7 +165,7 @@ export async function copyFullTable(plan: DbTablePlan, options: CopyFullOptions)
 		await recordExpectationFailure(pool, failure);
 		throw failure;
 	}
-	return { load, ended: ended && fallback === undefined, firstLoad, ...(fallback !== undefined ? { fallback } : {}) };
+	return { load, ended: ended && fallback === undefined, firstLoad, directPages, ...(fallback !== undefined ? { fallback } : {}) };
 }
 
 /** A page not merged because the page before it failed (that failure is the one reported). */
@@ -176,9 +183,11 @@ interface PageOutcome {
 	written: number;
 	changes: SchemaChange[];
 	droppedBy?: Record<string, number>;
+	direct?: boolean;
 }
 
 interface Staged {
+	direct: false;
 	text: string;
 	columns: Array<{ name: string; kind: DbTextKind; staged: string }>;
 	rows: number;
@@ -216,7 +225,7 @@ async function stagePage(client: ClientBase, plan: DbTablePlan, page: DbCopyPage
 	// The row path keeps a multidimensional array's inner arrays as JSON text elements, which no
 	// cast of the staged text reproduces exactly: from this page on, the row path loads the table.
 	const fallback = facts[0].nested ? 'an array column holds multidimensional arrays' : null;
-	return { text, columns, rows, last: facts[0].last, fallback };
+	return { direct: false, text, columns, rows, last: facts[0].last, fallback };
 }
 
 /** Merges a staged page into bronze and commits its counts and cursor with it (see the file's comment). */
@@ -257,8 +266,8 @@ async function mergePage(
 	}
 	// The row path writes a value as its column's *current* type takes it (e.g. a column widened
 	// to text by earlier data holds JSON text of an array); the casts below only know the mapped type.
-	const widened = plan.columns.filter((c) => shape!.columns.get(columnNameFor(c.field)) !== c.type);
-	if (widened.length > 0) throw new Fallback(`bronze column(s) ${widened.map((c) => columnNameFor(c.field)).join(', ')} no longer have their mapped type`);
+	const widened = widenedColumns(plan, shape);
+	if (widened.length > 0) throw new Fallback(`bronze column(s) ${widened.join(', ')} no longer have their mapped type`);
 
 	const { text, columns, rows } = page;
 	const target = tableName(plan.target);
@@ -288,9 +297,8 @@ async function mergePage(
 	// A configured key need not be unique at the source: the last row of a key in the page wins, as in the row path.
 	const unique = plan.key!.join(',') === (plan.info.primaryKey ?? []).join(',');
 	if (!fresh.known) {
-		const { rows: any } = await client.query(`select exists (select 1 from ${target} where ${META.connectorId} = $1) as found`, [run.connectorId]);
 		fresh.known = true;
-		fresh.value = !any[0].found;
+		fresh.value = !(await holdsRowsOf(client, target, run.connectorId));
 	}
 	// Nothing to merge with: a plain insert (a row already there would fail it on the primary key, never be lost).
 	const written =
@@ -301,6 +309,12 @@ async function mergePage(
 	await addRunCounts(client, run.runId, rows, written);
 	await setStreamState(client, run.connectorId, plan.stream, { cursor, runId: run.runId });
 	return { rows, written, changes, droppedBy };
+}
+
+/** A direct page's outcome once finished (copyDirect.ts): every row it read was written. */
+async function finishDirectPage(client: ClientBase, plan: DbTablePlan, page: DirectPage, run: StreamRun, cursor: unknown): Promise<PageOutcome> {
+	await finishDirect(client, plan, page, run, cursor);
+	return { rows: page.rows, written: page.rows, changes: page.changes, direct: true };
 }
 
 /**

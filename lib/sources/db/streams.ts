@@ -121,10 +121,12 @@ export function tableStream(plan: DbTablePlan, mode: 'full' | 'incremental', opt
 				toPage: (rows) => dbPage(rows, keepsRaw(plan)),
 				now: options.now,
 			});
+			// A refresh from its first key: each page's keys come after every earlier page's.
+			const newKeys = mode === 'full' && !stored.full;
 			return (async function* () {
 				for await (const page of pages) {
 					if ((page.cursor as IncrementalCursor).fullCompletedAt) fullEnded = true;
-					yield page;
+					yield newKeys ? { ...page, newKeys } : page;
 				}
 			})();
 		},

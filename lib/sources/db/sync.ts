@@ -45,6 +45,8 @@ export interface DbTableSummary {
 	note?: string;
 	/** Full keyed tables: read through the source's COPY, row by row, or COPY until a page the COPY path cannot take. */
 	read?: 'copy' | 'rows' | 'copy+rows';
+	/** Full tables read through COPY: pages COPYed straight into bronze (a first load: nothing to merge with). */
+	directPages?: number;
 	/** Incremental: rows with a NULL cursor at the source that this run could not read (each a warning too). */
 	nullCursorRows?: number;
 }
@@ -62,7 +64,7 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 	const pageSize = Math.max(1, config.pageSize ?? DEFAULT_PAGE_SIZE);
 	const plans = await planTables(engine, config, engine.defaultSchema());
 	const result: DbSyncResult = { tables: [], rowsRead: 0, rowsWritten: 0, warnings: plans.flatMap((p) => (p.note ? [p.note] : [])) };
-	const record = (plan: DbTablePlan, load: Pick<LoadResult, 'rowsRead' | 'rowsWritten' | 'pages'>, deleted: number, nullCursorRows?: number, read?: DbTableSummary['read']) => {
+	const record = (plan: DbTablePlan, load: Pick<LoadResult, 'rowsRead' | 'rowsWritten' | 'pages'>, deleted: number, nullCursorRows?: number, read?: DbTableSummary['read'], directPages?: number) => {
 		const summary: DbTableSummary = {
 			table: plan.stream,
 			target: `${plan.target.schema}.${plan.target.name}`,
@@ -74,6 +76,7 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 			note: plan.note,
 			...(nullCursorRows ? { nullCursorRows } : {}),
 			...(read ? { read } : {}),
+			...(directPages ? { directPages } : {}),
 		};
 		result.tables.push(summary);
 		result.rowsRead += load.rowsRead;
@@ -109,8 +112,8 @@ export async function syncDatabase(pool: Pool, engine: DbEngine, options: DbSync
 				readers.map(async (view) => {
 					while (next < full.length) {
 						const plan = full[next++];
-						const { load, deleted, read } = await loadFullTable(plan, { pool, run: options.run, pageSize, view, now: options.now }, options.fullCopy !== false, config.pageSize ?? DEFAULT_COPY_PAGE_SIZE);
-						record(plan, load, deleted, undefined, read);
+						const { load, deleted, read, directPages } = await loadFullTable(plan, { pool, run: options.run, pageSize, view, now: options.now }, options.fullCopy !== false, config.pageSize ?? DEFAULT_COPY_PAGE_SIZE);
+						record(plan, load, deleted, undefined, read, directPages);
 					}
 				}),
 			);
@@ -188,7 +191,7 @@ async function loadFullTable(
 	options: { pool: Pool; run: StreamRun; pageSize: number; view: DbReadView; now?: () => Date },
 	copy: boolean,
 	copyPageSize: number,
-): Promise<{ load: LoadResult; deleted: number; read?: DbTableSummary['read'] }> {
+): Promise<{ load: LoadResult; deleted: number; read?: DbTableSummary['read']; directPages?: number }> {
 	let deleted = 0;
 	const rowPath = () => runStream(options.pool, options.run, tableStream(plan, 'full', { ...options, deletes: 'after-full', onDeletes: (n) => (deleted += n) }));
 	const keyed = plan.key ? ('rows' as const) : undefined;
@@ -198,12 +201,12 @@ async function loadFullTable(
 		const rest = await rowPath();
 		const load = { ...rest, pages: copied.load.pages + rest.pages, rowsRead: copied.load.rowsRead + rest.rowsRead, rowsWritten: copied.load.rowsWritten + rest.rowsWritten, schemaChanges: [...copied.load.schemaChanges, ...rest.schemaChanges] };
 		addDrops(load, copied.load.droppedBy);
-		return { load, deleted, read: copied.load.pages > 0 ? 'copy+rows' : 'rows' };
+		return { load, deleted, read: copied.load.pages > 0 ? 'copy+rows' : 'rows', directPages: copied.directPages };
 	}
 	if (copied.ended && !copied.firstLoad) {
 		({ deleted } = await markMissingAsDeleted(options.pool, { ...options.run, table: plan.target, key: plan.key! }, options.view.keys(plan.read)));
 	}
-	return { load: copied.load, deleted, read: 'copy' };
+	return { load: copied.load, deleted, read: 'copy', directPages: copied.directPages };
 }
 
 /**
