@@ -93,14 +93,19 @@ export async function registerConnector(client: ClientBase, registration: Connec
 	if (registration.config !== undefined) assertNoSecrets(registration.config);
 	if (registration.initialConfig !== undefined) assertNoSecrets(registration.initialConfig);
 	if (registration.schedule) parseCron(registration.schedule); // a typo must fail here, not silently never run
+	// A row that would not change is not rewritten (every dispatched run registers its connector):
+	// no new row version, no config check by the trigger. The union returns its id instead.
 	const { rows } = await client.query<{ id: string }>(
-		`insert into public.ipai_connector_config (connector_type, name, config, schedule, vault_secret_refs)
-		 values ($1, $2, coalesce($3::jsonb, $6::jsonb, '{}'), $4, $5)
-		 on conflict (connector_type, name) do update
-		    set config = coalesce($3::jsonb, ipai_connector_config.config),
-		        schedule = coalesce($4, ipai_connector_config.schedule),
-		        vault_secret_refs = coalesce($5, ipai_connector_config.vault_secret_refs)
-		 returning id`,
+		`with upsert as (
+		   insert into public.ipai_connector_config as c (connector_type, name, config, schedule, vault_secret_refs)
+		   values ($1, $2, coalesce($3::jsonb, $6::jsonb, '{}'), $4, $5)
+		   on conflict (connector_type, name) do update
+		      set config = coalesce($3::jsonb, c.config), schedule = coalesce($4, c.schedule), vault_secret_refs = coalesce($5, c.vault_secret_refs)
+		    where (c.config, c.schedule, c.vault_secret_refs) is distinct from (coalesce($3::jsonb, c.config), coalesce($4, c.schedule), coalesce($5, c.vault_secret_refs))
+		   returning id)
+		 select id from upsert
+		 union all
+		 select id from public.ipai_connector_config where connector_type = $1 and name = $2 and not exists (select 1 from upsert)`,
 		[
 			registration.connectorType,
 			registration.name,
@@ -110,7 +115,10 @@ export async function registerConnector(client: ClientBase, registration: Connec
 			registration.initialConfig === undefined ? null : JSON.stringify(registration.initialConfig),
 		],
 	);
-	return rows[0].id;
+	if (rows.length > 0) return rows[0].id;
+	// Inserted by a concurrent registration after this statement's snapshot: visible to the next one.
+	const again = await client.query<{ id: string }>('select id from public.ipai_connector_config where connector_type = $1 and name = $2', [registration.connectorType, registration.name]);
+	return again.rows[0].id;
 }
 
 export function defaultHolder(extra?: string): string {

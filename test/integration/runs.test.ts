@@ -130,6 +130,27 @@ describe('the ledger', () => {
 		expect(await configOf()).toEqual({ repositories: ['acme/app'] });
 	});
 
+	it('registering a connector again rewrites its row only when something changes', async () => {
+		const version = async (id: string) => (await db.pool.query('select xmin::text as v, config, schedule from ipai_connector_config where id = $1', [id])).rows[0];
+		const register = async (registration: Parameters<typeof registerConnector>[1]) => {
+			const client = await db.pool.connect();
+			try {
+				return await registerConnector(client, registration);
+			} finally {
+				client.release();
+			}
+		};
+		const id = await register({ connectorType: 'odoo', name: 'steady', config: { models: ['res.partner'] }, schedule: '*/5 * * * *' });
+		const before = await version(id);
+		// What every dispatched run does: the same name, its initial config only, nothing to change.
+		expect(await register({ connectorType: 'odoo', name: 'steady', initialConfig: { models: ['account.move'] } })).toBe(id);
+		expect(await register({ connectorType: 'odoo', name: 'steady', config: { models: ['res.partner'] }, schedule: '*/5 * * * *' })).toBe(id);
+		expect(await version(id)).toEqual(before);
+		expect(await register({ connectorType: 'odoo', name: 'steady', schedule: '*/10 * * * *' })).toBe(id);
+		const after = await version(id);
+		expect([after.v === before.v, after.config, after.schedule]).toEqual([false, { models: ['res.partner'] }, '*/10 * * * *']);
+	});
+
 	it('start → finish records counts, duration and audit rows; the lease is released', async () => {
 		const start = await startRun(db.pool, {
 			connector: { connectorType: 'file', name: 'ledger', config: { bucket: 'b', table: 'ledger' }, schedule: '*/5 * * * *' },
