@@ -54,3 +54,13 @@ export function resourceOperations(flat: INodeProperties, groups: ResourceGroup[
 export function forOperations(operation: string[], fields: INodeProperties[]): INodeProperties[] {
 	return fields.map((field) => ({ ...field, displayOptions: { ...field.displayOptions, show: { operation, ...field.displayOptions?.show } } }));
 }
+
+/** The Limit field of the operations that return a bounded list. */
+export const LIMIT_FIELD: INodeProperties = {
+	displayName: 'Limit',
+	name: 'limit',
+	type: 'number',
+	typeOptions: { minValue: 1 },
+	default: 50,
+	description: 'Max number of results to return',
+};

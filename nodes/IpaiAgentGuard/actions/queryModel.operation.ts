@@ -2,7 +2,7 @@
 import type { IDataObject, INodeProperties } from 'n8n-workflow';
 import { queryModelTool } from '../../../lib/agents';
 import { callContext, eachToolCall, type Op } from './common';
-import { forOperations } from '../../shared/resources';
+import { LIMIT_FIELD, forOperations } from '../../shared/resources';
 
 export const description: INodeProperties[] = forOperations(['queryModel'], [
 	{ displayName: 'Filters', name: 'filters', type: 'string', default: '{}', placeholder: '{"company_id": 1, "month": {"gte": "2026-01-01"}}', description: 'JSON object: column → value, [values] or {operator: value}; operators eq, ne, lt, lte, gt, gte, in, not_in, between, contains, starts_with, is_null' },
@@ -10,7 +10,7 @@ export const description: INodeProperties[] = forOperations(['queryModel'], [
 	{ displayName: 'Measures', name: 'measures', type: 'string', default: '', placeholder: 'amount', description: 'Comma-separated declared measures, aggregated with their declared aggregate' },
 	{ displayName: 'Columns', name: 'columns', type: 'string', default: '', description: 'Comma-separated columns to return when nothing is aggregated (empty: all declared columns)' },
 	{ displayName: 'Order By', name: 'orderBy', type: 'string', default: '', placeholder: 'month desc, account_group' },
-	{ displayName: 'Limit', name: 'limit', type: 'number', typeOptions: { minValue: 1 }, default: 50, description: 'Max number of results to return' },
+	LIMIT_FIELD,
 ]);
 
 export const execute: Op = async function (guard, session, items) {

@@ -3,7 +3,7 @@ import type { IDataObject, INodeProperties } from 'n8n-workflow';
 import { listRuns } from '../../../lib/lakehouse/runQueries';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem, type Operation } from '../../shared/items';
-import { forOperations } from '../../shared/resources';
+import { LIMIT_FIELD, forOperations } from '../../shared/resources';
 
 export const description: INodeProperties[] = forOperations(['getRuns'], [
 	{
@@ -31,14 +31,7 @@ export const description: INodeProperties[] = forOperations(['getRuns'], [
 			},
 		],
 	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-	},
+	LIMIT_FIELD,
 ]);
 
 export const execute: Operation = async function (session, items) {

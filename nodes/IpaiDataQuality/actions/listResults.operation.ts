@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import { listResults } from '../../../lib/dq/results';
 import { nodeError } from '../../shared/lakehouse';
 import { perItem, type Operation } from '../../shared/items';
-import { forOperations } from '../../shared/resources';
+import { LIMIT_FIELD, forOperations } from '../../shared/resources';
 
 export const description: INodeProperties[] = forOperations(['listResults'], [
 	{
@@ -27,14 +27,7 @@ export const description: INodeProperties[] = forOperations(['listResults'], [
 		default: 24,
 		description: 'Results of the last so many hours (0: any time)',
 	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-	},
+	LIMIT_FIELD,
 ]);
 
 export const execute: Operation = async function (this: IExecuteFunctions, session, items) {

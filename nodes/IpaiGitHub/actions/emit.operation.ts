@@ -6,17 +6,10 @@ import { readGitHubRecords } from '../../../lib/sources/github/emit';
 import { keepHeadline, perItem } from '../../shared/items';
 import { GITHUB_CREDENTIAL, gitHubClient, gitHubSecrets } from '../transport';
 import { readOptions, selection } from './common';
-import { forOperations } from '../../shared/resources';
+import { LIMIT_FIELD, forOperations } from '../../shared/resources';
 
 export const description: INodeProperties[] = forOperations(['emit'], [
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-	},
+	LIMIT_FIELD,
 ]);
 
 export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {

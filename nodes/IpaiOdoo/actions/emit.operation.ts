@@ -6,7 +6,7 @@ import { nodeError } from '../../shared/lakehouse';
 import { perItem } from '../../shared/items';
 import { connectOdoo } from '../transport';
 import { parseDomain } from './domain';
-import { forOperations } from '../../shared/resources';
+import { LIMIT_FIELD, forOperations } from '../../shared/resources';
 
 export const description: INodeProperties[] = forOperations(['emit'], [
 	{
@@ -27,14 +27,7 @@ export const description: INodeProperties[] = forOperations(['emit'], [
 		description:
 			'Fields to read; none selected reads the stored fields. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-	},
+	LIMIT_FIELD,
 ]);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
