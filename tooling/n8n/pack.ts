@@ -1,17 +1,24 @@
 /** Packs this package the way it is published: `npm pack` of the built dist/, or of a private build. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT as ROOT } from './n8nRuntime';
 
 export const PACKAGE_NAME = 'n8n-nodes-ipai-lakehouse';
 
+/** Tarball folders this process made, removed when it exits (n8n has installed from them by then). */
+const packDirs = new Set<string>();
+process.once('exit', () => {
+	for (const dir of packDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export function packPackage(): string {
 	if (!existsSync(join(ROOT, 'dist', 'nodes'))) {
 		execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
 	}
 	const dir = mkdtempSync(join(tmpdir(), 'ipai-pack-'));
+	packDirs.add(dir);
 	const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' });
 	const [info] = JSON.parse(out) as Array<{ filename: string; files: Array<{ path: string }> }>;
 	return join(dir, info.filename);
