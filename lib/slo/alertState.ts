@@ -19,7 +19,7 @@
 import type { ClientBase, Pool } from 'pg';
 import { inTransaction } from '../lakehouse/connection';
 import { abandonExpiredRuns } from '../lakehouse/runs';
-import { evaluateSlos, type EvaluateOptions } from './evaluate';
+import { evaluateSlos, evaluationTime, type EvaluateOptions } from './evaluate';
 import { firingGroups, GROUP_LABEL, groupCandidates, isGroupAlert, isGroupMember, labelSources, SOURCE_LABEL } from './grouping';
 import { repeatIntervalSeconds } from './params';
 import { activeSilences, matches, type Silence } from './silences';
@@ -41,7 +41,7 @@ export const episodeOf = (startedAt: Date): string => String(startedAt.getTime()
 
 /** Evaluates every SLO and applies the result to the alert state in one transaction. */
 export async function runEvaluation(pool: Pool, options: EvaluateOptions = {}): Promise<MonitorResult> {
-	const now = options.now ?? (await pool.query<{ now: Date }>('select now() as now')).rows[0].now;
+	const now = options.now ?? (await evaluationTime(pool));
 	// Runs whose worker died stop counting as running before the SLOs read the ledger.
 	await abandonExpiredRuns(pool, { now });
 	const evaluation = await evaluateSlos(pool, { ...options, now });

@@ -53,9 +53,18 @@ export async function loadSlos(pool: Pool, codeNames?: string[], options: { incl
 	}));
 }
 
+/**
+ * The evaluation instant: the database's now, rounded up to the millisecond a JS Date holds.
+ * Rounded down, a run or result written in the same millisecond would fall after it and be left
+ * out of an evaluation that started after it committed.
+ */
+export async function evaluationTime(pool: Pool): Promise<Date> {
+	return (await pool.query<{ now: Date }>(`select now() + interval '999 microseconds' as now`)).rows[0].now;
+}
+
 export async function evaluateSlos(pool: Pool, options: EvaluateOptions = {}): Promise<EvaluationResult> {
 	const started = Date.now();
-	const now = options.now ?? (await pool.query<{ now: Date }>('select now() as now')).rows[0].now;
+	const now = options.now ?? (await evaluationTime(pool));
 	const loaded = await loadSlos(pool, options.slos);
 
 	// A row whose params break the rules (written before the database checked them) is skipped and

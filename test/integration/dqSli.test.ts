@@ -10,6 +10,7 @@ import { defineExpectation } from '../../lib/dq/definitions';
 import { evaluateExpectations } from '../../lib/dq/evaluate';
 import { loadStream } from '../../lib/lakehouse/loader';
 import { ALERT_RUNBOOKS, evaluateSlos, SEEDED_SLO_RUNBOOKS } from '../../lib/slo';
+import { evaluationTime } from '../../lib/slo/evaluate';
 import { runningConnector } from '../helpers/connector';
 import { useScratchDatabase } from '../../tooling/helpers/database';
 
@@ -66,6 +67,18 @@ describe('data_quality SLI', () => {
 		expect(await ticketOf()).toBeUndefined();
 		const status = (await evaluateSlos(db.pool, { slos })).statuses.find((s) => s.target.name === 'ipai_bronze_core.dq_sli.enough_rows')!;
 		expect(status).toMatchObject({ status: 'ok', events: 4, badEvents: 3, sli: 0.25 });
+	});
+
+	it('the evaluation instant is never before a row committed before it (JS Dates hold milliseconds, PostgreSQL microseconds)', async () => {
+		await db.pool.query('create table ipai_bronze_core.dq_sli_clock (at timestamptz)');
+		let before = 0;
+		for (let i = 0; i < 300; i++) {
+			const { rows } = await db.pool.query<{ at: string }>('insert into ipai_bronze_core.dq_sli_clock values (clock_timestamp()) returning at::text');
+			const now = await evaluationTime(db.pool);
+			const { rows: check } = await db.pool.query<{ after: boolean }>('select $1::timestamptz > $2::timestamptz as after', [rows[0].at, now]);
+			if (check[0].after) before++;
+		}
+		expect(before).toBe(0);
 	});
 
 	it('ships the runbooks the alert and the seeded SLOs link', () => {
