@@ -889,16 +889,20 @@ export class N8nInstance {
 		// The session cookie set by owner setup is not always accepted afterwards, and a login right
 		// after setup is sometimes refused (both seen when the CLI ran workflows in this user folder
 		// before the server started): keep whichever session n8n accepts.
+		// A refused login is asked again for a few seconds before falling back to the setup session.
 		const setupCookie = this.cookie;
-		try {
-			await this.login(account.email, account.password);
-		} catch (error) {
-			this.cookie = setupCookie;
-			await this.rest('GET', '/rest/login').catch(() => {
-				throw error;
-			});
+		const deadline = Date.now() + 10_000;
+		for (;;) {
+			try {
+				await this.login(account.email, account.password);
+				return account;
+			} catch (error) {
+				this.cookie = setupCookie;
+				if (await this.rest('GET', '/rest/login').then(() => true, () => false)) return account;
+				if (Date.now() > deadline) throw error;
+				await sleep(250);
+			}
 		}
-		return account;
 	}
 
 	async login(email: string, password: string): Promise<void> {
